@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * xdpseg kernel/user ABI: every struct that crosses the boundary between the
+ * BPF programs and the CLI lives here, with explicit padding and a size
+ * assertion, so both sides agree byte for byte.
+ *
+ * Conventions:
+ *  - fixed-width types only; no implicit padding (each struct is asserted);
+ *  - addresses are stored in network byte order in a 16-byte array; IPv4
+ *    uses the first four bytes and leaves the rest zero;
+ *  - ports in map keys are network byte order (__be16), ports in events are
+ *    host byte order;
+ *  - segment id 0 is `world` (an address in no segment).
+ */
+#ifndef XDPSEG_H
+#define XDPSEG_H
+
+#include <linux/types.h>
+
+#ifndef __bpf__
+#include <assert.h>
+#define XS_ASSERT_SIZE(type, size) \
+	static_assert(sizeof(type) == (size), #type " changed size: the kernel/user ABI breaks")
+#else
+#define XS_ASSERT_SIZE(type, size) \
+	_Static_assert(sizeof(type) == (size), #type " changed size: the kernel/user ABI breaks")
+#endif
+
+#define XS_VERSION "0.1.0"
+
+/* Pin directory on the bpffs; maps, programs and links live below it. */
+#define XS_PIN_DIR "/sys/fs/bpf/xdpseg"
+
+/* ---- Limits ------------------------------------------------------------ */
+
+#define XS_SEG_WORLD 0
+#define XS_MAX_SEGMENTS 4096 /* ids 1..4095; 0 is world */
+#define XS_MAX_RULES 65536 /* rule ids 1..65535; 0 is "no rule" */
+#define XS_MAX_PREFIXES4 262144
+#define XS_MAX_PREFIXES6 262144
+#define XS_MAX_RULE_ENTRIES 1048576
+#define XS_CT_MAX 262144
+#define XS_FRAG_MAX 16384
+#define XS_DENY_CACHE_MAX 65536
+#define XS_MAX_IFACES 256
+#define XS_RINGBUF_BYTES (4 * 1024 * 1024)
+
+/* Number of policy sets: the datapath reads the active one, `apply` fills
+ * the other and then flips `generation` (active set = generation & 1). */
+#define XS_POLICY_SETS 2
+
+/* ---- Verdicts, actions, reasons ----------------------------------------- */
+
+/* Action of a rule or a default, as compiled. */
+enum xs_action {
+	XS_ACT_NONE = 0,
+	XS_ACT_ALLOW = 1,
+	XS_ACT_DENY = 2,
+};
+
+/* Verdict reported in events and used to index counters. */
+enum xs_verdict {
+	XS_VERDICT_ALLOW = 0,
+	XS_VERDICT_DROP = 1,
+	XS_VERDICT_AUDIT = 2, /* would drop, passed because of monitor mode */
+	XS_VERDICT__MAX,
+};
+
+/* Why a packet was decided the way it was. Shared by events and counters. */
+enum xs_reason {
+	XS_REASON_NONE = 0,
+	XS_REASON_RULE = 1, /* an allow rule matched */
+	XS_REASON_DENY_RULE = 2, /* a deny rule matched */
+	XS_REASON_DEFAULT = 3, /* no rule; both defaults allow */
+	XS_REASON_DEFAULT_IN = 4, /* no rule; destination segment's `in deny` */
+	XS_REASON_DEFAULT_OUT = 5, /* no rule; source segment's `out deny` */
+	XS_REASON_ESTABLISHED = 6, /* packet of a tracked flow */
+	XS_REASON_RELATED = 7, /* ICMP error quoting a tracked flow */
+	XS_REASON_MALFORMED = 8, /* truncated or invalid header */
+	XS_REASON_FRAGMENT = 9, /* non-first fragment of no accepted datagram */
+	XS_REASON_NOT_IP = 10, /* ARP, LLDP, ...: not subject to policy */
+	XS_REASON_ND = 11, /* IPv6 neighbour discovery / router messages */
+	XS_REASON_NO_POLICY = 12, /* attached, no policy applied yet */
+	XS_REASON__MAX = 16,
+};
+
+/* ---- Policy maps (one copy per policy set) -------------------------------- */
+
+/* Segment tries: LPM key prefix -> struct xs_seg_val. */
+struct xs_lpm4_key {
+	__u32 prefixlen; /* 0..32 */
+	__u8 addr[4];
+};
+XS_ASSERT_SIZE(struct xs_lpm4_key, 8);
+
+struct xs_lpm6_key {
+	__u32 prefixlen; /* 0..128 */
+	__u8 addr[16];
+};
+XS_ASSERT_SIZE(struct xs_lpm6_key, 20);
+
+struct xs_seg_val {
+	__u16 seg; /* 1..XS_MAX_SEGMENTS-1 */
+	__u16 pad;
+};
+XS_ASSERT_SIZE(struct xs_seg_val, 4);
+
+/*
+ * Rule table: one LPM trie keyed by (src seg, dst seg, protocol, port).
+ * The data part is matched most significant bit first, so:
+ *   prefixlen 32               -> every protocol and port of the pair
+ *   prefixlen 48               -> one protocol, every port (pad is zero)
+ *   prefixlen 48 + n (n<=16)   -> one protocol, the ports whose top n bits
+ *                                 equal port's
+ * Segment ids are matched whole, so their byte order only has to agree
+ * between the compiler and the datapath (both use host order here).
+ * For ICMP/ICMPv6 `port` holds the type (0..255).
+ */
+struct xs_rule_key {
+	__u32 prefixlen;
+	__u16 src_seg;
+	__u16 dst_seg;
+	__u8 proto;
+	__u8 pad; /* always 0 */
+	__be16 port;
+};
+XS_ASSERT_SIZE(struct xs_rule_key, 12);
+
+#define XS_RULE_PLEN_PAIR 32
+#define XS_RULE_PLEN_PROTO 48
+#define XS_RULE_PLEN_PORT(bits) (48 + (bits))
+
+struct xs_rule_val {
+	__u32 rule_id; /* index into rule counters and origins */
+	__u8 action; /* enum xs_action, deny/allow precedence resolved */
+	__u8 pad[3];
+};
+XS_ASSERT_SIZE(struct xs_rule_val, 8);
+
+/* Per-segment defaults and mode: array indexed by segment id (0 = world). */
+struct xs_seg_info {
+	__u8 in_action; /* enum xs_action: default for flows into the segment */
+	__u8 out_action; /* default for flows out of the segment */
+	__u8 monitor; /* 1: drops touching this segment become audits */
+	__u8 pad;
+	__u32 in_rule_id; /* origin of the `in` default (a rule id, never 0) */
+	__u32 out_rule_id; /* origin of the `out` default */
+};
+XS_ASSERT_SIZE(struct xs_seg_info, 12);
+
+/* ---- Global configuration (array, one entry) ------------------------------ */
+
+struct xs_config {
+	/* 0: no policy applied (everything passes, counted as NO_POLICY).
+	 * Otherwise the active policy set is generation & 1. Read once per
+	 * packet; userspace writes the inactive set, then bumps this. */
+	__u32 generation;
+	/* Drop-event token bucket, per CPU: sustained events/s and burst. */
+	__u32 drop_ev_rate;
+	__u32 drop_ev_burst;
+	__u32 flags; /* XS_CFG_* */
+};
+XS_ASSERT_SIZE(struct xs_config, 16);
+
+#define XS_CFG_EVENTS_ALLOW (1U << 0) /* emit events for new allowed flows */
+
+#define XS_DEFAULT_DROP_EV_RATE 1000
+#define XS_DEFAULT_DROP_EV_BURST 200
+
+/* ---- Connection tracking ------------------------------------------------ */
+
+/*
+ * A tuple; used directionally (deny cache) and normalised (conntrack key:
+ * side a is the lexicographically smaller (addr, port) pair). ICMP echo and
+ * other query messages use the identifier as both ports; other ICMP types
+ * use port 0.
+ */
+struct xs_tuple {
+	__u8 addr_a[16];
+	__u8 addr_b[16];
+	__be16 port_a;
+	__be16 port_b;
+	__u8 proto;
+	__u8 family; /* 4 or 6 */
+	__u8 pad[2];
+};
+XS_ASSERT_SIZE(struct xs_tuple, 40);
+
+enum xs_ct_state {
+	XS_CT_SYN_SENT = 1, /* TCP: SYN seen, no reply yet (half-open) */
+	XS_CT_ESTABLISHED = 2, /* TCP: reply seen or picked up mid-stream */
+	XS_CT_CLOSING = 3, /* TCP: FIN seen */
+	XS_CT_CLOSED = 4, /* TCP: RST, or FIN both ways */
+	XS_CT_UDP = 5,
+	XS_CT_ICMP = 6,
+	XS_CT_OTHER = 7, /* other IP protocols, tracked by addresses only */
+};
+
+#define XS_CTF_INIT_B (1U << 0) /* the initiator is side b of the key */
+#define XS_CTF_AUDIT (1U << 1) /* accepted only because of monitor mode */
+#define XS_CTF_REPLIED (1U << 2) /* a packet from the responder was seen */
+#define XS_CTF_FIN_A (1U << 3)
+#define XS_CTF_FIN_B (1U << 4)
+
+struct xs_ct_val {
+	__u64 expires_ns; /* bpf_ktime_get_ns() deadline */
+	__u32 rule_id; /* what accepted the flow (rule or default origin) */
+	__u32 generation; /* policy generation that accepted it */
+	__u16 src_seg; /* segments in the initiator's direction */
+	__u16 dst_seg;
+	__u8 state; /* enum xs_ct_state */
+	__u8 flags; /* XS_CTF_* */
+	__u8 reason; /* enum xs_reason of the accepting decision */
+	__u8 pad;
+};
+XS_ASSERT_SIZE(struct xs_ct_val, 24);
+
+/* Timeouts, nanoseconds. */
+#define XS_NS_PER_SEC 1000000000ULL
+#define XS_CT_TCP_SYN_TIMEOUT (30 * XS_NS_PER_SEC)
+#define XS_CT_TCP_EST_TIMEOUT (6 * 3600 * XS_NS_PER_SEC)
+#define XS_CT_TCP_CLOSE_TIMEOUT (10 * XS_NS_PER_SEC)
+#define XS_CT_UDP_TIMEOUT (60 * XS_NS_PER_SEC)
+#define XS_CT_UDP_REPLIED_TIMEOUT (180 * XS_NS_PER_SEC)
+#define XS_CT_ICMP_TIMEOUT (30 * XS_NS_PER_SEC)
+#define XS_CT_OTHER_TIMEOUT (60 * XS_NS_PER_SEC)
+#define XS_FRAG_TIMEOUT (30 * XS_NS_PER_SEC)
+
+/* Deny cache: directional tuple (addr_a/port_a = source) -> decision, so a
+ * flood of dropped packets costs one hash lookup after the conntrack miss.
+ * Entries are valid only for the generation that made them. */
+struct xs_deny_val {
+	__u32 generation;
+	__u32 rule_id;
+	__u16 src_seg;
+	__u16 dst_seg;
+	__u8 reason;
+	__u8 pad[3];
+};
+XS_ASSERT_SIZE(struct xs_deny_val, 16);
+
+/* Fragments: the first fragment's decision, keyed by the datagram id. */
+struct xs_frag_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 id; /* IPv4: 16-bit id; IPv6: fragment header id */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+XS_ASSERT_SIZE(struct xs_frag_key, 40);
+
+struct xs_frag_val {
+	__u64 expires_ns;
+	__u32 rule_id;
+	__u8 verdict; /* enum xs_verdict of the first fragment (never DROP) */
+	__u8 reason;
+	__u8 pad[2];
+};
+XS_ASSERT_SIZE(struct xs_frag_val, 16);
+
+/* ---- Counters (per-CPU arrays) ---------------------------------------------- */
+
+struct xs_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+XS_ASSERT_SIZE(struct xs_counter, 16);
+
+/* xs_stats index: XS_STAT_IDX(verdict, reason), then the misc counters. */
+#define XS_STAT_IDX(verdict, reason) ((verdict) * XS_REASON__MAX + (reason))
+enum xs_stat_misc {
+	XS_STAT_EV_LOST = XS_VERDICT__MAX * XS_REASON__MAX, /* ring buffer full */
+	XS_STAT_EV_RATELIMITED, /* drop events suppressed by the token bucket */
+	XS_STAT_CT_CREATED,
+	XS_STAT_CT_REVALIDATED, /* tracked flows re-decided after an apply */
+	XS_STAT__MAX,
+};
+
+/* Per-rule counters: one per-CPU array per policy set, indexed by rule id.
+ * `flows` counts new flows decided by the rule (or default), packets and
+ * bytes count every packet of those flows. */
+struct xs_rule_counter {
+	__u64 flows;
+	__u64 packets;
+	__u64 bytes;
+};
+XS_ASSERT_SIZE(struct xs_rule_counter, 24);
+
+/* ---- Events (ring buffer) ------------------------------------------------- */
+
+enum xs_hook {
+	XS_HOOK_INGRESS = 0, /* XDP, or TC ingress */
+	XS_HOOK_EGRESS = 1, /* TC egress */
+};
+
+struct xs_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__u32 ifindex;
+	__u32 rule_id; /* 0 when no rule or default applies (malformed, ...) */
+	__u32 pkt_len;
+	__u32 generation; /* policy generation; rule_id refers to set gen & 1 */
+	__u16 src_seg;
+	__u16 dst_seg;
+	__u16 sport; /* host order; ICMP: identifier or 0 */
+	__u16 dport; /* host order; ICMP: 0 (see icmp_type) */
+	__u8 hook; /* enum xs_hook */
+	__u8 verdict; /* enum xs_verdict */
+	__u8 reason; /* enum xs_reason */
+	__u8 proto;
+	__u8 family; /* 4, 6; 0 if not parsed far enough */
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+XS_ASSERT_SIZE(struct xs_event, 72);
+
+/* ---- Userspace bookkeeping kept with the pinned state ------------------- */
+
+/* Rule origins: key (set, rule id) -> where the rule came from. */
+struct xs_origin_key {
+	__u32 set;
+	__u32 rule_id;
+};
+XS_ASSERT_SIZE(struct xs_origin_key, 8);
+
+#define XS_ORIGIN_FILE_LEN 128
+#define XS_ORIGIN_TEXT_LEN 120
+struct xs_origin {
+	__u32 line;
+	__u32 kind; /* enum xs_origin_kind */
+	char file[XS_ORIGIN_FILE_LEN]; /* NUL-terminated, truncated from the left */
+	char text[XS_ORIGIN_TEXT_LEN]; /* the rule's text, NUL-terminated */
+};
+XS_ASSERT_SIZE(struct xs_origin, 256);
+
+enum xs_origin_kind {
+	XS_ORIGIN_RULE = 1, /* an allow/deny statement */
+	XS_ORIGIN_DEFAULT = 2, /* a `default` statement */
+	XS_ORIGIN_IMPLICIT = 3, /* an implicit default; file/line of the segment */
+};
+
+/* Active policy description, array indexed by policy set. */
+struct xs_policy_meta {
+	__u64 applied_at; /* unix seconds */
+	__u32 generation;
+	__u32 nrules;
+	__u8 hash[32]; /* SHA-256 of the compiled form */
+	char file[256];
+};
+XS_ASSERT_SIZE(struct xs_policy_meta, 304);
+
+/* Interfaces xdpseg is attached to, keyed by ifindex. */
+enum xs_xdp_mode {
+	XS_XDP_NONE = 0, /* TC-only ingress */
+	XS_XDP_NATIVE = 1,
+	XS_XDP_GENERIC = 2,
+};
+
+struct xs_iface {
+	char name[16];
+	__u8 xdp_mode; /* enum xs_xdp_mode */
+	__u8 tc_ingress; /* 1: ingress enforced by TC instead of XDP */
+	__u8 created_qdisc; /* 1: we created clsact, remove it on detach */
+	__u8 pad;
+	__u32 ifindex;
+	__u64 attached_at; /* unix seconds */
+};
+XS_ASSERT_SIZE(struct xs_iface, 32);
+
+#endif /* XDPSEG_H */

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every `xdpseg` subcommand: argv[0] is the command's name; returns an exit code. */
+#ifndef XS_CMDS_H
+#define XS_CMDS_H
+
+int cmd_check(int argc, char **argv); /* cmd_policy.c */
+int cmd_compile(int argc, char **argv); /* cmd_policy.c */
+int cmd_attach(int argc, char **argv); /* ctl/ */
+int cmd_detach(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+
+#endif /* XS_CMDS_H */

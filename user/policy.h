@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The policy compiler: text in, map entries (or diagnostics) out.
+ *
+ * No I/O in the core: files are read through a resolver callback, so the
+ * CLI reads from disk and the tests from memory. See policies/README.md for
+ * the language and its semantics.
+ */
+#ifndef XS_POLICY_H
+#define XS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "xdpseg.h"
+
+/* ---- Diagnostics ---------------------------------------------------------- */
+
+enum xs_severity {
+	XS_SEV_ERROR = 0,
+	XS_SEV_WARNING = 1,
+	XS_SEV_NOTE = 2,
+};
+
+struct xs_diag {
+	enum xs_severity severity;
+	char *file; /* as the user named it (include paths resolved) */
+	int line; /* 1-based; 0 when the diagnostic has no location */
+	int col; /* 1-based */
+	char *msg;
+	char *line_text; /* the offending source line, without newline; may be NULL */
+};
+
+struct xs_diags {
+	struct xs_diag *v;
+	size_t n, cap;
+	size_t errors, warnings;
+};
+
+void xs_diags_init(struct xs_diags *d);
+void xs_diags_free(struct xs_diags *d);
+/* gcc style: FILE:LINE:COL: error: MSG, then the line and a caret. */
+void xs_diags_print(FILE *out, const struct xs_diags *d, bool color);
+
+/* ---- File resolution ------------------------------------------------------ */
+
+/*
+ * Resolve and read `name` as included from `from` (NULL for the top-level
+ * file). On success return 0 and set *path (the resolved path, malloc'd,
+ * used for diagnostics and cycle detection) and *text and *len (malloc'd,
+ * NUL-terminated). On failure return a negative errno.
+ */
+typedef int (*xs_resolve_fn)(void *ctx, const char *from, const char *name, char **path,
+			     char **text, size_t *len);
+
+/* Resolver over the file system: relative to the including file's folder. */
+int xs_resolve_fs(void *ctx, const char *from, const char *name, char **path, char **text,
+		  size_t *len);
+
+/* ---- The parsed policy (intermediate form) -------------------------------- */
+
+struct xs_src_loc {
+	const char *file; /* owned by the policy */
+	int line;
+	int col;
+};
+
+struct xs_prefix {
+	uint8_t family; /* 4 or 6 */
+	uint8_t len;
+	uint8_t addr[16]; /* normalised: host bits cleared */
+	struct xs_src_loc loc;
+};
+
+/* A port or ICMP-type range of one protocol. proto 0 = every protocol. */
+struct xs_portspec {
+	uint8_t proto; /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6, or 0 = any */
+	uint16_t lo, hi; /* inclusive; for ICMP the type; whole range = 0..65535 */
+};
+
+struct xs_segment {
+	char *name;
+	uint16_t id; /* 1.. in declaration order */
+	struct xs_prefix *prefixes;
+	size_t nprefixes;
+	uint8_t in_action, out_action; /* enum xs_action */
+	bool monitor;
+	uint32_t in_rule_id, out_rule_id; /* origins of the defaults */
+	struct xs_src_loc loc;
+};
+
+/* A rule endpoint: a segment id, XS_SEG_WORLD, or XS_ENDPOINT_ANY. */
+#define XS_ENDPOINT_ANY 0xffffffffu
+
+struct xs_rule {
+	uint32_t id; /* 1.., also the origin id */
+	uint8_t action; /* XS_ACT_ALLOW / XS_ACT_DENY */
+	uint32_t src, dst; /* segment id, XS_SEG_WORLD or XS_ENDPOINT_ANY */
+	struct xs_portspec *ports; /* NULL/0 = every protocol and port */
+	size_t nports;
+	char *text; /* the statement as written, whitespace folded */
+	struct xs_src_loc loc;
+};
+
+struct xs_origin_entry {
+	uint32_t rule_id;
+	enum xs_origin_kind kind;
+	const char *file;
+	int line;
+	char *text;
+};
+
+struct xs_policy {
+	struct xs_segment *segments; /* index i has id i+1 */
+	size_t nsegments;
+	struct xs_rule *rules;
+	size_t nrules;
+	size_t nservices;
+	/* Every rule id (rules, explicit and implicit defaults) -> origin,
+	 * index rule_id - 1. */
+	struct xs_origin_entry *origins;
+	size_t norigins;
+	char **files; /* every file read, owned here */
+	size_t nfiles;
+	/* world's defaults (always in allow out allow) */
+	uint32_t world_in_rule_id, world_out_rule_id;
+};
+
+/* ---- The compiled form: exactly the map entries -------------------------- */
+
+struct xs_lpm4_entry {
+	struct xs_lpm4_key key;
+	struct xs_seg_val val;
+};
+
+struct xs_lpm6_entry {
+	struct xs_lpm6_key key;
+	struct xs_seg_val val;
+};
+
+struct xs_rule_entry {
+	struct xs_rule_key key;
+	struct xs_rule_val val;
+};
+
+struct xs_compiled {
+	struct xs_policy *policy; /* the source form, owned */
+	struct xs_lpm4_entry *v4; /* sorted, deterministic order */
+	size_t nv4;
+	struct xs_lpm6_entry *v6;
+	size_t nv6;
+	struct xs_rule_entry *rules;
+	size_t nrules;
+	struct xs_seg_info *seginfo; /* index = segment id, [0] = world */
+	size_t nseginfo; /* nsegments + 1 */
+	uint8_t hash[32]; /* SHA-256 over the entries above, in order */
+};
+
+/*
+ * Parse, check and compile `path` (resolved with `resolve`). Returns 0 and
+ * sets *out on success (warnings may be in `diags`); returns -EINVAL with at
+ * least one error in `diags` on a policy error, or another negative errno.
+ */
+int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct xs_compiled **out,
+		      struct xs_diags *diags);
+void xs_compiled_free(struct xs_compiled *c);
+
+/* Compiled form as text / JSON (what `xdpseg compile` prints). */
+void xs_compiled_print(FILE *out, const struct xs_compiled *c);
+void xs_compiled_print_json(FILE *out, const struct xs_compiled *c);
+
+/* ---- Reference evaluator ------------------------------------------------- */
+
+/*
+ * Decides a new flow straight from the source form, by the semantics in
+ * policies/README.md (longest-prefix segment, deny > allow > defaults,
+ * monitor). Independent of the compiled tables: tests compare it with the
+ * datapath. Among several matching rules of the winning action, the lowest
+ * rule id (first in source order) is reported.
+ */
+struct xs_flow {
+	uint8_t family; /* 4 or 6 */
+	uint8_t proto;
+	uint16_t dport; /* host order; ICMP: the type */
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+};
+
+struct xs_decision {
+	uint8_t verdict; /* enum xs_verdict */
+	uint8_t reason; /* enum xs_reason */
+	uint32_t rule_id; /* rule or default origin */
+	uint16_t src_seg, dst_seg;
+};
+
+void xs_policy_evaluate(const struct xs_policy *p, const struct xs_flow *f, struct xs_decision *d);
+
+/* Segment of an address by longest prefix (XS_SEG_WORLD if none). */
+uint16_t xs_policy_segment_of(const struct xs_policy *p, uint8_t family, const uint8_t *addr);
+
+/* Name of a segment id ("world" for 0). */
+const char *xs_policy_segment_name(const struct xs_policy *p, uint16_t id);
+
+/* ---- Misc ----------------------------------------------------------------- */
+
+const char *xs_reason_name(enum xs_reason r); /* "rule", "deny-rule", "default-in", ... */
+const char *xs_verdict_name(enum xs_verdict v); /* "allow", "drop", "audit" */
+const char *xs_proto_name(uint8_t proto); /* "tcp", "udp", "icmp", "icmpv6", "any", or NULL */
+
+void xs_sha256(const void *data, size_t len, uint8_t out[32]);
+
+#endif /* XS_POLICY_H */

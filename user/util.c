@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "json.h"
+
+int xs_verbose;
+bool xs_json;
+
+void p_err(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (xs_json) {
+		fputs("{\"error\":", stdout);
+		json_print_str(stdout, msg ? msg : "out of memory");
+		fputs("}\n", stdout);
+		fflush(stdout);
+	} else {
+		fprintf(stderr, "xdpseg: error: %s\n", msg ? msg : "out of memory");
+	}
+	free(msg);
+}
+
+void p_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xdpseg: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int p_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xdpseg: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'xdpseg %s --help'.\n", cmd);
+	return XS_EXIT_USAGE;
+}

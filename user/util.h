@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Output helpers shared by every command: errors, warnings, verbosity. */
+#ifndef XS_UTIL_H
+#define XS_UTIL_H
+
+#include <stdbool.h>
+
+/* Exit codes. */
+#define XS_EXIT_OK 0
+#define XS_EXIT_FAIL 1 /* the command failed (policy error, kernel error, ...) */
+#define XS_EXIT_USAGE 2 /* bad command line */
+
+extern int xs_verbose; /* -v: show libbpf's own log */
+extern bool xs_json; /* the command prints JSON: errors become {"error": ...} */
+
+/* "xdpseg: error: MSG" on stderr, or {"error":"MSG"} on stdout in JSON mode. */
+void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "xdpseg: warning: MSG" on stderr (also in JSON mode). */
+void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Usage error for command `cmd`: prints MSG and "try 'xdpseg CMD --help'". */
+int p_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* XS_UTIL_H */
