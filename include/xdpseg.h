@@ -31,6 +31,41 @@
 /* Pin directory on the bpffs; maps, programs and links live below it. */
 #define XS_PIN_DIR "/sys/fs/bpf/xdpseg"
 
+/*
+ * Maps (variable names in bpf/xdpseg.bpf.c = pin names under XS_PIN_DIR/maps):
+ *   xs_config      ARRAY[1]             u32 -> struct xs_config
+ *   xs_seg4_0/1    LPM_TRIE (no prealloc) struct xs_lpm4_key -> struct xs_seg_val
+ *   xs_seg6_0/1    LPM_TRIE (no prealloc) struct xs_lpm6_key -> struct xs_seg_val
+ *   xs_rules_0/1   LPM_TRIE (no prealloc) struct xs_rule_key -> struct xs_rule_val
+ *   xs_seginfo_0/1 ARRAY[XS_MAX_SEGMENTS] u32 -> struct xs_seg_info
+ *   xs_rstats_0/1  PERCPU_ARRAY[XS_MAX_RULES] u32 -> struct xs_rule_counter
+ *   xs_stats       PERCPU_ARRAY[XS_STAT__MAX] u32 -> struct xs_counter
+ *   xs_ct          LRU_HASH[XS_CT_MAX]  struct xs_tuple (normalised) -> struct xs_ct_val
+ *   xs_deny        LRU_HASH[XS_DENY_CACHE_MAX] struct xs_tuple (directional) -> struct xs_deny_val
+ *   xs_frags       LRU_HASH[XS_FRAG_MAX] struct xs_frag_key -> struct xs_frag_val
+ *   xs_events      RINGBUF[XS_RINGBUF_BYTES] struct xs_event records
+ *   xs_origins     HASH (no prealloc) struct xs_origin_key -> struct xs_origin  (userspace only)
+ *   xs_meta        ARRAY[XS_POLICY_SETS] u32 set -> struct xs_policy_meta       (userspace only)
+ *   xs_ifaces      HASH[XS_MAX_IFACES]  u32 ifindex -> struct xs_iface         (userspace only)
+ *   xs_barrier     ARRAY_OF_MAPS[1] of xs_barrier_in (ARRAY[1] u32 -> u32): userspace updates
+ *                  it to wait for every running program (the kernel does synchronize_rcu()
+ *                  on map-in-map updates), see "Apply protocol".
+ * Maps carry NO `pinning` attribute in the BPF source (so tests that load the
+ * skeleton never pin anything); the CLI sets each map's pin path to
+ * XS_PIN_DIR/maps/<name> with bpf_map__set_pin_path() before loading.
+ * Programs: SEC("xdp") xs_xdp (ingress), SEC("tc") xs_tc_egress, SEC("tc") xs_tc_ingress
+ * (TC-only ingress). Pinned as XS_PIN_DIR/progs/<name>.
+ *
+ * Apply protocol (user/ctl/push.c): barrier; write every map of the inactive
+ * set s = (generation + 1) & 1 (tries, rules, seginfo, zeroed rstats,
+ * origins, meta); then write xs_config.generation = generation + 1; barrier.
+ * The datapath reads xs_config.generation once per packet and uses only set
+ * generation & 1 for that packet, so every packet sees one whole policy.
+ * Conntrack and deny-cache entries remember their generation; a tracked flow
+ * whose generation is stale is re-decided (in its initiator's direction)
+ * under the new policy at its next packet.
+ */
+
 /* ---- Limits ------------------------------------------------------------ */
 
 #define XS_SEG_WORLD 0
@@ -162,7 +197,7 @@ struct xs_config {
 };
 XS_ASSERT_SIZE(struct xs_config, 16);
 
-#define XS_CFG_EVENTS_ALLOW (1U << 0) /* emit events for new allowed flows */
+#define XS_CFG_QUIET_ALLOW (1U << 0) /* no events for new allowed flows */
 
 #define XS_DEFAULT_DROP_EV_RATE 1000
 #define XS_DEFAULT_DROP_EV_BURST 200
@@ -340,7 +375,11 @@ enum xs_origin_kind {
 	XS_ORIGIN_RULE = 1, /* an allow/deny statement */
 	XS_ORIGIN_DEFAULT = 2, /* a `default` statement */
 	XS_ORIGIN_IMPLICIT = 3, /* an implicit default; file/line of the segment */
+	XS_ORIGIN_SEGMENT = 4, /* a segment's name (text), key XS_ORIGIN_SEG_KEY(id) */
 };
+
+/* xs_origins also names the segments of each set, so `watch` needs no policy file. */
+#define XS_ORIGIN_SEG_KEY(seg) (0x80000000u | (__u32)(seg))
 
 /* Active policy description, array indexed by policy set. */
 struct xs_policy_meta {
