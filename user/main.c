@@ -50,8 +50,8 @@ static const struct cmd *cmd_select(const char *name)
 			return &cmds[i];
 		if (strncmp(cmds[i].name, name, len) == 0) {
 			if (found) {
-				p_err("'%s' is ambiguous: it could be '%s' or '%s'", name, found->name,
-				      cmds[i].name);
+				p_err("'%s' is ambiguous: it could be '%s' or '%s'", name,
+				      found->name, cmds[i].name);
 				return NULL;
 			}
 			found = &cmds[i];

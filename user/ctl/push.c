@@ -1,3 +1,404 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Placeholder. */
-#include "xdpseg.skel.h"
+/* Map handles and the atomic policy push (two policy sets, one generation). */
+#include "push.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+/* One row per map: its name and where its fd goes in struct xs_maps. */
+struct map_slot {
+	const char *name;
+	size_t off;
+};
+
+#define SLOT(name, field)                             \
+	{                                             \
+		name, offsetof(struct xs_maps, field) \
+	}
+static const struct map_slot map_slots[] = {
+	SLOT("xs_config", config),
+	SLOT("xs_seg4_0", seg4[0]),
+	SLOT("xs_seg4_1", seg4[1]),
+	SLOT("xs_seg6_0", seg6[0]),
+	SLOT("xs_seg6_1", seg6[1]),
+	SLOT("xs_rules_0", rules[0]),
+	SLOT("xs_rules_1", rules[1]),
+	SLOT("xs_seginfo_0", seginfo[0]),
+	SLOT("xs_seginfo_1", seginfo[1]),
+	SLOT("xs_rstats_0", rstats[0]),
+	SLOT("xs_rstats_1", rstats[1]),
+	SLOT("xs_stats", stats),
+	SLOT("xs_ct", ct),
+	SLOT("xs_deny", deny),
+	SLOT("xs_frags", frags),
+	SLOT("xs_events", events),
+	SLOT("xs_origins", origins),
+	SLOT("xs_meta", meta),
+	SLOT("xs_ifaces", ifaces),
+	SLOT("xs_barrier", barrier),
+	SLOT("xs_barrier_in", barrier_in),
+};
+#define NSLOTS (sizeof(map_slots) / sizeof(map_slots[0]))
+
+static int *slot_fd(struct xs_maps *m, size_t i)
+{
+	return (int *)((char *)m + map_slots[i].off);
+}
+
+static void maps_reset(struct xs_maps *m)
+{
+	for (size_t i = 0; i < NSLOTS; i++)
+		*slot_fd(m, i) = -1;
+	m->owned = false;
+}
+
+int xs_maps_from_object(struct bpf_object *obj, struct xs_maps *m)
+{
+	maps_reset(m);
+	for (size_t i = 0; i < NSLOTS; i++) {
+		int fd = bpf_object__find_map_fd_by_name(obj, map_slots[i].name);
+
+		if (fd < 0) {
+			fprintf(stderr, "xdpseg: map '%s' is missing from the BPF object\n",
+				map_slots[i].name);
+			return -ENOENT;
+		}
+		*slot_fd(m, i) = fd;
+	}
+	return 0;
+}
+
+int xs_maps_open_pinned(const char *dir, struct xs_maps *m)
+{
+	char path[512];
+	int err = 0;
+
+	maps_reset(m);
+	m->owned = true;
+	for (size_t i = 0; i < NSLOTS; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, map_slots[i].name);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = -errno;
+			goto err_close;
+		}
+		*slot_fd(m, i) = fd;
+	}
+	return 0;
+
+err_close:
+	xs_maps_close(m);
+	return err;
+}
+
+void xs_maps_close(struct xs_maps *m)
+{
+	if (m->owned) {
+		for (size_t i = 0; i < NSLOTS; i++) {
+			if (*slot_fd(m, i) >= 0)
+				close(*slot_fd(m, i));
+		}
+	}
+	maps_reset(m);
+}
+
+int xs_maps_barrier(const struct xs_maps *m)
+{
+	__u32 zero = 0;
+	__u32 inner = m->barrier_in;
+
+	/* The kernel waits for running programs (synchronize_rcu()) after
+	 * every successful update of a map-in-map. */
+	if (bpf_map_update_elem(m->barrier, &zero, &inner, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int xs_config_read(const struct xs_maps *m, struct xs_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->config, &zero, cfg))
+		return -errno;
+	return 0;
+}
+
+/* Delete every key of a hash or LPM map. key_size bytes per key. */
+static int map_clear(int fd, size_t key_size)
+{
+	char *keys = NULL, *key, *prev = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	key = malloc(key_size);
+	if (!key)
+		return -ENOMEM;
+	/* Collect first: deleting while iterating can restart the walk. */
+	while (bpf_map_get_next_key(fd, prev, key) == 0) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			char *nk = realloc(keys, ncap * key_size);
+
+			if (!nk) {
+				err = -ENOMEM;
+				goto out;
+			}
+			keys = nk;
+			cap = ncap;
+		}
+		memcpy(keys + n * key_size, key, key_size);
+		prev = keys + n * key_size;
+		n++;
+	}
+	if (errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_delete_elem(fd, keys + i * key_size) && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+	}
+out:
+	free(keys);
+	free(key);
+	return err;
+}
+
+/* Delete the origins of one set. */
+static int origins_clear(int fd, __u32 set)
+{
+	struct xs_origin_key *keys = NULL, key, *prev = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			struct xs_origin_key *nk = realloc(keys, ncap * sizeof(*keys));
+
+			if (!nk) {
+				err = -ENOMEM;
+				goto out;
+			}
+			keys = nk;
+			cap = ncap;
+		}
+		keys[n] = key;
+		prev = &keys[n];
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].set != set)
+			continue;
+		if (bpf_map_delete_elem(fd, &keys[i]) && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+	}
+out:
+	free(keys);
+	return err;
+}
+
+/* Copy src into a fixed field, keeping the tail when it is too long. */
+static void copy_tail(char *dst, size_t size, const char *src)
+{
+	size_t len = src ? strlen(src) : 0;
+
+	if (len < size) {
+		memcpy(dst, src ? src : "", len + 1);
+		return;
+	}
+	memcpy(dst, "...", 3);
+	memcpy(dst + 3, src + len - (size - 4), size - 4);
+	dst[size - 1] = '\0';
+}
+
+static void copy_head(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+static int push_origins(const struct xs_maps *m, const struct xs_policy *p, __u32 set)
+{
+	struct xs_origin o;
+	int err;
+
+	err = origins_clear(m->origins, set);
+	if (err)
+		return err;
+	for (size_t i = 0; i < p->norigins; i++) {
+		const struct xs_origin_entry *e = &p->origins[i];
+		struct xs_origin_key k = { .set = set, .rule_id = e->rule_id };
+
+		memset(&o, 0, sizeof(o));
+		o.line = e->line;
+		o.kind = e->kind;
+		copy_tail(o.file, sizeof(o.file), e->file);
+		copy_head(o.text, sizeof(o.text), e->text);
+		if (bpf_map_update_elem(m->origins, &k, &o, BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < p->nsegments; i++) {
+		const struct xs_segment *s = &p->segments[i];
+		struct xs_origin_key k = { .set = set, .rule_id = XS_ORIGIN_SEG_KEY(s->id) };
+
+		memset(&o, 0, sizeof(o));
+		o.line = s->loc.line;
+		o.kind = XS_ORIGIN_SEGMENT;
+		copy_tail(o.file, sizeof(o.file), s->loc.file);
+		copy_head(o.text, sizeof(o.text), s->name);
+		if (bpf_map_update_elem(m->origins, &k, &o, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Zero a per-CPU array's entries [0, n). */
+static int percpu_zero(int fd, size_t value_size, __u32 n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t vsz = (value_size + 7) / 8 * 8;
+	void *zero;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	zero = calloc(ncpu, vsz);
+	if (!zero)
+		return -ENOMEM;
+	for (__u32 k = 0; k < n; k++) {
+		if (bpf_map_update_elem(fd, &k, zero, BPF_ANY)) {
+			err = -errno;
+			break;
+		}
+	}
+	free(zero);
+	return err;
+}
+
+static int push_seginfo(int fd, const struct xs_compiled *c)
+{
+	struct xs_seg_info *vals;
+	__u32 *keys;
+	__u32 count = XS_MAX_SEGMENTS;
+	int err = 0;
+
+	if (c->nseginfo > XS_MAX_SEGMENTS)
+		return -E2BIG;
+	vals = calloc(XS_MAX_SEGMENTS, sizeof(*vals));
+	keys = calloc(XS_MAX_SEGMENTS, sizeof(*keys));
+	if (!vals || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 i = 0; i < XS_MAX_SEGMENTS; i++)
+		keys[i] = i;
+	memcpy(vals, c->seginfo, c->nseginfo * sizeof(*vals));
+	/* Every slot is written, so ids unused by this policy read as zero. */
+	if (bpf_map_update_batch(fd, keys, vals, &count, NULL)) {
+		err = -errno;
+		goto out;
+	}
+out:
+	free(vals);
+	free(keys);
+	return err;
+}
+
+static int push_meta(const struct xs_maps *m, const struct xs_compiled *c, const char *file,
+		     __u32 set, __u32 generation)
+{
+	struct xs_policy_meta meta;
+
+	memset(&meta, 0, sizeof(meta));
+	meta.applied_at = (__u64)time(NULL);
+	meta.generation = generation;
+	meta.nrules = (__u32)c->policy->norigins;
+	memcpy(meta.hash, c->hash, sizeof(meta.hash));
+	copy_tail(meta.file, sizeof(meta.file), file);
+	if (bpf_map_update_elem(m->meta, &set, &meta, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const char *file,
+		   struct xs_push_result *res)
+{
+	struct xs_config cfg;
+	__u32 zero = 0, next, set;
+	int err;
+
+	err = xs_config_read(m, &cfg);
+	if (err)
+		return err;
+	next = cfg.generation + 1;
+	if (next == 0) /* 0 means "no policy": skip it, keeping the parity */
+		next = 2;
+	set = next & 1;
+
+	/* No program may still be using the set we are about to rewrite. */
+	err = xs_maps_barrier(m);
+	if (err)
+		return err;
+
+	err = map_clear(m->seg4[set], sizeof(struct xs_lpm4_key));
+	if (!err)
+		err = map_clear(m->seg6[set], sizeof(struct xs_lpm6_key));
+	if (!err)
+		err = map_clear(m->rules[set], sizeof(struct xs_rule_key));
+	if (err)
+		return err;
+	for (size_t i = 0; i < c->nv4; i++) {
+		if (bpf_map_update_elem(m->seg4[set], &c->v4[i].key, &c->v4[i].val, BPF_NOEXIST))
+			return -errno;
+	}
+	for (size_t i = 0; i < c->nv6; i++) {
+		if (bpf_map_update_elem(m->seg6[set], &c->v6[i].key, &c->v6[i].val, BPF_NOEXIST))
+			return -errno;
+	}
+	for (size_t i = 0; i < c->nrules; i++) {
+		if (bpf_map_update_elem(m->rules[set], &c->rules[i].key, &c->rules[i].val,
+					BPF_NOEXIST))
+			return -errno;
+	}
+	err = push_seginfo(m->seginfo[set], c);
+	if (err)
+		return err;
+	err = percpu_zero(m->rstats[set], sizeof(struct xs_rule_counter),
+			  (__u32)c->policy->norigins + 1);
+	if (err)
+		return err;
+	err = push_origins(m, c->policy, set);
+	if (err)
+		return err;
+	err = push_meta(m, c, file, set, next);
+	if (err)
+		return err;
+
+	/* The flip: one aligned 32-bit field, read once per packet. */
+	cfg.generation = next;
+	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_EXIST))
+		return -errno;
+
+	/* When we return, no packet is decided by the old policy any more. */
+	err = xs_maps_barrier(m);
+	if (err)
+		return err;
+	if (res) {
+		res->generation = next;
+		res->set = set;
+	}
+	return 0;
+}

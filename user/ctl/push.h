@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The datapath's maps as file descriptors, and the atomic policy push.
+ *
+ * Apply protocol (see include/xdpseg.h): wait for running programs; write
+ * the inactive policy set completely; flip xs_config.generation; wait again.
+ * A failure before the flip leaves the active policy untouched.
+ */
+#ifndef XS_PUSH_H
+#define XS_PUSH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+struct bpf_object;
+
+struct xs_maps {
+	int config;
+	int seg4[XS_POLICY_SETS];
+	int seg6[XS_POLICY_SETS];
+	int rules[XS_POLICY_SETS];
+	int seginfo[XS_POLICY_SETS];
+	int rstats[XS_POLICY_SETS];
+	int stats;
+	int ct;
+	int deny;
+	int frags;
+	int events;
+	int origins;
+	int meta;
+	int ifaces;
+	int barrier;
+	int barrier_in;
+	bool owned; /* fds were opened here (pinned): xs_maps_close() closes them */
+};
+
+/* Borrow the fds of a loaded object's maps (e.g. a skeleton's obj). */
+int xs_maps_from_object(struct bpf_object *obj, struct xs_maps *m);
+/* Open the maps pinned under `dir` (XS_PIN_DIR "/maps"). */
+int xs_maps_open_pinned(const char *dir, struct xs_maps *m);
+void xs_maps_close(struct xs_maps *m);
+
+/* Wait until every program run that started before this call has ended. */
+int xs_maps_barrier(const struct xs_maps *m);
+
+struct xs_push_result {
+	uint32_t generation; /* the new generation, now active */
+	uint32_t set;	     /* generation & 1 */
+};
+
+/*
+ * Push `c` atomically as the new active policy. `file` is recorded in the
+ * metadata for `status` (may be NULL). Returns 0, or a negative errno with
+ * the active policy unchanged.
+ */
+int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const char *file,
+		   struct xs_push_result *res);
+
+/* Read the configuration (generation, event rate, flags). */
+int xs_config_read(const struct xs_maps *m, struct xs_config *cfg);
+
+#endif /* XS_PUSH_H */
