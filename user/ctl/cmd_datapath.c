@@ -3,14 +3,12 @@
 #include "cmds.h"
 #include "util.h"
 
-#define STUB(name)                                 \
-	int cmd_##name(int argc, char **argv)       \
-	{                                           \
-		p_err(#name ": not built yet");      \
-		return XS_EXIT_FAIL;                \
+#define STUB(name)                              \
+	int cmd_##name(int argc, char **argv)   \
+	{                                       \
+		p_err(#name ": not built yet"); \
+		return XS_EXIT_FAIL;            \
 	}
-STUB(attach)
-STUB(detach)
 STUB(apply)
 STUB(status)
 STUB(stats)
