@@ -10,6 +10,3 @@
 		return XS_EXIT_FAIL;            \
 	}
 STUB(apply)
-STUB(status)
-STUB(stats)
-STUB(watch)

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* xdpseg status / stats: read-only views of the pinned state. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "cmds.h"
+#include "json.h"
+#include "loader.h"
+#include "show.h"
+#include "util.h"
+
+/* Parse [--json] [--help] for a read-only command. Returns -1 to go on. */
+static int parse_json_opt(int argc, char **argv, const char *cmd, const char *help)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			xs_json = true;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return XS_EXIT_OK;
+		default:
+			return p_usage(cmd, "bad option");
+		}
+	}
+	if (optind < argc)
+		return p_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/* Open the pinned maps read-only style (no lock: nothing is changed). */
+static int open_state(struct xs_ctl *ctl)
+{
+	xs_libbpf_log_setup();
+	xs_ctl_init(ctl);
+	if (xs_ctl_check_env(ctl->dir))
+		return -EPERM;
+	return xs_ctl_open(ctl);
+}
+
+static const char *ingress_name(const struct xs_iface *e)
+{
+	if (e->tc_ingress)
+		return "tc";
+	return e->xdp_mode == XS_XDP_GENERIC ? "xdp-generic" : "xdp-native";
+}
+
+/* Conntrack entries in the table and how many have not expired. */
+static int ct_count(int fd, uint64_t *total, uint64_t *live)
+{
+	enum { CHUNK = 4096 };
+	struct xs_tuple *keys = calloc(CHUNK, sizeof(*keys));
+	struct xs_ct_val *vals = calloc(CHUNK, sizeof(*vals));
+	struct timespec ts;
+	__u32 batch = 0, count;
+	bool first = true, done = false;
+	uint64_t now;
+	int err = 0;
+
+	*total = *live = 0;
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
+	now = (uint64_t)ts.tv_sec * XS_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+	while (!done) {
+		count = CHUNK;
+		if (bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					 NULL)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				goto out;
+			}
+			done = true;
+		}
+		first = false;
+		for (__u32 i = 0; i < count; i++) {
+			(*total)++;
+			if (vals[i].expires_ns > now)
+				(*live)++;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static const char status_help[] =
+	"Usage: xdpseg status [--json]\n\n"
+	"Attached interfaces and their modes, the active policy (file, SHA-256 content\n"
+	"hash, applied at), conntrack entries in use, and event losses.\n\n"
+	"  -j, --json   one JSON object\n"
+	"  -h, --help   this help\n";
+
+int cmd_status(int argc, char **argv)
+{
+	struct xs_policy_meta meta;
+	struct xs_iface *v = NULL;
+	struct xs_config cfg;
+	struct xs_ctl ctl;
+	uint64_t ct_total = 0, ct_live = 0, lost = 0, rl = 0;
+	size_t n = 0;
+	char when[64], hash[65];
+	int ret = XS_EXIT_FAIL;
+
+	ret = parse_json_opt(argc, argv, "status", status_help);
+	if (ret >= 0)
+		return ret;
+	ret = XS_EXIT_FAIL;
+	if (open_state(&ctl))
+		goto out;
+	if (xs_config_read(&ctl.maps, &cfg) || xs_ifaces_list(&ctl.maps, &v, &n) ||
+	    ct_count(ctl.maps.ct, &ct_total, &ct_live) || xs_event_losses(&ctl.maps, &lost, &rl)) {
+		p_err("cannot read the pinned maps under %s", ctl.dir);
+		goto out;
+	}
+	memset(&meta, 0, sizeof(meta));
+	if (cfg.generation)
+		xs_meta_get(&ctl.maps, cfg.generation & 1, &meta);
+	for (int i = 0; i < 32; i++)
+		sprintf(hash + 2 * i, "%02x", meta.hash[i]);
+
+	if (xs_json) {
+		printf("{\"pin_dir\":");
+		json_print_str(stdout, ctl.dir);
+		printf(",\"interfaces\":[");
+		for (size_t i = 0; i < n; i++) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_print_str(stdout, v[i].name);
+			printf(",\"ifindex\":%u,\"ingress\":\"%s\",\"egress\":\"tc\","
+			       "\"created_qdisc\":%s,\"attached_at\":%llu}",
+			       v[i].ifindex, ingress_name(&v[i]),
+			       v[i].created_qdisc ? "true" : "false",
+			       (unsigned long long)v[i].attached_at);
+		}
+		printf("],\"policy\":");
+		if (cfg.generation) {
+			printf("{\"generation\":%u,\"set\":%u,\"file\":", cfg.generation,
+			       cfg.generation & 1);
+			json_print_str(stdout, meta.file);
+			printf(",\"sha256\":\"%s\",\"applied_at\":%llu,\"rules\":%u}", hash,
+			       (unsigned long long)meta.applied_at, meta.nrules);
+		} else {
+			printf("null");
+		}
+		printf(",\"conntrack\":{\"entries\":%llu,\"live\":%llu,\"max\":%u}",
+		       (unsigned long long)ct_total, (unsigned long long)ct_live, XS_CT_MAX);
+		printf(",\"events\":{\"lost\":%llu,\"ratelimited\":%llu}}\n",
+		       (unsigned long long)lost, (unsigned long long)rl);
+		ret = XS_EXIT_OK;
+		goto out;
+	}
+
+	printf("pinned at %s\n", ctl.dir);
+	printf("interfaces: %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		xs_show_time(v[i].attached_at, when, sizeof(when));
+		printf("  %-15s ifindex %-4u ingress %-11s egress tc   since %s\n", v[i].name,
+		       v[i].ifindex, ingress_name(&v[i]), when);
+	}
+	if (cfg.generation) {
+		xs_show_time(meta.applied_at, when, sizeof(when));
+		printf("policy: generation %u (set %u)\n", cfg.generation, cfg.generation & 1);
+		printf("  file:    %s\n  sha256:  %s\n  applied: %s\n  rules:   %u\n", meta.file,
+		       hash, when, meta.nrules);
+	} else {
+		printf("policy: none applied (traffic passes unchecked): run 'xdpseg apply "
+		       "FILE'\n");
+	}
+	printf("conntrack: %llu entries, %llu live (max %u)\n", (unsigned long long)ct_total,
+	       (unsigned long long)ct_live, XS_CT_MAX);
+	printf("events: %llu lost (ring buffer full), %llu drop events rate-limited\n",
+	       (unsigned long long)lost, (unsigned long long)rl);
+	ret = XS_EXIT_OK;
+out:
+	free(v);
+	xs_ctl_close(&ctl);
+	return ret;
+}
+
+/* ---- stats ------------------------------------------------------------------ */
+
+struct rule_row {
+	uint32_t id;
+	struct xs_origin o;
+	uint64_t c[3]; /* flows, packets, bytes */
+};
+
+static int row_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct rule_row *)a)->id, y = ((const struct rule_row *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every origin of `set` (segment names excluded) with its counters. */
+static int rule_rows(const struct xs_maps *m, uint32_t set, struct rule_row **out, size_t *n)
+{
+	struct xs_origin_key key, *prev = NULL;
+	struct rule_row *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int err = 0;
+
+	while (bpf_map_get_next_key(m->origins, prev, &key) == 0) {
+		prev = &key;
+		if (key.set != set || (key.rule_id & XS_ORIGIN_SEG_KEY(0)))
+			continue;
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct rule_row *nv = realloc(v, ncap * sizeof(*v));
+
+			if (!nv) {
+				err = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[cnt].id = key.rule_id;
+		if (xs_origin_get(m, set, key.rule_id, &v[cnt].o))
+			continue;
+		if (key.rule_id < XS_MAX_RULES)
+			xs_percpu_sum(m->rstats[set], key.rule_id, 3, v[cnt].c);
+		else
+			memset(v[cnt].c, 0, sizeof(v[cnt].c));
+		cnt++;
+	}
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), row_cmp);
+out:
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case XS_ORIGIN_RULE:
+		return "rule";
+	case XS_ORIGIN_DEFAULT:
+		return "default";
+	case XS_ORIGIN_IMPLICIT:
+		return "implicit";
+	default:
+		return "?";
+	}
+}
+
+/* Strip the folders: a FILE:LINE column stays narrow. */
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static void print_rows_text(const struct rule_row *v, size_t n, bool defaults)
+{
+	char origin[160];
+
+	for (size_t i = 0; i < n; i++) {
+		if ((v[i].o.kind == XS_ORIGIN_RULE) == defaults)
+			continue;
+		snprintf(origin, sizeof(origin), "%s:%u", base_name(v[i].o.file), v[i].o.line);
+		printf("  %-28s %9llu %10llu %12llu  %s\n", origin, (unsigned long long)v[i].c[0],
+		       (unsigned long long)v[i].c[1], (unsigned long long)v[i].c[2], v[i].o.text);
+	}
+}
+
+static const char stats_help[] =
+	"Usage: xdpseg stats [--json]\n\n"
+	"Counters of the active policy: per rule (FILE:LINE and the rule's text), per\n"
+	"default, and per verdict and reason; event losses. Needs no policy file: the\n"
+	"rule origins are kept with the pinned state.\n\n"
+	"  -j, --json   one JSON object\n"
+	"  -h, --help   this help\n";
+
+int cmd_stats(int argc, char **argv)
+{
+	struct rule_row *rows = NULL;
+	struct xs_policy_meta meta;
+	struct xs_config cfg;
+	struct xs_ctl ctl;
+	uint64_t c[2], lost = 0, rl = 0, ct_new[2] = { 0 }, ct_rev[2] = { 0 };
+	size_t nrows = 0;
+	bool first;
+	int ret;
+
+	ret = parse_json_opt(argc, argv, "stats", stats_help);
+	if (ret >= 0)
+		return ret;
+	ret = XS_EXIT_FAIL;
+	if (open_state(&ctl))
+		goto out;
+	if (xs_config_read(&ctl.maps, &cfg) || xs_event_losses(&ctl.maps, &lost, &rl)) {
+		p_err("cannot read the pinned maps under %s", ctl.dir);
+		goto out;
+	}
+	xs_percpu_sum(ctl.maps.stats, XS_STAT_CT_CREATED, 2, ct_new);
+	xs_percpu_sum(ctl.maps.stats, XS_STAT_CT_REVALIDATED, 2, ct_rev);
+	memset(&meta, 0, sizeof(meta));
+	if (cfg.generation) {
+		xs_meta_get(&ctl.maps, cfg.generation & 1, &meta);
+		if (rule_rows(&ctl.maps, cfg.generation & 1, &rows, &nrows)) {
+			p_err("cannot read the rule origins under %s", ctl.dir);
+			goto out;
+		}
+	}
+
+	if (xs_json) {
+		printf("{\"generation\":%u,\"file\":", cfg.generation);
+		json_print_str(stdout, meta.file);
+		printf(",\"rules\":[");
+		for (size_t i = 0; i < nrows; i++) {
+			printf("%s{\"id\":%u,\"kind\":\"%s\",\"file\":", i ? "," : "", rows[i].id,
+			       kind_name(rows[i].o.kind));
+			json_print_str(stdout, rows[i].o.file);
+			printf(",\"line\":%u,\"text\":", rows[i].o.line);
+			json_print_str(stdout, rows[i].o.text);
+			printf(",\"flows\":%llu,\"packets\":%llu,\"bytes\":%llu}",
+			       (unsigned long long)rows[i].c[0], (unsigned long long)rows[i].c[1],
+			       (unsigned long long)rows[i].c[2]);
+		}
+		printf("],\"verdicts\":[");
+		first = true;
+		for (unsigned int vd = 0; vd < XS_VERDICT__MAX; vd++) {
+			for (unsigned int r = 0; r < XS_REASON__MAX; r++) {
+				if (xs_percpu_sum(ctl.maps.stats, XS_STAT_IDX(vd, r), 2, c) ||
+				    !c[0])
+					continue;
+				printf("%s{\"verdict\":\"%s\",\"reason\":\"%s\",\"packets\":%llu,"
+				       "\"bytes\":%llu}",
+				       first ? "" : ",", xs_show_verdict(vd), xs_show_reason(r),
+				       (unsigned long long)c[0], (unsigned long long)c[1]);
+				first = false;
+			}
+		}
+		printf("],\"events\":{\"lost\":%llu,\"ratelimited\":%llu},"
+		       "\"conntrack\":{\"created\":%llu,\"revalidated\":%llu}}\n",
+		       (unsigned long long)lost, (unsigned long long)rl,
+		       (unsigned long long)ct_new[0], (unsigned long long)ct_rev[0]);
+		ret = XS_EXIT_OK;
+		goto out;
+	}
+
+	if (cfg.generation)
+		printf("policy generation %u: %s\n", cfg.generation, meta.file);
+	else
+		printf("policy: none applied (traffic passes unchecked)\n");
+	if (nrows) {
+		printf("\nrules:\n  %-28s %9s %10s %12s  %s\n", "ORIGIN", "FLOWS", "PACKETS",
+		       "BYTES", "RULE");
+		print_rows_text(rows, nrows, false);
+		printf("\ndefaults:\n  %-28s %9s %10s %12s  %s\n", "ORIGIN", "FLOWS", "PACKETS",
+		       "BYTES", "DEFAULT");
+		print_rows_text(rows, nrows, true);
+	}
+	printf("\nverdicts:\n  %-7s %-12s %12s %14s\n", "VERDICT", "REASON", "PACKETS", "BYTES");
+	for (unsigned int vd = 0; vd < XS_VERDICT__MAX; vd++) {
+		for (unsigned int r = 0; r < XS_REASON__MAX; r++) {
+			if (xs_percpu_sum(ctl.maps.stats, XS_STAT_IDX(vd, r), 2, c) || !c[0])
+				continue;
+			printf("  %-7s %-12s %12llu %14llu\n", xs_show_verdict(vd),
+			       xs_show_reason(r), (unsigned long long)c[0],
+			       (unsigned long long)c[1]);
+		}
+	}
+	printf("\nevents: %llu lost (ring buffer full), %llu drop events rate-limited\n",
+	       (unsigned long long)lost, (unsigned long long)rl);
+	printf("conntrack: %llu flows created, %llu re-decided after an apply\n",
+	       (unsigned long long)ct_new[0], (unsigned long long)ct_rev[0]);
+	ret = XS_EXIT_OK;
+out:
+	free(rows);
+	xs_ctl_close(&ctl);
+	return ret;
+}

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* xdpseg watch: the live event stream from the xs_events ring buffer. */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cmds.h"
+#include "json.h"
+#include "loader.h"
+#include "show.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+struct watch {
+	const struct xs_maps *maps;
+	int verdict;	     /* -1: any */
+	const char *segment; /* NULL: any */
+	long port;	     /* -1: any */
+	long count;	     /* 0: unlimited */
+	long seen;
+	int64_t mono_to_real_ns; /* realtime - monotonic, for event times */
+};
+
+/*
+ * The origin of `rule_id` as the event's generation knew it. The set is
+ * reused two generations later, so the origin is trusted only while the
+ * set's metadata still names that generation (checked before and after).
+ */
+static bool event_origin(const struct xs_maps *m, uint32_t generation, uint32_t rule_id,
+			 struct xs_origin *o)
+{
+	struct xs_policy_meta a, b;
+	uint32_t set = generation & 1;
+
+	if (!generation || !rule_id)
+		return false;
+	if (xs_meta_get(m, set, &a) || a.generation != generation)
+		return false;
+	if (xs_origin_get(m, set, rule_id, o))
+		return false;
+	return xs_meta_get(m, set, &b) == 0 && b.generation == generation;
+}
+
+static void iface_name(const struct xs_maps *m, uint32_t ifindex, char *buf, size_t size)
+{
+	struct xs_iface e;
+	char tmp[IF_NAMESIZE];
+
+	if (bpf_map_lookup_elem(m->ifaces, &ifindex, &e) == 0) {
+		snprintf(buf, size, "%.*s", (int)sizeof(e.name), e.name);
+		return;
+	}
+	if (if_indextoname(ifindex, tmp))
+		snprintf(buf, size, "%s", tmp);
+	else
+		snprintf(buf, size, "if%u", ifindex);
+}
+
+static bool is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct watch *w = ctx;
+	const struct xs_event *e = data;
+	char ifn[32], src[64], dst[64], sseg[XS_ORIGIN_TEXT_LEN], dseg[XS_ORIGIN_TEXT_LEN];
+	char pbuf[16], when[32];
+	struct xs_origin o;
+	bool have_origin;
+	uint32_t set;
+	time_t secs;
+	struct tm tm;
+	int64_t real;
+
+	if (size < sizeof(*e) || stop)
+		return 0;
+	if (w->verdict >= 0 && e->verdict != w->verdict)
+		return 0;
+	if (w->port >= 0 && (is_icmp(e->proto) || (e->sport != w->port && e->dport != w->port)))
+		return 0;
+	set = e->generation & 1;
+	xs_segment_name(w->maps, set, e->src_seg, sseg, sizeof(sseg));
+	xs_segment_name(w->maps, set, e->dst_seg, dseg, sizeof(dseg));
+	if (w->segment && strcmp(w->segment, sseg) && strcmp(w->segment, dseg))
+		return 0;
+	have_origin = event_origin(w->maps, e->generation, e->rule_id, &o);
+	iface_name(w->maps, e->ifindex, ifn, sizeof(ifn));
+
+	real = (int64_t)e->ts_ns + w->mono_to_real_ns;
+	secs = (time_t)(real / (int64_t)XS_NS_PER_SEC);
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+
+	if (xs_json) {
+		xs_show_addr(e->family, e->saddr, false, src, sizeof(src));
+		xs_show_addr(e->family, e->daddr, false, dst, sizeof(dst));
+		printf("{\"time\":%lld.%09lld,\"iface\":", (long long)secs,
+		       (long long)(real % (int64_t)XS_NS_PER_SEC));
+		json_print_str(stdout, ifn);
+		printf(",\"dir\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\",\"proto\":\"%s\","
+		       "\"family\":%u,\"src\":\"%s\",\"dst\":\"%s\"",
+		       e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_show_verdict(e->verdict),
+		       xs_show_reason(e->reason), xs_show_proto(e->proto, pbuf, sizeof(pbuf)),
+		       e->family, src, dst);
+		if (is_icmp(e->proto))
+			printf(",\"icmp_type\":%u,\"icmp_code\":%u,\"icmp_id\":%u", e->icmp_type,
+			       e->icmp_code, e->sport);
+		else
+			printf(",\"sport\":%u,\"dport\":%u", e->sport, e->dport);
+		printf(",\"src_seg\":");
+		json_print_str(stdout, sseg);
+		printf(",\"dst_seg\":");
+		json_print_str(stdout, dseg);
+		printf(",\"src_seg_id\":%u,\"dst_seg_id\":%u,\"generation\":%u,\"rule_id\":%u,"
+		       "\"len\":%u,\"origin\":",
+		       e->src_seg, e->dst_seg, e->generation, e->rule_id, e->pkt_len);
+		if (have_origin) {
+			printf("{\"file\":");
+			json_print_str(stdout, o.file);
+			printf(",\"line\":%u,\"text\":", o.line);
+			json_print_str(stdout, o.text);
+			printf("}");
+		} else {
+			printf("null");
+		}
+		printf("}\n");
+	} else {
+		char s[96], d[96], origin[160];
+
+		xs_show_addr(e->family, e->saddr, true, src, sizeof(src));
+		xs_show_addr(e->family, e->daddr, true, dst, sizeof(dst));
+		if (is_icmp(e->proto)) {
+			snprintf(s, sizeof(s), "%s", src);
+			snprintf(d, sizeof(d), "%s", dst);
+			snprintf(pbuf, sizeof(pbuf), "%s/%u",
+				 e->proto == IPPROTO_ICMP ? "icmp" : "icmp6", e->icmp_type);
+		} else {
+			snprintf(s, sizeof(s), "%s:%u", src, e->sport);
+			snprintf(d, sizeof(d), "%s:%u", dst, e->dport);
+			xs_show_proto(e->proto, pbuf, sizeof(pbuf));
+		}
+		if (have_origin)
+			snprintf(origin, sizeof(origin), "%s:%u", o.file, o.line);
+		else
+			snprintf(origin, sizeof(origin), "-");
+		printf("%s.%03lld %s %s %s %s %s -> %s %s -> %s %s %s\n", when,
+		       (long long)(real % (int64_t)XS_NS_PER_SEC) / 1000000, ifn,
+		       e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_verdict_upper(e->verdict), pbuf,
+		       s, d, sseg, dseg, xs_show_reason(e->reason), origin);
+	}
+	fflush(stdout);
+	w->seen++;
+	if (w->count && w->seen >= w->count)
+		stop = 1;
+	return 0;
+}
+
+/* Tell the user when the kernel lost or suppressed events since the last call. */
+static void report_losses(const struct xs_maps *m, uint64_t *lost0, uint64_t *rl0)
+{
+	uint64_t lost, rl;
+
+	if (xs_event_losses(m, &lost, &rl))
+		return;
+	if (lost == *lost0 && rl == *rl0)
+		return;
+	if (xs_json)
+		printf("{\"lost\":%llu,\"ratelimited\":%llu}\n",
+		       (unsigned long long)(lost - *lost0), (unsigned long long)(rl - *rl0));
+	else
+		printf("-- %llu events lost (ring buffer full), %llu drop events rate-limited\n",
+		       (unsigned long long)(lost - *lost0), (unsigned long long)(rl - *rl0));
+	fflush(stdout);
+	*lost0 = lost;
+	*rl0 = rl;
+}
+
+static int64_t mono_to_real(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - m.tv_sec) * (int64_t)XS_NS_PER_SEC +
+	       ((int64_t)r.tv_nsec - m.tv_nsec);
+}
+
+static const char watch_help[] =
+	"Usage: xdpseg watch [--json] [--verdict allow|drop|audit] [--segment NAME]\n"
+	"                    [--port N] [--count N]\n\n"
+	"Stream live flow events, one line each:\n"
+	"  TIME IFACE DIR VERDICT PROTO SRC:PORT -> DST:PORT SRCSEG -> DSTSEG REASON FILE:LINE\n"
+	"(ICMP: PROTO is icmp/TYPE and the addresses have no port). Lost events are\n"
+	"reported. Stops on SIGINT/SIGTERM or after --count events.\n\n"
+	"  -j, --json              one JSON object per line\n"
+	"  -V, --verdict VERDICT   only allow, drop or audit events\n"
+	"  -s, --segment NAME      only events from or to segment NAME\n"
+	"  -p, --port N            only events with source or destination port N\n"
+	"  -c, --count N           stop after N events\n"
+	"  -h, --help              this help\n";
+
+static int parse_num(const char *s, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < 0 || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "verdict", required_argument, NULL, 'V' },
+		{ "segment", required_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct watch w = { .verdict = -1, .port = -1 };
+	struct ring_buffer *rb = NULL;
+	struct sigaction sa;
+	struct xs_ctl ctl;
+	uint64_t lost0 = 0, rl0 = 0;
+	time_t last_check = 0;
+	int c, err, ret = XS_EXIT_FAIL;
+
+	while ((c = getopt_long(argc, argv, "jV:s:p:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			xs_json = true;
+			break;
+		case 'V':
+			if (!strcmp(optarg, "allow"))
+				w.verdict = XS_VERDICT_ALLOW;
+			else if (!strcmp(optarg, "drop"))
+				w.verdict = XS_VERDICT_DROP;
+			else if (!strcmp(optarg, "audit"))
+				w.verdict = XS_VERDICT_AUDIT;
+			else
+				return p_usage("watch",
+					       "unknown verdict '%s': use allow, drop or audit",
+					       optarg);
+			break;
+		case 's':
+			w.segment = optarg;
+			break;
+		case 'p':
+			if (parse_num(optarg, 65535, &w.port))
+				return p_usage("watch", "bad port '%s': use 0..65535", optarg);
+			break;
+		case 'c':
+			if (parse_num(optarg, 1L << 40, &w.count) || w.count == 0)
+				return p_usage("watch", "bad count '%s': use a positive number",
+					       optarg);
+			break;
+		case 'h':
+			fputs(watch_help, stdout);
+			return XS_EXIT_OK;
+		default:
+			return p_usage("watch", "bad option");
+		}
+	}
+	if (optind < argc)
+		return p_usage("watch", "unexpected argument '%s'", argv[optind]);
+
+	xs_libbpf_log_setup();
+	xs_ctl_init(&ctl);
+	if (xs_ctl_check_env(ctl.dir) || xs_ctl_open(&ctl))
+		goto out;
+	w.maps = &ctl.maps;
+	w.mono_to_real_ns = mono_to_real();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+
+	rb = ring_buffer__new(ctl.maps.events, handle_event, &w, NULL);
+	if (!rb) {
+		p_err("cannot open the event ring buffer %s/maps/xs_events: %s", ctl.dir,
+		      strerror(errno));
+		goto out;
+	}
+	xs_event_losses(&ctl.maps, &lost0, &rl0);
+	while (!stop) {
+		err = ring_buffer__poll(rb, 100);
+		if (err < 0 && err != -EINTR) {
+			p_err("reading events failed: %s", strerror(-err));
+			goto out;
+		}
+		if (time(NULL) != last_check) {
+			last_check = time(NULL);
+			report_losses(&ctl.maps, &lost0, &rl0);
+		}
+	}
+	report_losses(&ctl.maps, &lost0, &rl0);
+	ret = XS_EXIT_OK;
+out:
+	ring_buffer__free(rb);
+	xs_ctl_close(&ctl);
+	return ret;
+}

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Reading and naming what the datapath left in the pinned maps. */
+#include "show.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+const char *xs_show_verdict(unsigned int v)
+{
+	static const char *const names[] = {
+		[XS_VERDICT_ALLOW] = "allow",
+		[XS_VERDICT_DROP] = "drop",
+		[XS_VERDICT_AUDIT] = "audit",
+	};
+
+	return v < XS_VERDICT__MAX ? names[v] : "?";
+}
+
+const char *xs_verdict_upper(unsigned int v)
+{
+	static const char *const names[] = {
+		[XS_VERDICT_ALLOW] = "ALLOW",
+		[XS_VERDICT_DROP] = "DROP",
+		[XS_VERDICT_AUDIT] = "AUDIT",
+	};
+
+	return v < XS_VERDICT__MAX ? names[v] : "?";
+}
+
+const char *xs_show_reason(unsigned int r)
+{
+	static const char *const names[XS_REASON__MAX] = {
+		[XS_REASON_NONE] = "none",
+		[XS_REASON_RULE] = "rule",
+		[XS_REASON_DENY_RULE] = "deny-rule",
+		[XS_REASON_DEFAULT] = "default",
+		[XS_REASON_DEFAULT_IN] = "default-in",
+		[XS_REASON_DEFAULT_OUT] = "default-out",
+		[XS_REASON_ESTABLISHED] = "established",
+		[XS_REASON_RELATED] = "related",
+		[XS_REASON_MALFORMED] = "malformed",
+		[XS_REASON_FRAGMENT] = "fragment",
+		[XS_REASON_NOT_IP] = "not-ip",
+		[XS_REASON_ND] = "nd",
+		[XS_REASON_NO_POLICY] = "no-policy",
+	};
+
+	return r < XS_REASON__MAX && names[r] ? names[r] : "?";
+}
+
+const char *xs_show_proto(uint8_t proto, char *buf, size_t size)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		snprintf(buf, size, "ip-%u", proto);
+		return buf;
+	}
+}
+
+void xs_show_addr(uint8_t family, const uint8_t *addr, bool bracket, char *buf, size_t size)
+{
+	char tmp[INET6_ADDRSTRLEN];
+
+	if (family == 4) {
+		inet_ntop(AF_INET, addr, buf, size);
+		return;
+	}
+	if (family != 6) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	inet_ntop(AF_INET6, addr, tmp, sizeof(tmp));
+	snprintf(buf, size, bracket ? "[%s]" : "%s", tmp);
+}
+
+void xs_show_time(uint64_t secs, char *buf, size_t size)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+int xs_percpu_sum(int fd, uint32_t key, size_t nfields, uint64_t *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+
+	memset(sum, 0, nfields * sizeof(*sum));
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc((size_t)ncpu, nfields * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		for (size_t f = 0; f < nfields; f++)
+			sum[f] += v[(size_t)c * nfields + f];
+	}
+	free(v);
+	return 0;
+}
+
+int xs_origin_get(const struct xs_maps *m, uint32_t set, uint32_t rule_id, struct xs_origin *o)
+{
+	struct xs_origin_key k = { .set = set, .rule_id = rule_id };
+
+	if (bpf_map_lookup_elem(m->origins, &k, o))
+		return -errno;
+	o->file[sizeof(o->file) - 1] = '\0';
+	o->text[sizeof(o->text) - 1] = '\0';
+	return 0;
+}
+
+void xs_segment_name(const struct xs_maps *m, uint32_t set, uint16_t seg, char *buf, size_t size)
+{
+	struct xs_origin o;
+
+	if (seg == XS_SEG_WORLD)
+		snprintf(buf, size, "world");
+	else if (xs_origin_get(m, set, XS_ORIGIN_SEG_KEY(seg), &o) == 0)
+		snprintf(buf, size, "%s", o.text);
+	else
+		snprintf(buf, size, "seg-%u", seg);
+}
+
+int xs_meta_get(const struct xs_maps *m, uint32_t set, struct xs_policy_meta *meta)
+{
+	memset(meta, 0, sizeof(*meta));
+	if (bpf_map_lookup_elem(m->meta, &set, meta))
+		return -errno;
+	meta->file[sizeof(meta->file) - 1] = '\0';
+	return 0;
+}
+
+int xs_event_losses(const struct xs_maps *m, uint64_t *lost, uint64_t *ratelimited)
+{
+	uint64_t c[2];
+	int err;
+
+	err = xs_percpu_sum(m->stats, XS_STAT_EV_LOST, 2, c);
+	if (err)
+		return err;
+	*lost = c[0];
+	err = xs_percpu_sum(m->stats, XS_STAT_EV_RATELIMITED, 2, c);
+	if (err)
+		return err;
+	*ratelimited = c[0];
+	return 0;
+}
