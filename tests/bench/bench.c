@@ -1,0 +1,825 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xdpseg-bench: ns/packet of the XDP program xs_xdp, measured with
+ * BPF_PROG_RUN, per packet type and policy size. Not a test: it prints a
+ * table (scripts/bench runs it).
+ *
+ * One datapath instance (skeleton, fresh maps) per policy size, each with a
+ * policy generated as text (polgen.c), compiled by the real compiler and
+ * pushed with xs_policy_push(). Rounds interleave the sizes and packet
+ * types so that noise hits all alike; the table shows, per cell, the median
+ * of the rounds and their min and max.
+ *
+ * Two ways to measure:
+ *  - repeat: one BPF_PROG_RUN with repeat = N; the kernel times the loop and
+ *    divides. The same packet runs N times, so it measures the steady state
+ *    (a conntrack hit, a deny-cache hit, a SYN that is always re-decided).
+ *  - single: a first packet whose cache entry is absent cannot be repeated
+ *    (the first run creates the entry), so the entry is deleted from
+ *    userspace before each of N runs with repeat = 1, and the median of the
+ *    kernel's per-run durations is taken. A run with repeat = 1 also pays
+ *    the kernel's timer read; the XDP_PASS baseline measured the same way
+ *    ("pass single") shows how much.
+ * Each measurement checks that the packets went down the intended path: the
+ * datapath's own counter for the expected (verdict, reason) must grow by the
+ * number of runs, otherwise the cell is marked '!'.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/if_link.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ctl/push.h"
+#include "pkt.h"
+#include "polgen.h"
+#include "policy.h"
+#include "util.h"
+#include "xdpseg.skel.h"
+#include "xs_bench_pass.skel.h"
+
+#define MAX_SIZES 4
+#define MAX_ROUNDS 31
+#define TARGET_NS 67.0
+#define TARGET_RATIO 1.2
+
+/* ---- Packet types --------------------------------------------------------- */
+
+enum mode {
+	M_REPEAT,
+	M_SINGLE,
+};
+
+enum del_map {
+	DEL_NONE,
+	DEL_CT,	  /* delete the flow's conntrack entry before each run */
+	DEL_DENY, /* delete the flow's deny-cache entry before each run */
+};
+
+enum prime {
+	PRIME_NONE,
+	PRIME_ONCE,	 /* run the packet once (creates the ct / deny entry) */
+	PRIME_HANDSHAKE, /* SYN, SYN-ACK, ACK, then the measured ACK is established */
+};
+
+struct scen {
+	const char *name;
+	const char *desc;
+	enum mode mode;
+	enum del_map del;
+	enum prime prime;
+	bool baseline;		 /* the XDP_PASS program, not xs_xdp */
+	bool target;		 /* subject to the <= 67 ns target */
+	int retval;		 /* expected XDP action */
+	uint8_t verdict, reason; /* expected xs_stats slot */
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+	uint8_t flags;
+};
+
+static struct scen scens[] = {
+	{ "est4", "IPv4 TCP established (ct hit)", M_REPEAT, DEL_NONE, PRIME_HANDSHAKE, false, true,
+	  XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_ESTABLISHED, BENCH_SRC4, BENCH_DST4, IPPROTO_TCP,
+	  40000, BENCH_ALLOW_TCP, PKT_ACK },
+	{ "syn4", "IPv4 TCP SYN, allowed (re-decided)", M_REPEAT, DEL_NONE, PRIME_NONE, false,
+	  false, XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_RULE, BENCH_SRC4, BENCH_DST4, IPPROTO_TCP,
+	  40001, BENCH_ALLOW_TCP, PKT_SYN },
+	{ "new4", "IPv4 UDP new flow, allowed", M_SINGLE, DEL_CT, PRIME_ONCE, false, false,
+	  XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_RULE, BENCH_SRC4, BENCH_DST4, IPPROTO_UDP, 40002,
+	  BENCH_ALLOW_UDP, 0 },
+	{ "drop4", "IPv4 TCP denied (deny-cache hit)", M_REPEAT, DEL_NONE, PRIME_ONCE, false, true,
+	  XDP_DROP, XS_VERDICT_DROP, XS_REASON_DENY_RULE, BENCH_BAD4, BENCH_DST4, IPPROTO_TCP,
+	  40003, BENCH_ALLOW_TCP, PKT_SYN },
+	{ "miss4", "IPv4 TCP denied, no deny-cache entry", M_SINGLE, DEL_DENY, PRIME_ONCE, false,
+	  false, XDP_DROP, XS_VERDICT_DROP, XS_REASON_DENY_RULE, BENCH_BAD4, BENCH_DST4,
+	  IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN },
+	{ "est6", "IPv6 TCP established (ct hit)", M_REPEAT, DEL_NONE, PRIME_HANDSHAKE, false, true,
+	  XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_ESTABLISHED, BENCH_SRC6, BENCH_DST6, IPPROTO_TCP,
+	  40000, BENCH_ALLOW_TCP, PKT_ACK },
+	{ "new6", "IPv6 UDP new flow, allowed", M_SINGLE, DEL_CT, PRIME_ONCE, false, false,
+	  XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_RULE, BENCH_SRC6, BENCH_DST6, IPPROTO_UDP, 40002,
+	  BENCH_ALLOW_UDP, 0 },
+	{ "drop6", "IPv6 TCP denied (deny-cache hit)", M_REPEAT, DEL_NONE, PRIME_ONCE, false, true,
+	  XDP_DROP, XS_VERDICT_DROP, XS_REASON_DENY_RULE, BENCH_BAD6, BENCH_DST6, IPPROTO_TCP,
+	  40003, BENCH_ALLOW_TCP, PKT_SYN },
+	{ "miss6", "IPv6 TCP denied, no deny-cache entry", M_SINGLE, DEL_DENY, PRIME_ONCE, false,
+	  false, XDP_DROP, XS_VERDICT_DROP, XS_REASON_DENY_RULE, BENCH_BAD6, BENCH_DST6,
+	  IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN },
+	{ "pass", "baseline: XDP_PASS program", M_REPEAT, DEL_NONE, PRIME_NONE, true, false,
+	  XDP_PASS, 0, 0, BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK },
+	{ "pass1", "baseline: XDP_PASS, single runs", M_SINGLE, DEL_NONE, PRIME_NONE, true, false,
+	  XDP_PASS, 0, 0, BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK },
+};
+#define NSCENS (sizeof(scens) / sizeof(scens[0]))
+
+/* The frame of each packet type, built at start. */
+static struct pkt pkts[NSCENS];
+
+/* ---- One datapath per policy size ------------------------------------------- */
+
+struct inst {
+	size_t entries; /* requested rule-table entries */
+	size_t compiled_entries, nv4, nv6, nsegments;
+	double compile_s, push_s;
+	struct xdpseg *skel;
+	struct xs_maps maps;
+	int prog_fd;
+	struct ring_buffer *rb;
+	struct xs_tuple key[NSCENS]; /* the entry DEL_* deletes */
+	double res[NSCENS][MAX_ROUNDS];
+	bool path_bad[NSCENS];
+};
+
+struct opts {
+	int rounds;
+	__u32 repeat;
+	int single;
+	size_t sizes[MAX_SIZES];
+	int nsizes;
+	bool direct;
+	bool verbose;
+	const char *dump;
+};
+
+static int pass_fd = -1;
+static int ncpus;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && xs_verbose < 2)
+		return 0;
+	if (!xs_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int ev_noop(void *ctx, void *data, size_t size)
+{
+	return 0;
+}
+
+/* ---- Policy: generate, compile, push ------------------------------------------ */
+
+struct mem_file {
+	const char *name;
+	const char *text;
+	size_t len;
+};
+
+/* Resolver over one in-memory file. */
+static int resolve_mem(void *ctx, const char *from, const char *name, char **path, char **text,
+		       size_t *len)
+{
+	const struct mem_file *f = ctx;
+
+	if (strcmp(name, f->name))
+		return -ENOENT;
+	*path = strdup(f->name);
+	*text = malloc(f->len + 1);
+	if (!*path || !*text) {
+		free(*path);
+		free(*text);
+		return -ENOMEM;
+	}
+	memcpy(*text, f->text, f->len + 1);
+	*len = f->len;
+	return 0;
+}
+
+/* Compile g's text with the real compiler and push it; or, with --direct,
+ * push the entries the generator expects. Cross-checks the two. */
+static int load_policy(struct inst *in, const struct polgen *g, const struct opts *o)
+{
+	struct xs_compiled *c = NULL, direct = { 0 };
+	struct xs_policy pol;
+	struct xs_diags d;
+	char name[64];
+	double t0;
+	int err;
+
+	snprintf(name, sizeof(name), "bench-%zu.policy", in->entries);
+	struct mem_file f = { name, g->text, g->len };
+
+#ifndef XS_BENCH_NO_COMPILER
+	xs_diags_init(&d);
+#endif
+	t0 = now_s();
+	if (o->direct) {
+		polgen_as_compiled(g, &pol, &direct);
+		c = &direct;
+	} else {
+#ifdef XS_BENCH_NO_COMPILER
+		p_err("the policy compiler is not built yet (user/policy/stub.c): use --direct");
+		err = -ENOSYS;
+		goto out;
+#endif
+		err = xs_policy_compile(name, resolve_mem, &f, &c, &d);
+		if (err) {
+			p_err("the generated policy %s does not compile (%s); its diagnostics:",
+			      name, strerror(-err));
+#ifndef XS_BENCH_NO_COMPILER
+			xs_diags_print(stderr, &d, false);
+#endif
+			goto out;
+		}
+	}
+	in->compile_s = now_s() - t0;
+	if (c->nrules != g->nrules || c->nv4 != g->nv4 || c->nv6 != g->nv6)
+		p_warn("%s compiled to %zu rule entries, %zu v4 and %zu v6 prefixes; the generator "
+		       "expected %zu, %zu and %zu",
+		       name, c->nrules, c->nv4, c->nv6, g->nrules, g->nv4, g->nv6);
+	in->compiled_entries = c->nrules;
+	in->nv4 = c->nv4;
+	in->nv6 = c->nv6;
+	in->nsegments = c->nseginfo - 1;
+
+	t0 = now_s();
+	err = xs_policy_push(&in->maps, c, name, NULL);
+	in->push_s = now_s() - t0;
+	if (err)
+		p_err("pushing %s into the maps failed: %s", name, strerror(-err));
+out:
+#ifndef XS_BENCH_NO_COMPILER
+	if (c && c != &direct)
+		xs_compiled_free(c);
+	xs_diags_free(&d);
+#endif
+	return err;
+}
+
+/* ---- Running packets ------------------------------------------------------- */
+
+/* One BPF_PROG_RUN. Returns 0 and the retval and per-run duration. */
+static int run(int fd, const struct pkt *p, __u32 repeat, __u32 *retval, __u32 *duration)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = p->data, .data_size_in = (__u32)p->len,
+		    .repeat = repeat);
+	int err;
+
+	err = bpf_prog_test_run_opts(fd, &t);
+	if (err)
+		return -errno;
+	*retval = t.retval;
+	*duration = t.duration;
+	return 0;
+}
+
+/* Sum of xs_stats[idx].packets over the CPUs. */
+static __u64 stat_packets(const struct inst *in, __u32 idx)
+{
+	struct xs_counter v[ncpus];
+	__u64 sum = 0;
+
+	if (bpf_map_lookup_elem(in->maps.stats, &idx, v))
+		return 0;
+	for (int i = 0; i < ncpus; i++)
+		sum += v[i].packets;
+	return sum;
+}
+
+/* The only entry of `fd` (xs_ct or xs_deny) with this family and protocol. */
+static int find_key(int fd, uint8_t family, uint8_t proto, struct xs_tuple *out)
+{
+	struct xs_tuple k, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+		if (k.family == family && k.proto == proto) {
+			*out = k;
+			return 0;
+		}
+		prev = &k;
+	}
+	return -ENOENT;
+}
+
+/* The reasons the bench expects (names as in `xdpseg stats`). */
+static const char *reason_str(uint8_t r)
+{
+	switch (r) {
+	case XS_REASON_RULE:
+		return "rule";
+	case XS_REASON_DENY_RULE:
+		return "deny-rule";
+	case XS_REASON_ESTABLISHED:
+		return "established";
+	default:
+		return "another reason";
+	}
+}
+
+static const char *act_name(__u32 a)
+{
+	return a == XDP_PASS ? "XDP_PASS" : a == XDP_DROP ? "XDP_DROP" : "another action";
+}
+
+/* Build the packet and bring the flow to the state the measurement needs. */
+static int prime(struct inst *in, struct scen *s)
+{
+	__u32 rv, dur;
+	int err;
+
+	if (s->baseline || s->prime == PRIME_NONE)
+		return 0;
+	if (s->prime == PRIME_HANDSHAKE) {
+		struct pkt syn, synack;
+
+		pkt_build(&syn, s->src, s->dst, s->proto, s->sport, s->dport, PKT_SYN);
+		pkt_build(&synack, s->dst, s->src, s->proto, s->dport, s->sport, PKT_SYN | PKT_ACK);
+		err = run(in->prog_fd, &syn, 1, &rv, &dur);
+		if (!err && rv == XDP_PASS)
+			err = run(in->prog_fd, &synack, 1, &rv, &dur);
+		if (err || rv != XDP_PASS) {
+			p_err("%s: the handshake of %s -> %s did not pass (%s)", s->name, s->src,
+			      s->dst, err ? strerror(-err) : act_name(rv));
+			return err ? err : -EPROTO;
+		}
+	}
+	err = run(in->prog_fd, &pkts[s - scens], 1, &rv, &dur);
+	if (err)
+		return err;
+	if (rv != (__u32)s->retval) {
+		p_err("%s (%s): xs_xdp returned %s, expected %s", s->name, s->desc, act_name(rv),
+		      act_name((__u32)s->retval));
+		return -EPROTO;
+	}
+	if (s->del != DEL_NONE) {
+		int fd = s->del == DEL_CT ? in->maps.ct : in->maps.deny;
+
+		err = find_key(fd, strchr(s->src, ':') ? 6 : 4, s->proto, &in->key[s - scens]);
+		if (err) {
+			p_err("%s: no %s entry after the flow's first packet", s->name,
+			      s->del == DEL_CT ? "xs_ct" : "xs_deny");
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One measurement of one packet type on one instance: ns per packet. */
+static int measure(struct inst *in, struct scen *s, const struct opts *o, double *ns)
+{
+	size_t si = (size_t)(s - scens);
+	__u32 idx = XS_STAT_IDX(s->verdict, s->reason);
+	int fd = s->baseline ? pass_fd : in->prog_fd;
+	__u64 before = 0, runs;
+	__u32 rv, dur;
+	int err = 0;
+
+	if (!s->baseline)
+		before = stat_packets(in, idx);
+	if (s->mode == M_REPEAT) {
+		runs = o->repeat;
+		err = run(fd, &pkts[s - scens], o->repeat, &rv, &dur);
+		if (err)
+			return err;
+		*ns = dur; /* the kernel's total / repeat, truncated to ns */
+	} else {
+		__u32 *d = calloc((size_t)o->single, sizeof(*d));
+		int mfd = s->del == DEL_CT ? in->maps.ct : in->maps.deny;
+
+		if (!d)
+			return -ENOMEM;
+		runs = (__u64)o->single;
+		for (int i = 0; i < o->single && !err; i++) {
+			if (s->del != DEL_NONE && bpf_map_delete_elem(mfd, &in->key[si])) {
+				p_err("%s: the %s entry was not recreated by the previous run",
+				      s->name, s->del == DEL_CT ? "xs_ct" : "xs_deny");
+				err = -ENOENT;
+				break;
+			}
+			err = run(fd, &pkts[s - scens], 1, &rv, &d[i]);
+			if ((i & 1023) == 1023)
+				ring_buffer__consume(in->rb);
+		}
+		qsort(d, (size_t)o->single, sizeof(*d), cmp_u32);
+		*ns = d[o->single / 2];
+		free(d);
+		if (err)
+			return err;
+	}
+	ring_buffer__consume(in->rb);
+	if (rv != (__u32)s->retval) {
+		p_err("%s: returned %s, expected %s", s->name, act_name(rv),
+		      act_name((__u32)s->retval));
+		return -EPROTO;
+	}
+	if (!s->baseline) {
+		__u64 delta = stat_packets(in, idx) - before;
+
+		if (delta != runs && !in->path_bad[si]) {
+			p_warn("%s at %zu entries: %llu of %llu runs were counted as (%s, %s); "
+			       "the measurement may not be of the intended path",
+			       s->name, in->entries, (unsigned long long)delta,
+			       (unsigned long long)runs, s->verdict ? "drop" : "allow",
+			       reason_str(s->reason));
+			in->path_bad[si] = true;
+		}
+	}
+	return 0;
+}
+
+/* ---- Setup and teardown ------------------------------------------------------ */
+
+static void inst_close(struct inst *in)
+{
+	ring_buffer__free(in->rb);
+	in->rb = NULL;
+	xdpseg__destroy(in->skel);
+	in->skel = NULL;
+}
+
+static int inst_open(struct inst *in, const struct opts *o)
+{
+	struct bpf_program *prog;
+	struct polgen g;
+	int err;
+
+	in->skel = xdpseg__open_and_load();
+	if (!in->skel) {
+		err = -errno;
+		p_err("loading the datapath (xdpseg.skel.h) failed: %s; rerun with -v for the "
+		      "verifier's log",
+		      strerror(-err));
+		return err;
+	}
+	prog = bpf_object__find_program_by_name(in->skel->obj, "xs_xdp");
+	if (!prog) {
+		p_err("the BPF object has no program 'xs_xdp' (bpf/xdpseg.bpf.c): the datapath is "
+		      "not there yet");
+		return -ENOENT;
+	}
+	in->prog_fd = bpf_program__fd(prog);
+	err = xs_maps_from_object(in->skel->obj, &in->maps);
+	if (err) {
+		p_err("the BPF object lacks the maps of include/xdpseg.h: %s", strerror(-err));
+		return err;
+	}
+	in->rb = ring_buffer__new(in->maps.events, ev_noop, NULL, NULL);
+	if (!in->rb) {
+		err = -errno;
+		p_err("cannot open the xs_events ring buffer: %s", strerror(-err));
+		return err;
+	}
+	err = polgen_make(&g, in->entries);
+	if (err) {
+		p_err("generating a policy of %zu entries failed: %s", in->entries, strerror(-err));
+		return err;
+	}
+	err = load_policy(in, &g, o);
+	polgen_free(&g);
+	if (err)
+		return err;
+	for (size_t i = 0; i < NSCENS && !err; i++)
+		err = prime(in, &scens[i]);
+	return err;
+}
+
+static int pass_open(struct xs_bench_pass **skel)
+{
+	*skel = xs_bench_pass__open_and_load();
+	if (!*skel) {
+		int err = -errno;
+
+		p_err("loading the XDP_PASS baseline program failed: %s", strerror(-err));
+		return err;
+	}
+	pass_fd = bpf_program__fd((*skel)->progs.xs_bench_pass);
+	return 0;
+}
+
+/* Write the generated policy of `entries` to `path`, for `xdpseg check`. */
+static int dump_policy(const char *path, size_t entries)
+{
+	struct polgen g;
+	FILE *f;
+	int err;
+
+	err = polgen_make(&g, entries);
+	if (err)
+		return err;
+	f = fopen(path, "w");
+	if (!f) {
+		err = -errno;
+		p_err("cannot write %s: %s", path, strerror(-err));
+		goto out;
+	}
+	fwrite(g.text, 1, g.len, f);
+	if (fclose(f))
+		err = -errno;
+out:
+	polgen_free(&g);
+	return err;
+}
+
+/* ---- Report ---------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct cell {
+	double med, min, max;
+};
+
+static struct cell summarize(const double *v, int n)
+{
+	double s[MAX_ROUNDS];
+	struct cell c;
+
+	memcpy(s, v, (size_t)n * sizeof(*s));
+	qsort(s, (size_t)n, sizeof(*s), cmp_double);
+	c.min = s[0];
+	c.max = s[n - 1];
+	c.med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	return c;
+}
+
+/* Median of the worst size, for the absolute target. */
+static double worst_median(const struct inst *in, int nsizes, size_t i, int rounds)
+{
+	double worst = 0;
+
+	for (int z = 0; z < nsizes; z++) {
+		struct cell c = summarize(in[z].res[i], rounds);
+
+		worst = c.med > worst ? c.med : worst;
+	}
+	return worst;
+}
+
+static void report(const struct inst *in, const struct opts *o)
+{
+	int last = o->nsizes - 1;
+
+	printf("\npolicies: generated text, %s, pushed by xs_policy_push()\n",
+	       o->direct ? "NOT compiled (--direct: entries from the generator)"
+			 : "compiled by xs_policy_compile()");
+	for (int z = 0; z < o->nsizes; z++)
+		printf("  %7zu rule-table entries: %zu segments, %zu v4 + %zu v6 prefixes; "
+		       "compile %.2f s, push %.2f s\n",
+		       in[z].compiled_entries, in[z].nsegments, in[z].nv4, in[z].nv6,
+		       in[z].compile_s, in[z].push_s);
+	printf("\nns/packet: median [min-max] over %d rounds. repeat: one BPF_PROG_RUN of %u "
+	       "runs per round;\nsingle: median of %d runs with repeat=1 per round (includes "
+	       "the timer cost shown by pass1).\n'!' = the datapath counted some runs under "
+	       "another reason than expected.\n\n",
+	       o->rounds, o->repeat, o->single);
+	printf("%-6s %-37s %-6s", "packet", "", "mode");
+	for (int z = 0; z < o->nsizes; z++) {
+		char h[32];
+
+		snprintf(h, sizeof(h), "%zu", in[z].entries);
+		printf(" %-19s", h);
+	}
+	printf(" %-7s %s\n", o->nsizes > 1 ? "ratio" : "", "targets");
+	for (size_t i = 0; i < NSCENS; i++) {
+		const struct scen *s = &scens[i];
+		struct cell c0 = summarize(in[0].res[i], o->rounds);
+		struct cell cl = summarize(in[last].res[i], o->rounds);
+		double ratio = c0.med > 0 ? cl.med / c0.med : 0;
+		char tgt[64] = "", rbuf[16] = "";
+
+		printf("%-6s %-37s %-6s", s->name, s->desc,
+		       s->mode == M_REPEAT ? "repeat" : "single");
+		for (int z = 0; z < o->nsizes; z++) {
+			struct cell c = summarize(in[z].res[i], o->rounds);
+			char buf[40];
+
+			snprintf(buf, sizeof(buf), "%.1f [%.0f-%.0f]%s", c.med, c.min, c.max,
+				 in[z].path_bad[i] ? "!" : "");
+			printf(" %-19s", buf);
+		}
+		if (o->nsizes > 1)
+			snprintf(rbuf, sizeof(rbuf), "%.2fx", ratio);
+		if (!s->baseline && o->nsizes > 1)
+			snprintf(tgt, sizeof(tgt), "ratio<=%.1f %s", TARGET_RATIO,
+				 ratio <= TARGET_RATIO ? "ok" : "MISSED");
+		if (s->target) {
+			double w = worst_median(in, o->nsizes, i, o->rounds);
+
+			snprintf(tgt + strlen(tgt), sizeof(tgt) - strlen(tgt), "%s<=%.0fns %s",
+				 *tgt ? ", " : "", TARGET_NS, w <= TARGET_NS ? "ok" : "MISSED");
+		}
+		printf(" %-7s %s\n", rbuf, tgt);
+	}
+	printf("\nratio = median at %zu / median at %zu entries.\n", in[last].entries,
+	       in[0].entries);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static const char usage[] =
+	"Usage: xdpseg-bench [OPTIONS]\n"
+	"ns/packet of xs_xdp with BPF_PROG_RUN, per packet type and policy size.\n"
+	"  -r, --rounds N      rounds, interleaving sizes and packets (default 7)\n"
+	"  -n, --repeat N      BPF_PROG_RUN repeat for steady-state rows (default 1000000)\n"
+	"  -s, --single N      runs per single-run row and round (default 20000)\n"
+	"  -z, --sizes A,B,..  rule-table sizes (default 10,1000,100000)\n"
+	"  -d, --direct        fill the maps from the generator instead of compiling\n"
+	"  -p, --dump-policy F write the generated policy of the last size to F and exit\n"
+	"  -v, --verbose       libbpf's log (twice: with debug)\n"
+	"  -h, --help\n";
+
+static int parse_sizes(const char *arg, struct opts *o)
+{
+	char *end;
+
+	o->nsizes = 0;
+	while (*arg && o->nsizes < MAX_SIZES) {
+		unsigned long v = strtoul(arg, &end, 10);
+
+		if (end == arg || v < 3 || v > XS_MAX_RULE_ENTRIES)
+			return -EINVAL;
+		o->sizes[o->nsizes++] = v;
+		arg = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			return -EINVAL;
+	}
+	return o->nsizes ? 0 : -EINVAL;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "repeat", required_argument, NULL, 'n' },
+		{ "single", required_argument, NULL, 's' },
+		{ "sizes", required_argument, NULL, 'z' },
+		{ "direct", no_argument, NULL, 'd' },
+		{ "dump-policy", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*o = (struct opts){ .rounds = 7, .repeat = 1000000, .single = 20000, .nsizes = 3 };
+	o->sizes[0] = 10;
+	o->sizes[1] = 1000;
+	o->sizes[2] = 100000;
+	while ((c = getopt_long(argc, argv, "r:n:s:z:dp:vh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o->rounds = atoi(optarg);
+			if (o->rounds < 1 || o->rounds > MAX_ROUNDS) {
+				fprintf(stderr, "xdpseg-bench: --rounds takes 1..%d\n", MAX_ROUNDS);
+				return XS_EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			o->repeat = (__u32)strtoul(optarg, NULL, 10);
+			if (!o->repeat) {
+				fprintf(stderr, "xdpseg-bench: --repeat takes a positive count\n");
+				return XS_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			o->single = atoi(optarg);
+			if (o->single < 1) {
+				fprintf(stderr, "xdpseg-bench: --single takes a positive count\n");
+				return XS_EXIT_USAGE;
+			}
+			break;
+		case 'z':
+			if (parse_sizes(optarg, o)) {
+				fprintf(stderr,
+					"xdpseg-bench: --sizes takes up to %d comma-separated "
+					"counts, each 3..%d\n",
+					MAX_SIZES, XS_MAX_RULE_ENTRIES);
+				return XS_EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			o->direct = true;
+			break;
+		case 'p':
+			o->dump = optarg;
+			break;
+		case 'v':
+			xs_verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return XS_EXIT_OK;
+		default:
+			fputs(usage, stderr);
+			return XS_EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+/* Run on one CPU: BPF_PROG_RUN runs the program on the calling CPU. */
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu > 0 ? cpu : 0, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		p_warn("cannot pin to CPU %d: %s; results may be noisier", cpu, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	struct xs_bench_pass *pass = NULL;
+	struct inst *in = NULL;
+	struct opts o;
+	int err, rc = XS_EXIT_FAIL;
+	double t0 = now_s();
+
+	rc = parse_opts(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	rc = XS_EXIT_FAIL;
+	libbpf_set_print(libbpf_log);
+	if (o.dump)
+		return dump_policy(o.dump, o.sizes[o.nsizes - 1]) ? XS_EXIT_FAIL : XS_EXIT_OK;
+	if (geteuid() != 0) {
+		p_err("xdpseg-bench loads BPF programs: run it as root (sudo scripts/bench)");
+		return XS_EXIT_FAIL;
+	}
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus < 0) {
+		p_err("cannot count the possible CPUs: %s", strerror(-ncpus));
+		return XS_EXIT_FAIL;
+	}
+	pin_cpu();
+	for (size_t i = 0; i < NSCENS; i++) {
+		struct scen *s = &scens[i];
+
+		err = pkt_build(&pkts[s - scens], s->src, s->dst, s->proto, s->sport, s->dport,
+				s->flags);
+		if (err) {
+			p_err("bad bench address in %s", s->name);
+			return XS_EXIT_FAIL;
+		}
+	}
+	in = calloc((size_t)o.nsizes, sizeof(*in));
+	if (!in)
+		return XS_EXIT_FAIL;
+	err = pass_open(&pass);
+	if (err)
+		goto out;
+	for (int z = 0; z < o.nsizes; z++) {
+		in[z].entries = o.sizes[z];
+		printf("setting up %zu rule-table entries ...\n", o.sizes[z]);
+		fflush(stdout);
+		err = inst_open(&in[z], &o);
+		if (err)
+			goto out;
+	}
+	for (int r = 0; r < o.rounds; r++) {
+		printf("round %d/%d\n", r + 1, o.rounds);
+		fflush(stdout);
+		for (size_t i = 0; i < NSCENS; i++) {
+			for (int z = 0; z < o.nsizes; z++) {
+				/* Alternate the order of sizes between rounds. */
+				int zz = r % 2 ? o.nsizes - 1 - z : z;
+
+				err = measure(&in[zz], &scens[i], &o, &in[zz].res[i][r]);
+				if (err)
+					goto out;
+			}
+		}
+	}
+	report(in, &o);
+	printf("\n(total %.0f s)\n", now_s() - t0);
+	rc = XS_EXIT_OK;
+out:
+	for (int z = 0; in && z < o.nsizes; z++)
+		inst_close(&in[z]);
+	free(in);
+	xs_bench_pass__destroy(pass);
+	return rc;
+}
