@@ -109,12 +109,17 @@ lab_host_ifaces() {
 	for v in "${LAB_VMS[@]}"; do echo "h-$v"; done
 }
 
-# Start a background command in a namespace; its pid is remembered for teardown.
-lab_bg() {
-	local ns=$1
-	shift
-	lab_in "$ns" "$@" &
-	LAB_PIDS+=($!)
+# lab_spawn NS SECONDS CMD...: start CMD in namespace NS in the background,
+# killed after SECONDS at the latest. Sets LAB_SPAWNED to a pid whose
+# SIGTERM reaches CMD (nsenter execs timeout, which forwards the signal).
+LAB_SPAWNED=
+lab_spawn() {
+	local ns secs=$2
+	ns=$(lab_ns "$1")
+	shift 2
+	nsenter --net="/run/netns/$ns" -- timeout "$secs" "$@" &
+	LAB_SPAWNED=$!
+	LAB_PIDS+=("$LAB_SPAWNED")
 }
 
 # Wait (up to 3 s) until something listens on PROTO PORT in namespace NS.
@@ -139,8 +144,8 @@ lab_tcp() {
 	local src=$1 dst=$2 addr=$3 port=$4 tok pf=ip4 out lpid rc
 	case $addr in *:*) pf=ip6 ;; esac
 	tok="xs-$RANDOM-$RANDOM"
-	lab_in "$dst" socat -T 3 "TCP-LISTEN:$port,reuseaddr,pf=$pf" EXEC:cat 2>/dev/null &
-	lpid=$!
+	lab_spawn "$dst" 10 socat -T 3 "TCP-LISTEN:$port,reuseaddr,pf=$pf" EXEC:cat 2>/dev/null
+	lpid=$LAB_SPAWNED
 	lab_wait_listen "$dst" tcp "$port" || { kill "$lpid" 2>/dev/null; return 2; }
 	out=$(echo "$tok" | lab_in "$src" timeout 4 socat -T 2 - \
 		"TCP:$(lab_addr_arg "$addr"):$port,connect-timeout=2,pf=$pf" 2>/dev/null) || true
@@ -157,8 +162,8 @@ lab_udp() {
 	local src=$1 dst=$2 addr=$3 port=$4 tok pf=ip4 out lpid
 	case $addr in *:*) pf=ip6 ;; esac
 	tok="xs-$RANDOM-$RANDOM"
-	lab_in "$dst" socat -T 3 "UDP-RECVFROM:$port,reuseaddr,pf=$pf" EXEC:cat 2>/dev/null &
-	lpid=$!
+	lab_spawn "$dst" 10 socat -T 3 "UDP-RECVFROM:$port,reuseaddr,pf=$pf" EXEC:cat 2>/dev/null
+	lpid=$LAB_SPAWNED
 	lab_wait_listen "$dst" udp "$port" || { kill "$lpid" 2>/dev/null; return 2; }
 	out=$(echo "$tok" | lab_in "$src" timeout 3 socat -T 1.5 - \
 		"UDP:$(lab_addr_arg "$addr"):$port,pf=$pf" 2>/dev/null) || true
