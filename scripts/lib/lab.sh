@@ -20,6 +20,8 @@ LAB_PIN_DIR=
 LAB_VMS=()
 LAB_PIDS=()
 LAB_TMP=
+LAB_KEEP=
+LAB_TIMEOUT=${LAB_TIMEOUT:-2} # seconds a blocked connect waits
 
 # lab_init PREFIX XDPSEG: PREFIX is unique per run (e.g. "xst-$$-").
 lab_init() {
@@ -148,7 +150,7 @@ lab_tcp() {
 	lpid=$LAB_SPAWNED
 	lab_wait_listen "$dst" tcp "$port" || { kill "$lpid" 2>/dev/null; return 2; }
 	out=$(echo "$tok" | lab_in "$src" timeout 4 socat -T 2 - \
-		"TCP:$(lab_addr_arg "$addr"):$port,connect-timeout=2,pf=$pf" 2>/dev/null) || true
+		"TCP:$(lab_addr_arg "$addr"):$port,connect-timeout=$LAB_TIMEOUT,pf=$pf" 2>/dev/null) || true
 	kill "$lpid" 2>/dev/null
 	wait "$lpid" 2>/dev/null
 	[ "$out" = "$tok" ]
@@ -165,7 +167,7 @@ lab_udp() {
 	lab_spawn "$dst" 10 socat -T 3 "UDP-RECVFROM:$port,reuseaddr,pf=$pf" EXEC:cat 2>/dev/null
 	lpid=$LAB_SPAWNED
 	lab_wait_listen "$dst" udp "$port" || { kill "$lpid" 2>/dev/null; return 2; }
-	out=$(echo "$tok" | lab_in "$src" timeout 3 socat -T 1.5 - \
+	out=$(echo "$tok" | lab_in "$src" timeout 3 socat -T "$LAB_TIMEOUT" - \
 		"UDP:$(lab_addr_arg "$addr"):$port,pf=$pf" 2>/dev/null) || true
 	kill "$lpid" 2>/dev/null
 	wait "$lpid" 2>/dev/null
@@ -174,7 +176,7 @@ lab_udp() {
 
 # lab_ping SRC ADDR: one echo request, 1 s to answer.
 lab_ping() {
-	lab_in "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1
+	lab_in "$1" ping -n -q -c 1 -W "$LAB_TIMEOUT" "$2" >/dev/null 2>&1
 }
 
 lab_teardown() {
@@ -186,6 +188,10 @@ lab_teardown() {
 	for p in "${LAB_PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	if [ -n "$LAB_KEEP" ]; then
+		[ -n "$LAB_TMP" ] && rm -rf "$LAB_TMP"
+		return $rc
+	fi
 	if [ -n "$LAB_PREFIX" ]; then
 		if [ -e "/run/netns/$(lab_ns host)" ] && [ -d "$LAB_PIN_DIR" ]; then
 			lab_xs detach --all >/dev/null 2>&1 || true
@@ -198,4 +204,19 @@ lab_teardown() {
 	fi
 	[ -n "$LAB_TMP" ] && rm -rf "$LAB_TMP"
 	return $rc
+}
+
+# lab_down PREFIX XDPSEG: tear down a lab left up (e.g. `scripts/demo --keep`)
+# by its names alone.
+lab_down() {
+	local prefix=$1 xs=$2 n
+	if [ -e "/run/netns/${prefix}host" ] && [ -d "/sys/fs/bpf/${prefix%-}" ] && [ -x "$xs" ]; then
+		XDPSEG_PIN_DIR=/sys/fs/bpf/${prefix%-} nsenter --net="/run/netns/${prefix}host" -- \
+			"$xs" detach --all >/dev/null 2>&1 || true
+	fi
+	for n in /run/netns/"$prefix"*; do
+		[ -e "$n" ] && ip netns del "${n##*/}" 2>/dev/null
+	done
+	rm -rf "/sys/fs/bpf/${prefix%-}"
+	return 0
 }
