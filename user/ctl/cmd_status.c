@@ -267,14 +267,6 @@ static const char *kind_name(uint32_t kind)
 	}
 }
 
-/* Strip the folders: a FILE:LINE column stays narrow. */
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 static void print_rows_text(const struct rule_row *v, size_t n, bool defaults)
 {
 	char origin[160];
@@ -282,7 +274,7 @@ static void print_rows_text(const struct rule_row *v, size_t n, bool defaults)
 	for (size_t i = 0; i < n; i++) {
 		if ((v[i].o.kind == XS_ORIGIN_RULE) == defaults)
 			continue;
-		snprintf(origin, sizeof(origin), "%s:%u", base_name(v[i].o.file), v[i].o.line);
+		snprintf(origin, sizeof(origin), "%s:%u", v[i].o.file, v[i].o.line);
 		printf("  %-28s %9llu %10llu %12llu  %s\n", origin, (unsigned long long)v[i].c[0],
 		       (unsigned long long)v[i].c[1], (unsigned long long)v[i].c[2], v[i].o.text);
 	}
