@@ -10,16 +10,19 @@
  * types so that noise hits all alike; the table shows, per cell, the median
  * of the rounds and their min and max.
  *
- * Two ways to measure:
+ * Three ways to measure, all through the kernel's own timer:
  *  - repeat: one BPF_PROG_RUN with repeat = N; the kernel times the loop and
- *    divides. The same packet runs N times, so it measures the steady state
- *    (a conntrack hit, a deny-cache hit, a SYN that is always re-decided).
- *  - single: a first packet whose cache entry is absent cannot be repeated
- *    (the first run creates the entry), so the entry is deleted from
- *    userspace before each of N runs with repeat = 1, and the median of the
- *    kernel's per-run durations is taken. A run with repeat = 1 also pays
- *    the kernel's timer read; the XDP_PASS baseline measured the same way
- *    ("pass single") shows how much.
+ *    divides. The same packet runs N times: the steady state of one flow (a
+ *    conntrack hit, a deny-cache hit, a SYN that is always re-decided).
+ *  - vary: the same, through xs_bench_vary (bench.bpf.c), which changes the
+ *    source of every run and tail-calls xs_xdp: every run is the first
+ *    packet of a new flow (a flood of new flows or spoofed sources: conntrack
+ *    and deny cache miss, and fill up as they would). The "vary" baseline
+ *    (the varier tail-calling the XDP_PASS program) is its own overhead.
+ *  - single: a first packet after its cache entry was deleted from userspace,
+ *    N runs with repeat = 1, median of the kernel's per-run durations; each
+ *    run also pays a timer read and starts with caches cooled by the
+ *    syscalls (the "pass1" baseline shows the fixed part).
  * Each measurement checks that the packets went down the intended path: the
  * datapath's own counter for the expected (verdict, reason) must grow by the
  * number of runs, otherwise the cell is marked '!'.
@@ -46,7 +49,7 @@
 #include "policy.h"
 #include "util.h"
 #include "xdpseg.skel.h"
-#include "xs_bench_pass.skel.h"
+#include "bench.skel.h"
 
 #define MAX_SIZES 4
 #define MAX_ROUNDS 31
@@ -57,8 +60,11 @@
 
 enum mode {
 	M_REPEAT,
+	M_VARY,
 	M_SINGLE,
 };
+
+static const char *const mode_names[] = { "repeat", "vary", "single" };
 
 enum del_map {
 	DEL_NONE,
@@ -88,38 +94,48 @@ struct scen {
 	uint8_t flags;
 };
 
+#define FLOW(s, d, p, sp, dp, f) \
+	.src = s, .dst = d, .proto = p, .sport = sp, .dport = dp, .flags = f
+#define ALLOWED(r) .retval = XDP_PASS, .verdict = XS_VERDICT_ALLOW, .reason = r
+#define DENIED .retval = XDP_DROP, .verdict = XS_VERDICT_DROP, .reason = XS_REASON_DENY_RULE
+
 static struct scen scens[] = {
-	{ "est4", "IPv4 TCP established (ct hit)", M_REPEAT, DEL_NONE, PRIME_HANDSHAKE, false, true,
-	  XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_ESTABLISHED, BENCH_SRC4, BENCH_DST4, IPPROTO_TCP,
-	  40000, BENCH_ALLOW_TCP, PKT_ACK },
-	{ "syn4", "IPv4 TCP SYN, allowed (re-decided)", M_REPEAT, DEL_NONE, PRIME_NONE, false,
-	  false, XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_RULE, BENCH_SRC4, BENCH_DST4, IPPROTO_TCP,
-	  40001, BENCH_ALLOW_TCP, PKT_SYN },
-	{ "new4", "IPv4 UDP new flow, allowed", M_SINGLE, DEL_CT, PRIME_ONCE, false, false,
-	  XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_RULE, BENCH_SRC4, BENCH_DST4, IPPROTO_UDP, 40002,
-	  BENCH_ALLOW_UDP, 0 },
-	{ "drop4", "IPv4 TCP denied (deny-cache hit)", M_REPEAT, DEL_NONE, PRIME_ONCE, false, true,
-	  XDP_DROP, XS_VERDICT_DROP, XS_REASON_DENY_RULE, BENCH_BAD4, BENCH_DST4, IPPROTO_TCP,
-	  40003, BENCH_ALLOW_TCP, PKT_SYN },
-	{ "miss4", "IPv4 TCP denied, no deny-cache entry", M_SINGLE, DEL_DENY, PRIME_ONCE, false,
-	  false, XDP_DROP, XS_VERDICT_DROP, XS_REASON_DENY_RULE, BENCH_BAD4, BENCH_DST4,
-	  IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN },
-	{ "est6", "IPv6 TCP established (ct hit)", M_REPEAT, DEL_NONE, PRIME_HANDSHAKE, false, true,
-	  XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_ESTABLISHED, BENCH_SRC6, BENCH_DST6, IPPROTO_TCP,
-	  40000, BENCH_ALLOW_TCP, PKT_ACK },
-	{ "new6", "IPv6 UDP new flow, allowed", M_SINGLE, DEL_CT, PRIME_ONCE, false, false,
-	  XDP_PASS, XS_VERDICT_ALLOW, XS_REASON_RULE, BENCH_SRC6, BENCH_DST6, IPPROTO_UDP, 40002,
-	  BENCH_ALLOW_UDP, 0 },
-	{ "drop6", "IPv6 TCP denied (deny-cache hit)", M_REPEAT, DEL_NONE, PRIME_ONCE, false, true,
-	  XDP_DROP, XS_VERDICT_DROP, XS_REASON_DENY_RULE, BENCH_BAD6, BENCH_DST6, IPPROTO_TCP,
-	  40003, BENCH_ALLOW_TCP, PKT_SYN },
-	{ "miss6", "IPv6 TCP denied, no deny-cache entry", M_SINGLE, DEL_DENY, PRIME_ONCE, false,
-	  false, XDP_DROP, XS_VERDICT_DROP, XS_REASON_DENY_RULE, BENCH_BAD6, BENCH_DST6,
-	  IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN },
-	{ "pass", "baseline: XDP_PASS program", M_REPEAT, DEL_NONE, PRIME_NONE, true, false,
-	  XDP_PASS, 0, 0, BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK },
-	{ "pass1", "baseline: XDP_PASS, single runs", M_SINGLE, DEL_NONE, PRIME_NONE, true, false,
-	  XDP_PASS, 0, 0, BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK },
+	{ "est4", "IPv4 TCP established (ct hit)", M_REPEAT, .prime = PRIME_HANDSHAKE,
+	  .target = true, ALLOWED(XS_REASON_ESTABLISHED),
+	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK) },
+	{ "syn4", "IPv4 TCP SYN allowed (ct hit, re-decided)", M_REPEAT, ALLOWED(XS_REASON_RULE),
+	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40001, BENCH_ALLOW_TCP, PKT_SYN) },
+	{ "new4", "IPv4 UDP new flows, allowed", M_VARY, ALLOWED(XS_REASON_RULE),
+	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_UDP, 40002, BENCH_ALLOW_UDP, 0) },
+	{ "new4c", "IPv4 UDP new flow, ct entry deleted", M_SINGLE, .del = DEL_CT,
+	  .prime = PRIME_ONCE, ALLOWED(XS_REASON_RULE),
+	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_UDP, 40002, BENCH_ALLOW_UDP, 0) },
+	{ "drop4", "IPv4 TCP denied (deny-cache hit)", M_REPEAT, .prime = PRIME_ONCE,
+	  .target = true, DENIED,
+	  FLOW(BENCH_BAD4, BENCH_DST4, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
+	{ "miss4", "IPv4 TCP denied, spoofed sources", M_VARY, DENIED,
+	  FLOW(BENCH_BAD4, BENCH_DST4, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
+	{ "miss4c", "IPv4 TCP denied, deny entry deleted", M_SINGLE, .del = DEL_DENY,
+	  .prime = PRIME_ONCE, DENIED,
+	  FLOW(BENCH_BAD4, BENCH_DST4, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
+	{ "est6", "IPv6 TCP established (ct hit)", M_REPEAT, .prime = PRIME_HANDSHAKE,
+	  .target = true, ALLOWED(XS_REASON_ESTABLISHED),
+	  FLOW(BENCH_SRC6, BENCH_DST6, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK) },
+	{ "new6", "IPv6 UDP new flows, allowed", M_VARY, ALLOWED(XS_REASON_RULE),
+	  FLOW(BENCH_SRC6, BENCH_DST6, IPPROTO_UDP, 40002, BENCH_ALLOW_UDP, 0) },
+	{ "drop6", "IPv6 TCP denied (deny-cache hit)", M_REPEAT, .prime = PRIME_ONCE,
+	  .target = true, DENIED,
+	  FLOW(BENCH_BAD6, BENCH_DST6, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
+	{ "miss6", "IPv6 TCP denied, spoofed sources", M_VARY, DENIED,
+	  FLOW(BENCH_BAD6, BENCH_DST6, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
+	{ "pass", "baseline: XDP_PASS program", M_REPEAT, .baseline = true, .retval = XDP_PASS,
+	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK) },
+	{ "passv", "baseline: varier + XDP_PASS program", M_VARY, .baseline = true,
+	  .retval = XDP_PASS,
+	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK) },
+	{ "pass1", "baseline: XDP_PASS, single runs", M_SINGLE, .baseline = true,
+	  .retval = XDP_PASS,
+	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK) },
 };
 #define NSCENS (sizeof(scens) / sizeof(scens[0]))
 
@@ -130,6 +146,7 @@ static struct pkt pkts[NSCENS];
 
 struct inst {
 	size_t entries; /* requested rule-table entries */
+	int slot;	/* index of this instance, its xs_bench_jmp slot */
 	size_t compiled_entries, nv4, nv6, nsegments;
 	double compile_s, push_s;
 	struct xdpseg *skel;
@@ -137,6 +154,7 @@ struct inst {
 	int prog_fd;
 	struct ring_buffer *rb;
 	struct xs_tuple key[NSCENS]; /* the entry DEL_* deletes */
+	bool have_key[NSCENS];
 	double res[NSCENS][MAX_ROUNDS];
 	bool path_bad[NSCENS];
 };
@@ -152,7 +170,9 @@ struct opts {
 	const char *dump;
 };
 
-static int pass_fd = -1;
+static int pass_fd = -1, vary_fd = -1;
+static struct xs_bench *helpers; /* bench.bpf.c */
+#define PASS_SLOT 7		 /* xs_bench_jmp slot of the XDP_PASS program; instances use 0.. */
 static int ncpus;
 
 static double now_s(void)
@@ -361,9 +381,10 @@ static int prime(struct inst *in, struct scen *s)
 		      act_name((__u32)s->retval));
 		return -EPROTO;
 	}
-	if (s->del != DEL_NONE) {
+	if (s->del != DEL_NONE && !in->have_key[s - scens]) {
 		int fd = s->del == DEL_CT ? in->maps.ct : in->maps.deny;
 
+		in->have_key[s - scens] = true;
 		err = find_key(fd, strchr(s->src, ':') ? 6 : 4, s->proto, &in->key[s - scens]);
 		if (err) {
 			p_err("%s: no %s entry after the flow's first packet", s->name,
@@ -388,12 +409,21 @@ static int measure(struct inst *in, struct scen *s, const struct opts *o, double
 	__u32 idx = XS_STAT_IDX(s->verdict, s->reason);
 	int fd = s->baseline ? pass_fd : in->prog_fd;
 	__u64 before = 0, runs;
+	__u32 zero = 0, slot = s->baseline ? PASS_SLOT : (__u32)in->slot;
 	__u32 rv, dur;
 	int err = 0;
 
+	err = prime(in, s);
+	if (err)
+		return err;
 	if (!s->baseline)
 		before = stat_packets(in, idx);
-	if (s->mode == M_REPEAT) {
+	if (s->mode == M_VARY) {
+		fd = vary_fd;
+		if (bpf_map_update_elem(bpf_map__fd(helpers->maps.xs_bench_slot), &zero, &slot, 0))
+			return -errno;
+	}
+	if (s->mode != M_SINGLE) {
 		runs = o->repeat;
 		err = run(fd, &pkts[s - scens], o->repeat, &rv, &dur);
 		if (err)
@@ -500,16 +530,41 @@ static int inst_open(struct inst *in, const struct opts *o)
 	return err;
 }
 
-static int pass_open(struct xs_bench_pass **skel)
+/* Load bench.bpf.c: the XDP_PASS baseline and the varier. */
+static int helpers_open(void)
 {
-	*skel = xs_bench_pass__open_and_load();
-	if (!*skel) {
-		int err = -errno;
+	__u32 slot = PASS_SLOT;
+	int err;
 
-		p_err("loading the XDP_PASS baseline program failed: %s", strerror(-err));
+	helpers = xs_bench__open_and_load();
+	if (!helpers) {
+		err = -errno;
+		p_err("loading the bench helpers (tests/bench/bench.bpf.c) failed: %s; rerun with "
+		      "-v",
+		      strerror(-err));
 		return err;
 	}
-	pass_fd = bpf_program__fd((*skel)->progs.xs_bench_pass);
+	pass_fd = bpf_program__fd(helpers->progs.xs_bench_pass);
+	vary_fd = bpf_program__fd(helpers->progs.xs_bench_vary);
+	if (bpf_map_update_elem(bpf_map__fd(helpers->maps.xs_bench_jmp), &slot, &pass_fd, 0)) {
+		err = -errno;
+		p_err("cannot put the XDP_PASS program into xs_bench_jmp: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* Let the varier tail-call this instance's xs_xdp. */
+static int helpers_add(const struct inst *in)
+{
+	__u32 slot = (__u32)in->slot;
+	int err;
+
+	if (bpf_map_update_elem(bpf_map__fd(helpers->maps.xs_bench_jmp), &slot, &in->prog_fd, 0)) {
+		err = -errno;
+		p_err("xs_xdp cannot be tail-called from the bench's varier: %s", strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
@@ -589,7 +644,7 @@ static void report(const struct inst *in, const struct opts *o)
 		       in[z].compiled_entries, in[z].nsegments, in[z].nv4, in[z].nv6,
 		       in[z].compile_s, in[z].push_s);
 	printf("\nns/packet: median [min-max] over %d rounds. repeat: one BPF_PROG_RUN of %u "
-	       "runs per round;\nsingle: median of %d runs with repeat=1 per round (includes "
+	       "runs per round;\nsingle: median of %d runs with repeat=1 per round (include "
 	       "the timer cost shown by pass1).\n'!' = the datapath counted some runs under "
 	       "another reason than expected.\n\n",
 	       o->rounds, o->repeat, o->single);
@@ -608,8 +663,7 @@ static void report(const struct inst *in, const struct opts *o)
 		double ratio = c0.med > 0 ? cl.med / c0.med : 0;
 		char tgt[64] = "", rbuf[16] = "";
 
-		printf("%-6s %-37s %-6s", s->name, s->desc,
-		       s->mode == M_REPEAT ? "repeat" : "single");
+		printf("%-6s %-37s %-6s", s->name, s->desc, mode_names[s->mode]);
 		for (int z = 0; z < o->nsizes; z++) {
 			struct cell c = summarize(in[z].res[i], o->rounds);
 			char buf[40];
@@ -752,7 +806,6 @@ static void pin_cpu(void)
 
 int main(int argc, char **argv)
 {
-	struct xs_bench_pass *pass = NULL;
 	struct inst *in = NULL;
 	struct opts o;
 	int err, rc = XS_EXIT_FAIL;
@@ -788,14 +841,17 @@ int main(int argc, char **argv)
 	in = calloc((size_t)o.nsizes, sizeof(*in));
 	if (!in)
 		return XS_EXIT_FAIL;
-	err = pass_open(&pass);
+	err = helpers_open();
 	if (err)
 		goto out;
 	for (int z = 0; z < o.nsizes; z++) {
 		in[z].entries = o.sizes[z];
+		in[z].slot = z;
 		printf("setting up %zu rule-table entries ...\n", o.sizes[z]);
 		fflush(stdout);
 		err = inst_open(&in[z], &o);
+		if (!err)
+			err = helpers_add(&in[z]);
 		if (err)
 			goto out;
 	}
@@ -820,6 +876,6 @@ out:
 	for (int z = 0; in && z < o.nsizes; z++)
 		inst_close(&in[z]);
 	free(in);
-	xs_bench_pass__destroy(pass);
+	xs_bench__destroy(helpers);
 	return rc;
 }
