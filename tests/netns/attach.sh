@@ -81,6 +81,13 @@ out=$(lab_xs attach --mode generic h-a 2>/dev/null)
 expect_eq "$out" "h-a: attached (xdp generic ingress, tc egress)" "--mode generic"
 expect_match "$(lab_in host ip link show h-a)" "xdpgeneric" "h-a runs XDP in generic (skb) mode"
 
+# A bridge has no native XDP: --mode native falls back to generic, with a warning.
+out=$(lab_xs attach --mode native br0 2>"$LAB_TMP/err")
+expect_eq "$?:$out" "0:br0: attached (xdp generic ingress, tc egress)" "native on a bridge falls back to generic"
+expect_match "$(cat "$LAB_TMP/err")" "^xdpseg: warning: br0: the driver cannot run XDP in native mode \(Operation not supported\); using generic mode" \
+	"the fallback is announced"
+lab_xs detach br0 >/dev/null
+
 # Killed mid-way: a stale link pin for an interface that no longer exists.
 lab_in host ip link del h-b
 out=$(lab_xs detach --all)
