@@ -42,6 +42,13 @@ lab_init() {
 	trap 'exit 143' TERM
 }
 
+# Is PID a running process (a zombie is not)?
+lab_pid_alive() {
+	local state
+	state=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
 # Remove what an earlier run with this base prefix left behind when it was
 # killed: namespaces and pin directories named BASE<pid>-... whose pid is gone.
 lab_reap_stale() {
@@ -52,7 +59,7 @@ lab_reap_stale() {
 		pid=${n#"$base"}
 		pid=${pid%%-*}
 		[[ $pid =~ ^[0-9]+$ ]] || continue
-		kill -0 "$pid" 2>/dev/null && continue
+		lab_pid_alive "$pid" && continue
 		ip netns del "$n" 2>/dev/null || true
 	done
 	for n in /sys/fs/bpf/"$base"*; do
@@ -61,7 +68,7 @@ lab_reap_stale() {
 		pid=${pid#"$base"}
 		pid=${pid%%-*}
 		[[ $pid =~ ^[0-9]+$ ]] || continue
-		kill -0 "$pid" 2>/dev/null && continue
+		lab_pid_alive "$pid" && continue
 		rm -rf "$n"
 	done
 }
