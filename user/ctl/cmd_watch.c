@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* xdpseg watch: the live event stream from the xs_events ring buffer. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <netinet/in.h>
 #include <bpf/bpf.h>
@@ -192,6 +195,38 @@ static void report_losses(const struct xs_maps *m, uint64_t *lost0, uint64_t *rl
 	*rl0 = rl;
 }
 
+/*
+ * A ring buffer has one consumer position: two readers would split the
+ * events between them. Hold a lock on DIR/maps while watching.
+ */
+static int lock_consumer(const struct xs_ctl *ctl)
+{
+	char path[512];
+	int fd;
+
+	if (xs_ctl_path(ctl, path, sizeof(path), "maps", NULL))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Still loaded? `detach --all` removes the programs' pins first. */
+static bool still_loaded(const struct xs_ctl *ctl)
+{
+	char path[512];
+
+	return xs_ctl_path(ctl, path, sizeof(path), "progs", "xs_xdp") == 0 &&
+	       access(path, F_OK) == 0;
+}
+
 static int64_t mono_to_real(void)
 {
 	struct timespec r, m;
@@ -246,7 +281,7 @@ int cmd_watch(int argc, char **argv)
 	struct xs_ctl ctl;
 	uint64_t lost0 = 0, rl0 = 0;
 	time_t last_check = 0;
-	int c, err, ret = XS_EXIT_FAIL;
+	int c, err, lock_fd = -1, ret = XS_EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "jV:s:p:c:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -291,6 +326,17 @@ int cmd_watch(int argc, char **argv)
 	xs_ctl_init(&ctl);
 	if (xs_ctl_check_env(ctl.dir) || xs_ctl_open(&ctl))
 		goto out;
+	lock_fd = lock_consumer(&ctl);
+	if (lock_fd < 0) {
+		if (lock_fd == -EBUSY)
+			p_err("another 'xdpseg watch' is reading the events of %s: a ring buffer "
+			      "has "
+			      "one reader, stop the other one first",
+			      ctl.dir);
+		else
+			p_err("cannot lock %s/maps: %s", ctl.dir, strerror(-lock_fd));
+		goto out;
+	}
 	w.maps = &ctl.maps;
 	w.mono_to_real_ns = mono_to_real();
 	memset(&sa, 0, sizeof(sa));
@@ -315,12 +361,18 @@ int cmd_watch(int argc, char **argv)
 		if (time(NULL) != last_check) {
 			last_check = time(NULL);
 			report_losses(&ctl.maps, &lost0, &rl0);
+			if (!still_loaded(&ctl)) {
+				p_warn("xdpseg was unloaded (detach): no more events");
+				break;
+			}
 		}
 	}
 	report_losses(&ctl.maps, &lost0, &rl0);
 	ret = XS_EXIT_OK;
 out:
 	ring_buffer__free(rb);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	xs_ctl_close(&ctl);
 	return ret;
 }
