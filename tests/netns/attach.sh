@@ -122,4 +122,18 @@ if command -v setpriv >/dev/null; then
 		"not-root error"
 fi
 
+for cmd in attach detach apply status stats watch; do
+	out=$("$LAB_XDPSEG" "$cmd" --help)
+	[ $? = 0 ] && [[ $out == "Usage: xdpseg $cmd"* ]] || fail "xdpseg $cmd --help"
+done
+ok "--help on every datapath command"
+err=$("$LAB_XDPSEG" watch --verdict maybe 2>&1)
+expect_eq "$?:$err" "2:xdpseg: unknown verdict 'maybe': use allow, drop or audit
+Try 'xdpseg watch --help'." "a bad option value is a usage error (exit 2)"
+
+# -v shows libbpf's own log (the first load prints it).
+lab_xs -v attach h-a >/dev/null 2>"$LAB_TMP/verbose"
+expect_match "$(cat "$LAB_TMP/verbose")" "libbpf: " "-v shows libbpf's log"
+lab_xs detach --all >/dev/null
+
 echo "$XS_CHECKS checks passed"

@@ -34,7 +34,7 @@ const char *xs_pin_dir(void)
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!xs_verbose || (level == LIBBPF_DEBUG && xs_verbose < 2))
+	if (!xs_verbose)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
