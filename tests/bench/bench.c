@@ -32,6 +32,7 @@
 #include <linux/if_link.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/utsname.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -103,7 +104,7 @@ static struct scen scens[] = {
 	{ "est4", "IPv4 TCP established (ct hit)", M_REPEAT, .prime = PRIME_HANDSHAKE,
 	  .target = true, ALLOWED(XS_REASON_ESTABLISHED),
 	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK) },
-	{ "syn4", "IPv4 TCP SYN allowed (ct hit, re-decided)", M_REPEAT, ALLOWED(XS_REASON_RULE),
+	{ "syn4", "IPv4 TCP SYN, allowed (re-decided)", M_REPEAT, ALLOWED(XS_REASON_RULE),
 	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40001, BENCH_ALLOW_TCP, PKT_SYN) },
 	{ "new4", "IPv4 UDP new flows, allowed", M_VARY, ALLOWED(XS_REASON_RULE),
 	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_UDP, 40002, BENCH_ALLOW_UDP, 0) },
@@ -171,6 +172,7 @@ struct opts {
 };
 
 static int pass_fd = -1, vary_fd = -1;
+static int bench_cpu;
 static struct xs_bench *helpers; /* bench.bpf.c */
 #define PASS_SLOT 7		 /* xs_bench_jmp slot of the XDP_PASS program; instances use 0.. */
 static int ncpus;
@@ -474,6 +476,38 @@ static int measure(struct inst *in, struct scen *s, const struct opts *o, double
 	return 0;
 }
 
+/*
+ * Fill xs_ct and xs_deny to capacity with the varier, so that every round
+ * measures a flood's steady state (each new entry evicts an old one) rather
+ * than the first round filling empty maps. Precondition: the instance is in
+ * xs_bench_jmp.
+ */
+static int warm_up(struct inst *in)
+{
+	static const char *const floods[] = { "new4", "miss4" };
+	const struct bpf_map *maps[] = {
+		bpf_object__find_map_by_name(in->skel->obj, "xs_ct"),
+		bpf_object__find_map_by_name(in->skel->obj, "xs_deny"),
+	};
+	__u32 zero = 0, slot = (__u32)in->slot, rv, dur;
+	int err;
+
+	if (bpf_map_update_elem(bpf_map__fd(helpers->maps.xs_bench_slot), &zero, &slot, 0))
+		return -errno;
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t i = 0; i < NSCENS; i++) {
+			if (strcmp(scens[i].name, floods[f]))
+				continue;
+			err = run(vary_fd, &pkts[i], bpf_map__max_entries(maps[f]) * 5 / 4, &rv,
+				  &dur);
+			if (err)
+				return err;
+		}
+	}
+	ring_buffer__consume(in->rb);
+	return 0;
+}
+
 /* ---- Setup and teardown ------------------------------------------------------ */
 
 static void inst_close(struct inst *in)
@@ -631,10 +665,41 @@ static double worst_median(const struct inst *in, int nsizes, size_t i, int roun
 	return worst;
 }
 
+/* What was measured on: kernel, CPU, the program's size. */
+static void print_env(const struct inst *in)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	struct utsname u;
+	char line[256], model[128] = "unknown CPU";
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':');
+
+		if (!strncmp(line, "model name", 10) && c) {
+			snprintf(model, sizeof(model), "%s", c + 2);
+			model[strcspn(model, "\n")] = '\0';
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	uname(&u);
+	printf("\nLinux %s, %s, %d CPUs (the bench runs on CPU %d)\n", u.release, model, ncpus,
+	       bench_cpu);
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(in->prog_fd, &info, &len))
+		printf("xs_xdp: %u BPF instructions (%u verified), %u bytes of JIT code%s\n",
+		       info.xlated_prog_len / 8, info.verified_insns, info.jited_prog_len,
+		       info.jited_prog_len ? "" : " (NOT JITed: enable net.core.bpf_jit_enable)");
+}
+
 static void report(const struct inst *in, const struct opts *o)
 {
 	int last = o->nsizes - 1;
 
+	print_env(in);
 	printf("\npolicies: generated text, %s, pushed by xs_policy_push()\n",
 	       o->direct ? "NOT compiled (--direct: entries from the generator)"
 			 : "compiled by xs_policy_compile()");
@@ -800,6 +865,7 @@ static void pin_cpu(void)
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu > 0 ? cpu : 0, &set);
+	bench_cpu = cpu > 0 ? cpu : 0;
 	if (sched_setaffinity(0, sizeof(set), &set))
 		p_warn("cannot pin to CPU %d: %s; results may be noisier", cpu, strerror(errno));
 }
@@ -852,6 +918,8 @@ int main(int argc, char **argv)
 		err = inst_open(&in[z], &o);
 		if (!err)
 			err = helpers_add(&in[z]);
+		if (!err)
+			err = warm_up(&in[z]);
 		if (err)
 			goto out;
 	}
