@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The reference evaluator: decides a flow straight from the source form, by
+ * the semantics of policies/README.md. It never looks at the compiled
+ * tables, so tests can hold the compiler (and the datapath) against it.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* Does `pfx` contain `addr` (same family)? */
+static bool prefix_contains(const struct xs_prefix *pfx, const uint8_t *addr)
+{
+	int full = pfx->len / 8, rest = pfx->len % 8;
+
+	if (memcmp(pfx->addr, addr, full))
+		return false;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rest));
+
+		return (pfx->addr[full] & mask) == (addr[full] & mask);
+	}
+	return true;
+}
+
+uint16_t xs_policy_segment_of(const struct xs_policy *p, uint8_t family, const uint8_t *addr)
+{
+	uint16_t best = XS_SEG_WORLD;
+	int best_len = -1;
+
+	for (size_t i = 0; i < p->nsegments; i++) {
+		const struct xs_segment *s = &p->segments[i];
+
+		for (size_t j = 0; j < s->nprefixes; j++) {
+			const struct xs_prefix *pfx = &s->prefixes[j];
+
+			if (pfx->family == family && pfx->len > best_len &&
+			    prefix_contains(pfx, addr)) {
+				best = s->id;
+				best_len = pfx->len;
+			}
+		}
+	}
+	return best;
+}
+
+const char *xs_policy_segment_name(const struct xs_policy *p, uint16_t id)
+{
+	if (id == XS_SEG_WORLD)
+		return "world";
+	if (id > p->nsegments)
+		return "?";
+	return p->segments[id - 1].name;
+}
+
+static bool endpoint_matches(uint32_t ep, uint16_t seg)
+{
+	return ep == XS_ENDPOINT_ANY || ep == seg;
+}
+
+static bool ports_match(const struct xs_rule *r, uint8_t proto, uint16_t port)
+{
+	if (!r->nports)
+		return true;
+	for (size_t i = 0; i < r->nports; i++) {
+		const struct xs_portspec *ps = &r->ports[i];
+
+		if ((ps->proto == 0 || ps->proto == proto) && ps->lo <= port && port <= ps->hi)
+			return true;
+	}
+	return false;
+}
+
+void xs_policy_evaluate(const struct xs_policy *p, const struct xs_flow *f, struct xs_decision *d)
+{
+	uint32_t deny = 0, allow = 0;
+	uint8_t sin, sout, din, dout;
+	bool monitor = false;
+
+	memset(d, 0, sizeof(*d));
+	d->src_seg = xs_policy_segment_of(p, f->family, f->saddr);
+	d->dst_seg = xs_policy_segment_of(p, f->family, f->daddr);
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct xs_rule *r = &p->rules[i];
+		uint32_t *best = r->action == XS_ACT_DENY ? &deny : &allow;
+
+		if (!endpoint_matches(r->src, d->src_seg) ||
+		    !endpoint_matches(r->dst, d->dst_seg) || !ports_match(r, f->proto, f->dport))
+			continue;
+		if (!*best || r->id < *best)
+			*best = r->id;
+	}
+
+	if (deny) {
+		d->verdict = XS_VERDICT_DROP;
+		d->reason = XS_REASON_DENY_RULE;
+		d->rule_id = deny;
+	} else if (allow) {
+		d->verdict = XS_VERDICT_ALLOW;
+		d->reason = XS_REASON_RULE;
+		d->rule_id = allow;
+	} else {
+		const struct xs_segment *s = d->src_seg ? &p->segments[d->src_seg - 1] : NULL;
+		const struct xs_segment *t = d->dst_seg ? &p->segments[d->dst_seg - 1] : NULL;
+		uint32_t s_out_id = s ? s->out_rule_id : p->world_out_rule_id;
+		uint32_t t_in_id = t ? t->in_rule_id : p->world_in_rule_id;
+
+		sout = s ? s->out_action : XS_ACT_ALLOW;
+		sin = s ? s->in_action : XS_ACT_ALLOW;
+		din = t ? t->in_action : XS_ACT_ALLOW;
+		dout = t ? t->out_action : XS_ACT_ALLOW;
+		(void)sin;
+		(void)dout;
+		if (sout == XS_ACT_DENY) {
+			/* both deny: the source's `out` is named */
+			d->verdict = XS_VERDICT_DROP;
+			d->reason = XS_REASON_DEFAULT_OUT;
+			d->rule_id = s_out_id;
+		} else if (din == XS_ACT_DENY) {
+			d->verdict = XS_VERDICT_DROP;
+			d->reason = XS_REASON_DEFAULT_IN;
+			d->rule_id = t_in_id;
+		} else {
+			/* both allow: the destination's `in` is named */
+			d->verdict = XS_VERDICT_ALLOW;
+			d->reason = XS_REASON_DEFAULT;
+			d->rule_id = t_in_id;
+		}
+	}
+
+	if (d->src_seg && p->segments[d->src_seg - 1].monitor)
+		monitor = true;
+	if (d->dst_seg && p->segments[d->dst_seg - 1].monitor)
+		monitor = true;
+	if (d->verdict == XS_VERDICT_DROP && monitor)
+		d->verdict = XS_VERDICT_AUDIT;
+}
+
+const char *xs_reason_name(enum xs_reason r)
+{
+	switch (r) {
+	case XS_REASON_NONE:
+		return "none";
+	case XS_REASON_RULE:
+		return "rule";
+	case XS_REASON_DENY_RULE:
+		return "deny-rule";
+	case XS_REASON_DEFAULT:
+		return "default";
+	case XS_REASON_DEFAULT_IN:
+		return "default-in";
+	case XS_REASON_DEFAULT_OUT:
+		return "default-out";
+	case XS_REASON_ESTABLISHED:
+		return "established";
+	case XS_REASON_RELATED:
+		return "related";
+	case XS_REASON_MALFORMED:
+		return "malformed";
+	case XS_REASON_FRAGMENT:
+		return "fragment";
+	case XS_REASON_NOT_IP:
+		return "not-ip";
+	case XS_REASON_ND:
+		return "nd";
+	case XS_REASON_NO_POLICY:
+		return "no-policy";
+	default:
+		return "?";
+	}
+}
+
+const char *xs_verdict_name(enum xs_verdict v)
+{
+	switch (v) {
+	case XS_VERDICT_ALLOW:
+		return "allow";
+	case XS_VERDICT_DROP:
+		return "drop";
+	case XS_VERDICT_AUDIT:
+		return "audit";
+	default:
+		return "?";
+	}
+}
+
+const char *xs_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case 0:
+		return "any";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 1:
+		return "icmp";
+	case 58:
+		return "icmpv6";
+	default:
+		return NULL;
+	}
+}
