@@ -246,7 +246,7 @@ struct xs_ct_val {
 	__u8 state; /* enum xs_ct_state */
 	__u8 flags; /* XS_CTF_* */
 	__u8 reason; /* enum xs_reason of the accepting decision */
-	__u8 pad;
+	__u8 icmp_type; /* ICMP: type of the initiating message (to re-decide) */
 };
 XS_ASSERT_SIZE(struct xs_ct_val, 24);
 
