@@ -547,7 +547,7 @@ static void stmt_include(struct parser *P, struct tok *t, int n)
 		P->nomem = true;
 		return;
 	}
-	parse_file(P, name, P->cur->path, here(P, t[1].col - 1));
+	parse_file(P, name, P->cur->path, here(P, t[1].col));
 	free(name);
 }
 
@@ -760,6 +760,19 @@ static void stmt_mode(struct parser *P, struct tok *t, int n)
 
 		if (n > 3 && (tok_is(&t[2], "monitor") || tok_is(&t[2], "enforce")))
 			col = t[3].col;
+		if (n == 3 && t[2].type == T_WORD) {
+			static const char *const modes[] = { "monitor", "enforce" };
+			char *w = tokdup(&t[2]);
+			const char *s = w ? closest(w, modes, 2) : NULL;
+
+			if (s) {
+				err_at(P, here(P, col), "unknown mode '%s'; did you mean '%s'?", w,
+				       s);
+				free(w);
+				return;
+			}
+			free(w);
+		}
 		err_at(P, here(P, col), "expected: mode SEGMENT monitor|enforce");
 		return;
 	}
@@ -1555,12 +1568,44 @@ static void parser_free(struct parser *P)
 	free(P->modes);
 }
 
+static size_t file_index(const struct parser *P, const char *file)
+{
+	for (size_t i = 0; i < P->pol->nfiles; i++)
+		if (!strcmp(P->pol->files[i], file))
+			return i;
+	return P->pol->nfiles;
+}
+
+/* Order this run's diagnostics by file (in reading order), line, column;
+ * stable, so messages at one place keep their order. */
+static void sort_diags(const struct parser *P, size_t from)
+{
+	struct xs_diag *v = P->diags->v;
+
+	for (size_t i = from + 1; i < P->diags->n; i++) {
+		struct xs_diag d = v[i];
+		size_t fi = file_index(P, d.file), j = i;
+
+		while (j > from) {
+			const struct xs_diag *e = &v[j - 1];
+			size_t fe = file_index(P, e->file);
+
+			if (fe < fi || (fe == fi && (e->line < d.line ||
+						     (e->line == d.line && e->col <= d.col))))
+				break;
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = d;
+	}
+}
+
 int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct xs_policy **out,
 		    struct xs_diags *diags)
 {
 	struct parser P;
 	struct xs_src_loc none = { 0 };
-	size_t errors0 = diags->errors;
+	size_t errors0 = diags->errors, warnings0 = diags->n;
 	int err;
 
 	memset(&P, 0, sizeof(P));
@@ -1583,6 +1628,7 @@ int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct x
 		warn_rules(&P);
 	if (!P.nomem && diags->errors == errors0)
 		build_origins(&P);
+	sort_diags(&P, warnings0);
 	if (P.nomem) {
 		err = -ENOMEM;
 		goto fail;

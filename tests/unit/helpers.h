@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Test helpers: an in-memory resolver and a userspace LPM over compiled entries. */
+#ifndef XS_TEST_HELPERS_H
+#define XS_TEST_HELPERS_H
+
+#include "policy.h"
+
+struct memfile {
+	const char *name;
+	const char *text;
+};
+
+struct memfs {
+	const struct memfile *files;
+	size_t n;
+};
+
+int mem_resolve(void *ctx, const char *from, const char *name, char **path, char **text,
+		size_t *len);
+
+/* Compile one in-memory file `text` named "main.policy" (plus `extra`). */
+int compile_text(const char *text, struct xs_compiled **out, struct xs_diags *d);
+int compile_files(const struct memfile *files, size_t n, struct xs_compiled **out,
+		  struct xs_diags *d);
+
+/* Decide a flow with the compiled tables only (what the datapath does). */
+void compiled_decide(const struct xs_compiled *c, const struct xs_flow *f, struct xs_decision *d);
+
+/* All diagnostics as "LINE:COL: SEV: MSG\n" lines, malloc'd. */
+char *diags_str(const struct xs_diags *d);
+
+#endif
