@@ -1417,7 +1417,8 @@ static void warn_rules(struct parser *P)
 				o->loc.line);
 	}
 	for (size_t i = 0; i < P->nsvcs; i++)
-		if (!P->svcs[i].used && P->svcs[i].top && !P->svcs[i].broken)
+		/* a file of rules warns of its unused services; a service library does not */
+		if (!P->svcs[i].used && P->svcs[i].top && !P->svcs[i].broken && P->nrules)
 			warn_at(P, P->svcs[i].loc, "service '%s' is never used", P->svcs[i].name);
 	for (size_t i = 0; i < p->nsegments; i++)
 		if (!P->segx[i].used)
