@@ -53,7 +53,7 @@ int cmd_check(int argc, char **argv)
 	};
 	int c, rc = XS_EXIT_OK;
 
-	optind = 1;
+	optind = 0; /* 0: full re-initialisation, so options may follow FILE */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -91,7 +91,7 @@ int cmd_compile(int argc, char **argv)
 	struct xs_compiled *comp = NULL;
 	int c;
 
-	optind = 1;
+	optind = 0; /* 0: full re-initialisation, so options may follow FILE */
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

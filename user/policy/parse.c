@@ -904,7 +904,7 @@ static int parse_file(struct parser *P, const char *name, const char *from,
 			err_at(P, inc_loc, "cannot include '%s': %s", name, strerror(-err));
 		else
 			xs_diag_add(P->diags, XS_SEV_ERROR, name, 0, 0, NULL,
-				    "cannot read '%s': %s", name, strerror(-err));
+				    "cannot read the policy: %s", strerror(-err));
 		return from ? 0 : err;
 	}
 	for (int i = 0; i < P->depth; i++) {
