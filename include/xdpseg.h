@@ -255,6 +255,7 @@ XS_ASSERT_SIZE(struct xs_ct_val, 24);
 #define XS_CT_TCP_SYN_TIMEOUT (30 * XS_NS_PER_SEC)
 #define XS_CT_TCP_EST_TIMEOUT (6 * 3600 * XS_NS_PER_SEC)
 #define XS_CT_TCP_CLOSE_TIMEOUT (10 * XS_NS_PER_SEC)
+#define XS_CT_TCP_FIN_TIMEOUT (120 * XS_NS_PER_SEC) /* one side closed */
 #define XS_CT_UDP_TIMEOUT (60 * XS_NS_PER_SEC)
 #define XS_CT_UDP_REPLIED_TIMEOUT (180 * XS_NS_PER_SEC)
 #define XS_CT_ICMP_TIMEOUT (30 * XS_NS_PER_SEC)
@@ -270,8 +271,12 @@ struct xs_deny_val {
 	__u16 src_seg;
 	__u16 dst_seg;
 	__u8 reason;
-	__u8 pad[3];
+	__u8 flags; /* XS_DENYF_* */
+	__u8 pad[2];
 };
+/* The deny cache key is a directional xs_tuple whose pad[0] holds the ICMP
+ * type (ICMP flows differ by type, not by port). */
+#define XS_DENYF_BOTH_WAYS (1U << 0) /* TCP non-SYN: the reverse was denied too */
 XS_ASSERT_SIZE(struct xs_deny_val, 16);
 
 /* Fragments: the first fragment's decision, keyed by the datagram id. */

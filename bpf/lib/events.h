@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Flow events over the ring buffer; drop events pass a per-CPU token bucket. */
+#ifndef XS_LIB_EVENTS_H
+#define XS_LIB_EVENTS_H
+
+#include "ctx.h"
+#include "maps.h"
+#include "pkt.h"
+#include "stats.h"
+
+/* A decision about a packet, as reported. */
+struct xs_decision {
+	__u32 rule_id;
+	__u16 src_seg;
+	__u16 dst_seg;
+	__u8 verdict; /* enum xs_verdict */
+	__u8 reason;  /* enum xs_reason */
+};
+
+/* Take one token for a drop event. Returns 1 when the event may be sent. */
+static __always_inline int ev_bucket_take(const struct xs_config *cfg, __u64 now)
+{
+	struct xs_bucket *b;
+	__u32 zero = 0;
+	__u64 rate = cfg->drop_ev_rate ? cfg->drop_ev_rate : XS_DEFAULT_DROP_EV_RATE;
+	__u64 burst = cfg->drop_ev_burst ? cfg->drop_ev_burst : XS_DEFAULT_DROP_EV_BURST;
+	__u64 elapsed, cap = burst * XS_NS_PER_SEC;
+
+	b = bpf_map_lookup_elem(&xs_evbucket, &zero);
+	if (!b)
+		return 0;
+	if (!b->last_ns) {
+		b->tokens = cap; /* a fresh bucket is full */
+	} else {
+		elapsed = now - b->last_ns;
+		if (elapsed > 10 * XS_NS_PER_SEC) /* keep the product in range */
+			elapsed = 10 * XS_NS_PER_SEC;
+		b->tokens += elapsed * rate;
+		if (b->tokens > cap)
+			b->tokens = cap;
+	}
+	b->last_ns = now;
+	if (b->tokens < XS_NS_PER_SEC)
+		return 0;
+	b->tokens -= XS_NS_PER_SEC;
+	return 1;
+}
+
+/*
+ * Send one event for packet `p` decided as `d`. Never changes the verdict:
+ * a full ring or an empty bucket only counts.
+ */
+static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_config *cfg,
+				    const struct xs_pkt *p, const struct xs_decision *d,
+				    __u32 generation)
+{
+	struct xs_event *e;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (d->verdict == XS_VERDICT_DROP) {
+		if (!ev_bucket_take(cfg, now)) {
+			stats_misc(XS_STAT_EV_RATELIMITED);
+			return;
+		}
+	} else if (cfg->flags & XS_CFG_QUIET_ALLOW) {
+		return;
+	}
+	e = bpf_ringbuf_reserve(&xs_events, sizeof(*e), 0);
+	if (!e) {
+		stats_misc(XS_STAT_EV_LOST);
+		return;
+	}
+	e->ts_ns = now;
+	e->ifindex = ctx->ifindex;
+	e->rule_id = d->rule_id;
+	e->pkt_len = ctx->len;
+	e->generation = generation;
+	e->src_seg = d->src_seg;
+	e->dst_seg = d->dst_seg;
+	e->sport = bpf_ntohs(p->sport);
+	e->dport = bpf_ntohs(p->dport);
+	e->hook = ctx->hook;
+	e->verdict = d->verdict;
+	e->reason = d->reason;
+	e->proto = p->proto;
+	e->family = p->family;
+	e->icmp_type = p->icmp_type;
+	e->icmp_code = p->icmp_code;
+	e->pad = 0;
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
+#endif /* XS_LIB_EVENTS_H */

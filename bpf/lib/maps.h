@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map of the datapath (names and types are part of the ABI, see
+ * include/xdpseg.h). No `pinning` attribute: the CLI sets pin paths, so
+ * tests that load the object never pin anything.
+ */
+#ifndef XS_LIB_MAPS_H
+#define XS_LIB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xdpseg.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xs_config);
+} xs_config SEC(".maps");
+
+#define XS_SEG4_MAP(name)                              \
+	struct {                                       \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);   \
+		__uint(max_entries, XS_MAX_PREFIXES4); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);  \
+		__type(key, struct xs_lpm4_key);       \
+		__type(value, struct xs_seg_val);      \
+	} name SEC(".maps")
+#define XS_SEG6_MAP(name)                              \
+	struct {                                       \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);   \
+		__uint(max_entries, XS_MAX_PREFIXES6); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);  \
+		__type(key, struct xs_lpm6_key);       \
+		__type(value, struct xs_seg_val);      \
+	} name SEC(".maps")
+#define XS_RULES_MAP(name)                                \
+	struct {                                          \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);      \
+		__uint(max_entries, XS_MAX_RULE_ENTRIES); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);     \
+		__type(key, struct xs_rule_key);          \
+		__type(value, struct xs_rule_val);        \
+	} name SEC(".maps")
+#define XS_SEGINFO_MAP(name)                          \
+	struct {                                      \
+		__uint(type, BPF_MAP_TYPE_ARRAY);     \
+		__uint(max_entries, XS_MAX_SEGMENTS); \
+		__type(key, __u32);                   \
+		__type(value, struct xs_seg_info);    \
+	} name SEC(".maps")
+#define XS_RSTATS_MAP(name)                              \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); \
+		__uint(max_entries, XS_MAX_RULES);       \
+		__type(key, __u32);                      \
+		__type(value, struct xs_rule_counter);   \
+	} name SEC(".maps")
+
+/* The two policy sets. */
+XS_SEG4_MAP(xs_seg4_0);
+XS_SEG4_MAP(xs_seg4_1);
+XS_SEG6_MAP(xs_seg6_0);
+XS_SEG6_MAP(xs_seg6_1);
+XS_RULES_MAP(xs_rules_0);
+XS_RULES_MAP(xs_rules_1);
+XS_SEGINFO_MAP(xs_seginfo_0);
+XS_SEGINFO_MAP(xs_seginfo_1);
+XS_RSTATS_MAP(xs_rstats_0);
+XS_RSTATS_MAP(xs_rstats_1);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XS_STAT__MAX);
+	__type(key, __u32);
+	__type(value, struct xs_counter);
+} xs_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XS_CT_MAX);
+	__type(key, struct xs_tuple);
+	__type(value, struct xs_ct_val);
+} xs_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XS_DENY_CACHE_MAX);
+	__type(key, struct xs_tuple);
+	__type(value, struct xs_deny_val);
+} xs_deny SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XS_FRAG_MAX);
+	__type(key, struct xs_frag_key);
+	__type(value, struct xs_frag_val);
+} xs_frags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XS_RINGBUF_BYTES);
+} xs_events SEC(".maps");
+
+/* Per-CPU token bucket for drop events (internal to the datapath). */
+struct xs_bucket {
+	__u64 last_ns;
+	__u64 tokens; /* in units of 1/XS_NS_PER_SEC token */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xs_bucket);
+} xs_evbucket SEC(".maps");
+
+/* Userspace bookkeeping, created and pinned with the object. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * (XS_MAX_RULES + XS_MAX_SEGMENTS));
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xs_origin_key);
+	__type(value, struct xs_origin);
+} xs_origins SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_POLICY_SETS);
+	__type(key, __u32);
+	__type(value, struct xs_policy_meta);
+} xs_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XS_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct xs_iface);
+} xs_ifaces SEC(".maps");
+
+/* Barrier: userspace updates xs_barrier[0] to wait for running programs. */
+struct xs_barrier_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct xs_barrier_inner xs_barrier_in SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct xs_barrier_inner);
+} xs_barrier SEC(".maps") = {
+	.values = { [0] = &xs_barrier_in },
+};
+
+#endif /* XS_LIB_MAPS_H */
