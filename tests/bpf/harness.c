@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* BPF_PROG_RUN harness (see harness.h). */
+#include "harness.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <criterion/criterion.h>
+
+#include "xdpseg.skel.h"
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct h *h = ctx;
+
+	cr_assert_eq(len, sizeof(struct xs_event), "event of %zu bytes, struct xs_event is %zu",
+		     len, sizeof(struct xs_event));
+	if (h->nev < H_MAX_EVENTS)
+		memcpy(&h->ev[h->nev++], data, sizeof(struct xs_event));
+	return 0;
+}
+
+static int prog_fd(struct h *h, const char *name)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(h->skel->obj, name);
+
+	cr_assert_not_null(prog, "program %s missing from xdpseg.bpf.o", name);
+	return bpf_program__fd(prog);
+}
+
+void h_open(struct h *h)
+{
+	struct xs_config cfg;
+	cpu_set_t set;
+	__u32 zero = 0;
+	int cpu = sched_getcpu();
+
+	memset(h, 0, sizeof(*h));
+	/* one CPU: the event token bucket is per CPU */
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0, "sched_setaffinity: %s",
+		     strerror(errno));
+	h->skel = xdpseg__open_and_load();
+	cr_assert_not_null(h->skel, "xdpseg__open_and_load failed (root? bpffs? see libbpf log)");
+	cr_assert_eq(xs_maps_from_object(h->skel->obj, &h->maps), 0, "maps missing");
+	h->prog_xdp = prog_fd(h, "xs_xdp");
+	h->prog_tc = prog_fd(h, "xs_tc_egress");
+	h->rb = ring_buffer__new(h->maps.events, on_event, h, NULL);
+	cr_assert_not_null(h->rb, "ring_buffer__new: %s", strerror(errno));
+	cr_assert_eq(bpf_map_lookup_elem(h->maps.config, &zero, &cfg), 0);
+	cfg.drop_ev_rate = XS_DEFAULT_DROP_EV_RATE;
+	cfg.drop_ev_burst = XS_DEFAULT_DROP_EV_BURST;
+	cr_assert_eq(bpf_map_update_elem(h->maps.config, &zero, &cfg, BPF_ANY), 0);
+}
+
+void h_close(struct h *h)
+{
+	ring_buffer__free(h->rb);
+	xs_compiled_free(h->c);
+	xdpseg__destroy(h->skel);
+	memset(h, 0, sizeof(*h));
+}
+
+struct memtext {
+	const char *text;
+};
+
+static int mem_resolve(void *ctx, const char *from, const char *name, char **path, char **text,
+		       size_t *len)
+{
+	const struct memtext *m = ctx;
+
+	if (strcmp(name, "main.policy"))
+		return -ENOENT;
+	*path = strdup(name);
+	*text = strdup(m->text);
+	*len = strlen(m->text);
+	return 0;
+}
+
+void h_push(struct h *h, const char *text)
+{
+	struct memtext m = { text };
+	struct xs_compiled *c = NULL;
+	struct xs_push_result res;
+	struct xs_diags d;
+	int err;
+
+	xs_diags_init(&d);
+	err = xs_policy_compile("main.policy", mem_resolve, &m, &c, &d);
+	if (err)
+		xs_diags_print(stderr, &d, false);
+	xs_diags_free(&d);
+	cr_assert_eq(err, 0, "test policy does not compile: %d", err);
+	err = xs_policy_push(&h->maps, c, "main.policy", &res);
+	cr_assert_eq(err, 0, "xs_policy_push: %d", err);
+	xs_compiled_free(h->c);
+	h->c = c;
+	h->generation = res.generation;
+}
+
+void h_set_rate(struct h *h, uint32_t rate, uint32_t burst)
+{
+	struct xs_config cfg;
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(h->maps.config, &zero, &cfg), 0);
+	cfg.drop_ev_rate = rate;
+	cfg.drop_ev_burst = burst;
+	cr_assert_eq(bpf_map_update_elem(h->maps.config, &zero, &cfg, BPF_ANY), 0);
+}
+
+int h_run(struct h *h, bool egress, const struct pkt *p)
+{
+	uint8_t out[PKT_MAX + 256];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = (__u32)p->len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	int err;
+
+	ring_buffer__consume(h->rb);
+	h->nev = 0;
+	err = bpf_prog_test_run_opts(egress ? h->prog_tc : h->prog_xdp, &opts);
+	cr_assert_eq(err, 0, "bpf_prog_test_run_opts: %s", strerror(errno));
+	ring_buffer__consume(h->rb);
+	return (int)opts.retval;
+}
+
+int h_send(struct h *h, bool egress, const struct pkt_spec *s)
+{
+	struct pkt p;
+
+	cr_assert_eq(pkt_build(&p, s), 0, "pkt_build");
+	return h_run(h, egress, &p);
+}
+
+bool h_passed(bool egress, int ret)
+{
+	if (egress) {
+		cr_assert(ret == TC_OK_ || ret == TC_SHOT_, "TC returned %d", ret);
+		return ret == TC_OK_;
+	}
+	cr_assert(ret == XDP_PASS_ || ret == XDP_DROP_, "XDP returned %d", ret);
+	return ret == XDP_PASS_;
+}
+
+uint32_t h_rid(const struct h *h, int line)
+{
+	const struct xs_policy *p = h->c->policy;
+
+	for (size_t i = 0; i < p->norigins; i++)
+		if (p->origins[i].kind == XS_ORIGIN_RULE && p->origins[i].line == line)
+			return p->origins[i].rule_id;
+	cr_assert_fail("no rule at main.policy:%d", line);
+	return 0;
+}
+
+static const struct xs_segment *seg_by_name(const struct h *h, const char *name)
+{
+	const struct xs_policy *p = h->c->policy;
+
+	for (size_t i = 0; i < p->nsegments; i++)
+		if (!strcmp(p->segments[i].name, name))
+			return &p->segments[i];
+	return NULL;
+}
+
+uint16_t h_seg(const struct h *h, const char *name)
+{
+	const struct xs_segment *s;
+
+	if (!strcmp(name, "world"))
+		return XS_SEG_WORLD;
+	s = seg_by_name(h, name);
+	cr_assert_not_null(s, "no segment %s", name);
+	return s->id;
+}
+
+uint32_t h_in_rid(const struct h *h, const char *name)
+{
+	const struct xs_segment *s;
+
+	if (!strcmp(name, "world"))
+		return h->c->policy->world_in_rule_id;
+	s = seg_by_name(h, name);
+	cr_assert_not_null(s, "no segment %s", name);
+	return s->in_rule_id;
+}
+
+uint32_t h_out_rid(const struct h *h, const char *name)
+{
+	const struct xs_segment *s;
+
+	if (!strcmp(name, "world"))
+		return h->c->policy->world_out_rule_id;
+	s = seg_by_name(h, name);
+	cr_assert_not_null(s, "no segment %s", name);
+	return s->out_rule_id;
+}
+
+struct xs_counter h_stat(const struct h *h, uint32_t idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct xs_counter *v = calloc((size_t)ncpu, sizeof(*v)), sum = { 0 };
+
+	cr_assert_not_null(v);
+	cr_assert_eq(bpf_map_lookup_elem(h->maps.stats, &idx, v), 0, "xs_stats[%u]", idx);
+	for (int i = 0; i < ncpu; i++) {
+		sum.packets += v[i].packets;
+		sum.bytes += v[i].bytes;
+	}
+	free(v);
+	return sum;
+}
+
+struct xs_rule_counter h_rstat(const struct h *h, uint32_t rule_id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct xs_rule_counter *v = calloc((size_t)ncpu, sizeof(*v)), sum = { 0 };
+	int fd = h->maps.rstats[h->generation & 1];
+
+	cr_assert_not_null(v);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &rule_id, v), 0, "xs_rstats[%u]", rule_id);
+	for (int i = 0; i < ncpu; i++) {
+		sum.flows += v[i].flows;
+		sum.packets += v[i].packets;
+		sum.bytes += v[i].bytes;
+	}
+	free(v);
+	return sum;
+}
+
+static bool icmp_query(const struct pkt_spec *s)
+{
+	if (s->proto == IPPROTO_ICMP)
+		return s->icmp_type == 0 || s->icmp_type == 8 || s->icmp_type == 13 ||
+		       s->icmp_type == 14;
+	if (s->proto == IPPROTO_ICMPV6)
+		return s->icmp_type == 128 || s->icmp_type == 129;
+	return false;
+}
+
+/* Ports of `s` as the datapath keys them (network order). */
+static void spec_ports(const struct pkt_spec *s, __be16 *sport, __be16 *dport)
+{
+	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
+		*sport = htons(s->sport);
+		*dport = htons(s->dport);
+	} else if (icmp_query(s)) {
+		*sport = *dport = htons(s->icmp_id);
+	} else {
+		*sport = *dport = 0;
+	}
+}
+
+void h_tuple(const struct pkt_spec *s, struct xs_tuple *t)
+{
+	uint8_t a[18], b[18];
+	__be16 sp, dp;
+
+	memset(t, 0, sizeof(*t));
+	spec_ports(s, &sp, &dp);
+	t->family = (uint8_t)pkt_addr(s->src, a);
+	pkt_addr(s->dst, b);
+	memcpy(a + 16, &sp, 2);
+	memcpy(b + 16, &dp, 2);
+	if (memcmp(a, b, 18) > 0) {
+		uint8_t tmp[18];
+
+		memcpy(tmp, a, 18);
+		memcpy(a, b, 18);
+		memcpy(b, tmp, 18);
+	}
+	memcpy(t->addr_a, a, 16);
+	memcpy(&t->port_a, a + 16, 2);
+	memcpy(t->addr_b, b, 16);
+	memcpy(&t->port_b, b + 16, 2);
+	t->proto = s->proto;
+}
+
+int h_ct_lookup(const struct h *h, const struct pkt_spec *s, struct xs_tuple *key,
+		struct xs_ct_val *val)
+{
+	struct xs_tuple t;
+
+	h_tuple(s, &t);
+	if (key)
+		*key = t;
+	if (bpf_map_lookup_elem(h->maps.ct, &t, val))
+		return -ENOENT;
+	return 0;
+}
+
+size_t h_ct_count(const struct h *h)
+{
+	struct xs_tuple k, next;
+	size_t n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(h->maps.ct, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+void h_expect_event(const struct h *h, bool egress, const struct pkt_spec *s, const struct pkt *p,
+		    uint8_t verdict, uint8_t reason, uint32_t rule_id)
+{
+	const struct xs_event *e = &h->ev[0];
+	uint8_t sa[16], da[16];
+	uint16_t sseg, dseg;
+	int fam = pkt_addr(s->src, sa);
+
+	pkt_addr(s->dst, da);
+	cr_assert_eq(h->nev, 1, "expected exactly one event, got %zu", h->nev);
+	cr_expect_eq(e->verdict, verdict, "event verdict %u, expected %u", e->verdict, verdict);
+	cr_expect_eq(e->reason, reason, "event reason %u, expected %u", e->reason, reason);
+	cr_expect_eq(e->rule_id, rule_id, "event rule_id %u, expected %u", e->rule_id, rule_id);
+	cr_expect_eq(e->hook, egress ? XS_HOOK_EGRESS : XS_HOOK_INGRESS, "event hook %u", e->hook);
+	cr_expect_eq(e->proto, s->proto, "event proto %u", e->proto);
+	cr_expect_eq(e->family, fam, "event family %u", e->family);
+	cr_expect_eq(e->pkt_len, p->len, "event pkt_len %u, packet is %zu", e->pkt_len, p->len);
+	cr_expect_eq(e->generation, h->generation, "event generation %u, expected %u",
+		     e->generation, h->generation);
+	cr_expect_arr_eq(e->saddr, sa, 16, "event saddr");
+	cr_expect_arr_eq(e->daddr, da, 16, "event daddr");
+	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
+		if (!(s->frag && s->frag_off)) {
+			cr_expect_eq(e->sport, s->sport, "event sport %u, expected %u", e->sport,
+				     s->sport);
+			cr_expect_eq(e->dport, s->dport, "event dport %u, expected %u", e->dport,
+				     s->dport);
+		}
+	} else if (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) {
+		cr_expect_eq(e->icmp_type, s->icmp_type, "event icmp_type %u", e->icmp_type);
+		cr_expect_eq(e->icmp_code, s->icmp_code, "event icmp_code %u", e->icmp_code);
+		cr_expect_eq(e->sport, icmp_query(s) ? s->icmp_id : 0, "event icmp id %u",
+			     e->sport);
+	}
+	if (h->c && reason != XS_REASON_MALFORMED) {
+		sseg = xs_policy_segment_of(h->c->policy, (uint8_t)fam, sa);
+		dseg = xs_policy_segment_of(h->c->policy, (uint8_t)fam, da);
+		cr_expect_eq(e->src_seg, sseg, "event src_seg %u, expected %u", e->src_seg, sseg);
+		cr_expect_eq(e->dst_seg, dseg, "event dst_seg %u, expected %u", e->dst_seg, dseg);
+	}
+}
+
+void h_check(struct h *h, bool egress, const struct pkt_spec *s, uint8_t verdict, uint8_t reason,
+	     uint32_t rule_id)
+{
+	struct pkt p;
+	bool passed;
+
+	cr_assert_eq(pkt_build(&p, s), 0, "pkt_build");
+	passed = h_passed(egress, h_run(h, egress, &p));
+	cr_assert_eq(passed, verdict != XS_VERDICT_DROP,
+		     "%s %s -> %s proto %u port %u: %s, expected %s", egress ? "egress" : "ingress",
+		     s->src, s->dst, s->proto, s->dport, passed ? "passed" : "dropped",
+		     passed ? "drop" : "pass");
+	switch (reason) {
+	case XS_REASON_ESTABLISHED:
+	case XS_REASON_RELATED:
+	case XS_REASON_ND:
+	case XS_REASON_NOT_IP:
+	case XS_REASON_NO_POLICY:
+		cr_assert_eq(h->nev, 0,
+			     "%zu event(s) for a packet with reason %u (first: reason %u)", h->nev,
+			     reason, h->nev ? h->ev[0].reason : 0);
+		break;
+	default:
+		h_expect_event(h, egress, s, &p, verdict, reason, rule_id);
+	}
+}
+
+void h_eval(const struct h *h, const struct pkt_spec *s, struct xs_decision *d)
+{
+	struct xs_flow f = { 0 };
+
+	f.family = (uint8_t)pkt_addr(s->src, f.saddr);
+	pkt_addr(s->dst, f.daddr);
+	f.proto = s->proto;
+	f.dport =
+		(s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) ? s->icmp_type : s->dport;
+	xs_policy_evaluate(h->c->policy, &f, d);
+}

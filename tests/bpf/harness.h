@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * BPF_PROG_RUN harness: a freshly loaded (never pinned) datapath, a policy
+ * compiled from text held in the test and pushed with the real apply
+ * protocol, packets through the XDP or TC egress program, and the events
+ * each run produced.
+ */
+#ifndef XS_TEST_HARNESS_H
+#define XS_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl/push.h"
+#include "pkt.h"
+#include "policy.h"
+
+#define H_MAX_EVENTS 4096
+
+/* Return codes of the two hooks. */
+#define XDP_DROP_ 1
+#define XDP_PASS_ 2
+#define TC_OK_ 0
+#define TC_SHOT_ 2
+
+struct xdpseg;
+struct ring_buffer;
+
+struct h {
+	struct xdpseg *skel;
+	struct xs_maps maps;
+	struct ring_buffer *rb;
+	int prog_xdp, prog_tc; /* program fds */
+	struct xs_compiled *c; /* the last policy pushed (owned) */
+	uint32_t generation;
+	struct xs_event ev[H_MAX_EVENTS]; /* events of the last run */
+	size_t nev;
+};
+
+/* Precondition: root. Loads the datapath, pins the process to one CPU (the
+ * event token bucket and counters are per CPU) and writes the default
+ * event rate like `xdpseg attach` does. Asserts (Criterion) on failure. */
+void h_open(struct h *h);
+void h_close(struct h *h);
+
+/* Compile `text` as "main.policy" and push it; asserts success. */
+void h_push(struct h *h, const char *text);
+
+/* Set the drop-event token bucket (keeps the generation). */
+void h_set_rate(struct h *h, uint32_t rate, uint32_t burst);
+
+/* Run the XDP (egress=false) or TC egress program once on `p`; returns the
+ * program's return value and leaves the run's events in h->ev. */
+int h_run(struct h *h, bool egress, const struct pkt *p);
+/* Build `s` and run it. */
+int h_send(struct h *h, bool egress, const struct pkt_spec *s);
+
+/* Verdict of a run in XDP terms: true = passed. */
+bool h_passed(bool egress, int ret);
+
+/* Rule id of the allow/deny/default statement at `line` of main.policy. */
+uint32_t h_rid(const struct h *h, int line);
+/* Segment id by name (0 = world), and its default origins. */
+uint16_t h_seg(const struct h *h, const char *name);
+uint32_t h_in_rid(const struct h *h, const char *name);
+uint32_t h_out_rid(const struct h *h, const char *name);
+
+/* xs_stats[idx] summed over CPUs. */
+struct xs_counter h_stat(const struct h *h, uint32_t idx);
+/* xs_rstats_<active set>[rule_id] summed over CPUs. */
+struct xs_rule_counter h_rstat(const struct h *h, uint32_t rule_id);
+
+/* Conntrack entry of a flow given in any direction; returns 0 or -ENOENT. */
+int h_ct_lookup(const struct h *h, const struct pkt_spec *s, struct xs_tuple *key,
+		struct xs_ct_val *val);
+/* Number of entries in xs_ct. */
+size_t h_ct_count(const struct h *h);
+
+/* Normalised conntrack key of a flow (side a = smaller (addr, port)). */
+void h_tuple(const struct pkt_spec *s, struct xs_tuple *t);
+
+/* Expected event check: exactly one event with these fields, and the
+ * addresses, ports, proto, family, hook, generation and length of `s`/`p`. */
+void h_expect_event(const struct h *h, bool egress, const struct pkt_spec *s, const struct pkt *p,
+		    uint8_t verdict, uint8_t reason, uint32_t rule_id);
+
+/*
+ * Build `s`, run it, and assert the verdict: the return value (pass unless
+ * verdict is DROP), then the event: exactly one with these fields for a new
+ * flow or a drop, none for ESTABLISHED, RELATED, ND, NOT_IP and NO_POLICY.
+ */
+void h_check(struct h *h, bool egress, const struct pkt_spec *s, uint8_t verdict, uint8_t reason,
+	     uint32_t rule_id);
+
+/* The reference evaluator's decision for the flow of `s` under h->c. */
+void h_eval(const struct h *h, const struct pkt_spec *s, struct xs_decision *d);
+
+#endif /* XS_TEST_HARNESS_H */
