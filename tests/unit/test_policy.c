@@ -823,3 +823,110 @@ Test(unit, names_helpers)
 	cr_expect_str_eq(xs_proto_name(58), "icmpv6");
 	cr_expect_null(xs_proto_name(47));
 }
+
+/* ---- The example policies (run with the source root as working directory) -------- */
+
+static struct xs_compiled *compile_path(const char *path)
+{
+	struct xs_compiled *c = NULL;
+	struct xs_diags d;
+	int err;
+
+	xs_diags_init(&d);
+	err = xs_policy_compile(path, xs_resolve_fs, NULL, &c, &d);
+	if (err) {
+		char *s = diags_str(&d);
+
+		cr_assert_fail("%s: %d\n%s", path, err, s);
+	}
+	cr_expect_eq(d.errors, 0);
+	xs_diags_free(&d);
+	return c;
+}
+
+Test(unit, cvad_onprem_lab_matrix)
+{
+	struct xs_compiled *c = compile_path("policies/cvad-onprem.policy");
+	static const struct {
+		const char *src, *dst;
+		uint8_t proto;
+		uint16_t port;
+		uint8_t verdict;
+	} m[] = {
+		{ "10.20.0.10", "10.10.1.10", 6, 443, XS_VERDICT_ALLOW },     /* client -> sf */
+		{ "10.20.0.10", "10.10.10.11", 6, 1494, XS_VERDICT_ALLOW },   /* ICA */
+		{ "10.20.0.10", "10.10.10.11", 17, 1494, XS_VERDICT_ALLOW },  /* EDT */
+		{ "10.20.0.10", "10.10.10.11", 17, 16505, XS_VERDICT_ALLOW }, /* audio */
+		{ "10.20.0.10", "10.10.10.11", 6, 8008, XS_VERDICT_ALLOW },   /* HTML5 */
+		{ "10.20.0.10", "10.10.10.11", 6, 22, XS_VERDICT_DROP },      /* demo: blocked */
+		{ "10.20.0.10", "10.10.2.10", 6, 80, XS_VERDICT_DROP },	   /* demo: client -> ddc */
+		{ "10.10.10.11", "10.10.10.12", 6, 445, XS_VERDICT_DROP }, /* demo: lateral */
+		{ "10.10.1.10", "10.10.2.10", 6, 443, XS_VERDICT_ALLOW },  /* sf -> ddc XML */
+		{ "10.10.10.11", "10.10.2.10", 6, 80, XS_VERDICT_ALLOW },  /* registration */
+		{ "10.10.2.10", "10.10.10.11", 6, 80, XS_VERDICT_ALLOW },
+		{ "10.10.2.10", "10.10.4.5", 6, 27000, XS_VERDICT_ALLOW },   /* licensing */
+		{ "10.10.2.10", "10.10.5.5", 6, 1433, XS_VERDICT_ALLOW },    /* sql */
+		{ "10.10.10.11", "10.10.3.10", 17, 53, XS_VERDICT_ALLOW },   /* AD */
+		{ "10.10.10.11", "10.10.3.10", 6, 50000, XS_VERDICT_ALLOW }, /* dynamic RPC */
+		{ "10.10.9.7", "10.10.10.11", 6, 3389, XS_VERDICT_ALLOW },   /* bastion */
+		{ "10.10.9.7", "10.10.3.10", 1, 8, XS_VERDICT_ALLOW },	     /* ping */
+		{ "10.10.9.7", "10.10.3.10", 6, 445, XS_VERDICT_DROP },
+		{ "10.20.99.5", "10.10.10.11", 6, 3389, XS_VERDICT_ALLOW }, /* admins shadow */
+		{ "10.20.0.5", "10.10.10.11", 6, 3389, XS_VERDICT_DROP },   /* clients do not */
+		{ "10.10.10.11", "1.1.1.1", 6, 443,
+		  XS_VERDICT_ALLOW }, /* out allow, world in allow */
+	};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		struct xs_decision d = decide(c, flow4(m[i].src, m[i].dst, m[i].proto, m[i].port));
+
+		cr_expect_eq(d.verdict, m[i].verdict, "%s -> %s %u/%u: verdict %s", m[i].src,
+			     m[i].dst, m[i].proto, m[i].port, xs_verdict_name(d.verdict));
+	}
+	/* IPv6: client -> vda ICA, client -> sf 443, client -> vda 22 */
+	cr_expect_eq(decide(c, flow6("fd00:20::10", "fd00:10:10::11", 6, 2598)).verdict,
+		     XS_VERDICT_ALLOW);
+	cr_expect_eq(decide(c, flow6("fd00:20::10", "fd00:10:1::10", 6, 443)).verdict,
+		     XS_VERDICT_ALLOW);
+	cr_expect_eq(decide(c, flow6("fd00:10:10::11", "fd00:10:10::12", 6, 445)).reason,
+		     XS_REASON_DENY_RULE);
+	xs_compiled_free(c);
+}
+
+Test(unit, example_policies_check_clean)
+{
+	static const char *const files[] = { "policies/citrix-services.policy",
+					     "policies/cvad-onprem.policy",
+					     "policies/daas-azure.policy" };
+
+	for (size_t i = 0; i < 3; i++) {
+		struct xs_compiled *c = compile_path(files[i]);
+
+		xs_compiled_free(c);
+	}
+}
+
+Test(unit, daas_azure_troubleshooting)
+{
+	struct xs_compiled *c = compile_path("policies/daas-azure.policy");
+	struct xs_decision d;
+
+	/* customer -> bastion RDP, bastion -> VDA RDP: allowed */
+	cr_expect_eq(decide(c, flow4("10.200.5.5", "10.100.9.4", 6, 3389)).verdict,
+		     XS_VERDICT_ALLOW);
+	cr_expect_eq(decide(c, flow4("10.100.9.4", "10.100.10.20", 6, 3389)).verdict,
+		     XS_VERDICT_ALLOW);
+	/* RDP between Cloud Connectors and VDAs stays blocked */
+	d = decide(c, flow4("10.100.1.5", "10.100.10.20", 6, 3389));
+	cr_expect_eq(d.reason, XS_REASON_DENY_RULE);
+	/* VDA -> VDA denied, VDA -> connector 443 allowed, monitor shadowing */
+	cr_expect_eq(decide(c, flow4("10.100.10.20", "10.100.11.3", 6, 443)).verdict,
+		     XS_VERDICT_DROP);
+	cr_expect_eq(decide(c, flow4("10.100.10.20", "10.100.1.5", 6, 443)).verdict,
+		     XS_VERDICT_ALLOW);
+	cr_expect_eq(decide(c, flow4("10.100.250.9", "10.100.10.20", 17, 50000)).verdict,
+		     XS_VERDICT_ALLOW);
+	/* all outbound allowed: VDA -> internet */
+	cr_expect_eq(decide(c, flow4("10.100.10.20", "8.8.8.8", 17, 53)).verdict, XS_VERDICT_ALLOW);
+	xs_compiled_free(c);
+}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The file-system resolver: the only part of the policy compiler that does I/O. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,47 @@ out:
 	return 0;
 }
 
+/*
+ * Lexically normalise a path in place: drop "." components and fold
+ * "dir/.." pairs, so one file is one path for cycle detection.
+ */
+static void normalise(char *path)
+{
+	char *out = path, *p = path;
+	bool abs = *path == '/';
+	size_t keep = abs ? 1 : 0; /* never fold above this */
+
+	if (abs)
+		out++, p++;
+	while (*p) {
+		char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* skip */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.' && out - path > (ptrdiff_t)keep &&
+			   !(out - path >= (ptrdiff_t)keep + 3 && !strncmp(out - 3, "../", 3))) {
+			/* back up over the previous component */
+			out--;
+			while (out > path + keep && out[-1] != '/')
+				out--;
+		} else {
+			memmove(out, p, n);
+			out += n;
+			if (e)
+				*out++ = '/';
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	if (out > path + keep && out[-1] == '/')
+		out--;
+	if (out == path)
+		*out++ = '.';
+	*out = '\0';
+}
+
 int xs_resolve_fs(void *ctx, const char *from, const char *name, char **path, char **text,
 		  size_t *len)
 {
@@ -63,6 +106,7 @@ int xs_resolve_fs(void *ctx, const char *from, const char *name, char **path, ch
 	}
 	if (!p)
 		return -ENOMEM;
+	normalise(p);
 	err = read_all(p, text, len);
 	if (err) {
 		free(p);
