@@ -52,6 +52,9 @@ void h_set_rate(struct h *h, uint32_t rate, uint32_t burst);
 /* Run the XDP (egress=false) or TC egress program once on `p`; returns the
  * program's return value and leaves the run's events in h->ev. */
 int h_run(struct h *h, bool egress, const struct pkt *p);
+/* Like h_run, but returns -errno when the kernel refuses the run (its skb
+ * test runner wants a whole IPv4/IPv6 header for an IP ethertype). */
+int h_try_run(struct h *h, bool egress, const struct pkt *p, int *retval);
 /* Build `s` and run it. */
 int h_send(struct h *h, bool egress, const struct pkt_spec *s);
 
