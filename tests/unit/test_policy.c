@@ -724,6 +724,24 @@ Test(unit, diag_no_cascade_from_broken_service)
 		     "main.policy:3:17: error: port 0 is not a valid port (ports are 1-65535)\n");
 }
 
+Test(unit, diag_no_cascade_from_broken_declaration)
+{
+	/* A misspelled or incomplete declaration: its uses are not reported again. */
+	expect_diags(
+		"segmnet a 10.1.0.0/16\n"
+		"segment b\n"
+		"servce web tcp/80\n"
+		"segment c 10.3.0.0/16\n"
+		"allow a -> c : web\n"
+		"allow b -> c : tcp/1\n"
+		"allow c -> d\n",
+		-EINVAL,
+		"main.policy:1:1: error: unknown statement 'segmnet'; did you mean 'segment'?\n"
+		"main.policy:2:10: error: expected an address or prefix after 'b'\n"
+		"main.policy:3:1: error: unknown statement 'servce'; did you mean 'service'?\n"
+		"main.policy:7:12: error: unknown segment 'd'\n");
+}
+
 Test(unit, diag_service_cycle)
 {
 	expect_diags("service a b, tcp/1\n"

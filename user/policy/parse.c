@@ -125,6 +125,10 @@ struct parser {
 	size_t nmodes, capmodes;
 	const char *top;
 	bool nomem;
+	/* Names of segments/services whose declaration had an error: uses of
+	 * them are not reported again (no cascades). */
+	char **poison;
+	size_t npoison, cappoison;
 	/* the line being parsed */
 	const struct srcfile *cur;
 	int lineno;
@@ -238,6 +242,26 @@ static int lex(struct parser *P, const char *line, bool colon_word, struct tok *
 }
 
 /* ---- Names ---------------------------------------------------------------- */
+
+/* Remember a name whose declaration failed; kind 's' segment, 'v' service. */
+static void poison(struct parser *P, char kind, const struct tok *t)
+{
+	char **slot = push(&P->poison, &P->npoison, &P->cappoison, sizeof(char *));
+
+	if (!slot || asprintf(slot, "%c%.*s", kind, t->len, t->s) < 0) {
+		if (slot)
+			*slot = NULL;
+		P->nomem = true;
+	}
+}
+
+static bool poisoned(const struct parser *P, char kind, const char *name)
+{
+	for (size_t i = 0; i < P->npoison; i++)
+		if (P->poison[i] && P->poison[i][0] == kind && !strcmp(P->poison[i] + 1, name))
+			return true;
+	return false;
+}
 
 static bool valid_name(const struct tok *t)
 {
@@ -588,6 +612,7 @@ static void stmt_segment(struct parser *P, struct tok *t, int n)
 	if (n < 3) {
 		err_at(P, here(P, t[1].col + t[1].len),
 		       "expected an address or prefix after '%.*s'", t[1].len, t[1].s);
+		poison(P, 's', &t[1]);
 		return;
 	}
 	cap = P->capsegs;
@@ -835,6 +860,9 @@ static void parse_line(struct parser *P, const char *line)
 		const char *s =
 			w ? closest(w, keywords, sizeof(keywords) / sizeof(keywords[0])) : NULL;
 
+		if (s && n > 1 && valid_name(&toks[1]) &&
+		    (!strcmp(s, "segment") || !strcmp(s, "service")))
+			poison(P, s[2] == 'g' ? 's' : 'v', &toks[1]);
 		if (s)
 			err_at(P, here(P, toks[0].col),
 			       "unknown statement '%s'; did you mean '%s'?", w, s);
@@ -993,8 +1021,12 @@ static int find_seg(struct parser *P, const char *name)
 
 static void unknown_svc(struct parser *P, const struct item *it)
 {
-	const char **names = calloc(P->nsvcs + 1, sizeof(*names));
+	const char **names;
 	const char *s;
+
+	if (poisoned(P, 'v', it->name))
+		return; /* its declaration already has an error */
+	names = calloc(P->nsvcs + 1, sizeof(*names));
 
 	for (size_t i = 0; names && i < P->nsvcs; i++)
 		names[i] = P->svcs[i].name;
@@ -1189,6 +1221,8 @@ static long resolve_seg(struct parser *P, const char *name, struct xs_src_loc lo
 		P->segx[id - 1].used = true;
 		return id;
 	}
+	if (poisoned(P, 's', name))
+		return -2; /* its declaration already has an error */
 	if (!endpoint && (!strcmp(name, "world") || !strcmp(name, "any"))) {
 		err_at(P, loc, "'%s' has fixed defaults (in allow out allow) and no mode", name);
 		return -2;
@@ -1567,6 +1601,9 @@ static void parser_free(struct parser *P)
 	for (size_t i = 0; i < P->nmodes; i++)
 		free(P->modes[i].seg);
 	free(P->modes);
+	for (size_t i = 0; i < P->npoison; i++)
+		free(P->poison[i]);
+	free(P->poison);
 }
 
 static size_t file_index(const struct parser *P, const char *file)
