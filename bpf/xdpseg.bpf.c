@@ -128,6 +128,12 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, stru
 		stats_misc(XS_STAT_CT_REVALIDATED);
 		if (d.verdict == XS_VERDICT_DROP) {
 			bpf_map_delete_elem(&xs_ct, k);
+			if (!ct_from_initiator(v, from_b)) { /* the event: packet's direction */
+				__u16 seg = d.src_seg;
+
+				d.src_seg = d.dst_seg;
+				d.dst_seg = seg;
+			}
 			return xs_drop(r, &d, 0);
 		}
 		v->generation = r->gen;
@@ -160,7 +166,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int
 	struct xs_decision d = {};
 	struct xs_deny_val *dv;
 	struct xs_tuple dk;
-	int init_b = from_b, established = 0;
+	int init_b = from_b, reversed = 0;
 
 	__builtin_memcpy(dk.addr_a, p->saddr, 16);
 	__builtin_memcpy(dk.addr_b, p->daddr, 16);
@@ -195,7 +201,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int
 			d.src_seg = rev.dst_seg;
 			d.dst_seg = rev.src_seg;
 			init_b = !from_b;
-			established = 1;
+			reversed = 1;
 		}
 	}
 
@@ -216,11 +222,12 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int
 	if (!p->icmp_err) {
 		struct xs_decision cd = d;
 
-		if (established) { /* the entry keeps the initiator's direction */
+		if (reversed) { /* the entry keeps the initiator's direction */
 			cd.src_seg = d.dst_seg;
 			cd.dst_seg = d.src_seg;
 		}
-		ct_create(k, init_b, p, &cd, r->gen, r->now, established);
+		/* a TCP packet without SYN: the connection is picked up mid-stream */
+		ct_create(k, init_b, p, &cd, r->gen, r->now, tcp_nonsyn);
 	}
 	if (p->frag == XS_FRAG_FIRST)
 		frag_accept(p, d.rule_id, d.verdict, r->now);
