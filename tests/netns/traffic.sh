@@ -59,9 +59,9 @@ check blocked "vda1 -> vda2 tcp/445 (v6)" vda1 vda2 fd00:10:10::12 tcp 445
 check blocked "vda1 -> client tcp/8080: vda's out deny" vda1 client 10.20.0.10 tcp 8080
 check allowed "vda1 -> sf tcp/443" vda1 sf 10.10.1.10 tcp 443
 check allowed "bastion -> vda2 tcp/22" bastion vda2 10.10.10.12 tcp 22
-check allowed "bastion -> vda1 ping" bastion 10.10.10.11 icmp
-check blocked "client -> vda1 ping: no rule, vda in deny" client 10.10.10.11 icmp
-check blocked "client -> vda1 ping (v6)" client fd00:10:10::11 icmp
+check allowed "bastion -> vda1 ping" bastion vda1 10.10.10.11 icmp
+check blocked "client -> vda1 ping: no rule, vda in deny" client vda1 10.10.10.11 icmp
+check blocked "client -> vda1 ping (v6)" client vda1 fd00:10:10::11 icmp
 check allowed "client -> client2 (clients in allow), decided on h-client only" \
 	client client2 10.20.0.11 tcp 9000
 # client2's own veth is not attached: only the TC egress hook of h-sf / h-vda1 sees these.
@@ -173,7 +173,7 @@ expect_eq "$st" "5 1 True 64 True" "status: 5 interfaces, generation 1, file, ha
 out=$(lab_xs detach --all)
 expect_eq "$?" 0 "detach --all"
 check allowed "after detach: vda1 -> vda2 tcp/445 works again" vda1 vda2 10.10.10.12 tcp 445
-check allowed "after detach: client -> vda1 ping works again" client 10.10.10.11 icmp
+check allowed "after detach: client -> vda1 ping works again" client vda1 10.10.10.11 icmp
 [ -e "$LAB_PIN_DIR" ] && fail "$LAB_PIN_DIR left behind"
 for i in $(lab_host_ifaces); do
 	lab_in host ip link show "$i" | grep -q xdp && fail "$i still has XDP"

@@ -146,6 +146,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		printf("}\n");
 	} else {
 		char s[96], d[96], origin[160];
+		const char *proto = pbuf;
 
 		xs_show_addr(e->family, e->saddr, true, src, sizeof(src));
 		xs_show_addr(e->family, e->daddr, true, dst, sizeof(dst));
@@ -157,7 +158,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		} else {
 			snprintf(s, sizeof(s), "%s:%u", src, e->sport);
 			snprintf(d, sizeof(d), "%s:%u", dst, e->dport);
-			xs_show_proto(e->proto, pbuf, sizeof(pbuf));
+			proto = xs_show_proto(e->proto, pbuf, sizeof(pbuf));
 		}
 		if (have_origin)
 			snprintf(origin, sizeof(origin), "%s:%u", o.file, o.line);
@@ -165,8 +166,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 			snprintf(origin, sizeof(origin), "-");
 		printf("%s.%03lld %s %s %s %s %s -> %s %s -> %s %s %s\n", when,
 		       (long long)(real % (int64_t)XS_NS_PER_SEC) / 1000000, ifn,
-		       e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_verdict_upper(e->verdict), pbuf,
-		       s, d, sseg, dseg, xs_show_reason(e->reason), origin);
+		       e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_verdict_upper(e->verdict),
+		       proto, s, d, sseg, dseg, xs_show_reason(e->reason), origin);
 	}
 	fflush(stdout);
 	w->seen++;
