@@ -249,8 +249,8 @@ struct xs_rule_counter h_rstat(const struct h *h, uint32_t rule_id)
 static bool icmp_query(const struct pkt_spec *s)
 {
 	if (s->proto == IPPROTO_ICMP)
-		return s->icmp_type == 0 || s->icmp_type == 8 || s->icmp_type == 13 ||
-		       s->icmp_type == 14;
+		return s->icmp_type == 0 || s->icmp_type == 8 ||
+		       (s->icmp_type >= 13 && s->icmp_type <= 18); /* RFC 792, 950 */
 	if (s->proto == IPPROTO_ICMPV6)
 		return s->icmp_type == 128 || s->icmp_type == 129;
 	return false;
