@@ -241,26 +241,17 @@ static int load_policy(struct inst *in, const struct polgen *g, const struct opt
 	snprintf(name, sizeof(name), "bench-%zu.policy", in->entries);
 	struct mem_file f = { name, g->text, g->len };
 
-#ifndef XS_BENCH_NO_COMPILER
 	xs_diags_init(&d);
-#endif
 	t0 = now_s();
 	if (o->direct) {
 		polgen_as_compiled(g, &pol, &direct);
 		c = &direct;
 	} else {
-#ifdef XS_BENCH_NO_COMPILER
-		p_err("the policy compiler is not built yet (user/policy/stub.c): use --direct");
-		err = -ENOSYS;
-		goto out;
-#endif
 		err = xs_policy_compile(name, resolve_mem, &f, &c, &d);
 		if (err) {
 			p_err("the generated policy %s does not compile (%s); its diagnostics:",
 			      name, strerror(-err));
-#ifndef XS_BENCH_NO_COMPILER
 			xs_diags_print(stderr, &d, false);
-#endif
 			goto out;
 		}
 	}
@@ -280,11 +271,9 @@ static int load_policy(struct inst *in, const struct polgen *g, const struct opt
 	if (err)
 		p_err("pushing %s into the maps failed: %s", name, strerror(-err));
 out:
-#ifndef XS_BENCH_NO_COMPILER
 	if (c && c != &direct)
 		xs_compiled_free(c);
 	xs_diags_free(&d);
-#endif
 	return err;
 }
 

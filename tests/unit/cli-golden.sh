@@ -31,7 +31,19 @@ run() {
 	fi
 }
 
-run check-examples check policies/citrix-services.policy policies/cvad-onprem.policy policies/daas-azure.policy
+run check-examples check policies/citrix-services.policy policies/cvad-onprem.policy policies/citrix-managed-azure.policy
+
+# Every policy in policies/ (new ones too) passes check.
+for f in policies/*.policy; do
+	if "$xdpseg" check "$f" >/dev/null 2>"$tmp/err" </dev/null && [ ! -s "$tmp/err" ]; then
+		echo "ok: check $f"
+		pass=$((pass + 1))
+	else
+		echo "FAIL: check $f:"
+		cat "$tmp/err"
+		fail=$((fail + 1))
+	fi
+done
 run check-broken check tests/unit/data/broken.policy
 run check-cycle check tests/unit/data/cycle-a.policy
 run check-warn check tests/unit/data/warn.policy

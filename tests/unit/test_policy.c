@@ -915,7 +915,7 @@ Test(unit, example_policies_check_clean)
 {
 	static const char *const files[] = { "policies/citrix-services.policy",
 					     "policies/cvad-onprem.policy",
-					     "policies/daas-azure.policy" };
+					     "policies/citrix-managed-azure.policy" };
 
 	for (size_t i = 0; i < 3; i++) {
 		struct xs_compiled *c = compile_path(files[i]);
@@ -926,7 +926,7 @@ Test(unit, example_policies_check_clean)
 
 Test(unit, daas_azure_troubleshooting)
 {
-	struct xs_compiled *c = compile_path("policies/daas-azure.policy");
+	struct xs_compiled *c = compile_path("policies/citrix-managed-azure.policy");
 	struct xs_decision d;
 
 	/* customer -> bastion RDP, bastion -> VDA RDP: allowed */
