@@ -7,7 +7,8 @@
  * lookup for established traffic); a new flow is decided by the policy (two
  * segment lookups, one rule lookup, the defaults) and, when accepted,
  * tracked; a dropped one is remembered in the deny cache so a flood costs
- * one more hash lookup, not more trie walks.
+ * one more hash lookup, not more trie walks. A lone TCP SYN (a scan, a SYN
+ * flood) asks the deny cache before conntrack: a denied one costs one lookup.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -19,6 +20,7 @@
 #include "xdpseg.h"
 #include "lib/conntrack.h"
 #include "lib/ctx.h"
+#include "lib/deny.h"
 #include "lib/eth.h"
 #include "lib/events.h"
 #include "lib/frag.h"
@@ -68,7 +70,7 @@ static __always_inline int xs_drop(struct xs_run *r, struct xs_decision *d, int 
 {
 	stats_count(XS_VERDICT_DROP, d->reason, r->ctx->len);
 	stats_rule(r->set, d->rule_id, r->ctx->len, new_flow);
-	ev_send(r->ctx, r->cfg, r->p, d, r->gen);
+	ev_send(r->ctx, r->cfg, r->p, d, r->gen, r->now);
 	return XS_DROP;
 }
 
@@ -157,34 +159,22 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, stru
 	return XS_PASS;
 }
 
-/* A packet that starts a flow: deny cache, then the policy. */
-static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int from_b)
+/*
+ * A packet that starts a flow: deny cache (unless the caller looked already),
+ * then the policy. `syn_only`: TCP with SYN and no ACK.
+ */
+static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int from_b,
+				       int syn_only, int deny_checked)
 {
 	struct xs_pkt *p = r->p;
-	int tcp_nonsyn =
-		p->proto == IPPROTO_TCP && (p->tcp_flags & (XS_TCP_SYN | XS_TCP_ACK)) != XS_TCP_SYN;
+	int tcp_nonsyn = p->proto == IPPROTO_TCP && !syn_only;
 	struct xs_decision d = {};
-	struct xs_deny_val *dv;
 	struct xs_tuple dk;
 	int init_b = from_b, reversed = 0;
 
-	__builtin_memcpy(dk.addr_a, p->saddr, 16);
-	__builtin_memcpy(dk.addr_b, p->daddr, 16);
-	dk.port_a = p->sport;
-	dk.port_b = p->dport;
-	dk.proto = p->proto;
-	dk.family = p->family;
-	dk.pad[0] = p->icmp_type;
-	dk.pad[1] = 0;
-	dv = bpf_map_lookup_elem(&xs_deny, &dk);
-	if (dv && dv->generation == r->gen && (!tcp_nonsyn || (dv->flags & XS_DENYF_BOTH_WAYS))) {
-		d.verdict = XS_VERDICT_DROP;
-		d.reason = dv->reason;
-		d.rule_id = dv->rule_id;
-		d.src_seg = dv->src_seg;
-		d.dst_seg = dv->dst_seg;
+	deny_key(&dk, p);
+	if (!deny_checked && deny_cached(&dk, r->gen, tcp_nonsyn, &d))
 		return xs_drop(r, &d, 0);
-	}
 
 	policy_decide(r->set, p->family, p->saddr, p->daddr, p->proto,
 		      policy_port(p->proto, p->dport, p->icmp_type), &d);
@@ -206,16 +196,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int
 	}
 
 	if (d.verdict == XS_VERDICT_DROP) {
-		struct xs_deny_val nv = {
-			.generation = r->gen,
-			.rule_id = d.rule_id,
-			.src_seg = d.src_seg,
-			.dst_seg = d.dst_seg,
-			.reason = d.reason,
-			.flags = tcp_nonsyn ? XS_DENYF_BOTH_WAYS : 0,
-		};
-
-		bpf_map_update_elem(&xs_deny, &dk, &nv, BPF_ANY);
+		deny_remember(&dk, r->gen, tcp_nonsyn, &d);
 		return xs_drop(r, &d, 1);
 	}
 
@@ -233,7 +214,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int
 		frag_accept(p, d.rule_id, d.verdict, r->now);
 	stats_count(d.verdict, d.reason, r->ctx->len);
 	stats_rule(r->set, d.rule_id, r->ctx->len, 1);
-	ev_send(r->ctx, r->cfg, p, &d, r->gen);
+	ev_send(r->ctx, r->cfg, p, &d, r->gen, r->now);
 	return XS_PASS;
 }
 
@@ -245,7 +226,7 @@ static __always_inline int xs_handle(struct xs_ctx *ctx)
 	struct xs_tuple k;
 	struct xs_ct_val *v;
 	__u32 zero = 0;
-	int rc, from_b;
+	int rc, from_b, syn_only;
 
 	r.cfg = bpf_map_lookup_elem(&xs_config, &zero);
 	if (!r.cfg)
@@ -253,6 +234,7 @@ static __always_inline int xs_handle(struct xs_ctx *ctx)
 	/* Read once: this packet is decided by one policy set only. */
 	r.gen = *(volatile __u32 *)&r.cfg->generation;
 	r.set = r.gen & 1;
+	r.now = bpf_ktime_get_coarse_ns();
 
 	rc = xs_parse(ctx, &c, &p);
 	if (rc == XS_PARSE_NOT_IP) {
@@ -275,29 +257,37 @@ static __always_inline int xs_handle(struct xs_ctx *ctx)
 		stats_count(XS_VERDICT_ALLOW, XS_REASON_NO_POLICY, ctx->len);
 		return XS_PASS;
 	}
-	r.now = bpf_ktime_get_coarse_ns();
 
 	if (p.frag == XS_FRAG_LATER)
 		return xs_later_fragment(&r);
 	if (p.icmp_err && xs_icmp_related(&r, &c))
 		return XS_PASS;
 
+	syn_only =
+		p.proto == IPPROTO_TCP && (p.tcp_flags & (XS_TCP_SYN | XS_TCP_ACK)) == XS_TCP_SYN;
+	/* A SYN scan or flood of a denied flow: the deny cache first, saving
+	 * the conntrack miss. Sound because one generation gives one directional
+	 * tuple one decision, so no entry can have accepted this SYN. */
+	if (syn_only) {
+		struct xs_decision d = {};
+		struct xs_tuple dk;
+
+		deny_key(&dk, &p);
+		if (deny_cached(&dk, r.gen, 0, &d))
+			return xs_drop(&r, &d, 0);
+	}
+
 	from_b = ct_tuple(&k, p.family, p.proto, p.saddr, p.sport, p.daddr, p.dport);
 	if (!p.icmp_err) {
 		v = bpf_map_lookup_elem(&xs_ct, &k);
-		if (v && v->expires_ns >= r.now) {
-			int syn_only = p.proto == IPPROTO_TCP &&
-				       (p.tcp_flags & (XS_TCP_SYN | XS_TCP_ACK)) == XS_TCP_SYN;
-
-			/* A SYN opens a connection: only the initiator's
-			 * retransmission follows the entry; anything else
-			 * (the other side, a reused port) is decided anew. */
-			if (!syn_only ||
-			    (ct_from_initiator(v, from_b) && v->state == XS_CT_SYN_SENT))
-				return xs_tracked(&r, &k, v, from_b);
-		}
+		/* A SYN opens a connection: only the initiator's retransmission
+		 * follows the entry; anything else (the other side, a reused
+		 * port) is decided anew. */
+		if (v && v->expires_ns >= r.now &&
+		    (!syn_only || (ct_from_initiator(v, from_b) && v->state == XS_CT_SYN_SENT)))
+			return xs_tracked(&r, &k, v, from_b);
 	}
-	return xs_new_flow(&r, &k, from_b);
+	return xs_new_flow(&r, &k, from_b, syn_only, syn_only);
 }
 
 SEC("xdp")

@@ -48,17 +48,18 @@ static __always_inline int ev_bucket_take(const struct xs_config *cfg, __u64 now
 
 /*
  * Send one event for packet `p` decided as `d`. Never changes the verdict:
- * a full ring or an empty bucket only counts.
+ * a full ring or an empty bucket only counts. `coarse_now` (the packet's
+ * bpf_ktime_get_coarse_ns()) runs the token bucket, so a rate-limited drop
+ * costs no clock read; only a sent event reads the precise clock.
  */
 static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_config *cfg,
 				    const struct xs_pkt *p, const struct xs_decision *d,
-				    __u32 generation)
+				    __u32 generation, __u64 coarse_now)
 {
 	struct xs_event *e;
-	__u64 now = bpf_ktime_get_ns();
 
 	if (d->verdict == XS_VERDICT_DROP) {
-		if (!ev_bucket_take(cfg, now)) {
+		if (!ev_bucket_take(cfg, coarse_now)) {
 			stats_misc(XS_STAT_EV_RATELIMITED);
 			return;
 		}
@@ -70,7 +71,7 @@ static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_co
 		stats_misc(XS_STAT_EV_LOST);
 		return;
 	}
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns();
 	e->ifindex = ctx->ifindex;
 	e->rule_id = d->rule_id;
 	e->pkt_len = ctx->len;
