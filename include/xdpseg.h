@@ -70,7 +70,7 @@
 
 #define XS_SEG_WORLD 0
 #define XS_MAX_SEGMENTS 4096 /* ids 1..4095; 0 is world */
-#define XS_MAX_RULES 65536 /* rule ids 1..65535; 0 is "no rule" */
+#define XS_MAX_RULES 65536   /* rule ids 1..65535; 0 is "no rule" */
 #define XS_MAX_PREFIXES4 262144
 #define XS_MAX_PREFIXES6 262144
 #define XS_MAX_RULE_ENTRIES 1048576
@@ -104,18 +104,18 @@ enum xs_verdict {
 /* Why a packet was decided the way it was. Shared by events and counters. */
 enum xs_reason {
 	XS_REASON_NONE = 0,
-	XS_REASON_RULE = 1, /* an allow rule matched */
-	XS_REASON_DENY_RULE = 2, /* a deny rule matched */
-	XS_REASON_DEFAULT = 3, /* no rule; both defaults allow */
-	XS_REASON_DEFAULT_IN = 4, /* no rule; destination segment's `in deny` */
+	XS_REASON_RULE = 1,	   /* an allow rule matched */
+	XS_REASON_DENY_RULE = 2,   /* a deny rule matched */
+	XS_REASON_DEFAULT = 3,	   /* no rule; both defaults allow */
+	XS_REASON_DEFAULT_IN = 4,  /* no rule; destination segment's `in deny` */
 	XS_REASON_DEFAULT_OUT = 5, /* no rule; source segment's `out deny` */
 	XS_REASON_ESTABLISHED = 6, /* packet of a tracked flow */
-	XS_REASON_RELATED = 7, /* ICMP error quoting a tracked flow */
-	XS_REASON_MALFORMED = 8, /* truncated or invalid header */
-	XS_REASON_FRAGMENT = 9, /* non-first fragment of no accepted datagram */
-	XS_REASON_NOT_IP = 10, /* ARP, LLDP, ...: not subject to policy */
-	XS_REASON_ND = 11, /* IPv6 neighbour discovery / router messages */
-	XS_REASON_NO_POLICY = 12, /* attached, no policy applied yet */
+	XS_REASON_RELATED = 7,	   /* ICMP error quoting a tracked flow */
+	XS_REASON_MALFORMED = 8,   /* truncated or invalid header */
+	XS_REASON_FRAGMENT = 9,	   /* non-first fragment of no accepted datagram */
+	XS_REASON_NOT_IP = 10,	   /* ARP, LLDP, ...: not subject to policy */
+	XS_REASON_ND = 11,	   /* IPv6 neighbour discovery / router messages */
+	XS_REASON_NO_POLICY = 12,  /* attached, no policy applied yet */
 	XS_REASON__MAX = 16,
 };
 
@@ -167,18 +167,18 @@ XS_ASSERT_SIZE(struct xs_rule_key, 12);
 
 struct xs_rule_val {
 	__u32 rule_id; /* index into rule counters and origins */
-	__u8 action; /* enum xs_action, deny/allow precedence resolved */
+	__u8 action;   /* enum xs_action, deny/allow precedence resolved */
 	__u8 pad[3];
 };
 XS_ASSERT_SIZE(struct xs_rule_val, 8);
 
 /* Per-segment defaults and mode: array indexed by segment id (0 = world). */
 struct xs_seg_info {
-	__u8 in_action; /* enum xs_action: default for flows into the segment */
+	__u8 in_action;	 /* enum xs_action: default for flows into the segment */
 	__u8 out_action; /* default for flows out of the segment */
-	__u8 monitor; /* 1: drops touching this segment become audits */
+	__u8 monitor;	 /* 1: drops touching this segment become audits */
 	__u8 pad;
-	__u32 in_rule_id; /* origin of the `in` default (a rule id, never 0) */
+	__u32 in_rule_id;  /* origin of the `in` default (a rule id, never 0) */
 	__u32 out_rule_id; /* origin of the `out` default */
 };
 XS_ASSERT_SIZE(struct xs_seg_info, 12);
@@ -222,30 +222,30 @@ struct xs_tuple {
 XS_ASSERT_SIZE(struct xs_tuple, 40);
 
 enum xs_ct_state {
-	XS_CT_SYN_SENT = 1, /* TCP: SYN seen, no reply yet (half-open) */
+	XS_CT_SYN_SENT = 1,    /* TCP: SYN seen, no reply yet (half-open) */
 	XS_CT_ESTABLISHED = 2, /* TCP: reply seen or picked up mid-stream */
-	XS_CT_CLOSING = 3, /* TCP: FIN seen */
-	XS_CT_CLOSED = 4, /* TCP: RST, or FIN both ways */
+	XS_CT_CLOSING = 3,     /* TCP: FIN seen */
+	XS_CT_CLOSED = 4,      /* TCP: RST, or FIN both ways */
 	XS_CT_UDP = 5,
 	XS_CT_ICMP = 6,
 	XS_CT_OTHER = 7, /* other IP protocols, tracked by addresses only */
 };
 
-#define XS_CTF_INIT_B (1U << 0) /* the initiator is side b of the key */
-#define XS_CTF_AUDIT (1U << 1) /* accepted only because of monitor mode */
+#define XS_CTF_INIT_B (1U << 0)	 /* the initiator is side b of the key */
+#define XS_CTF_AUDIT (1U << 1)	 /* accepted only because of monitor mode */
 #define XS_CTF_REPLIED (1U << 2) /* a packet from the responder was seen */
 #define XS_CTF_FIN_A (1U << 3)
 #define XS_CTF_FIN_B (1U << 4)
 
 struct xs_ct_val {
 	__u64 expires_ns; /* bpf_ktime_get_ns() deadline */
-	__u32 rule_id; /* what accepted the flow (rule or default origin) */
+	__u32 rule_id;	  /* what accepted the flow (rule or default origin) */
 	__u32 generation; /* policy generation that accepted it */
-	__u16 src_seg; /* segments in the initiator's direction */
+	__u16 src_seg;	  /* segments in the initiator's direction */
 	__u16 dst_seg;
-	__u8 state; /* enum xs_ct_state */
-	__u8 flags; /* XS_CTF_* */
-	__u8 reason; /* enum xs_reason of the accepting decision */
+	__u8 state;	/* enum xs_ct_state */
+	__u8 flags;	/* XS_CTF_* */
+	__u8 reason;	/* enum xs_reason of the accepting decision */
 	__u8 icmp_type; /* ICMP: type of the initiating message (to re-decide) */
 };
 XS_ASSERT_SIZE(struct xs_ct_val, 24);
@@ -308,7 +308,7 @@ struct xs_counter {
 XS_ASSERT_SIZE(struct xs_counter, 16);
 
 /* xs_stats index: XS_STAT_IDX(verdict, reason), then the misc counters. */
-#define XS_STAT_IDX(verdict, reason) ((verdict) * XS_REASON__MAX + (reason))
+#define XS_STAT_IDX(verdict, reason) ((verdict)*XS_REASON__MAX + (reason))
 enum xs_stat_misc {
 	XS_STAT_EV_LOST = XS_VERDICT__MAX * XS_REASON__MAX, /* ring buffer full */
 	XS_STAT_EV_RATELIMITED, /* drop events suppressed by the token bucket */
@@ -331,7 +331,7 @@ XS_ASSERT_SIZE(struct xs_rule_counter, 24);
 
 enum xs_hook {
 	XS_HOOK_INGRESS = 0, /* XDP, or TC ingress */
-	XS_HOOK_EGRESS = 1, /* TC egress */
+	XS_HOOK_EGRESS = 1,  /* TC egress */
 };
 
 struct xs_event {
@@ -342,11 +342,11 @@ struct xs_event {
 	__u32 generation; /* policy generation; rule_id refers to set gen & 1 */
 	__u16 src_seg;
 	__u16 dst_seg;
-	__u16 sport; /* host order; ICMP: identifier or 0 */
-	__u16 dport; /* host order; ICMP: 0 (see icmp_type) */
-	__u8 hook; /* enum xs_hook */
+	__u16 sport;  /* host order; ICMP: identifier or 0 */
+	__u16 dport;  /* host order; ICMP: 0 (see icmp_type) */
+	__u8 hook;    /* enum xs_hook */
 	__u8 verdict; /* enum xs_verdict */
-	__u8 reason; /* enum xs_reason */
+	__u8 reason;  /* enum xs_reason */
 	__u8 proto;
 	__u8 family; /* 4, 6; 0 if not parsed far enough */
 	__u8 icmp_type;
@@ -370,17 +370,17 @@ XS_ASSERT_SIZE(struct xs_origin_key, 8);
 #define XS_ORIGIN_TEXT_LEN 120
 struct xs_origin {
 	__u32 line;
-	__u32 kind; /* enum xs_origin_kind */
+	__u32 kind;		       /* enum xs_origin_kind */
 	char file[XS_ORIGIN_FILE_LEN]; /* NUL-terminated, truncated from the left */
 	char text[XS_ORIGIN_TEXT_LEN]; /* the rule's text, NUL-terminated */
 };
 XS_ASSERT_SIZE(struct xs_origin, 256);
 
 enum xs_origin_kind {
-	XS_ORIGIN_RULE = 1, /* an allow/deny statement */
-	XS_ORIGIN_DEFAULT = 2, /* a `default` statement */
+	XS_ORIGIN_RULE = 1,	/* an allow/deny statement */
+	XS_ORIGIN_DEFAULT = 2,	/* a `default` statement */
 	XS_ORIGIN_IMPLICIT = 3, /* an implicit default; file/line of the segment */
-	XS_ORIGIN_SEGMENT = 4, /* a segment's name (text), key XS_ORIGIN_SEG_KEY(id) */
+	XS_ORIGIN_SEGMENT = 4,	/* a segment's name (text), key XS_ORIGIN_SEG_KEY(id) */
 };
 
 /* xs_origins also names the segments of each set, so `watch` needs no policy file. */
@@ -405,8 +405,8 @@ enum xs_xdp_mode {
 
 struct xs_iface {
 	char name[16];
-	__u8 xdp_mode; /* enum xs_xdp_mode */
-	__u8 tc_ingress; /* 1: ingress enforced by TC instead of XDP */
+	__u8 xdp_mode;	    /* enum xs_xdp_mode */
+	__u8 tc_ingress;    /* 1: ingress enforced by TC instead of XDP */
 	__u8 created_qdisc; /* 1: we created clsact, remove it on detach */
 	__u8 pad;
 	__u32 ifindex;

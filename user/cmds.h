@@ -3,9 +3,9 @@
 #ifndef XS_CMDS_H
 #define XS_CMDS_H
 
-int cmd_check(int argc, char **argv); /* cmd_policy.c */
+int cmd_check(int argc, char **argv);	/* cmd_policy.c */
 int cmd_compile(int argc, char **argv); /* cmd_policy.c */
-int cmd_attach(int argc, char **argv); /* ctl/ */
+int cmd_attach(int argc, char **argv);	/* ctl/ */
 int cmd_detach(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_status(int argc, char **argv);

@@ -27,8 +27,8 @@ enum xs_severity {
 struct xs_diag {
 	enum xs_severity severity;
 	char *file; /* as the user named it (include paths resolved) */
-	int line; /* 1-based; 0 when the diagnostic has no location */
-	int col; /* 1-based */
+	int line;   /* 1-based; 0 when the diagnostic has no location */
+	int col;    /* 1-based */
 	char *msg;
 	char *line_text; /* the offending source line, without newline; may be NULL */
 };
@@ -76,7 +76,7 @@ struct xs_prefix {
 
 /* A port or ICMP-type range of one protocol. proto 0 = every protocol. */
 struct xs_portspec {
-	uint8_t proto; /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6, or 0 = any */
+	uint8_t proto;	 /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6, or 0 = any */
 	uint16_t lo, hi; /* inclusive; for ICMP the type; whole range = 0..65535 */
 };
 
@@ -95,9 +95,9 @@ struct xs_segment {
 #define XS_ENDPOINT_ANY 0xffffffffu
 
 struct xs_rule {
-	uint32_t id; /* 1.., also the origin id */
-	uint8_t action; /* XS_ACT_ALLOW / XS_ACT_DENY */
-	uint32_t src, dst; /* segment id, XS_SEG_WORLD or XS_ENDPOINT_ANY */
+	uint32_t id;		   /* 1.., also the origin id */
+	uint8_t action;		   /* XS_ACT_ALLOW / XS_ACT_DENY */
+	uint32_t src, dst;	   /* segment id, XS_SEG_WORLD or XS_ENDPOINT_ANY */
 	struct xs_portspec *ports; /* NULL/0 = every protocol and port */
 	size_t nports;
 	char *text; /* the statement as written, whitespace folded */
@@ -154,8 +154,8 @@ struct xs_compiled {
 	struct xs_rule_entry *rules;
 	size_t nrules;
 	struct xs_seg_info *seginfo; /* index = segment id, [0] = world */
-	size_t nseginfo; /* nsegments + 1 */
-	uint8_t hash[32]; /* SHA-256 over the entries above, in order */
+	size_t nseginfo;	     /* nsegments + 1 */
+	uint8_t hash[32];	     /* SHA-256 over the entries above, in order */
 };
 
 /*
@@ -189,8 +189,8 @@ struct xs_flow {
 };
 
 struct xs_decision {
-	uint8_t verdict; /* enum xs_verdict */
-	uint8_t reason; /* enum xs_reason */
+	uint8_t verdict;  /* enum xs_verdict */
+	uint8_t reason;	  /* enum xs_reason */
 	uint32_t rule_id; /* rule or default origin */
 	uint16_t src_seg, dst_seg;
 };
@@ -205,9 +205,9 @@ const char *xs_policy_segment_name(const struct xs_policy *p, uint16_t id);
 
 /* ---- Misc ----------------------------------------------------------------- */
 
-const char *xs_reason_name(enum xs_reason r); /* "rule", "deny-rule", "default-in", ... */
+const char *xs_reason_name(enum xs_reason r);	/* "rule", "deny-rule", "default-in", ... */
 const char *xs_verdict_name(enum xs_verdict v); /* "allow", "drop", "audit" */
-const char *xs_proto_name(uint8_t proto); /* "tcp", "udp", "icmp", "icmpv6", "any", or NULL */
+const char *xs_proto_name(uint8_t proto);	/* "tcp", "udp", "icmp", "icmpv6", "any", or NULL */
 
 void xs_sha256(const void *data, size_t len, uint8_t out[32]);
 

@@ -7,11 +7,11 @@
 
 /* Exit codes. */
 #define XS_EXIT_OK 0
-#define XS_EXIT_FAIL 1 /* the command failed (policy error, kernel error, ...) */
+#define XS_EXIT_FAIL 1	/* the command failed (policy error, kernel error, ...) */
 #define XS_EXIT_USAGE 2 /* bad command line */
 
 extern int xs_verbose; /* -v: show libbpf's own log */
-extern bool xs_json; /* the command prints JSON: errors become {"error": ...} */
+extern bool xs_json;   /* the command prints JSON: errors become {"error": ...} */
 
 /* "xdpseg: error: MSG" on stderr, or {"error":"MSG"} on stdout in JSON mode. */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
