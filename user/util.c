@@ -52,3 +52,14 @@ int p_usage(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "\nTry 'xdpseg %s --help'.\n", cmd);
 	return XS_EXIT_USAGE;
 }
+
+void xs_hex(const uint8_t *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

@@ -4,6 +4,8 @@
 #define XS_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* Exit codes. */
 #define XS_EXIT_OK 0
@@ -20,5 +22,8 @@ void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Usage error for command `cmd`: prints MSG and "try 'xdpseg CMD --help'". */
 int p_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Lowercase hex of `n` bytes into `out` (2n+1 bytes, NUL-terminated). */
+void xs_hex(const uint8_t *b, size_t n, char *out);
 
 #endif /* XS_UTIL_H */

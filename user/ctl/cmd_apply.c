@@ -26,8 +26,7 @@ static void print_result(const char *file, const struct xs_compiled *c,
 {
 	char hash[65];
 
-	for (int i = 0; i < 32; i++)
-		sprintf(hash + 2 * i, "%02x", c->hash[i]);
+	xs_hex(c->hash, sizeof(c->hash), hash);
 	if (xs_json) {
 		printf("{\"file\":");
 		json_print_str(stdout, file);

@@ -133,8 +133,7 @@ int cmd_status(int argc, char **argv)
 	memset(&meta, 0, sizeof(meta));
 	if (cfg.generation)
 		xs_meta_get(&ctl.maps, cfg.generation & 1, &meta);
-	for (int i = 0; i < 32; i++)
-		sprintf(hash + 2 * i, "%02x", meta.hash[i]);
+	xs_hex(meta.hash, sizeof(meta.hash), hash);
 
 	if (xs_json) {
 		printf("{\"pin_dir\":");
