@@ -170,6 +170,30 @@ s = json.load(sys.stdin); p = s['policy']
 print(len(s['interfaces']), p['generation'], p['file'].endswith('traffic.policy'), len(p['sha256']), s['conntrack']['live'] > 0)")
 expect_eq "$st" "5 1 True 64 True" "status: 5 interfaces, generation 1, file, hash, live conntrack entries"
 
+# A policy with an error is never half-applied: this one would open vda -> vda
+# tcp/445 if any of it reached the maps.
+L_ALLOW_VDA_SF=$(line_of "allow vda -> storefront : tcp/443")
+sed -e 's/^allow vda -> storefront : tcp\/443$/allow vda -> storefrnt : tcp\/443/' \
+	-e 's/^deny  vda -> vda$/allow vda -> vda : tcp\/445/' "$POLICY" >"$LAB_TMP/broken.policy"
+lab_xs apply "$LAB_TMP/broken.policy" >"$LAB_TMP/out" 2>"$LAB_TMP/err"
+expect_eq "$?" 1 "apply of a broken policy exits 1"
+expect_eq "$(cat "$LAB_TMP/err")" "$LAB_TMP/broken.policy:$L_ALLOW_VDA_SF:14: error: unknown segment 'storefrnt'; did you mean 'storefront'?
+allow vda -> storefrnt : tcp/443
+             ^
+xdpseg: error: $LAB_TMP/broken.policy: 1 error: nothing applied, the active policy is unchanged" \
+	"apply of a broken policy prints the diagnostic and says nothing changed"
+expect_eq "$(lab_xs status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["policy"]["generation"])')" \
+	1 "the generation is unchanged"
+check blocked "vda1 -> vda2 tcp/445 still blocked after the broken apply" vda1 vda2 10.10.10.12 tcp 445
+check allowed "client -> sf tcp/443 still allowed after the broken apply" client sf 10.10.1.10 tcp 443
+
+# No bpffs where the pin directory would be: a clear error, nothing attached.
+err=$(XDPSEG_PIN_DIR="$LAB_TMP/nobpf/xdpseg" lab_xs attach h-client2 2>&1)
+expect_eq "$?" 1 "attach without a bpffs fails"
+expect_eq "$err" "xdpseg: error: no bpffs mounted at $LAB_TMP/nobpf: mount it with 'mount -t bpf bpffs $LAB_TMP/nobpf' (scripts/setup does this)" \
+	"the no-bpffs error says how to mount it"
+lab_in host ip link show h-client2 | grep -q xdp && fail "h-client2 got XDP without a bpffs"
+
 out=$(lab_xs detach --all)
 expect_eq "$?" 0 "detach --all"
 check allowed "after detach: vda1 -> vda2 tcp/445 works again" vda1 vda2 10.10.10.12 tcp 445
