@@ -36,7 +36,13 @@
  *   xs_config      ARRAY[1]             u32 -> struct xs_config
  *   xs_seg4_0/1    LPM_TRIE (no prealloc) struct xs_lpm4_key -> struct xs_seg_val
  *   xs_seg6_0/1    LPM_TRIE (no prealloc) struct xs_lpm6_key -> struct xs_seg_val
- *   xs_rules_0/1   LPM_TRIE (no prealloc) struct xs_rule_key -> struct xs_rule_val
+ *   xs_rules_0/1   LPM_TRIE (no prealloc) struct xs_rule_key -> struct xs_rule_val:
+ *                  the rule-table entries that cover more than one port
+ *   xs_rexact_0/1  HASH (no prealloc) struct xs_rule_key -> struct xs_rule_val: the
+ *                  single-port entries (prefixlen XS_RULE_PLEN_PORT(16)). Such an entry is
+ *                  the longest possible match, so the datapath asks this hash first and
+ *                  walks the trie only on a miss: a new flow to a mapped port costs no
+ *                  trie walk, however large the rule table.
  *   xs_seginfo_0/1 ARRAY[XS_MAX_SEGMENTS] u32 -> struct xs_seg_info
  *   xs_rstats_0/1  PERCPU_ARRAY[XS_MAX_RULES] u32 -> struct xs_rule_counter
  *   xs_stats       PERCPU_ARRAY[XS_STAT__MAX] u32 -> struct xs_counter

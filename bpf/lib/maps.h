@@ -43,6 +43,14 @@ struct {
 		__type(key, struct xs_rule_key);          \
 		__type(value, struct xs_rule_val);        \
 	} name SEC(".maps")
+#define XS_REXACT_MAP(name)                               \
+	struct {                                          \
+		__uint(type, BPF_MAP_TYPE_HASH);          \
+		__uint(max_entries, XS_MAX_RULE_ENTRIES); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);     \
+		__type(key, struct xs_rule_key);          \
+		__type(value, struct xs_rule_val);        \
+	} name SEC(".maps")
 #define XS_SEGINFO_MAP(name)                          \
 	struct {                                      \
 		__uint(type, BPF_MAP_TYPE_ARRAY);     \
@@ -65,6 +73,8 @@ XS_SEG6_MAP(xs_seg6_0);
 XS_SEG6_MAP(xs_seg6_1);
 XS_RULES_MAP(xs_rules_0);
 XS_RULES_MAP(xs_rules_1);
+XS_REXACT_MAP(xs_rexact_0);
+XS_REXACT_MAP(xs_rexact_1);
 XS_SEGINFO_MAP(xs_seginfo_0);
 XS_SEGINFO_MAP(xs_seginfo_1);
 XS_RSTATS_MAP(xs_rstats_0);

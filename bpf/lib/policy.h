@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The policy decision for a new flow: two segment lookups, one rule-table
- * lookup, then the per-segment defaults and modes (policies/README.md).
+ * lookup (the single-port hash, then the trie of port ranges on a miss),
+ * then the per-segment defaults and modes (policies/README.md).
  * Precedence (deny over allow) is resolved by the compiler, so the longest
  * matching rule entry is the answer.
  */
@@ -56,7 +57,11 @@ static __always_inline void policy_decide(__u32 set, __u8 family, const __u64 *s
 	k.dst_seg = d->dst_seg;
 	k.proto = proto;
 	k.port = dport;
-	r = set ? bpf_map_lookup_elem(&xs_rules_1, &k) : bpf_map_lookup_elem(&xs_rules_0, &k);
+	/* a single-port entry is the longest match: the hash first, the trie on a miss */
+	r = set ? bpf_map_lookup_elem(&xs_rexact_1, &k) : bpf_map_lookup_elem(&xs_rexact_0, &k);
+	if (!r)
+		r = set ? bpf_map_lookup_elem(&xs_rules_1, &k)
+			: bpf_map_lookup_elem(&xs_rules_0, &k);
 	si = policy_seginfo(set, d->src_seg);
 	di = policy_seginfo(set, d->dst_seg);
 	if (!si || !di) { /* cannot happen: ids are < XS_MAX_SEGMENTS */

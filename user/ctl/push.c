@@ -30,6 +30,8 @@ static const struct map_slot map_slots[] = {
 	SLOT("xs_seg6_1", seg6[1]),
 	SLOT("xs_rules_0", rules[0]),
 	SLOT("xs_rules_1", rules[1]),
+	SLOT("xs_rexact_0", rexact[0]),
+	SLOT("xs_rexact_1", rexact[1]),
 	SLOT("xs_seginfo_0", seginfo[0]),
 	SLOT("xs_seginfo_1", seginfo[1]),
 	SLOT("xs_rstats_0", rstats[0]),
@@ -358,6 +360,8 @@ int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const c
 		err = map_clear(m->seg6[set], sizeof(struct xs_lpm6_key));
 	if (!err)
 		err = map_clear(m->rules[set], sizeof(struct xs_rule_key));
+	if (!err)
+		err = map_clear(m->rexact[set], sizeof(struct xs_rule_key));
 	if (err)
 		return err;
 	for (size_t i = 0; i < c->nv4; i++) {
@@ -369,8 +373,10 @@ int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const c
 			return -errno;
 	}
 	for (size_t i = 0; i < c->nrules; i++) {
-		if (bpf_map_update_elem(m->rules[set], &c->rules[i].key, &c->rules[i].val,
-					BPF_NOEXIST))
+		const struct xs_rule_key *k = &c->rules[i].key;
+		int fd = k->prefixlen == XS_RULE_PLEN_PORT(16) ? m->rexact[set] : m->rules[set];
+
+		if (bpf_map_update_elem(fd, k, &c->rules[i].val, BPF_NOEXIST))
 			return -errno;
 	}
 	err = push_seginfo(m->seginfo[set], c);

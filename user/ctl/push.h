@@ -21,6 +21,7 @@ struct xs_maps {
 	int seg4[XS_POLICY_SETS];
 	int seg6[XS_POLICY_SETS];
 	int rules[XS_POLICY_SETS];
+	int rexact[XS_POLICY_SETS];
 	int seginfo[XS_POLICY_SETS];
 	int rstats[XS_POLICY_SETS];
 	int stats;
