@@ -130,12 +130,8 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, stru
 		stats_misc(XS_STAT_CT_REVALIDATED);
 		if (d.verdict == XS_VERDICT_DROP) {
 			bpf_map_delete_elem(&xs_ct, k);
-			if (!ct_from_initiator(v, from_b)) { /* the event: packet's direction */
-				__u16 seg = d.src_seg;
-
-				d.src_seg = d.dst_seg;
-				d.dst_seg = seg;
-			}
+			if (!ct_from_initiator(v, from_b)) /* the event: packet's direction */
+				decision_flip(&d);
 			return xs_drop(r, &d, 0);
 		}
 		v->generation = r->gen;
@@ -160,56 +156,51 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, stru
 }
 
 /*
- * A packet that starts a flow: deny cache (unless the caller looked already),
- * then the policy. `syn_only`: TCP with SYN and no ACK.
+ * A packet that starts a flow: deny cache, then the policy. `dk` is the
+ * deny-cache key; for a lone SYN (`syn_only`) the caller has already built
+ * it and asked the cache.
  */
-static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int from_b,
-				       int syn_only, int deny_checked)
+static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, struct xs_tuple *dk,
+				       int from_b, int syn_only)
 {
 	struct xs_pkt *p = r->p;
 	int tcp_nonsyn = p->proto == IPPROTO_TCP && !syn_only;
 	struct xs_decision d = {};
-	struct xs_tuple dk;
 	int init_b = from_b, reversed = 0;
 
-	deny_key(&dk, p);
-	if (!deny_checked && deny_cached(&dk, r->gen, tcp_nonsyn, &d))
-		return xs_drop(r, &d, 0);
+	if (!syn_only) {
+		deny_key(dk, p);
+		if (deny_cached(dk, r->gen, tcp_nonsyn, &d))
+			return xs_drop(r, &d, 0);
+	}
 
 	policy_decide(r->set, p->family, p->saddr, p->daddr, p->proto,
 		      policy_port(p->proto, p->dport, p->icmp_type), &d);
 
 	/* Attached to a live host: a mid-stream TCP packet may belong to a
-	 * connection the peer opened, in the allowed direction. */
+	 * connection the peer opened, in the allowed direction. `d` is then
+	 * that connection's decision, in the peer's (initiator's) direction. */
 	if (d.verdict == XS_VERDICT_DROP && tcp_nonsyn) {
 		struct xs_decision rev = {};
 
 		policy_decide(r->set, p->family, p->daddr, p->saddr, p->proto, p->sport, &rev);
 		if (rev.verdict != XS_VERDICT_DROP) {
 			d = rev;
-			/* report segments in the packet's direction */
-			d.src_seg = rev.dst_seg;
-			d.dst_seg = rev.src_seg;
 			init_b = !from_b;
 			reversed = 1;
 		}
 	}
 
 	if (d.verdict == XS_VERDICT_DROP) {
-		deny_remember(&dk, r->gen, tcp_nonsyn, &d);
+		deny_remember(dk, r->gen, tcp_nonsyn, &d);
 		return xs_drop(r, &d, 1);
 	}
 
-	if (!p->icmp_err) {
-		struct xs_decision cd = d;
-
-		if (reversed) { /* the entry keeps the initiator's direction */
-			cd.src_seg = d.dst_seg;
-			cd.dst_seg = d.src_seg;
-		}
-		/* a TCP packet without SYN: the connection is picked up mid-stream */
-		ct_create(k, init_b, p, &cd, r->gen, r->now, tcp_nonsyn);
-	}
+	/* a TCP packet without SYN: the connection is picked up mid-stream */
+	if (!p->icmp_err)
+		ct_create(k, init_b, p, &d, r->gen, r->now, tcp_nonsyn);
+	if (reversed) /* the event reports segments in the packet's direction */
+		decision_flip(&d);
 	if (p->frag == XS_FRAG_FIRST)
 		frag_accept(p, d.rule_id, d.verdict, r->now);
 	stats_count(d.verdict, d.reason, r->ctx->len);
@@ -223,7 +214,7 @@ static __always_inline int xs_handle(struct xs_ctx *ctx)
 	struct xs_pkt p = {};
 	struct xs_cursor c;
 	struct xs_run r = { .ctx = ctx, .p = &p };
-	struct xs_tuple k;
+	struct xs_tuple k, dk;
 	struct xs_ct_val *v;
 	__u32 zero = 0;
 	int rc, from_b, syn_only;
@@ -270,7 +261,6 @@ static __always_inline int xs_handle(struct xs_ctx *ctx)
 	 * tuple one decision, so no entry can have accepted this SYN. */
 	if (syn_only) {
 		struct xs_decision d = {};
-		struct xs_tuple dk;
 
 		deny_key(&dk, &p);
 		if (deny_cached(&dk, r.gen, 0, &d))
@@ -287,7 +277,7 @@ static __always_inline int xs_handle(struct xs_ctx *ctx)
 		    (!syn_only || (ct_from_initiator(v, from_b) && v->state == XS_CT_SYN_SENT)))
 			return xs_tracked(&r, &k, v, from_b);
 	}
-	return xs_new_flow(&r, &k, from_b, syn_only, syn_only);
+	return xs_new_flow(&r, &k, &dk, from_b, syn_only);
 }
 
 SEC("xdp")

@@ -17,6 +17,15 @@ struct xs_decision {
 	__u8 reason;  /* enum xs_reason */
 };
 
+/* The same decision seen from the other direction (segments swapped). */
+static __always_inline void decision_flip(struct xs_decision *d)
+{
+	__u16 seg = d->src_seg;
+
+	d->src_seg = d->dst_seg;
+	d->dst_seg = seg;
+}
+
 /* Take one token for a drop event. Returns 1 when the event may be sent. */
 static __always_inline int ev_bucket_take(const struct xs_config *cfg, __u64 now)
 {
