@@ -30,8 +30,7 @@ static void compile_usage(FILE *out)
 		     "  -h, --help   this help\n");
 }
 
-/* Compile `file`, printing diagnostics; returns 0 and *out, or an error. */
-static int compile_file(const char *file, struct xs_compiled **out)
+int xs_cli_compile(const char *file, struct xs_compiled **out, size_t *nerrors)
 {
 	struct xs_diags diags;
 	int err;
@@ -41,6 +40,8 @@ static int compile_file(const char *file, struct xs_compiled **out)
 	xs_diags_print(stderr, &diags, isatty(STDERR_FILENO));
 	if (err && err != -EINVAL && !diags.errors)
 		p_err("%s: %s", file, strerror(-err));
+	if (nerrors)
+		*nerrors = diags.errors;
 	xs_diags_free(&diags);
 	return err;
 }
@@ -68,7 +69,7 @@ int cmd_check(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		struct xs_compiled *comp = NULL;
 
-		if (compile_file(argv[i], &comp)) {
+		if (xs_cli_compile(argv[i], &comp, NULL)) {
 			rc = XS_EXIT_FAIL;
 			continue;
 		}
@@ -106,7 +107,7 @@ int cmd_compile(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return p_usage("compile", "compile: expected exactly one policy FILE");
-	if (compile_file(argv[optind], &comp)) {
+	if (xs_cli_compile(argv[optind], &comp, NULL)) {
 		if (xs_json)
 			p_err("%s: the policy has errors (see stderr)", argv[optind]);
 		return XS_EXIT_FAIL;

@@ -3,6 +3,10 @@
 #ifndef XS_CMDS_H
 #define XS_CMDS_H
 
+#include <stddef.h>
+
+struct xs_compiled;
+
 int cmd_check(int argc, char **argv);	/* cmd_policy.c */
 int cmd_compile(int argc, char **argv); /* cmd_policy.c */
 int cmd_attach(int argc, char **argv);	/* ctl/ */
@@ -11,5 +15,12 @@ int cmd_apply(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+
+/*
+ * Compile a policy file for a command: diagnostics go to stderr (with the
+ * file's own error when it has none, e.g. unreadable). Returns 0 and *out,
+ * or a negative errno; *nerrors (if not NULL) counts the errors printed.
+ */
+int xs_cli_compile(const char *file, struct xs_compiled **out, size_t *nerrors);
 
 #endif /* XS_CMDS_H */

@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* xdpseg apply: compile a policy and push it atomically into the inactive set. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmds.h"
 #include "json.h"
@@ -52,7 +50,7 @@ int cmd_apply(int argc, char **argv)
 	};
 	struct xs_compiled *comp = NULL;
 	struct xs_push_result res;
-	struct xs_diags diags;
+	size_t nerrors = 0;
 	struct xs_ctl ctl;
 	const char *file;
 	int c, err, ret = XS_EXIT_FAIL;
@@ -74,17 +72,14 @@ int cmd_apply(int argc, char **argv)
 	file = argv[optind];
 
 	xs_ctl_init(&ctl);
-	xs_diags_init(&diags);
 	/* Compile first: a policy error needs no root and changes nothing. */
-	err = xs_policy_compile(file, xs_resolve_fs, NULL, &comp, &diags);
-	if (diags.n)
-		xs_diags_print(stderr, &diags, isatty(STDERR_FILENO));
+	err = xs_cli_compile(file, &comp, &nerrors);
 	if (err) {
-		if (err == -EINVAL && diags.errors)
+		if (nerrors)
 			p_err("%s: %zu error%s: nothing applied, the active policy is unchanged",
-			      file, diags.errors, diags.errors == 1 ? "" : "s");
+			      file, nerrors, nerrors == 1 ? "" : "s");
 		else
-			p_err("%s: cannot compile: %s; nothing applied", file, strerror(-err));
+			p_err("%s: nothing applied, the active policy is unchanged", file);
 		goto out;
 	}
 
@@ -108,7 +103,6 @@ int cmd_apply(int argc, char **argv)
 	ret = XS_EXIT_OK;
 out:
 	xs_compiled_free(comp);
-	xs_diags_free(&diags);
 	xs_ctl_close(&ctl);
 	return ret;
 }
