@@ -2,13 +2,18 @@
 /*
  * xdpseg datapath: XDP on ingress, TC on egress (or ingress), one body.
  *
- * Per packet: parse (Ethernet, VLANs, IPv4/IPv6, L4); non-IP and IPv6
- * neighbour discovery pass; malformed drops. Then conntrack first (one hash
- * lookup for established traffic); a new flow is decided by the policy (two
- * segment lookups, one rule lookup, the defaults) and, when accepted,
- * tracked; a dropped one is remembered in the deny cache so a flood costs
- * one more hash lookup, not more trie walks. A lone TCP SYN (a scan, a SYN
- * flood) asks the deny cache before conntrack: a denied one costs one lookup.
+ * Two stages per packet. The parser (inlined in each program) reads the
+ * frame: Ethernet, VLANs, IPv4/IPv6, L4, an ICMP error's quoted flow, ARP;
+ * every read bounded by the frame and by the IP datagram. The decision
+ * (xs_decide(), one global function: the verifier checks it once, whatever
+ * path the parser took) never touches the packet again: a bound port's
+ * ingress is checked for spoofed sources; non-IP and the IPv6 neighbour
+ * discovery the kernel needs pass; malformed drops. Then conntrack first
+ * (one hash lookup for established traffic); a new flow is decided by the
+ * policy (two segment lookups, one rule lookup, the defaults) and, when
+ * accepted, tracked; a dropped one is remembered in the deny cache so a
+ * flood costs one more hash lookup, not more trie walks. A lone TCP SYN (a
+ * scan, a SYN flood) asks the deny cache before conntrack.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -18,6 +23,8 @@
 #include <bpf/bpf_helpers.h>
 
 #include "xdpseg.h"
+#include "lib/arp.h"
+#include "lib/bind.h"
 #include "lib/conntrack.h"
 #include "lib/ctx.h"
 #include "lib/deny.h"
@@ -32,6 +39,49 @@
 #include "lib/policy.h"
 #include "lib/stats.h"
 
+/* ---- Stage 1: the parser --------------------------------------------------- */
+
+/*
+ * Parse the frame [data, data_end) of `len` bytes into `p`. Returns
+ * XS_PARSE_OK, XS_PARSE_NOT_IP (ARP is parsed too, for bound ports) or
+ * XS_PARSE_BAD.
+ */
+static __always_inline int xs_parse(void *data, void *data_end, __u32 len, struct xs_pkt *p)
+{
+	struct xs_cursor c = { .pos = data, .end = data_end, .data = data };
+	__u32 l3_len;
+	__be16 proto;
+	int rc;
+
+	rc = eth_parse(&c, &proto);
+	if (rc)
+		return rc;
+	p->l2_proto = proto;
+	l3_len = len - cur_off(&c);
+	if (proto == bpf_htons(ETH_P_IP)) {
+		rc = ipv4_parse(&c, p, l3_len);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		rc = ipv6_parse(&c, p, l3_len);
+	} else {
+		if (proto == bpf_htons(ETH_P_ARP))
+			p->arp_bad = arp_parse(&c, p) != XS_PARSE_OK;
+		return XS_PARSE_NOT_IP;
+	}
+	if (rc)
+		return rc;
+	if (p->frag == XS_FRAG_LATER)
+		return XS_PARSE_OK;
+	rc = l4_parse(&c, p);
+	if (rc)
+		return rc;
+	/* an unfragmented ICMP error: the flow it quotes (never a fragment's) */
+	if (p->icmp_err && p->frag == XS_FRAG_NONE)
+		p->inner_ok = icmp_inner_parse(&c, data, p, &p->inner) == XS_PARSE_OK;
+	return XS_PARSE_OK;
+}
+
+/* ---- Stage 2: the decision -------------------------------------------------- */
+
 /* Everything one packet's decision needs, passed down the helpers. */
 struct xs_run {
 	struct xs_ctx *ctx;
@@ -40,68 +90,110 @@ struct xs_run {
 	__u32 gen;
 	__u32 set;
 	__u64 now;
+	__u32 port_rule; /* the bound port the packet crosses: its `bind` origin, */
+	__u16 port_seg;	 /* and its segment (0: not bound) */
+	__u16 ll_seg;	 /* the set's built-in link-local segment */
 };
 
-static __always_inline int xs_parse(struct xs_ctx *ctx, struct xs_cursor *c, struct xs_pkt *p)
+/*
+ * The classification of a decision's two ends at this hook. `src_is_pkt_src`:
+ * the decision's source is the packet's source (not its destination). On
+ * ingress the packet's source is behind the port, on egress its destination.
+ */
+static __always_inline void xs_class(const struct xs_run *r, int src_is_pkt_src,
+				     struct xs_class *cl)
 {
-	__be16 proto;
-	int rc;
+	int src_behind = (r->ctx->hook == XS_HOOK_INGRESS) == !!src_is_pkt_src;
+	__u16 seg = r->port_seg;
 
-	c->pos = ctx->data;
-	c->end = ctx->data_end;
-	rc = eth_parse(c, &proto);
-	if (rc)
-		return rc;
-	p->l3_len = ctx->len - (__u32)(c->pos - ctx->data);
-	if (proto == bpf_htons(ETH_P_IP))
-		rc = ipv4_parse(c, p);
-	else if (proto == bpf_htons(ETH_P_IPV6))
-		rc = ipv6_parse(c, p);
-	else
-		return XS_PARSE_NOT_IP;
-	if (rc)
-		return rc;
-	if (p->frag == XS_FRAG_LATER)
-		return XS_PARSE_OK;
-	return l4_parse(c, p, ctx->data);
+	cl->ll_seg = r->ll_seg;
+	cl->src_port = src_behind ? seg : 0;
+	cl->dst_port = src_behind ? 0 : seg;
 }
 
 static __always_inline int xs_drop(struct xs_run *r, struct xs_decision *d, int new_flow)
 {
+	/* a first fragment dropped: no later fragment may ride an older entry */
+	if (r->p->frag == XS_FRAG_FIRST)
+		frag_forget(r->p);
 	stats_count(XS_VERDICT_DROP, d->reason, r->ctx->len);
 	stats_rule(r->set, d->rule_id, r->ctx->len, new_flow);
 	ev_send(r->ctx, r->cfg, r->p, d, r->gen, r->now);
 	return XS_DROP;
 }
 
+/* Drop a packet a bound port may not send: `reason` SPOOFED or MALFORMED. */
+static __always_inline int xs_drop_spoofed(struct xs_run *r, __u8 reason)
+{
+	struct xs_decision d = {
+		.verdict = XS_VERDICT_DROP,
+		.reason = reason,
+		.rule_id = reason == XS_REASON_SPOOFED ? r->port_rule : 0,
+		.src_seg = r->port_seg,
+	};
+
+	return xs_drop(r, &d, 0);
+}
+
+/*
+ * The active set's facts, and the bound port the packet crosses. Returns
+ * the bind id (0: not bound) or -1 when a map lookup fails.
+ */
+static __always_inline int xs_port_lookup(struct xs_run *r)
+{
+	struct xs_set_info *si = bpf_map_lookup_elem(&xs_sets, &r->set);
+	const struct xs_bind_info *bi;
+	int bind;
+
+	if (!si)
+		return -1;
+	r->ll_seg = si->ll_seg;
+	bind = bind_port(r->set, r->ctx->ifindex, si->flags & XS_SETF_BINDS, &bi);
+	if (!bi)
+		return -1;
+	/* copied whether bound or not: unknowns to the verifier either way */
+	r->port_rule = bi->rule_id;
+	r->port_seg = bi->seg;
+	return bind;
+}
+
 /* A non-first fragment: it follows its datagram's first fragment. */
 static __always_inline int xs_later_fragment(struct xs_run *r)
 {
-	struct xs_frag_val *fv = frag_lookup(r->p, r->now);
+	int verdict = frag_lookup(r->p, r->gen, r->now);
 	struct xs_decision d = {
 		.verdict = XS_VERDICT_DROP,
 		.reason = XS_REASON_FRAGMENT,
 	};
 
-	if (fv) {
-		stats_count(fv->verdict, XS_REASON_FRAGMENT, r->ctx->len);
+	if (verdict) {
+		stats_count(verdict - 1, XS_REASON_FRAGMENT, r->ctx->len);
 		return XS_PASS;
 	}
 	return xs_drop(r, &d, 0);
 }
 
-/* An ICMP error quoting a tracked flow is related to it. */
-static __always_inline int xs_icmp_related(struct xs_run *r, struct xs_cursor *c)
+/*
+ * An ICMP error is related to a tracked flow when it travels towards the
+ * quoted packet's sender and quotes a packet of a flow tracked under the
+ * current policy. A fragmented error never is: it is decided as ICMP.
+ * `k` is scratch space for the quoted flow's key.
+ */
+static __always_inline int xs_icmp_related(struct xs_run *r, struct xs_tuple *k)
 {
-	struct xs_pkt in = {};
-	struct xs_tuple k;
+	const struct xs_tuple *in = &r->p->inner;
 	struct xs_ct_val *v;
+	__u64 a[2], b[2];
 
-	if (icmp_inner_parse(c, r->ctx->data, r->p, &in))
+	if (!r->p->inner_ok)
 		return 0;
-	ct_tuple(&k, in.family, in.proto, in.saddr, in.sport, in.daddr, in.dport);
-	v = bpf_map_lookup_elem(&xs_ct, &k);
-	if (!v || v->expires_ns < r->now)
+	__builtin_memcpy(a, in->addr_a, 16);
+	if (a[0] != r->p->daddr[0] || a[1] != r->p->daddr[1])
+		return 0;
+	__builtin_memcpy(b, in->addr_b, 16);
+	ct_tuple(k, in->family, in->proto, a, in->port_a, b, in->port_b);
+	v = bpf_map_lookup_elem(&xs_ct, k);
+	if (!v || v->expires_ns < r->now || v->generation != r->gen)
 		return 0;
 	stats_count(XS_VERDICT_ALLOW, XS_REASON_RELATED, r->ctx->len);
 	return 1;
@@ -119,18 +211,19 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, stru
 
 	if (v->generation != r->gen) {
 		int init_b = !!(v->flags & XS_CTF_INIT_B);
-		__u64 src[2], dst[2];
+		int from_init = ct_from_initiator(v, from_b);
 		struct xs_decision d = {};
+		struct xs_class cl;
 		__be16 port;
 
-		__builtin_memcpy(src, init_b ? k->addr_b : k->addr_a, 16);
-		__builtin_memcpy(dst, init_b ? k->addr_a : k->addr_b, 16);
 		port = policy_port(k->proto, init_b ? k->port_a : k->port_b, v->icmp_type);
-		policy_decide(r->set, k->family, src, dst, k->proto, port, &d);
+		xs_class(r, from_init, &cl);
+		policy_decide(r->set, k->family, init_b ? k->addr_b : k->addr_a,
+			      init_b ? k->addr_a : k->addr_b, k->proto, port, &cl, &d);
 		stats_misc(XS_STAT_CT_REVALIDATED);
 		if (d.verdict == XS_VERDICT_DROP) {
 			bpf_map_delete_elem(&xs_ct, k);
-			if (!ct_from_initiator(v, from_b)) /* the event: packet's direction */
+			if (!from_init) /* the event: packet's direction */
 				decision_flip(&d);
 			return xs_drop(r, &d, 0);
 		}
@@ -150,7 +243,7 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, stru
 	ct_follow(v, from_b, p, r->now);
 	verdict = (v->flags & XS_CTF_AUDIT) ? XS_VERDICT_AUDIT : XS_VERDICT_ALLOW;
 	if (p->frag == XS_FRAG_FIRST)
-		frag_accept(p, v->rule_id, verdict, r->now);
+		frag_accept(p, v->rule_id, verdict, r->gen, r->now);
 	stats_count(verdict, XS_REASON_ESTABLISHED, r->ctx->len);
 	return XS_PASS;
 }
@@ -167,6 +260,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, str
 	int tcp_nonsyn = p->proto == IPPROTO_TCP && !syn_only;
 	struct xs_decision d = {};
 	int init_b = from_b, reversed = 0;
+	struct xs_class cl;
 
 	if (!syn_only) {
 		deny_key(dk, p);
@@ -174,8 +268,9 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, str
 			return xs_drop(r, &d, 0);
 	}
 
+	xs_class(r, 1, &cl);
 	policy_decide(r->set, p->family, p->saddr, p->daddr, p->proto,
-		      policy_port(p->proto, p->dport, p->icmp_type), &d);
+		      policy_port(p->proto, p->dport, p->icmp_type), &cl, &d);
 
 	/* Attached to a live host: a mid-stream TCP packet may belong to a
 	 * connection the peer opened, in the allowed direction. `d` is then
@@ -183,7 +278,8 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, str
 	if (d.verdict == XS_VERDICT_DROP && tcp_nonsyn) {
 		struct xs_decision rev = {};
 
-		policy_decide(r->set, p->family, p->daddr, p->saddr, p->proto, p->sport, &rev);
+		xs_class(r, 0, &cl);
+		policy_decide(r->set, p->family, p->daddr, p->saddr, p->proto, p->sport, &cl, &rev);
 		if (rev.verdict != XS_VERDICT_DROP) {
 			d = rev;
 			init_b = !from_b;
@@ -192,7 +288,10 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, str
 	}
 
 	if (d.verdict == XS_VERDICT_DROP) {
-		deny_remember(dk, r->gen, tcp_nonsyn, &d);
+		/* a bound port classifies link-local ends by its segment, so the
+		 * same tuple may be decided otherwise at another port: not cached */
+		if (!r->port_seg)
+			deny_remember(dk, r->gen, tcp_nonsyn, &d);
 		return xs_drop(r, &d, 1);
 	}
 
@@ -202,23 +301,65 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, str
 	if (reversed) /* the event reports segments in the packet's direction */
 		decision_flip(&d);
 	if (p->frag == XS_FRAG_FIRST)
-		frag_accept(p, d.rule_id, d.verdict, r->now);
+		frag_accept(p, d.rule_id, d.verdict, r->gen, r->now);
 	stats_count(d.verdict, d.reason, r->ctx->len);
 	stats_rule(r->set, d.rule_id, r->ctx->len, 1);
 	ev_send(r->ctx, r->cfg, p, &d, r->gen, r->now);
 	return XS_PASS;
 }
 
-static __always_inline int xs_handle(struct xs_ctx *ctx)
+/* The policy part: a parsed IP packet under a policy (r->gen != 0). */
+static __always_inline int xs_policy(struct xs_run *r)
 {
-	struct xs_pkt p = {};
-	struct xs_cursor c;
-	struct xs_run r = { .ctx = ctx, .p = &p };
+	struct xs_pkt *p = r->p;
 	struct xs_tuple k, dk;
 	struct xs_ct_val *v;
-	__u32 zero = 0;
-	int rc, from_b, syn_only;
+	int from_b, syn_only;
 
+	if (p->frag == XS_FRAG_LATER)
+		return xs_later_fragment(r);
+	if (p->icmp_err && xs_icmp_related(r, &k))
+		return XS_PASS;
+
+	syn_only =
+		p->proto == IPPROTO_TCP && (p->tcp_flags & (XS_TCP_SYN | XS_TCP_ACK)) == XS_TCP_SYN;
+	/* A SYN scan or flood of a denied flow: the deny cache first, saving
+	 * the conntrack miss. Sound because one generation gives one directional
+	 * tuple one decision, so no entry can have accepted this SYN. */
+	if (syn_only) {
+		struct xs_decision d = {};
+
+		deny_key(&dk, p);
+		if (deny_cached(&dk, r->gen, 0, &d))
+			return xs_drop(r, &d, 0);
+	}
+
+	from_b = ct_tuple(&k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+	if (!p->icmp_err) {
+		v = bpf_map_lookup_elem(&xs_ct, &k);
+		/* A SYN opens a connection: only the initiator's retransmission
+		 * follows the entry; anything else (the other side, a reused
+		 * port) is decided anew. ICMP follows only as request and reply. */
+		if (v && v->expires_ns >= r->now &&
+		    (!syn_only || (ct_from_initiator(v, from_b) && v->state == XS_CT_SYN_SENT)) &&
+		    (v->state != XS_CT_ICMP || ct_icmp_follows(v, from_b, p)))
+			return xs_tracked(r, &k, v, from_b);
+	}
+	return xs_new_flow(r, &k, &dk, from_b, syn_only);
+}
+
+/*
+ * Decide the packet `p` (parsed as ctx->parsed says) seen at `ctx`.
+ * Returns XS_PASS or XS_DROP. A global function: verified once, on its own.
+ */
+__attribute__((noinline)) int xs_decide(struct xs_pkt *p, struct xs_ctx *ctx)
+{
+	struct xs_run r = { .ctx = ctx, .p = p };
+	__u32 zero = 0;
+	int bind;
+
+	if (!p || !ctx)
+		return XS_DROP;
 	r.cfg = bpf_map_lookup_elem(&xs_config, &zero);
 	if (!r.cfg)
 		return XS_DROP;
@@ -227,12 +368,7 @@ static __always_inline int xs_handle(struct xs_ctx *ctx)
 	r.set = r.gen & 1;
 	r.now = bpf_ktime_get_coarse_ns();
 
-	rc = xs_parse(ctx, &c, &p);
-	if (rc == XS_PARSE_NOT_IP) {
-		stats_count(XS_VERDICT_ALLOW, XS_REASON_NOT_IP, ctx->len);
-		return XS_PASS;
-	}
-	if (rc != XS_PARSE_OK) {
+	if (ctx->parsed == XS_PARSED_BAD) {
 		struct xs_decision d = {
 			.verdict = XS_VERDICT_DROP,
 			.reason = XS_REASON_MALFORMED,
@@ -240,7 +376,25 @@ static __always_inline int xs_handle(struct xs_ctx *ctx)
 
 		return xs_drop(&r, &d, 0);
 	}
-	if (p.exempt) {
+	/* (before the first apply, set 0 binds nothing: its xs_sets entry is zero) */
+	bind = xs_port_lookup(&r);
+	if (bind < 0)
+		return XS_DROP;
+	/* Anti-spoofing on a bound port's ingress, before anything may pass. */
+	if (bind && ctx->hook == XS_HOOK_INGRESS) {
+		int arp = ctx->parsed == XS_PARSE_NOT_IP;
+
+		if (arp && p->l2_proto == bpf_htons(ETH_P_ARP) && p->arp_bad)
+			return xs_drop_spoofed(&r, XS_REASON_MALFORMED);
+		if ((!arp || p->l2_proto == bpf_htons(ETH_P_ARP)) &&
+		    xs_bind_spoofed(p, r.set, (__u32)bind, r.ll_seg, arp))
+			return xs_drop_spoofed(&r, XS_REASON_SPOOFED);
+	}
+	if (ctx->parsed == XS_PARSE_NOT_IP) {
+		stats_count(XS_VERDICT_ALLOW, XS_REASON_NOT_IP, ctx->len);
+		return XS_PASS;
+	}
+	if (p->exempt) {
 		stats_count(XS_VERDICT_ALLOW, XS_REASON_ND, ctx->len);
 		return XS_PASS;
 	}
@@ -248,50 +402,31 @@ static __always_inline int xs_handle(struct xs_ctx *ctx)
 		stats_count(XS_VERDICT_ALLOW, XS_REASON_NO_POLICY, ctx->len);
 		return XS_PASS;
 	}
+	return xs_policy(&r);
+}
 
-	if (p.frag == XS_FRAG_LATER)
-		return xs_later_fragment(&r);
-	if (p.icmp_err && xs_icmp_related(&r, &c))
-		return XS_PASS;
+/* ---- Entry points ----------------------------------------------------------- */
 
-	syn_only =
-		p.proto == IPPROTO_TCP && (p.tcp_flags & (XS_TCP_SYN | XS_TCP_ACK)) == XS_TCP_SYN;
-	/* A SYN scan or flood of a denied flow: the deny cache first, saving
-	 * the conntrack miss. Sound because one generation gives one directional
-	 * tuple one decision, so no entry can have accepted this SYN. */
-	if (syn_only) {
-		struct xs_decision d = {};
+static __always_inline int xs_handle(void *data, void *data_end, struct xs_ctx *ctx)
+{
+	struct xs_pkt p = {};
+	int rc = xs_parse(data, data_end, ctx->len, &p);
 
-		deny_key(&dk, &p);
-		if (deny_cached(&dk, r.gen, 0, &d))
-			return xs_drop(&r, &d, 0);
-	}
-
-	from_b = ct_tuple(&k, p.family, p.proto, p.saddr, p.sport, p.daddr, p.dport);
-	if (!p.icmp_err) {
-		v = bpf_map_lookup_elem(&xs_ct, &k);
-		/* A SYN opens a connection: only the initiator's retransmission
-		 * follows the entry; anything else (the other side, a reused
-		 * port) is decided anew. */
-		if (v && v->expires_ns >= r.now &&
-		    (!syn_only || (ct_from_initiator(v, from_b) && v->state == XS_CT_SYN_SENT)))
-			return xs_tracked(&r, &k, v, from_b);
-	}
-	return xs_new_flow(&r, &k, &dk, from_b, syn_only);
+	ctx->parsed = rc == XS_PARSE_BAD ? XS_PARSED_BAD : (__u8)rc;
+	return xs_decide(&p, ctx);
 }
 
 SEC("xdp")
 int xs_xdp(struct xdp_md *xdp)
 {
+	void *data = (void *)(long)xdp->data, *data_end = (void *)(long)xdp->data_end;
 	struct xs_ctx ctx = {
-		.data = (void *)(long)xdp->data,
-		.data_end = (void *)(long)xdp->data_end,
+		.len = (__u32)(data_end - data),
 		.ifindex = xdp->ingress_ifindex,
 		.hook = XS_HOOK_INGRESS,
 	};
 
-	ctx.len = (__u32)(ctx.data_end - ctx.data);
-	return xs_handle(&ctx) == XS_PASS ? XDP_PASS : XDP_DROP;
+	return xs_handle(data, data_end, &ctx) == XS_PASS ? XDP_PASS : XDP_DROP;
 }
 
 /* Headers xdpseg may need, at most: Ethernet, two tags, IPv6 with its
@@ -301,16 +436,17 @@ int xs_xdp(struct xdp_md *xdp)
 static __always_inline int xs_tc(struct __sk_buff *skb, __u8 hook)
 {
 	__u32 want = skb->len < XS_TC_PULL_LEN ? skb->len : XS_TC_PULL_LEN;
-	struct xs_ctx ctx;
+	struct xs_ctx ctx = {
+		.len = skb->len,
+		.ifindex = skb->ifindex,
+		.hook = hook,
+	};
 
 	if ((void *)(long)skb->data + want > (void *)(long)skb->data_end)
 		bpf_skb_pull_data(skb, want);
-	ctx.data = (void *)(long)skb->data;
-	ctx.data_end = (void *)(long)skb->data_end;
-	ctx.len = skb->len;
-	ctx.ifindex = skb->ifindex;
-	ctx.hook = hook;
-	return xs_handle(&ctx) == XS_PASS ? TC_ACT_OK : TC_ACT_SHOT;
+	return xs_handle((void *)(long)skb->data, (void *)(long)skb->data_end, &ctx) == XS_PASS
+		       ? TC_ACT_OK
+		       : TC_ACT_SHOT;
 }
 
 SEC("tc")

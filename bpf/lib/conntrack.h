@@ -9,6 +9,7 @@
 #include <linux/in.h>
 
 #include "events.h"
+#include "l4.h"
 #include "maps.h"
 #include "pkt.h"
 
@@ -68,6 +69,21 @@ static __always_inline __u64 ct_timeout(const struct xs_ct_val *v)
 static __always_inline int ct_from_initiator(const struct xs_ct_val *v, int from_b)
 {
 	return from_b == !!(v->flags & XS_CTF_INIT_B);
+}
+
+/*
+ * May an ICMP message follow the entry? The initiator repeats its own type;
+ * the responder answers a query with its reply type (echo 8 -> reply 0);
+ * nothing else belongs to the flow (a request from the responder, an
+ * unsolicited reply, another type) and is decided by the policy.
+ */
+static __always_inline int ct_icmp_follows(const struct xs_ct_val *v, int from_b,
+					   const struct xs_pkt *p)
+{
+	if (ct_from_initiator(v, from_b))
+		return p->icmp_type == v->icmp_type;
+	return icmp_query_kind(p->proto, v->icmp_type) == 1 &&
+	       p->icmp_type == icmp_reply_type(p->proto, v->icmp_type);
 }
 
 /*

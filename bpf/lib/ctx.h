@@ -14,12 +14,19 @@ enum xs_action_ret {
 	XS_DROP = 1,
 };
 
+/*
+ * What the decision knows of a packet besides its headers (struct xs_pkt):
+ * the hook, the interface, the length and how parsing ended. No frame
+ * pointers: the decision never reads the packet, the parser did.
+ */
 struct xs_ctx {
-	void *data;
-	void *data_end;
 	__u32 len; /* whole packet length, for counters and events */
 	__u32 ifindex;
-	__u8 hook; /* enum xs_hook */
+	__u8 hook;   /* enum xs_hook */
+	__u8 parsed; /* XS_PARSE_OK, XS_PARSE_NOT_IP, or XS_PARSED_BAD */
+	__u8 pad[2];
 };
+
+#define XS_PARSED_BAD 2 /* XS_PARSE_BAD, as stored in xs_ctx.parsed */
 
 #endif /* XS_LIB_CTX_H */

@@ -3,6 +3,10 @@
 #ifndef XS_LIB_EVENTS_H
 #define XS_LIB_EVENTS_H
 
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <bpf/bpf_endian.h>
+
 #include "ctx.h"
 #include "maps.h"
 #include "pkt.h"
@@ -87,8 +91,13 @@ static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_co
 	e->generation = generation;
 	e->src_seg = d->src_seg;
 	e->dst_seg = d->dst_seg;
-	e->sport = bpf_ntohs(p->sport);
-	e->dport = bpf_ntohs(p->dport);
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
+		e->sport = bpf_ntohs(p->icmp_id);
+		e->dport = 0;
+	} else {
+		e->sport = bpf_ntohs(p->sport);
+		e->dport = bpf_ntohs(p->dport);
+	}
 	e->hook = ctx->hook;
 	e->verdict = d->verdict;
 	e->reason = d->reason;
@@ -96,7 +105,7 @@ static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_co
 	e->family = p->family;
 	e->icmp_type = p->icmp_type;
 	e->icmp_code = p->icmp_code;
-	e->pad = 0;
+	e->flags = p->l2_proto == bpf_htons(ETH_P_ARP) ? XS_EVF_ARP : 0;
 	__builtin_memcpy(e->saddr, p->saddr, 16);
 	__builtin_memcpy(e->daddr, p->daddr, 16);
 	bpf_ringbuf_submit(e, 0);

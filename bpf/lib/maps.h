@@ -66,6 +66,37 @@ struct {
 		__type(value, struct xs_rule_counter);   \
 	} name SEC(".maps")
 
+#define XS_BINDS_MAP(name)                          \
+	struct {                                    \
+		__uint(type, BPF_MAP_TYPE_ARRAY);   \
+		__uint(max_entries, XS_MAX_BINDS);  \
+		__type(key, __u32);                 \
+		__type(value, struct xs_bind_info); \
+	} name SEC(".maps")
+#define XS_BIND4_MAP(name)                                 \
+	struct {                                           \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);       \
+		__uint(max_entries, XS_MAX_BIND_PREFIXES); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);      \
+		__type(key, struct xs_bind4_key);          \
+		__type(value, __u32);                      \
+	} name SEC(".maps")
+#define XS_BIND6_MAP(name)                                 \
+	struct {                                           \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);       \
+		__uint(max_entries, XS_MAX_BIND_PREFIXES); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);      \
+		__type(key, struct xs_bind6_key);          \
+		__type(value, __u32);                      \
+	} name SEC(".maps")
+#define XS_IFBIND_MAP(name)                         \
+	struct {                                    \
+		__uint(type, BPF_MAP_TYPE_HASH);    \
+		__uint(max_entries, XS_MAX_IFACES); \
+		__type(key, __u32);                 \
+		__type(value, __u32);               \
+	} name SEC(".maps")
+
 /* The two policy sets. */
 XS_SEG4_MAP(xs_seg4_0);
 XS_SEG4_MAP(xs_seg4_1);
@@ -79,6 +110,22 @@ XS_SEGINFO_MAP(xs_seginfo_0);
 XS_SEGINFO_MAP(xs_seginfo_1);
 XS_RSTATS_MAP(xs_rstats_0);
 XS_RSTATS_MAP(xs_rstats_1);
+XS_BINDS_MAP(xs_binds_0);
+XS_BINDS_MAP(xs_binds_1);
+XS_BIND4_MAP(xs_bind4_0);
+XS_BIND4_MAP(xs_bind4_1);
+XS_BIND6_MAP(xs_bind6_0);
+XS_BIND6_MAP(xs_bind6_1);
+XS_IFBIND_MAP(xs_ifbind_0);
+XS_IFBIND_MAP(xs_ifbind_1);
+
+/* Per-set facts, indexed by set: read once per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_POLICY_SETS);
+	__type(key, __u32);
+	__type(value, struct xs_set_info);
+} xs_sets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

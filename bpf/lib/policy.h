@@ -14,23 +14,39 @@
 #include "events.h"
 #include "maps.h"
 
-/* Segment of an address in policy set `set`; 0 (world) when none. */
-static __always_inline __u16 policy_segment(__u32 set, __u8 family, const __u64 *addr)
+/* One stack buffer for every key of a decision, used one after the other. */
+union xs_key_buf {
+	struct xs_lpm4_key k4;
+	struct xs_lpm6_key k6;
+	struct xs_rule_key rule;
+};
+
+/* Segment of an address in policy set `set` (key in `kb`); 0 (world) when none. */
+static __always_inline __u16 policy_segment_kb(__u32 set, __u8 family, const __u64 *addr,
+					       union xs_key_buf *kb)
 {
 	struct xs_seg_val *v;
 
 	if (family == 4) {
-		struct xs_lpm4_key k = { .prefixlen = 32 };
-
-		__builtin_memcpy(k.addr, addr, 4);
-		v = set ? bpf_map_lookup_elem(&xs_seg4_1, &k) : bpf_map_lookup_elem(&xs_seg4_0, &k);
+		kb->k4.prefixlen = 32;
+		__builtin_memcpy(kb->k4.addr, addr, 4);
+		v = set ? bpf_map_lookup_elem(&xs_seg4_1, &kb->k4)
+			: bpf_map_lookup_elem(&xs_seg4_0, &kb->k4);
 	} else {
-		struct xs_lpm6_key k = { .prefixlen = 128 };
-
-		__builtin_memcpy(k.addr, addr, 16);
-		v = set ? bpf_map_lookup_elem(&xs_seg6_1, &k) : bpf_map_lookup_elem(&xs_seg6_0, &k);
+		kb->k6.prefixlen = 128;
+		__builtin_memcpy(kb->k6.addr, addr, 16);
+		v = set ? bpf_map_lookup_elem(&xs_seg6_1, &kb->k6)
+			: bpf_map_lookup_elem(&xs_seg6_0, &kb->k6);
 	}
 	return v ? v->seg : XS_SEG_WORLD;
+}
+
+/* Segment of an address in policy set `set`; 0 (world) when none. */
+static __always_inline __u16 policy_segment(__u32 set, __u8 family, const __u64 *addr)
+{
+	union xs_key_buf kb;
+
+	return policy_segment_kb(set, family, addr, &kb);
 }
 
 static __always_inline struct xs_seg_info *policy_seginfo(__u32 set, __u32 seg)
@@ -40,35 +56,75 @@ static __always_inline struct xs_seg_info *policy_seginfo(__u32 set, __u32 seg)
 }
 
 /*
- * Decide a new flow from saddr to daddr, protocol `proto`, destination
- * port `dport` (network order; the ICMP type for ICMP) under set `set`.
+ * How a hook classifies the two ends of a decision: an address in the
+ * built-in segment `link-local` (ll_seg) behind a bound port takes that
+ * port's segment (src_port / dst_port: the segment of the port behind which
+ * the decision's source / destination is; 0: none).
  */
-static __always_inline void policy_decide(__u32 set, __u8 family, const __u64 *saddr,
-					  const __u64 *daddr, __u8 proto, __be16 dport,
-					  struct xs_decision *d)
+struct xs_class {
+	__u16 ll_seg;
+	__u16 src_port;
+	__u16 dst_port;
+};
+
+/* An address as a global function's argument (16 bytes of memory). */
+struct xs_addr {
+	__u64 w[2];
+};
+
+/* What xs_policy_decide() decides besides the addresses, packed in one scalar. */
+#define XS_DECIDE_Q(set, family, proto, port) \
+	((__u64)(set) | (__u64)(family) << 8 | (__u64)(proto) << 16 | (__u64)(port) << 32)
+
+/* Segment of one end of a decision under the hook's classification. */
+static __always_inline __u16 policy_end(__u32 set, __u8 family, const __u64 *addr, __u16 port_seg,
+					__u16 ll_seg, union xs_key_buf *kb)
 {
-	struct xs_rule_key k = { .prefixlen = XS_RULE_PLEN_PORT(16) };
+	__u16 seg = policy_segment_kb(set, family, addr, kb);
+
+	return port_seg && seg == ll_seg ? port_seg : seg;
+}
+
+/*
+ * Decide a new flow from `sa` to `da` into `d`; `q` is XS_DECIDE_Q(policy
+ * set, family, protocol, destination port in network order, or the ICMP
+ * type), `cl` the hook's classification. A global (not inlined) function:
+ * the verifier checks it once, on its own, instead of once per caller
+ * state. Returns 0 (1 when an argument is NULL, which never happens).
+ */
+__attribute__((noinline)) int xs_policy_decide(const struct xs_addr *sa, const struct xs_addr *da,
+					       __u64 q, const struct xs_class *cl,
+					       struct xs_decision *d)
+{
+	__u32 set = q & 1;
+	__u8 family = (__u8)(q >> 8);
 	struct xs_seg_info *si, *di;
+	struct xs_rule_key *k;
+	union xs_key_buf kb;
 	struct xs_rule_val *r;
 
-	d->src_seg = policy_segment(set, family, saddr);
-	d->dst_seg = policy_segment(set, family, daddr);
-	k.src_seg = d->src_seg;
-	k.dst_seg = d->dst_seg;
-	k.proto = proto;
-	k.port = dport;
+	if (!sa || !da || !cl || !d)
+		return 1;
+	d->src_seg = policy_end(set, family, sa->w, cl->src_port, cl->ll_seg, &kb);
+	d->dst_seg = policy_end(set, family, da->w, cl->dst_port, cl->ll_seg, &kb);
+	k = &kb.rule;
+	k->prefixlen = XS_RULE_PLEN_PORT(16);
+	k->src_seg = d->src_seg;
+	k->dst_seg = d->dst_seg;
+	k->proto = (__u8)(q >> 16);
+	k->pad = 0;
+	k->port = (__be16)(q >> 32);
 	/* a single-port entry is the longest match: the hash first, the trie on a miss */
-	r = set ? bpf_map_lookup_elem(&xs_rexact_1, &k) : bpf_map_lookup_elem(&xs_rexact_0, &k);
+	r = set ? bpf_map_lookup_elem(&xs_rexact_1, k) : bpf_map_lookup_elem(&xs_rexact_0, k);
 	if (!r)
-		r = set ? bpf_map_lookup_elem(&xs_rules_1, &k)
-			: bpf_map_lookup_elem(&xs_rules_0, &k);
+		r = set ? bpf_map_lookup_elem(&xs_rules_1, k) : bpf_map_lookup_elem(&xs_rules_0, k);
 	si = policy_seginfo(set, d->src_seg);
 	di = policy_seginfo(set, d->dst_seg);
 	if (!si || !di) { /* cannot happen: ids are < XS_MAX_SEGMENTS */
 		d->verdict = XS_VERDICT_DROP;
 		d->reason = XS_REASON_MALFORMED;
 		d->rule_id = 0;
-		return;
+		return 0;
 	}
 	if (r && r->action == XS_ACT_DENY) {
 		d->verdict = XS_VERDICT_DROP;
@@ -93,6 +149,19 @@ static __always_inline void policy_decide(__u32 set, __u8 family, const __u64 *s
 	}
 	if (d->verdict == XS_VERDICT_DROP && (si->monitor || di->monitor))
 		d->verdict = XS_VERDICT_AUDIT;
+	return 0;
+}
+
+/*
+ * Decide a new flow from saddr to daddr (16 bytes each), protocol `proto`,
+ * destination port `dport` (network order; the ICMP type for ICMP) under
+ * set `set`, with the hook's classification `cl`.
+ */
+static __always_inline void policy_decide(__u32 set, __u8 family, const void *saddr,
+					  const void *daddr, __u8 proto, __be16 dport,
+					  const struct xs_class *cl, struct xs_decision *d)
+{
+	xs_policy_decide(saddr, daddr, XS_DECIDE_Q(set, family, proto, dport), cl, d);
 }
 
 /* The policy "port" of a packet: destination port, or the ICMP type. */
