@@ -3,6 +3,7 @@
 #include "push.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,15 @@ static const struct map_slot map_slots[] = {
 	SLOT("xs_seginfo_1", seginfo[1]),
 	SLOT("xs_rstats_0", rstats[0]),
 	SLOT("xs_rstats_1", rstats[1]),
+	SLOT("xs_binds_0", binds[0]),
+	SLOT("xs_binds_1", binds[1]),
+	SLOT("xs_bind4_0", bind4[0]),
+	SLOT("xs_bind4_1", bind4[1]),
+	SLOT("xs_bind6_0", bind6[0]),
+	SLOT("xs_bind6_1", bind6[1]),
+	SLOT("xs_ifbind_0", ifbind[0]),
+	SLOT("xs_ifbind_1", ifbind[1]),
+	SLOT("xs_sets", sets),
 	SLOT("xs_stats", stats),
 	SLOT("xs_ct", ct),
 	SLOT("xs_deny", deny),
@@ -319,6 +329,71 @@ out:
 	return err;
 }
 
+/* Every slot of a set's xs_binds: ids unused by this policy read as zero. */
+static int push_binds(int fd, const struct xs_compiled *c)
+{
+	struct xs_bind_info *vals;
+	__u32 *keys, count = XS_MAX_BINDS;
+	int err = 0;
+
+	if (c->nbinds > XS_MAX_BINDS)
+		return -E2BIG;
+	vals = calloc(XS_MAX_BINDS, sizeof(*vals));
+	keys = calloc(XS_MAX_BINDS, sizeof(*keys));
+	if (!vals || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 i = 0; i < XS_MAX_BINDS; i++)
+		keys[i] = i;
+	if (c->nbinds)
+		memcpy(vals, c->binds, c->nbinds * sizeof(*vals));
+	if (bpf_map_update_batch(fd, keys, vals, &count, NULL))
+		err = -errno;
+out:
+	free(vals);
+	free(keys);
+	return err;
+}
+
+/* The bind id of interface `name` under compiled bindings binds[1..n). */
+static __u32 bind_match(const struct xs_bind_info *binds, size_t n, const char *name)
+{
+	for (size_t i = 1; i < n; i++) {
+		char pat[XS_BIND_PATTERN_LEN + 1];
+
+		memcpy(pat, binds[i].pattern, XS_BIND_PATTERN_LEN);
+		pat[XS_BIND_PATTERN_LEN] = '\0';
+		if (binds[i].seg && pat[0] && fnmatch(pat, name, 0) == 0)
+			return (__u32)i;
+	}
+	return 0;
+}
+
+/* xs_ifbind of set `set` for every recorded interface, under bindings binds[0..n). */
+static int push_ifbind(const struct xs_maps *m, __u32 set, const struct xs_bind_info *binds,
+		       size_t n)
+{
+	__u32 key, *prev = NULL;
+	struct xs_iface e;
+	int err;
+
+	err = map_clear(m->ifbind[set], sizeof(__u32));
+	if (err)
+		return err;
+	while (bpf_map_get_next_key(m->ifaces, prev, &key) == 0) {
+		prev = &key;
+		if (bpf_map_lookup_elem(m->ifaces, &key, &e))
+			continue;
+		e.name[sizeof(e.name) - 1] = '\0';
+		__u32 id = bind_match(binds, n, e.name);
+
+		if (id && bpf_map_update_elem(m->ifbind[set], &key, &id, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 static int push_meta(const struct xs_maps *m, const struct xs_compiled *c, const char *file,
 		     __u32 set, __u32 generation)
 {
@@ -362,6 +437,10 @@ int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const c
 		err = map_clear(m->rules[set], sizeof(struct xs_rule_key));
 	if (!err)
 		err = map_clear(m->rexact[set], sizeof(struct xs_rule_key));
+	if (!err)
+		err = map_clear(m->bind4[set], sizeof(struct xs_bind4_key));
+	if (!err)
+		err = map_clear(m->bind6[set], sizeof(struct xs_bind6_key));
 	if (err)
 		return err;
 	for (size_t i = 0; i < c->nv4; i++) {
@@ -379,7 +458,23 @@ int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const c
 		if (bpf_map_update_elem(fd, k, &c->rules[i].val, BPF_NOEXIST))
 			return -errno;
 	}
+	for (size_t i = 0; i < c->nbind4; i++) {
+		if (bpf_map_update_elem(m->bind4[set], &c->bind4[i].key, &c->bind4[i].val,
+					BPF_NOEXIST))
+			return -errno;
+	}
+	for (size_t i = 0; i < c->nbind6; i++) {
+		if (bpf_map_update_elem(m->bind6[set], &c->bind6[i].key, &c->bind6[i].val,
+					BPF_NOEXIST))
+			return -errno;
+	}
 	err = push_seginfo(m->seginfo[set], c);
+	if (!err)
+		err = push_binds(m->binds[set], c);
+	if (!err)
+		err = push_ifbind(m, set, c->binds, c->nbinds);
+	if (!err && bpf_map_update_elem(m->sets, &set, &c->setinfo, BPF_ANY))
+		err = -errno;
 	if (err)
 		return err;
 	err = percpu_zero(m->rstats[set], sizeof(struct xs_rule_counter),
@@ -407,4 +502,63 @@ int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const c
 		res->set = set;
 	}
 	return 0;
+}
+
+int xs_iface_bind(const struct xs_maps *m, uint32_t ifindex, const char *name)
+{
+	struct xs_bind_info *binds = NULL;
+	struct xs_set_info si;
+	struct xs_config cfg;
+	__u32 set, key = ifindex, id = 0, n;
+	int err;
+
+	err = xs_config_read(m, &cfg);
+	if (err || !cfg.generation)
+		return err;
+	set = cfg.generation & 1;
+	if (bpf_map_lookup_elem(m->sets, &set, &si))
+		return -errno;
+	n = si.nbinds + 1;
+	if (si.nbinds && n <= XS_MAX_BINDS) {
+		binds = calloc(n, sizeof(*binds));
+		if (!binds)
+			return -ENOMEM;
+		for (__u32 i = 1; i < n; i++) {
+			if (bpf_map_lookup_elem(m->binds[set], &i, &binds[i])) {
+				err = -errno;
+				goto out;
+			}
+		}
+		id = bind_match(binds, n, name);
+	}
+	if (id && bpf_map_update_elem(m->ifbind[set], &key, &id, BPF_ANY))
+		err = -errno;
+	else if (!id && bpf_map_delete_elem(m->ifbind[set], &key) && errno != ENOENT)
+		err = -errno;
+out:
+	free(binds);
+	return err ? err : (int)id;
+}
+
+void xs_iface_unbind(const struct xs_maps *m, uint32_t ifindex)
+{
+	__u32 key = ifindex;
+
+	for (int set = 0; set < XS_POLICY_SETS; set++)
+		bpf_map_delete_elem(m->ifbind[set], &key);
+}
+
+uint32_t xs_iface_binding(const struct xs_maps *m, uint32_t ifindex, struct xs_bind_info *bi)
+{
+	struct xs_config cfg;
+	__u32 set, key = ifindex, id;
+
+	if (xs_config_read(m, &cfg) || !cfg.generation)
+		return 0;
+	set = cfg.generation & 1;
+	if (bpf_map_lookup_elem(m->ifbind[set], &key, &id) || !id)
+		return 0;
+	if (bpf_map_lookup_elem(m->binds[set], &id, bi))
+		return 0;
+	return id;
 }

@@ -24,6 +24,11 @@ struct xs_maps {
 	int rexact[XS_POLICY_SETS];
 	int seginfo[XS_POLICY_SETS];
 	int rstats[XS_POLICY_SETS];
+	int binds[XS_POLICY_SETS];
+	int bind4[XS_POLICY_SETS];
+	int bind6[XS_POLICY_SETS];
+	int ifbind[XS_POLICY_SETS];
+	int sets;
 	int stats;
 	int ct;
 	int deny;
@@ -58,6 +63,22 @@ struct xs_push_result {
  */
 int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const char *file,
 		   struct xs_push_result *res);
+
+/*
+ * Bind interface `ifindex` named `name` in the ACTIVE policy set: the first
+ * `bind` statement whose pattern matches the name (xs_binds_<set>) binds it
+ * in xs_ifbind_<set>; no match removes a stale entry. Call it after the
+ * interface is recorded and before its hooks are attached, so no packet
+ * crosses a hooked port that the policy binds without its check. Returns
+ * the bind id (0: not bound), or a negative errno. No policy applied: 0.
+ */
+int xs_iface_bind(const struct xs_maps *m, uint32_t ifindex, const char *name);
+
+/* Forget interface `ifindex` in both sets' xs_ifbind (detach). */
+void xs_iface_unbind(const struct xs_maps *m, uint32_t ifindex);
+
+/* The bind id of `ifindex` in the active set and its bind info (0: not bound). */
+uint32_t xs_iface_binding(const struct xs_maps *m, uint32_t ifindex, struct xs_bind_info *bi);
 
 /* Read the configuration (generation, event rate, flags). */
 int xs_config_read(const struct xs_maps *m, struct xs_config *cfg);
