@@ -214,6 +214,18 @@ uint32_t h_out_rid(const struct h *h, const char *name)
 	return s->out_rule_id;
 }
 
+void h_bind(struct h *h, const char *ifname)
+{
+	int id = xs_iface_bind(&h->maps, H_IFINDEX, ifname);
+
+	cr_assert_geq(id, 0, "xs_iface_bind: %s", strerror(-id));
+}
+
+void h_unbind(struct h *h)
+{
+	xs_iface_unbind(&h->maps, H_IFINDEX);
+}
+
 struct xs_counter h_stat(const struct h *h, uint32_t idx)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -246,26 +258,37 @@ struct xs_rule_counter h_rstat(const struct h *h, uint32_t rule_id)
 	return sum;
 }
 
-static bool icmp_query(const struct pkt_spec *s)
+/* ICMP query messages (RFC 792, 950): 1 request, 2 reply, 0 neither. */
+int h_icmp_query(uint8_t proto, uint8_t type)
 {
-	if (s->proto == IPPROTO_ICMP)
-		return s->icmp_type == 0 || s->icmp_type == 8 ||
-		       (s->icmp_type >= 13 && s->icmp_type <= 18); /* RFC 792, 950 */
-	if (s->proto == IPPROTO_ICMPV6)
-		return s->icmp_type == 128 || s->icmp_type == 129;
-	return false;
+	if (proto == IPPROTO_ICMP) {
+		if (type == 8 || type == 13 || type == 15 || type == 17)
+			return 1;
+		return type == 0 || type == 14 || type == 16 || type == 18 ? 2 : 0;
+	}
+	if (proto == IPPROTO_ICMPV6)
+		return type == 128 ? 1 : type == 129 ? 2 : 0;
+	return 0;
 }
 
-/* Ports of `s` as the datapath keys them (network order). */
+static bool icmp_query(const struct pkt_spec *s)
+{
+	return h_icmp_query(s->proto, s->icmp_type) != 0;
+}
+
+/* Ports of `s` as the datapath keys them (network order): an ICMP query's
+ * identifier sits on the requester's side (sport of a request, dport of a
+ * reply), so the key says who asked. */
 static void spec_ports(const struct pkt_spec *s, __be16 *sport, __be16 *dport)
 {
+	*sport = *dport = 0;
 	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
 		*sport = htons(s->sport);
 		*dport = htons(s->dport);
-	} else if (icmp_query(s)) {
-		*sport = *dport = htons(s->icmp_id);
-	} else {
-		*sport = *dport = 0;
+	} else if (h_icmp_query(s->proto, s->icmp_type) == 1) {
+		*sport = htons(s->icmp_id);
+	} else if (h_icmp_query(s->proto, s->icmp_type) == 2) {
+		*dport = htons(s->icmp_id);
 	}
 }
 

@@ -68,6 +68,18 @@ uint16_t h_seg(const struct h *h, const char *name);
 uint32_t h_in_rid(const struct h *h, const char *name);
 uint32_t h_out_rid(const struct h *h, const char *name);
 
+/* BPF_PROG_RUN runs both programs on the loopback device (ifindex 1). */
+#define H_IFINDEX 1
+
+/* Bind the test port (H_IFINDEX) as if it were the interface `ifname`:
+ * the active policy's first `bind` pattern matching the name binds it. */
+void h_bind(struct h *h, const char *ifname);
+/* The test port is not bound (both sets). */
+void h_unbind(struct h *h);
+
+/* ICMP query kind of a type: 1 request, 2 reply, 0 neither. */
+int h_icmp_query(uint8_t proto, uint8_t type);
+
 /* xs_stats[idx] summed over CPUs. */
 struct xs_counter h_stat(const struct h *h, uint32_t idx);
 /* xs_rstats_<active set>[rule_id] summed over CPUs. */

@@ -61,6 +61,10 @@ static size_t put_l4(uint8_t *p, const struct pkt_spec *s)
 {
 	size_t n = 0;
 
+	if (s->raw) {
+		memcpy(p, s->raw, s->raw_len);
+		return s->raw_len;
+	}
 	if (s->frag && s->frag_off) {
 		/* a non-first fragment: data only */
 	} else if (s->proto == IPPROTO_TCP) {
@@ -105,7 +109,12 @@ static size_t put_l4(uint8_t *p, const struct pkt_spec *s)
 
 static size_t l4_estimate(const struct pkt_spec *s)
 {
-	return 20 + s->quote_len + s->payload;
+	return 20 + s->quote_len + s->payload + s->raw_len;
+}
+
+static uint8_t ttl_of(const struct pkt_spec *s)
+{
+	return s->ttl ? s->ttl : 64;
 }
 
 static size_t put_ip4(uint8_t *p, const struct pkt_spec *s, const uint8_t *sa, const uint8_t *da)
@@ -122,7 +131,7 @@ static size_t put_ip4(uint8_t *p, const struct pkt_spec *s, const uint8_t *sa, c
 			off |= 0x2000;
 	}
 	put16(p + 6, off);
-	p[8] = 64;
+	p[8] = ttl_of(s);
 	p[9] = s->proto;
 	memcpy(p + 12, sa, 4);
 	memcpy(p + 16, da, 4);
@@ -130,9 +139,24 @@ static size_t put_ip4(uint8_t *p, const struct pkt_spec *s, const uint8_t *sa, c
 	for (size_t i = 20; i < hl; i++)
 		p[i] = i + 1 == hl ? 0 : 1;
 	n = put_l4(p + hl, s);
-	put16(p + 2, (uint16_t)(hl + n));
+	put16(p + 2, (uint16_t)(hl + n - (s->cut < n ? s->cut : n)));
 	put16(p + 10, csum(p, hl));
 	return hl + n;
+}
+
+/* One 8-byte extension header of type `type` at *off, chained from *nh. */
+static void put_ext(uint8_t *p, size_t *off, uint8_t **nh, uint8_t type)
+{
+	**nh = type;
+	memset(p + *off, 0, 8);
+	*nh = p + *off;
+	if (type == IPPROTO_ROUTING) {
+		p[*off + 2] = 0; /* type 0, segments left 0 */
+	} else {
+		p[*off + 2] = 1; /* PadN, 4 bytes */
+		p[*off + 3] = 4;
+	}
+	*off += 8;
 }
 
 static size_t put_ip6(uint8_t *p, const struct pkt_spec *s, const uint8_t *sa, const uint8_t *da,
@@ -143,21 +167,11 @@ static size_t put_ip6(uint8_t *p, const struct pkt_spec *s, const uint8_t *sa, c
 
 	memset(p, 0, 40);
 	p[0] = 0x60;
-	p[7] = 64;
+	p[7] = ttl_of(s);
 	memcpy(p + 8, sa, 16);
 	memcpy(p + 24, da, 16);
-	for (int i = 0; i < s->next; i++) {
-		*nh = s->ext[i];
-		memset(p + off, 0, 8);
-		nh = p + off;
-		if (s->ext[i] == IPPROTO_ROUTING) {
-			p[off + 2] = 0; /* type 0, segments left 0 */
-		} else {
-			p[off + 2] = 1; /* PadN, 4 bytes */
-			p[off + 3] = 4;
-		}
-		off += 8;
-	}
+	for (int i = 0; i < s->next && !s->ext_after_frag; i++)
+		put_ext(p, &off, &nh, s->ext[i]);
 	if (s->frag) {
 		uint16_t fo = (uint16_t)(s->frag_off << 3) | (s->more_frags ? 1 : 0);
 
@@ -168,10 +182,12 @@ static size_t put_ip6(uint8_t *p, const struct pkt_spec *s, const uint8_t *sa, c
 		put32(p + off + 4, s->frag_id);
 		off += 8;
 	}
+	for (int i = 0; i < s->next && s->ext_after_frag; i++)
+		put_ext(p, &off, &nh, s->ext[i]);
 	*nh = s->proto;
 	*l4off = off;
 	n = put_l4(p + off, s);
-	put16(p + 4, (uint16_t)(off - 40 + n));
+	put16(p + 4, (uint16_t)(off - 40 + n - (s->cut < off - 40 + n ? s->cut : off - 40 + n)));
 	return off + n;
 }
 
@@ -206,5 +222,31 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 		p->len = off + put_ip6(p->data + off, s, sa, da, &l4off);
 		p->l4 = off + l4off;
 	}
+	return 0;
+}
+
+int pkt_build_arp(struct pkt *p, const char *sender, const char *target, uint16_t op)
+{
+	uint8_t sa[16], ta[16];
+
+	memset(p, 0, sizeof(*p));
+	if (pkt_addr(sender, sa) != 4 || pkt_addr(target, ta) != 4)
+		return -EINVAL;
+	p->data[0] = 0xff, p->data[1] = 0xff, p->data[2] = 0xff; /* broadcast */
+	p->data[3] = 0xff, p->data[4] = 0xff, p->data[5] = 0xff;
+	p->data[6] = 0x02, p->data[11] = 0x01;
+	put16(p->data + 12, 0x0806);
+	p->l3 = 14;
+	put16(p->data + 14, 1);	     /* Ethernet */
+	put16(p->data + 16, 0x0800); /* IPv4 */
+	p->data[18] = 6;
+	p->data[19] = 4;
+	put16(p->data + 20, op);
+	p->data[22] = 0x02, p->data[27] = 0x01; /* sender MAC */
+	memcpy(p->data + 28, sa, 4);
+	memcpy(p->data + 38, ta, 4);
+	p->len = 42;
+	p->l4 = 42;
+	p->family = 4;
 	return 0;
 }

@@ -45,9 +45,20 @@ struct pkt_spec {
 	bool more_frags;
 	uint16_t frag_off; /* in 8-byte units; non-zero: no L4 header is built */
 	uint32_t frag_id;
-	/* ICMP error: quote these bytes (an IP packet) after the ICMP header */
+	/* IPv6: ext[] come after the fragment header (in the fragmentable part) */
+	bool ext_after_frag;
+	/* ICMP error: quote these bytes (an IP packet) after the ICMP header;
+	 * other ICMP types: the message body after the first 8 bytes */
 	const uint8_t *quote;
 	size_t quote_len;
+	/* The L4 part (or a later fragment's data) is exactly these bytes */
+	const uint8_t *raw;
+	size_t raw_len;
+	/* IPv4 TTL / IPv6 hop limit (0: 64) */
+	uint8_t ttl;
+	/* The last `cut` bytes of the datagram are left out of its IP length:
+	 * they stay in the frame as padding past the datagram */
+	size_t cut;
 };
 
 struct pkt {
@@ -77,6 +88,9 @@ struct pkt {
 
 /* Build `s` into `p`. Returns 0, or -EINVAL (bad address, too long). */
 int pkt_build(struct pkt *p, const struct pkt_spec *s);
+
+/* An Ethernet ARP packet (op 1 request, 2 reply) from sender to target IPv4. */
+int pkt_build_arp(struct pkt *p, const char *sender, const char *target, uint16_t op);
 
 /* Parse a textual v4/v6 address into 16 bytes (v4 in the first four);
  * returns the family (4 or 6) or 0. */

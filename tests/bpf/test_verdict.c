@@ -74,20 +74,35 @@ Test(verdict, no_policy_passes_everything)
 	cr_assert_eq(h_ct_count(&H), 0, "no policy must not create conntrack entries");
 }
 
-/* ICMPv6 ND/router/MLD messages pass a deny-everything policy. */
+/* The ICMPv6 the kernel needs passes a deny-everything policy: neighbour
+ * discovery with hop limit 255, MLD with hop limit 1 from a link-local
+ * source, each of at least its minimum length (RFC 4861, RFC 3810). */
 Test(verdict, nd_passes_without_policy_decision)
 {
-	static const uint8_t types[] = { 130, 131, 132, 133, 134, 135, 136, 137, 143 };
+	static const struct {
+		uint8_t type, hop;
+		const char *src;
+		size_t body; /* bytes after the first 8 */
+	} msgs[] = {
+		{ 133, 255, "fd00:1::1", 0 },  { 134, 255, "fe80::1", 8 },
+		{ 135, 255, "fd00:1::1", 16 }, { 135, 255, "::", 16 },
+		{ 136, 255, "fd00:1::1", 16 }, { 137, 255, "fe80::1", 32 },
+		{ 130, 1, "fe80::1", 16 },     { 131, 1, "fe80::1", 16 },
+		{ 132, 1, "fe80::1", 16 },     { 143, 1, "fe80::1", 0 },
+		{ 143, 1, "::", 0 },
+	};
 	struct pkt_spec s;
 
 	h_push(&H, "segment lan fd00:1::/64\ndeny any -> any\n");
-	for (size_t i = 0; i < sizeof(types); i++) {
-		s = PKT_ICMP6("fd00:1::1", "ff02::1", types[i], 0);
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		s = PKT_ICMP6(msgs[i].src, "ff02::1", msgs[i].type, 0);
+		s.ttl = msgs[i].hop;
+		s.payload = msgs[i].body;
 		h_check(&H, false, &s, XS_VERDICT_ALLOW, XS_REASON_ND, 0);
 		h_check(&H, true, &s, XS_VERDICT_ALLOW, XS_REASON_ND, 0);
 	}
 	cr_assert_eq(h_stat(&H, XS_STAT_IDX(XS_VERDICT_ALLOW, XS_REASON_ND)).packets,
-		     2 * sizeof(types));
+		     2 * sizeof(msgs) / sizeof(msgs[0]));
 	/* an echo request is subject to policy */
 	s = PKT_ICMP6("fd00:1::1", "fd00:1::2", 128, 7);
 	h_check(&H, false, &s, XS_VERDICT_DROP, XS_REASON_DENY_RULE, h_rid(&H, 2));
