@@ -330,18 +330,29 @@ int h_ct_lookup(const struct h *h, const struct pkt_spec *s, struct xs_tuple *ke
 	return 0;
 }
 
-size_t h_ct_count(const struct h *h)
+static size_t map_count(int fd, size_t key_size)
 {
-	struct xs_tuple k, next;
+	char k[64], next[64];
 	size_t n = 0;
 	void *prev = NULL;
 
-	while (!bpf_map_get_next_key(h->maps.ct, prev, &next)) {
-		k = next;
-		prev = &k;
+	cr_assert_leq(key_size, sizeof(k));
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(k, next, key_size);
+		prev = k;
 		n++;
 	}
 	return n;
+}
+
+size_t h_frag_count(const struct h *h)
+{
+	return map_count(h->maps.frags, sizeof(struct xs_frag_key));
+}
+
+size_t h_ct_count(const struct h *h)
+{
+	return map_count(h->maps.ct, sizeof(struct xs_tuple));
 }
 
 void h_expect_event(const struct h *h, bool egress, const struct pkt_spec *s, const struct pkt *p,

@@ -182,6 +182,15 @@ static size_t put_ip6(uint8_t *p, const struct pkt_spec *s, const uint8_t *sa, c
 		put32(p + off + 4, s->frag_id);
 		off += 8;
 	}
+	if (s->ext_after_frag && s->next && s->frag && s->frag_off) {
+		/* a later fragment: the headers after the fragment header went in
+		 * the first one, the fragment header names the first of them */
+		*nh = s->ext[0];
+		*l4off = off;
+		n = put_l4(p + off, s);
+		put16(p + 4, (uint16_t)(off - 40 + n));
+		return off + n;
+	}
 	for (int i = 0; i < s->next && s->ext_after_frag; i++)
 		put_ext(p, &off, &nh, s->ext[i]);
 	*nh = s->proto;
