@@ -3,7 +3,10 @@
  * The datapath against the reference evaluator: random policies pushed with
  * the real apply protocol, random first packets (TCP SYN, UDP, ICMP echo,
  * another protocol; IPv4 and IPv6; sometimes VLAN-tagged, with IPv4 options
- * or IPv6 extension headers) through XDP and TC egress. The verdict, the
+ * or IPv6 extension headers; sometimes fragmented, with a later fragment
+ * that must follow the first; sometimes cut short by their IP length; ICMP
+ * errors quoting a tracked flow, to its sender or anyone else) through XDP
+ * and TC egress. The verdict, the
  * event's verdict, reason, rule id and segments must be exactly what
  * xs_policy_evaluate() decides from the policy's source form. Fixed seeds.
  */
@@ -97,42 +100,167 @@ static void rand_spec(struct rng *r, int nseg, uint16_t sport, struct pkt_spec *
 	}
 }
 
-/* Run `s` and compare with the reference decision; on a mismatch, show the policy. */
-static void check_one(bool egress, const struct pkt_spec *s, const char *text)
+/* Report a mismatch with the policy that made it. */
+#define mismatch(what, s, text, ...)                                                              \
+	cr_assert_fail("%s %s -> %s proto %u port %u type %u: " what "; policy:\n%s",             \
+		       egress ? "egress" : "ingress", (s)->src, (s)->dst, (s)->proto, (s)->dport, \
+		       (s)->icmp_type, __VA_ARGS__, text)
+
+/*
+ * Run `s` and compare with the reference decision `want`; returns whether
+ * the packet passed.
+ */
+static bool check_decision(bool egress, const struct pkt_spec *s, const struct xs_decision *want,
+			   const char *text)
 {
-	struct xs_decision want;
 	const struct xs_event *e = &H.ev[0];
-	struct xs_tuple k;
 	struct pkt p;
 	bool passed;
 
-	h_eval(&H, s, &want);
 	cr_assert_eq(pkt_build(&p, s), 0, "pkt_build");
 	passed = h_passed(egress, h_run(&H, egress, &p));
 	cr_assert_eq(H.nev, 1, "%zu events for a new flow", H.nev);
-	if (passed != (want.verdict != XS_VERDICT_DROP) || e->verdict != want.verdict ||
-	    e->reason != want.reason || e->rule_id != want.rule_id)
-		cr_assert_fail("%s %s -> %s proto %u port %u type %u: datapath %s, event %s/%s "
-			       "rule %u; reference %s/%s rule %u; policy:\n%s",
-			       egress ? "egress" : "ingress", s->src, s->dst, s->proto, s->dport,
-			       s->icmp_type, passed ? "passed" : "dropped",
-			       xs_verdict_name(e->verdict), xs_reason_name(e->reason), e->rule_id,
-			       xs_verdict_name(want.verdict), xs_reason_name(want.reason),
-			       want.rule_id, text);
+	if (passed != (want->verdict != XS_VERDICT_DROP) || e->verdict != want->verdict ||
+	    e->reason != want->reason || e->rule_id != want->rule_id)
+		mismatch("datapath %s, event %s/%s rule %u; reference %s/%s rule %u", s, text,
+			 passed ? "passed" : "dropped", xs_verdict_name(e->verdict),
+			 xs_reason_name(e->reason), e->rule_id, xs_verdict_name(want->verdict),
+			 xs_reason_name(want->reason), want->rule_id);
 	/* and every other field of the event */
-	h_expect_event(&H, egress, s, &p, want.verdict, want.reason, want.rule_id);
+	h_expect_event(&H, egress, s, &p, want->verdict, want->reason, want->rule_id);
+	return passed;
+}
+
+/* A first packet: the reference decides it. */
+static bool check_one(bool egress, const struct pkt_spec *s, const char *text)
+{
+	struct xs_decision want;
+	struct xs_tuple k;
+	bool passed;
+
+	h_eval(&H, s, &want);
+	passed = check_decision(egress, s, &want, text);
 	/* GRE and non-query ICMP are tracked by address pair: a repeat must be new again */
-	h_tuple(s, &k);
-	bpf_map_delete_elem(H.maps.ct, &k);
+	if (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP) {
+		h_tuple(s, &k);
+		bpf_map_delete_elem(H.maps.ct, &k);
+	}
+	return passed;
+}
+
+/* Bytes of L4 header the datapath reads (a first fragment must hold them). */
+static size_t l4_len(const struct pkt_spec *s)
+{
+	switch (s->proto) {
+	case IPPROTO_TCP:
+		return 20;
+	case IPPROTO_UDP:
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return 8;
+	}
+	return 0;
+}
+
+/*
+ * A fragmented datagram: the first fragment is decided as the flow; a later
+ * one, past the headers, passes exactly when the first did.
+ */
+static void check_fragments(struct rng *r, bool egress, struct pkt_spec *s, const char *text)
+{
+	static const uint8_t data[16] = { 0xde, 0xad, 0xbe, 0xef };
+	struct pkt_spec later;
+	bool first_passed;
+	struct pkt p;
+
+	s->frag = s->more_frags = true;
+	s->frag_id = 0x10000 + s->sport + (uint32_t)rnd(r, 1000) * 65536;
+	later = *s;
+	first_passed = check_one(egress, s, text);
+	later.more_frags = rnd(r, 2);
+	later.frag_off = (uint16_t)((l4_len(s) + 7) / 8 + rnd(r, 4));
+	if (!later.frag_off)
+		later.frag_off = 1;
+	later.raw = data;
+	later.raw_len = sizeof(data);
+	cr_assert_eq(pkt_build(&p, &later), 0, "pkt_build");
+	if (h_passed(egress, h_run(&H, egress, &p)) != first_passed)
+		mismatch("a later fragment %s, its first fragment %s", s, text,
+			 first_passed ? "dropped" : "passed", first_passed ? "passed" : "dropped");
+	if (first_passed) {
+		cr_assert_eq(H.nev, 0, "a later fragment of an accepted datagram made an event");
+	} else {
+		cr_assert_eq(H.nev, 1);
+		cr_assert_eq(H.ev[0].reason, XS_REASON_FRAGMENT);
+		cr_assert_eq(H.ev[0].rule_id, 0);
+	}
+}
+
+/* The L4 header cut short by the IP length (a fragment or not): malformed. */
+static void check_truncated(struct rng *r, bool egress, struct pkt_spec *s, const char *text)
+{
+	struct pkt p;
+
+	s->frag = s->more_frags = rnd(r, 2);
+	s->frag_id = s->sport;
+	s->cut = s->payload + 1 + rnd(r, (uint32_t)l4_len(s) - 1);
+	cr_assert_eq(pkt_build(&p, s), 0, "pkt_build");
+	if (h_passed(egress, h_run(&H, egress, &p)))
+		mismatch("passed with %zu bytes of its L4 header", s, text, l4_len(s) - s->cut);
+	cr_assert_eq(H.nev, 1);
+	cr_assert_eq(H.ev[0].reason, XS_REASON_MALFORMED, "reason %u", H.ev[0].reason);
+	cr_assert_eq(H.ev[0].rule_id, 0);
+}
+
+/* The last tracked TCP/UDP flow of this policy, for ICMP errors to quote. */
+struct quoted {
+	bool valid;
+	struct pkt pkt;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+};
+
+/*
+ * An ICMP error quoting flow `q`: towards the quoted sender it is related
+ * (passes, no event); towards anyone else it is an ICMP flow the policy
+ * decides by its type.
+ */
+static void check_icmp_error(struct rng *r, bool egress, const struct quoted *q, int nseg,
+			     const char *text)
+{
+	static const uint8_t v4[] = { 3, 11, 12 }, v6[] = { 1, 2, 3, 4 };
+	char other[INET6_ADDRSTRLEN];
+	struct pkt_spec e = { 0 };
+	struct xs_decision want;
+	uint8_t a[16];
+
+	e.proto = q->pkt.family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	e.icmp_type = q->pkt.family == 4 ? v4[rnd(r, sizeof(v4))] : v6[rnd(r, sizeof(v6))];
+	e.icmp_code = (uint8_t)rnd(r, 4);
+	e.quote = q->pkt.data + q->pkt.l3;
+	e.quote_len = q->pkt.len - q->pkt.l3;
+	e.src = q->dst;
+	if (rnd(r, 2)) {
+		e.dst = q->src;
+		h_check(&H, egress, &e, XS_VERDICT_ALLOW, XS_REASON_RELATED, 0);
+		return;
+	}
+	do {
+		rand_addr(r, nseg, (uint8_t)q->pkt.family, a);
+		inet_ntop(q->pkt.family == 4 ? AF_INET : AF_INET6, a, other, sizeof(other));
+	} while (!strcmp(other, q->src));
+	e.dst = other;
+	h_eval(&H, &e, &want);
+	check_decision(egress, &e, &want, text);
 }
 
 static void run_seed(uint64_t seed, int npolicies, int nflows)
 {
 	struct rng r = { seed };
 	uint16_t sport = 1024;
-	size_t checked = 0, dropped = 0;
+	size_t checked = 0, dropped = 0, frags = 0, errors = 0, cut = 0;
 
 	for (int n = 0; n < npolicies; n++) {
+		struct quoted q = { 0 };
 		int nseg;
 		char *text = rand_policy(&r, &nseg);
 
@@ -141,17 +269,42 @@ static void run_seed(uint64_t seed, int npolicies, int nflows)
 			char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 			struct pkt_spec s;
 			bool egress = rnd(&r, 2);
+			uint32_t kind = rnd(&r, 20);
 
 			rand_spec(&r, nseg, sport++, &s, src, dst);
-			check_one(egress, &s, text);
+			if (kind < 2 && q.valid) {
+				check_icmp_error(&r, egress, &q, nseg, text);
+				errors++;
+				continue;
+			}
+			if (kind < 4 && l4_len(&s)) {
+				check_truncated(&r, egress, &s, text);
+				cut++;
+				continue;
+			}
+			if (kind < 7) {
+				check_fragments(&r, egress, &s, text);
+				frags++;
+			} else if (check_one(egress, &s, text) &&
+				   (s.proto == IPPROTO_TCP || s.proto == IPPROTO_UDP) && !s.next) {
+				/* (the datapath reads no extension header in a quoted
+				 * packet: an error quoting one is decided as ICMP) */
+				q.valid = true;
+				cr_assert_eq(pkt_build(&q.pkt, &s), 0);
+				snprintf(q.src, sizeof(q.src), "%s", src);
+				snprintf(q.dst, sizeof(q.dst), "%s", dst);
+			}
 			checked++;
 			dropped += H.ev[0].verdict == XS_VERDICT_DROP;
 		}
 		free(text);
 	}
-	/* the random policies must exercise both outcomes */
+	/* the random policies must exercise both outcomes, and every kind of packet */
 	cr_assert_gt(dropped, checked / 10, "only %zu of %zu dropped", dropped, checked);
 	cr_assert_lt(dropped, checked - checked / 10, "%zu of %zu dropped", dropped, checked);
+	cr_assert_gt(frags, checked / 10, "%zu fragmented datagrams", frags);
+	cr_assert_gt(errors, checked / 20, "%zu ICMP errors", errors);
+	cr_assert_gt(cut, checked / 20, "%zu truncated headers", cut);
 }
 
 Test(random, datapath_matches_reference_seed_1)
