@@ -29,12 +29,11 @@ static __always_inline int bind_port(__u32 set, __u32 ifindex, int lookup,
 	__u32 id = 0, *v;
 
 	if (lookup) {
-		v = set ? bpf_map_lookup_elem(&xs_ifbind_1, &ifindex)
-			: bpf_map_lookup_elem(&xs_ifbind_0, &ifindex);
+		v = xs_set_lookup(set, xs_ifbind_0, xs_ifbind_1, &ifindex);
 		if (v)
 			id = *v;
 	}
-	*bi = set ? bpf_map_lookup_elem(&xs_binds_1, &id) : bpf_map_lookup_elem(&xs_binds_0, &id);
+	*bi = xs_set_lookup(set, xs_binds_0, xs_binds_1, &id);
 	return *bi ? (int)id : -1;
 }
 
@@ -50,14 +49,12 @@ static __always_inline int bind_has(__u32 set, __u32 bind, __u8 family, const vo
 		struct xs_bind4_key k = { .prefixlen = XS_BIND_PLEN(32), .bind = bind };
 
 		__builtin_memcpy(k.addr, addr, 4);
-		v = set ? bpf_map_lookup_elem(&xs_bind4_1, &k)
-			: bpf_map_lookup_elem(&xs_bind4_0, &k);
+		v = xs_set_lookup(set, xs_bind4_0, xs_bind4_1, &k);
 	} else {
 		struct xs_bind6_key k = { .prefixlen = XS_BIND_PLEN(128), .bind = bind };
 
 		__builtin_memcpy(k.addr, addr, 16);
-		v = set ? bpf_map_lookup_elem(&xs_bind6_1, &k)
-			: bpf_map_lookup_elem(&xs_bind6_0, &k);
+		v = xs_set_lookup(set, xs_bind6_0, xs_bind6_1, &k);
 	}
 	return v && *v;
 }

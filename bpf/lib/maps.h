@@ -97,6 +97,26 @@ struct {
 		__type(value, __u32);               \
 	} name SEC(".maps")
 
+/*
+ * A lookup in the map of policy set `set` (map0 or map1). Written as two
+ * calls the compiler cannot fold into one call with a chosen map (the asm
+ * after each differs): the verifier inlines a lookup only at a call that
+ * always sees the same map, and a lookup through the helper's indirect call
+ * costs about 15 ns here, a quarter of an established packet.
+ */
+#define xs_set_lookup(set, map0, map1, key)                          \
+	({                                                           \
+		void *__v;                                           \
+		if (set) {                                           \
+			__v = bpf_map_lookup_elem(&map1, key);       \
+			asm volatile("/* " #map1 " */" : "+r"(__v)); \
+		} else {                                             \
+			__v = bpf_map_lookup_elem(&map0, key);       \
+			asm volatile("/* " #map0 " */" : "+r"(__v)); \
+		}                                                    \
+		__v;                                                 \
+	})
+
 /* The two policy sets. */
 XS_SEG4_MAP(xs_seg4_0);
 XS_SEG4_MAP(xs_seg4_1);

@@ -30,13 +30,11 @@ static __always_inline __u16 policy_segment_kb(__u32 set, __u8 family, const __u
 	if (family == 4) {
 		kb->k4.prefixlen = 32;
 		__builtin_memcpy(kb->k4.addr, addr, 4);
-		v = set ? bpf_map_lookup_elem(&xs_seg4_1, &kb->k4)
-			: bpf_map_lookup_elem(&xs_seg4_0, &kb->k4);
+		v = xs_set_lookup(set, xs_seg4_0, xs_seg4_1, &kb->k4);
 	} else {
 		kb->k6.prefixlen = 128;
 		__builtin_memcpy(kb->k6.addr, addr, 16);
-		v = set ? bpf_map_lookup_elem(&xs_seg6_1, &kb->k6)
-			: bpf_map_lookup_elem(&xs_seg6_0, &kb->k6);
+		v = xs_set_lookup(set, xs_seg6_0, xs_seg6_1, &kb->k6);
 	}
 	return v ? v->seg : XS_SEG_WORLD;
 }
@@ -51,8 +49,7 @@ static __always_inline __u16 policy_segment(__u32 set, __u8 family, const __u64 
 
 static __always_inline struct xs_seg_info *policy_seginfo(__u32 set, __u32 seg)
 {
-	return set ? bpf_map_lookup_elem(&xs_seginfo_1, &seg)
-		   : bpf_map_lookup_elem(&xs_seginfo_0, &seg);
+	return xs_set_lookup(set, xs_seginfo_0, xs_seginfo_1, &seg);
 }
 
 /*
@@ -115,9 +112,9 @@ __attribute__((noinline)) int xs_policy_decide(const struct xs_addr *sa, const s
 	k->pad = 0;
 	k->port = (__be16)(q >> 32);
 	/* a single-port entry is the longest match: the hash first, the trie on a miss */
-	r = set ? bpf_map_lookup_elem(&xs_rexact_1, k) : bpf_map_lookup_elem(&xs_rexact_0, k);
+	r = xs_set_lookup(set, xs_rexact_0, xs_rexact_1, k);
 	if (!r)
-		r = set ? bpf_map_lookup_elem(&xs_rules_1, k) : bpf_map_lookup_elem(&xs_rules_0, k);
+		r = xs_set_lookup(set, xs_rules_0, xs_rules_1, k);
 	si = policy_seginfo(set, d->src_seg);
 	di = policy_seginfo(set, d->dst_seg);
 	if (!si || !di) { /* cannot happen: ids are < XS_MAX_SEGMENTS */

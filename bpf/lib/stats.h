@@ -32,8 +32,7 @@ static __always_inline void stats_rule(__u32 set, __u32 rule_id, __u32 len, int 
 
 	if (!rule_id)
 		return;
-	c = set ? bpf_map_lookup_elem(&xs_rstats_1, &rule_id)
-		: bpf_map_lookup_elem(&xs_rstats_0, &rule_id);
+	c = xs_set_lookup(set, xs_rstats_0, xs_rstats_1, &rule_id);
 	if (!c)
 		return;
 	c->flows += new_flow ? 1 : 0;
