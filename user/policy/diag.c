@@ -61,6 +61,36 @@ void xs_diag_add(struct xs_diags *d, enum xs_severity sev, const char *file, int
 		d->warnings++;
 }
 
+static size_t file_index(char *const *files, size_t nfiles, const char *file)
+{
+	for (size_t i = 0; i < nfiles; i++)
+		if (!strcmp(files[i], file))
+			return i;
+	return nfiles;
+}
+
+void xs_diags_sort(struct xs_diags *d, size_t from, char *const *files, size_t nfiles)
+{
+	struct xs_diag *v = d->v;
+
+	for (size_t i = from + 1; i < d->n; i++) {
+		struct xs_diag g = v[i];
+		size_t fi = file_index(files, nfiles, g.file), j = i;
+
+		while (j > from) {
+			const struct xs_diag *e = &v[j - 1];
+			size_t fe = file_index(files, nfiles, e->file);
+
+			if (fe < fi || (fe == fi && (e->line < g.line ||
+						     (e->line == g.line && e->col <= g.col))))
+				break;
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = g;
+	}
+}
+
 static const char *sev_name(enum xs_severity s)
 {
 	switch (s) {
