@@ -17,6 +17,9 @@
 
 #define MAX_INCLUDE_DEPTH 64
 #define MAX_TOKENS 4096
+/* Port specs all services and rules may expand to, together: a bound on
+ * memory for services that name each other many times over. */
+#define XS_MAX_FLAT_SPECS (1 << 22)
 
 /* Add a diagnostic; `line_text` is copied (may be NULL). */
 void xs_diag_add(struct xs_diags *d, enum xs_severity sev, const char *file, int line, int col,
@@ -42,6 +45,18 @@ size_t xs_port_split(uint32_t lo, uint32_t hi, void (*fn)(void *ctx, uint16_t st
 		     void *ctx);
 
 /* ---- The parser's state ---------------------------------------------------- */
+
+/* Name -> index map (names.c): open addressing; the names are not owned. */
+struct xs_name_slot {
+	const char *name;
+	uint32_t hash;
+	long val;
+};
+
+struct xs_name_map {
+	struct xs_name_slot *v;
+	size_t n, cap;
+};
 
 enum tok_type { T_WORD, T_STR, T_COMMA, T_ARROW, T_COLON };
 
@@ -134,6 +149,13 @@ struct parser {
 	 * them are not reported again (no cascades). */
 	char **poison;
 	size_t npoison, cappoison;
+	struct xs_name_map poison_seg, poison_svc;
+	/* Second pass: name -> index of the first declaration, and the names
+	 * as suggestion candidates (segments: then "any", "world"). */
+	struct xs_name_map seg_map, svc_map;
+	const char **seg_names, **svc_names;
+	size_t suggest_budget;
+	size_t nflat_specs; /* port specs in services and rules so far */
 	/* the line being parsed */
 	const struct srcfile *cur;
 	int lineno;
@@ -207,9 +229,21 @@ bool xs_poisoned(const struct parser *P, char kind, const char *name);
 /* A segment or service name: a letter or '_', then letters, digits, _ - . */
 bool xs_valid_name(const struct tok *t);
 
-/* Closest candidate by edit distance, or NULL when none is close. */
+/* Closest candidate by edit distance, or NULL when none is close. The
+ * _budget variant spends at most *budget distance cells (then NULL). */
 const char *xs_closest(const char *word, const char *const *cands, size_t n);
+const char *xs_closest_budget(const char *word, const char *const *cands, size_t n, size_t *budget);
 
+/* Value of `name`, or -1. */
+long xs_map_get(const struct xs_name_map *m, const char *name);
+/* Insert name -> val unless present: returns -1 when inserted, the value
+ * already there, or -ENOMEM. */
+long xs_map_put(struct xs_name_map *m, const char *name, long val);
+void xs_map_free(struct xs_name_map *m);
+
+/* After the first pass: index segment and service names (first declaration
+ * wins). Returns 0 or -ENOMEM. */
+int xs_index_names(struct parser *P);
 struct svc *xs_find_svc(struct parser *P, const char *name);
 int xs_find_seg(struct parser *P, const char *name);
 
@@ -228,6 +262,15 @@ void xs_check_defaults(struct parser *P);
 void xs_build_origins(struct parser *P);
 
 /* ---- lint.c ---------------------------------------------------------------- */
+
+/* Per rule: the rule id of the deny that shadows it, or else of the earlier
+ * allow it repeats (0: none; only allow rules get either). */
+struct xs_lint_hit {
+	uint32_t shadowed_by, repeats;
+};
+
+/* Fill hits[0..p->nrules). Returns 0 or -ENOMEM. */
+int xs_lint_rules(const struct xs_policy *p, struct xs_lint_hit *hits);
 
 /* Warnings of a policy without errors: shadowed and repeated allows, unused names. */
 void xs_lint(struct parser *P);

@@ -1,32 +1,109 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Segment and service names: validity, lookups, suggestions, no cascades. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* ---- Names ---------------------------------------------------------------- */
+/* Edit-distance cells (length x length) spent on suggestions per policy:
+ * past this, unknown names are reported without one (a policy of errors
+ * checks in linear time). */
+#define SUGGEST_BUDGET (64u << 20)
+
+/* ---- A map from names to ints (open addressing, first insert wins) ---------- */
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int map_grow(struct xs_name_map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 64;
+	struct xs_name_slot *v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		const struct xs_name_slot *o = &m->v[i];
+		size_t j = o->hash & (cap - 1);
+
+		if (!o->name)
+			continue;
+		while (v[j].name)
+			j = (j + 1) & (cap - 1);
+		v[j] = *o;
+	}
+	free(m->v);
+	m->v = v;
+	m->cap = cap;
+	return 0;
+}
+
+static struct xs_name_slot *map_slot(const struct xs_name_map *m, const char *name, uint32_t h)
+{
+	size_t j = h & (m->cap - 1);
+
+	while (m->v[j].name && (m->v[j].hash != h || strcmp(m->v[j].name, name)))
+		j = (j + 1) & (m->cap - 1);
+	return &m->v[j];
+}
+
+long xs_map_get(const struct xs_name_map *m, const char *name)
+{
+	const struct xs_name_slot *s;
+
+	if (!m->cap)
+		return -1;
+	s = map_slot(m, name, name_hash(name));
+	return s->name ? s->val : -1;
+}
+
+long xs_map_put(struct xs_name_map *m, const char *name, long val)
+{
+	uint32_t h = name_hash(name);
+	struct xs_name_slot *s;
+
+	if ((m->n + 1) * 2 > m->cap && map_grow(m))
+		return -ENOMEM;
+	s = map_slot(m, name, h);
+	if (s->name)
+		return s->val;
+	s->name = name;
+	s->hash = h;
+	s->val = val;
+	m->n++;
+	return -1;
+}
+
+void xs_map_free(struct xs_name_map *m)
+{
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- Names ------------------------------------------------------------------ */
 
 /* Remember a name whose declaration failed; kind 's' segment, 'v' service. */
 void xs_poison(struct parser *P, char kind, const struct tok *t)
 {
 	char **slot = xs_push(&P->poison, &P->npoison, &P->cappoison, sizeof(char *));
 
-	if (!slot || asprintf(slot, "%c%.*s", kind, t->len, t->s) < 0) {
-		if (slot)
-			*slot = NULL;
+	if (!slot || !(*slot = xs_tokdup(t)) ||
+	    xs_map_put(kind == 's' ? &P->poison_seg : &P->poison_svc, *slot, 1) == -ENOMEM)
 		P->nomem = true;
-	}
 }
 
 bool xs_poisoned(const struct parser *P, char kind, const char *name)
 {
-	for (size_t i = 0; i < P->npoison; i++)
-		if (P->poison[i] && P->poison[i][0] == kind && !strcmp(P->poison[i] + 1, name))
-			return true;
-	return false;
+	return xs_map_get(kind == 's' ? &P->poison_seg : &P->poison_svc, name) >= 0;
 }
 
 bool xs_valid_name(const struct tok *t)
@@ -40,18 +117,33 @@ bool xs_valid_name(const struct tok *t)
 	return true;
 }
 
-/* Closest candidate by edit distance, or NULL when none is close. */
 const char *xs_closest(const char *word, const char *const *cands, size_t n)
 {
+	size_t budget = SIZE_MAX;
+
+	return xs_closest_budget(word, cands, n, &budget);
+}
+
+const char *xs_closest_budget(const char *word, const char *const *cands, size_t n, size_t *budget)
+{
 	const char *best = NULL;
-	int bestd = 1000, limit = (int)strlen(word) / 3 + 1;
+	size_t wl = strlen(word);
+	int bestd = 1000, limit = (int)wl / 3 + 1;
 
 	if (limit > 3)
 		limit = 3;
 	for (size_t i = 0; i < n; i++) {
-		int d = xs_edit_distance(word, cands[i]);
+		size_t cl = strlen(cands[i]), cost = (wl + 1) * (cl + 1);
+		int d;
 
-		if (d < bestd && d <= limit && d < (int)strlen(cands[i])) {
+		/* the distance is at least the difference in length */
+		if (cl > wl + (size_t)limit || wl > cl + (size_t)limit)
+			continue;
+		if (cost > *budget)
+			return NULL;
+		*budget -= cost;
+		d = xs_edit_distance(word, cands[i]);
+		if (d < bestd && d <= limit && d < (int)cl) {
 			bestd = d;
 			best = cands[i];
 		}
@@ -59,47 +151,62 @@ const char *xs_closest(const char *word, const char *const *cands, size_t n)
 	return best;
 }
 
-/* ---- Second pass: names ------------------------------------------------------ */
+/* ---- Lookups ------------------------------------------------------------------ */
 
 struct svc *xs_find_svc(struct parser *P, const char *name)
 {
-	for (size_t i = 0; i < P->nsvcs; i++)
-		if (!strcmp(P->svcs[i].name, name))
-			return &P->svcs[i];
-	return NULL;
+	long i = xs_map_get(&P->svc_map, name);
+
+	return i < 0 ? NULL : &P->svcs[i];
 }
 
 int xs_find_seg(struct parser *P, const char *name)
 {
-	for (size_t i = 0; i < P->pol->nsegments; i++)
-		if (!strcmp(P->pol->segments[i].name, name))
-			return (int)i + 1;
-	return -1;
+	long i = xs_map_get(&P->seg_map, name);
+
+	return i < 0 ? -1 : (int)i + 1;
+}
+
+int xs_index_names(struct parser *P)
+{
+	const struct xs_policy *pol = P->pol;
+
+	P->svc_names = calloc(P->nsvcs + 1, sizeof(*P->svc_names));
+	P->seg_names = calloc(pol->nsegments + 3, sizeof(*P->seg_names));
+	if (!P->svc_names || !P->seg_names)
+		return -ENOMEM;
+	for (size_t i = 0; i < P->nsvcs; i++) {
+		P->svc_names[i] = P->svcs[i].name;
+		if (xs_map_put(&P->svc_map, P->svcs[i].name, (long)i) == -ENOMEM)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < pol->nsegments; i++) {
+		P->seg_names[i] = pol->segments[i].name;
+		if (xs_map_put(&P->seg_map, pol->segments[i].name, (long)i) == -ENOMEM)
+			return -ENOMEM;
+	}
+	P->seg_names[pol->nsegments] = "any";
+	P->seg_names[pol->nsegments + 1] = "world";
+	P->suggest_budget = SUGGEST_BUDGET;
+	return 0;
 }
 
 void xs_unknown_svc(struct parser *P, const struct item *it)
 {
-	const char **names;
 	const char *s;
 
 	if (xs_poisoned(P, 'v', it->name))
 		return; /* its declaration already has an error */
-	names = calloc(P->nsvcs + 1, sizeof(*names));
-
-	for (size_t i = 0; names && i < P->nsvcs; i++)
-		names[i] = P->svcs[i].name;
-	s = names ? xs_closest(it->name, names, P->nsvcs) : NULL;
+	s = xs_closest_budget(it->name, P->svc_names, P->nsvcs, &P->suggest_budget);
 	if (s)
 		err_at(P, it->loc, "unknown service '%s'; did you mean '%s'?", it->name, s);
 	else
 		err_at(P, it->loc, "unknown service '%s'", it->name);
-	free(names);
 }
 
 /* Resolve a segment name in a rule/default/mode; -2 after an error. */
 long xs_resolve_seg(struct parser *P, const char *name, struct xs_src_loc loc, bool endpoint)
 {
-	const char **names;
 	const char *s;
 	int id;
 
@@ -118,20 +225,11 @@ long xs_resolve_seg(struct parser *P, const char *name, struct xs_src_loc loc, b
 		err_at(P, loc, "'%s' has fixed defaults (in allow out allow) and no mode", name);
 		return -2;
 	}
-	names = calloc(P->pol->nsegments + 2, sizeof(*names));
-	if (!names) {
-		P->nomem = true;
-		return -2;
-	}
-	for (size_t i = 0; i < P->pol->nsegments; i++)
-		names[i] = P->pol->segments[i].name;
-	names[P->pol->nsegments] = "any";
-	names[P->pol->nsegments + 1] = "world";
-	s = xs_closest(name, names, P->pol->nsegments + (endpoint ? 2 : 0));
+	s = xs_closest_budget(name, P->seg_names, P->pol->nsegments + (endpoint ? 2 : 0),
+			      &P->suggest_budget);
 	if (s)
 		err_at(P, loc, "unknown segment '%s'; did you mean '%s'?", name, s);
 	else
 		err_at(P, loc, "unknown segment '%s'", name);
-	free(names);
 	return -2;
 }

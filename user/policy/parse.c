@@ -555,6 +555,12 @@ static void parser_free(struct parser *P)
 	for (size_t i = 0; i < P->npoison; i++)
 		free(P->poison[i]);
 	free(P->poison);
+	xs_map_free(&P->poison_seg);
+	xs_map_free(&P->poison_svc);
+	xs_map_free(&P->seg_map);
+	xs_map_free(&P->svc_map);
+	free(P->seg_names);
+	free(P->svc_names);
 }
 
 int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct xs_policy **out,
@@ -575,6 +581,8 @@ int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct x
 	err = parse_file(&P, path, NULL, none);
 	if (err)
 		goto fail;
+	if (!P.nomem && xs_index_names(&P))
+		P.nomem = true;
 	if (!P.nomem) {
 		xs_check_services(&P);
 		xs_check_segments(&P);

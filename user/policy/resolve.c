@@ -10,80 +10,125 @@
 
 #include "internal.h"
 
-static bool add_flat(struct svc *s, const struct xs_portspec *ps)
+/*
+ * Append v[0..n) to the specs *dst (count *ndst, capacity *cap) of a service
+ * or rule; false after reporting the limit on specs in a policy (at `loc`,
+ * naming `what`) or running out of memory.
+ */
+static bool add_specs(struct parser *P, struct xs_portspec **dst, size_t *ndst, size_t *cap,
+		      const struct xs_portspec *v, size_t n, struct xs_src_loc loc,
+		      const char *what)
 {
-	struct xs_portspec *d = xs_push(&s->flat, &s->nflat, &s->capflat, sizeof(*d));
-
-	if (!d)
+	if (n > XS_MAX_FLAT_SPECS - P->nflat_specs) {
+		err_at(P, loc,
+		       "%s expands to too many port specs (at most %d in a policy): do services "
+		       "name each other over and over?",
+		       what, XS_MAX_FLAT_SPECS);
 		return false;
-	*d = *ps;
+	}
+	P->nflat_specs += n;
+	for (size_t i = 0; i < n; i++) {
+		struct xs_portspec *d = xs_push(dst, ndst, cap, sizeof(*d));
+
+		if (!d) {
+			P->nomem = true;
+			return false;
+		}
+		*d = v[i];
+	}
 	return true;
 }
 
-/* Flatten a service into port specs; reports unknown names and cycles. */
-static void resolve_svc(struct parser *P, struct svc *s, struct svc **path, int depth)
+static bool add_flat(struct parser *P, struct svc *s, const struct xs_portspec *v, size_t n,
+		     struct xs_src_loc loc)
 {
-	if (s->state == 2)
-		return;
-	s->state = 1;
-	path[depth] = s;
-	for (size_t i = 0; i < s->nitems && !s->broken; i++) {
-		struct item *it = &s->items[i];
-		struct svc *t;
+	return add_specs(P, &s->flat, &s->nflat, &s->capflat, v, n, loc, "the service");
+}
 
-		if (it->is_spec) {
-			if (!add_flat(s, &it->spec))
-				P->nomem = true;
+static void report_cycle(struct parser *P, struct svc **stack, int depth, const struct svc *t,
+			 const struct item *it)
+{
+	char chain[1024] = "";
+	size_t o = 0;
+	int j = 0;
+
+	while (stack[j] != t)
+		j++;
+	for (; j <= depth && o < sizeof(chain); j++)
+		o += snprintf(chain + o, sizeof(chain) - o, "%s -> ", stack[j]->name);
+	if (o < sizeof(chain))
+		snprintf(chain + o, sizeof(chain) - o, "%s", t->name);
+	err_at(P, it->loc, "service cycle: %s", chain);
+	for (j = 0; j <= depth; j++)
+		stack[j]->broken = true;
+}
+
+/*
+ * Flatten a service into port specs, depth first without recursion (a chain
+ * of services is as long as the input): stack[0..depth] are the services
+ * being resolved, next[k] the item stack[k] is at. A service comes back to
+ * the item that named an unresolved service once that one is done.
+ */
+static void resolve_svc(struct parser *P, struct svc *root, struct svc **stack, size_t *next)
+{
+	int depth = 0;
+
+	if (root->state == 2)
+		return;
+	root->state = 1;
+	stack[0] = root;
+	next[0] = 0;
+	while (depth >= 0) {
+		struct svc *s = stack[depth], *t;
+		struct item *it;
+
+		if (s->broken || next[depth] == s->nitems) {
+			s->state = 2;
+			depth--;
 			continue;
 		}
-		if (!it->name)
+		it = &s->items[next[depth]];
+		if (it->is_spec || !it->name) {
+			if (it->is_spec && !add_flat(P, s, &it->spec, 1, it->loc))
+				s->broken = true;
+			next[depth]++;
 			continue;
+		}
 		t = xs_find_svc(P, it->name);
 		if (!t) {
 			xs_unknown_svc(P, it);
 			s->broken = true;
-			break;
+			continue;
 		}
 		t->used = true;
 		if (t->state == 1) {
-			char chain[1024] = "";
-			size_t o = 0;
-			int j = 0;
-
-			while (path[j] != t)
-				j++;
-			for (; j <= depth && o < sizeof(chain); j++)
-				o += snprintf(chain + o, sizeof(chain) - o, "%s -> ",
-					      path[j]->name);
-			if (o < sizeof(chain))
-				snprintf(chain + o, sizeof(chain) - o, "%s", t->name);
-			err_at(P, it->loc, "service cycle: %s", chain);
-			for (j = 0; j <= depth; j++)
-				path[j]->broken = true;
-			break;
+			report_cycle(P, stack, depth, t, it);
+			continue;
 		}
-		resolve_svc(P, t, path, depth + 1);
-		if (t->broken) {
+		if (t->state == 0) {
+			t->state = 1;
+			stack[++depth] = t;
+			next[depth] = 0;
+			continue;
+		}
+		if (t->broken || !add_flat(P, s, t->flat, t->nflat, it->loc))
 			s->broken = true;
-			break;
-		}
-		for (size_t k = 0; k < t->nflat; k++)
-			if (!add_flat(s, &t->flat[k]))
-				P->nomem = true;
+		next[depth]++;
 	}
-	s->state = 2;
 }
 
 void xs_check_services(struct parser *P)
 {
-	struct svc **path = calloc(P->nsvcs + 1, sizeof(*path));
+	struct svc **stack = calloc(P->nsvcs + 1, sizeof(*stack));
+	size_t *next = calloc(P->nsvcs + 1, sizeof(*next));
 
-	if (!path) {
+	if (!stack || !next) {
 		P->nomem = true;
-		return;
+		goto out;
 	}
 	for (size_t i = 0; i < P->nsvcs; i++) {
 		struct svc *s = &P->svcs[i];
+		long first = xs_map_get(&P->svc_map, s->name);
 
 		if (!strcmp(s->name, "any") || !strcmp(s->name, "world")) {
 			err_at(P, s->loc, "'%s' is reserved and cannot name a service", s->name);
@@ -92,18 +137,15 @@ void xs_check_services(struct parser *P)
 			err_at(P, s->loc, "'%s' is a protocol and cannot name a service", s->name);
 			s->broken = true;
 		}
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(P->svcs[j].name, s->name)) {
-				err_at(P, s->loc,
-				       "duplicate service '%s' (first declared at %s:%d)", s->name,
-				       P->svcs[j].loc.file, P->svcs[j].loc.line);
-				break;
-			}
-		}
+		if (first >= 0 && (size_t)first != i)
+			err_at(P, s->loc, "duplicate service '%s' (first declared at %s:%d)",
+			       s->name, P->svcs[first].loc.file, P->svcs[first].loc.line);
 	}
-	for (size_t i = 0; i < P->nsvcs; i++)
-		resolve_svc(P, &P->svcs[i], path, 0);
-	free(path);
+	for (size_t i = 0; i < P->nsvcs && !P->nomem; i++)
+		resolve_svc(P, &P->svcs[i], stack, next);
+out:
+	free(stack);
+	free(next);
 }
 
 struct pfx_ref {
@@ -126,7 +168,9 @@ static int pfx_ref_cmp(const void *a, const void *b)
 	/* equal prefixes: the earlier declaration first */
 	if (x->seg->id != y->seg->id)
 		return x->seg->id - y->seg->id;
-	return x->p->loc.line - y->p->loc.line;
+	if (x->p->loc.line != y->p->loc.line)
+		return x->p->loc.line - y->p->loc.line;
+	return x->p->loc.col - y->p->loc.col;
 }
 
 void xs_check_segments(struct parser *P)
@@ -137,17 +181,15 @@ void xs_check_segments(struct parser *P)
 
 	for (size_t i = 0; i < pol->nsegments; i++) {
 		struct xs_segment *s = &pol->segments[i];
+		long first;
 
 		if (!strcmp(s->name, "any") || !strcmp(s->name, "world"))
 			err_at(P, s->loc, "'%s' is reserved and cannot name a segment", s->name);
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(pol->segments[j].name, s->name)) {
-				err_at(P, s->loc,
-				       "duplicate segment '%s' (first declared at %s:%d)", s->name,
-				       pol->segments[j].loc.file, pol->segments[j].loc.line);
-				break;
-			}
-		}
+		first = xs_map_get(&P->seg_map, s->name);
+		if (first >= 0 && (size_t)first != i)
+			err_at(P, s->loc, "duplicate segment '%s' (first declared at %s:%d)",
+			       s->name, pol->segments[first].loc.file,
+			       pol->segments[first].loc.line);
 		if (i + 1 == XS_MAX_SEGMENTS)
 			err_at(P, s->loc, "too many segments: at most %d segments per policy",
 			       XS_MAX_SEGMENTS - 1);
@@ -208,14 +250,9 @@ void xs_check_rules(struct parser *P)
 			struct svc *s;
 
 			if (it->is_spec) {
-				struct xs_portspec *d =
-					xs_push(&r->ports, &r->nports, &cap, sizeof(*d));
-
-				if (!d) {
-					P->nomem = true;
-					return;
-				}
-				*d = it->spec;
+				if (!add_specs(P, &r->ports, &r->nports, &cap, &it->spec, 1,
+					       it->loc, "the rule"))
+					bad = true;
 				continue;
 			}
 			if (!it->name)
@@ -231,16 +268,9 @@ void xs_check_rules(struct parser *P)
 				bad = true;
 				continue;
 			}
-			for (size_t k = 0; k < s->nflat; k++) {
-				struct xs_portspec *d =
-					xs_push(&r->ports, &r->nports, &cap, sizeof(*d));
-
-				if (!d) {
-					P->nomem = true;
-					return;
-				}
-				*d = s->flat[k];
-			}
+			if (!add_specs(P, &r->ports, &r->nports, &cap, s->flat, s->nflat, it->loc,
+				       "the rule"))
+				bad = true;
 		}
 		r->id = (uint32_t)(i + 1);
 		r->action = rr->action;
