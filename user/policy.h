@@ -51,18 +51,37 @@ void xs_diags_print(FILE *out, const struct xs_diags *d, bool color);
 
 /* ---- File resolution ------------------------------------------------------ */
 
+/* Policy text is untrusted: at most this much per file, and per policy (all
+ * its files together). More is an error, never read into memory. */
+#define XS_MAX_FILE_BYTES (16u << 20)
+#define XS_MAX_POLICY_BYTES (64u << 20)
+
+#define XS_FILE_ID_LEN 48
+
+/* A file as a resolver read it. */
+struct xs_file {
+	char *path;		 /* malloc'd: how diagnostics name the file (the name as
+				  * written, relative to the including file's folder) */
+	char *text;		 /* malloc'd: the bytes, then a NUL (there may be others) */
+	size_t len;		 /* the number of bytes */
+	char id[XS_FILE_ID_LEN]; /* what makes two paths one file ("dev:inode"), for
+				  * include cycles and once-only includes; "": the path */
+	char err[128];		 /* on failure, why, when errno says too little */
+};
+
 /*
  * Resolve and read `name` as included from `from` (NULL for the top-level
- * file). On success return 0 and set *path (the resolved path, malloc'd,
- * used for diagnostics and cycle detection) and *text and *len (malloc'd,
- * NUL-terminated). On failure return a negative errno.
+ * file), at most `limit` bytes. On success return 0 and fill *out (zeroed by
+ * the caller). On failure return a negative errno and maybe set out->err:
+ * -EFBIG when the file has more than `limit` bytes, -ELOOP for a loop of
+ * symbolic links, -EINVAL or -EISDIR for anything but a regular file (a
+ * resolver never blocks on a FIFO or a device).
  */
-typedef int (*xs_resolve_fn)(void *ctx, const char *from, const char *name, char **path,
-			     char **text, size_t *len);
+typedef int (*xs_resolve_fn)(void *ctx, const char *from, const char *name, size_t limit,
+			     struct xs_file *out);
 
 /* Resolver over the file system: relative to the including file's folder. */
-int xs_resolve_fs(void *ctx, const char *from, const char *name, char **path, char **text,
-		  size_t *len);
+int xs_resolve_fs(void *ctx, const char *from, const char *name, size_t limit, struct xs_file *out);
 
 /* ---- The parsed policy (intermediate form) -------------------------------- */
 

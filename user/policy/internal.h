@@ -69,8 +69,10 @@ struct tok {
 
 struct srcfile {
 	const char *path; /* owned by the policy's files[] */
+	char *id;	  /* the resolver's identity of the file (or its path) */
 	char *text;	  /* the file, lines NUL-terminated in place */
-	char **lines;	  /* lines[i] = line i+1, comments kept */
+	size_t len;
+	char **lines; /* lines[i] = line i+1, comments kept; NULL: not parsed */
 	size_t nlines;
 };
 
@@ -130,8 +132,10 @@ struct parser {
 	xs_resolve_fn resolve;
 	void *ctx;
 	struct srcfile *files;
-	size_t nfiles, capfiles;
-	const char *stack[MAX_INCLUDE_DEPTH];
+	size_t nfiles, capfiles, cappaths;
+	struct xs_name_map file_ids, file_paths; /* -> index in files[] */
+	size_t bytes;				 /* read so far, all files */
+	size_t stack[MAX_INCLUDE_DEPTH];	 /* the files being read: indexes in files[] */
 	int depth;
 	struct svc *svcs;
 	size_t nsvcs, capsvcs;
@@ -192,8 +196,14 @@ int xs_lex(struct parser *P, const char *line, bool colon_word, struct tok *toks
 /* Whitespace-folded copy of the line without its comment. */
 char *xs_fold(const char *line);
 
-/* Split text into lines in place. */
-int xs_split_lines(struct srcfile *f);
+/*
+ * Split f->text (f->len bytes) into lines in place, checking every byte: a
+ * NUL, a control character but TAB (and CR before LF), DEL, or a byte >=
+ * 0x80 outside a comment or a "string" is an error at its line and column,
+ * and the line is not parsed (NULL); a file with many of them is not parsed
+ * at all. Returns 0 or -ENOMEM.
+ */
+int xs_read_lines(struct parser *P, struct srcfile *f);
 
 /* ---- values.c -------------------------------------------------------------- */
 

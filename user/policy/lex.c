@@ -105,24 +105,118 @@ char *xs_fold(const char *line)
 	return out;
 }
 
-/* Split text into lines in place. */
-int xs_split_lines(struct srcfile *f)
+/* ---- A file's bytes into lines ----------------------------------------------- */
+
+/* Lines with a bad byte reported per file; past them, nothing of it is read. */
+#define MAX_BAD_LINES 10
+
+/*
+ * The first byte of line s[0..n) (without its line end) that a policy may
+ * not hold: NUL, a control character but TAB, DEL, or a byte >= 0x80 outside
+ * a comment or a "string". Returns its offset, or n.
+ */
+static size_t bad_byte(const unsigned char *s, size_t n)
 {
-	size_t cap = 0;
-	char *p = f->text;
+	bool instr = false, comment = false;
 
-	while (*p) {
-		char *e = strchr(p, '\n');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
 
-		if (!xs_push(&f->lines, &f->nlines, &cap, sizeof(char *)))
-			return -ENOMEM;
-		f->lines[f->nlines - 1] = p;
-		if (!e)
-			break;
-		*e = '\0';
-		if (e > p && e[-1] == '\r')
-			e[-1] = '\0';
-		p = e + 1;
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return i;
+		if (c >= 0x80 && !instr && !comment)
+			return i;
+		if (!comment && c == '"')
+			instr = !instr;
+		else if (!instr && c == '#')
+			comment = true;
 	}
+	return n;
+}
+
+/* The line for a diagnostic: a NUL cannot be in a C string, so each one is
+ * written as the four characters \x00 (after the reported column). */
+static char *shown_line(const char *s, size_t n)
+{
+	size_t nuls = 0;
+	char *out, *o;
+
+	for (size_t i = 0; i < n; i++)
+		nuls += !s[i];
+	out = o = malloc(n + 3 * nuls + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i]) {
+			*o++ = s[i];
+			continue;
+		}
+		memcpy(o, "\\x00", 4);
+		o += 4;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void report_byte(struct parser *P, const struct srcfile *f, size_t line, const char *s,
+			size_t n, size_t at)
+{
+	unsigned char c = (unsigned char)s[at];
+	char *shown = shown_line(s, n);
+
+	if (!shown) {
+		P->nomem = true;
+		return;
+	}
+	if (!c)
+		xs_diag_add(P->diags, XS_SEV_ERROR, f->path, (int)line, (int)at + 1, shown,
+			    "NUL byte: a policy is text (is this a binary file?)");
+	else if (c < 0x80)
+		xs_diag_add(P->diags, XS_SEV_ERROR, f->path, (int)line, (int)at + 1, shown,
+			    "control character 0x%02x: a policy is text (tabs, newlines and CR LF "
+			    "line ends only)",
+			    c);
+	else
+		xs_diag_add(P->diags, XS_SEV_ERROR, f->path, (int)line, (int)at + 1, shown,
+			    "byte 0x%02x outside a comment or a \"string\": statements are ASCII",
+			    c);
+	free(shown);
+}
+
+int xs_read_lines(struct parser *P, struct srcfile *f)
+{
+	char *p = f->text, *end = f->text + f->len;
+	size_t cap = 0, bad = 0;
+
+	while (p < end) {
+		char *e = memchr(p, '\n', (size_t)(end - p)), *stop = e ? e : end;
+		size_t n = (size_t)(stop - p), at;
+		char **slot = xs_push(&f->lines, &f->nlines, &cap, sizeof(char *));
+
+		if (!slot)
+			return -ENOMEM;
+		if (e && n && p[n - 1] == '\r')
+			n--; /* CR LF */
+		at = bad_byte((const unsigned char *)p, n);
+		if (at < n) {
+			if (++bad <= MAX_BAD_LINES)
+				report_byte(P, f, f->nlines, p, n, at);
+			else if (bad == MAX_BAD_LINES + 1)
+				xs_diag_add(
+					P->diags, XS_SEV_ERROR, f->path, (int)f->nlines,
+					(int)at + 1, NULL,
+					"more lines with such bytes follow: nothing of %s is read "
+					"(is it a text file?)",
+					f->path);
+			*slot = NULL; /* not parsed */
+		} else {
+			p[n] = '\0';
+			*slot = p;
+		}
+		p = e ? e + 1 : end;
+	}
+	if (bad > MAX_BAD_LINES)
+		for (size_t i = 0; i < f->nlines; i++)
+			f->lines[i] = NULL;
 	return 0;
 }

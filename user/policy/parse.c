@@ -34,10 +34,11 @@ void *xs_push(void *arr_p, size_t *n, size_t *cap, size_t sz)
 
 const char *xs_line_text(struct parser *P, const char *file, int line)
 {
-	for (size_t i = 0; i < P->nfiles; i++)
-		if (P->files[i].path == file && line >= 1 && (size_t)line <= P->files[i].nlines)
-			return P->files[i].lines[line - 1];
-	return NULL;
+	long i = file ? xs_map_get(&P->file_paths, file) : -1;
+
+	if (i < 0 || line < 1 || (size_t)line > P->files[i].nlines)
+		return NULL;
+	return P->files[i].lines[line - 1];
 }
 
 void xs_diag_at(struct parser *P, enum xs_severity sev, struct xs_src_loc loc, const char *fmt, ...)
@@ -389,16 +390,84 @@ out:
 	free(code);
 }
 
-static const char *own_path(struct parser *P, char *path)
+/* MiB, for messages about the size limits. */
+#define MIB(bytes) ((unsigned)((bytes) >> 20))
+
+/* A file the resolver could not give: report it. */
+static void unreadable(struct parser *P, const char *name, const char *from,
+		       struct xs_src_loc inc_loc, int err, const struct xs_file *in, size_t limit)
+{
+	char why[192];
+
+	if (err == -EFBIG && limit == XS_MAX_FILE_BYTES)
+		snprintf(why, sizeof(why), "it is larger than %u MiB (the limit per file)",
+			 MIB(XS_MAX_FILE_BYTES));
+	else if (err == -EFBIG)
+		snprintf(why, sizeof(why),
+			 "the policy's files would be larger than %u MiB together (the limit "
+			 "per policy)",
+			 MIB(XS_MAX_POLICY_BYTES));
+	else if (err == -ELOOP)
+		snprintf(why, sizeof(why), "a loop of symbolic links");
+	else
+		snprintf(why, sizeof(why), "%s", in->err[0] ? in->err : strerror(-err));
+	if (!from)
+		xs_diag_add(P->diags, XS_SEV_ERROR, name, 0, 0, NULL, "cannot read the policy: %s",
+			    why);
+	else if (err == -ELOOP)
+		err_at(P, inc_loc, "include cycle: %s -> %s (%s)", from, name, why);
+	else
+		err_at(P, inc_loc, "cannot include '%s': %s", name, why);
+}
+
+/* Is the file `id` being read? Report the cycle back to it. */
+static bool cycle(struct parser *P, const char *id, const char *path, struct xs_src_loc inc_loc)
+{
+	for (int i = 0; i < P->depth; i++) {
+		const struct srcfile *first = &P->files[P->stack[i]];
+		char chain[1024] = "";
+		size_t o = 0;
+
+		if (strcmp(first->id, id))
+			continue;
+		/* the chain from the first occurrence back to this file */
+		for (int j = i; j < P->depth && o < sizeof(chain); j++)
+			o += snprintf(chain + o, sizeof(chain) - o, "%s -> ",
+				      P->files[P->stack[j]].path);
+		if (o < sizeof(chain))
+			o += snprintf(chain + o, sizeof(chain) - o, "%s", path);
+		if (o < sizeof(chain) && strcmp(path, first->path))
+			snprintf(chain + o, sizeof(chain) - o, " (the same file as %s)",
+				 first->path);
+		err_at(P, inc_loc, "include cycle: %s", chain);
+		return true;
+	}
+	return false;
+}
+
+/* Take the file over (path and text) as files[], or -ENOMEM. */
+static int add_file(struct parser *P, struct xs_file *in)
 {
 	struct xs_policy *pol = P->pol;
-	char **v = realloc(pol->files, (pol->nfiles + 1) * sizeof(*v));
+	char **path = xs_push(&pol->files, &pol->nfiles, &P->cappaths, sizeof(*path));
+	struct srcfile *f;
 
-	if (!v)
-		return NULL;
-	pol->files = v;
-	v[pol->nfiles++] = path;
-	return path;
+	if (!path)
+		return -ENOMEM;
+	*path = in->path;
+	in->path = NULL;
+	f = xs_push(&P->files, &P->nfiles, &P->capfiles, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->path = *path;
+	f->text = in->text;
+	f->len = in->len;
+	in->text = NULL;
+	f->id = strdup(in->id[0] ? in->id : f->path);
+	if (!f->id || xs_map_put(&P->file_ids, f->id, (long)P->nfiles - 1) == -ENOMEM ||
+	    xs_map_put(&P->file_paths, f->path, (long)P->nfiles - 1) == -ENOMEM)
+		return -ENOMEM;
+	return xs_read_lines(P, f);
 }
 
 /*
@@ -411,84 +480,51 @@ static int parse_file(struct parser *P, const char *name, const char *from,
 {
 	const struct srcfile *saved = P->cur;
 	int saved_line = P->lineno, err;
-	struct srcfile *f;
-	char *path = NULL, *text = NULL;
-	const char *owned;
-	size_t len;
+	struct xs_file in = { 0 };
+	size_t limit = XS_MAX_POLICY_BYTES - P->bytes, fi;
 
-	err = P->resolve(P->ctx, from, name, &path, &text, &len);
-	if (err) {
-		if (from)
-			err_at(P, inc_loc, "cannot include '%s': %s", name, strerror(-err));
-		else
-			xs_diag_add(P->diags, XS_SEV_ERROR, name, 0, 0, NULL,
-				    "cannot read the policy: %s", strerror(-err));
-		return from ? 0 : err;
-	}
-	for (int i = 0; i < P->depth; i++) {
-		if (strcmp(P->stack[i], path))
-			continue;
-		/* The chain from the first occurrence back to this file. */
-		char chain[1024] = "";
-		size_t o = 0;
-
-		for (int j = i; j < P->depth && o < sizeof(chain); j++)
-			o += snprintf(chain + o, sizeof(chain) - o, "%s -> ", P->stack[j]);
-		if (o < sizeof(chain))
-			snprintf(chain + o, sizeof(chain) - o, "%s", path);
-		err_at(P, inc_loc, "include cycle: %s", chain);
-		free(path);
-		free(text);
-		return 0;
-	}
-	for (size_t i = 0; i < P->nfiles; i++) {
-		if (!strcmp(P->files[i].path, path)) {
-			/* Already included (not a cycle): include once. */
-			free(path);
-			free(text);
-			return 0;
-		}
-	}
 	if (P->depth == MAX_INCLUDE_DEPTH) {
 		err_at(P, inc_loc, "includes nested too deeply (at most %d)", MAX_INCLUDE_DEPTH);
-		free(path);
-		free(text);
 		return 0;
 	}
-	owned = own_path(P, path);
-	if (!owned) {
-		free(path);
-		free(text);
-		P->nomem = true;
-		return -ENOMEM;
+	if (limit > XS_MAX_FILE_BYTES)
+		limit = XS_MAX_FILE_BYTES;
+	err = P->resolve(P->ctx, from, name, limit, &in);
+	if (!err && (!in.path || !in.text))
+		err = -EIO;
+	if (!err && in.len > limit)
+		err = -EFBIG; /* a resolver that read too much */
+	if (err) {
+		unreadable(P, name, from, inc_loc, err, &in, limit);
+		goto out;
 	}
-	f = xs_push(&P->files, &P->nfiles, &P->capfiles, sizeof(*f));
-	if (!f) {
-		free(text);
+	P->bytes += in.len; /* every read counts, a file read again too */
+	if (cycle(P, in.id[0] ? in.id : in.path, in.path, inc_loc) ||
+	    xs_map_get(&P->file_ids, in.id[0] ? in.id : in.path) >= 0)
+		goto out; /* a cycle, or already included (not a cycle): include once */
+	err = add_file(P, &in);
+	if (err) {
 		P->nomem = true;
-		return -ENOMEM;
+		goto out;
 	}
-	f->path = owned;
-	f->text = text;
-	if (xs_split_lines(f)) {
-		P->nomem = true;
-		return -ENOMEM;
-	}
+	fi = P->nfiles - 1;
 	if (!from)
-		P->top = owned;
-	P->stack[P->depth++] = owned;
+		P->top = P->files[fi].path;
+	P->stack[P->depth++] = fi;
 	/* P->files may move while included files are added: index, not pointer. */
-	size_t fi = P->nfiles - 1;
-
 	for (size_t l = 0; l < P->files[fi].nlines && !P->nomem; l++) {
 		P->cur = &P->files[fi];
 		P->lineno = (int)l + 1;
-		parse_line(P, P->files[fi].lines[l]);
+		if (P->files[fi].lines[l])
+			parse_line(P, P->files[fi].lines[l]);
 	}
 	P->depth--;
 	P->cur = saved;
 	P->lineno = saved_line;
-	return 0;
+out:
+	free(in.path);
+	free(in.text);
+	return from ? 0 : err;
 }
 
 /* ---- Entry point ---------------------------------------------------------------- */
@@ -526,10 +562,13 @@ static void free_items(struct item *items, size_t n)
 static void parser_free(struct parser *P)
 {
 	for (size_t i = 0; i < P->nfiles; i++) {
+		free(P->files[i].id);
 		free(P->files[i].text);
 		free(P->files[i].lines);
 	}
 	free(P->files);
+	xs_map_free(&P->file_ids);
+	xs_map_free(&P->file_paths);
 	for (size_t i = 0; i < P->nsvcs; i++) {
 		free(P->svcs[i].name);
 		free_items(P->svcs[i].items, P->svcs[i].nitems);
