@@ -24,7 +24,7 @@ void json_print_str(FILE *f, const char *s)
 			fputs("\\r", f);
 			break;
 		default:
-			if (c < 0x20)
+			if (c < 0x20 || c == 0x7f)
 				fprintf(f, "\\u%04x", c);
 			else
 				fputc(c, f);

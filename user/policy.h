@@ -31,12 +31,17 @@ struct xs_diag {
 	int col;    /* 1-based */
 	char *msg;
 	char *line_text; /* the offending source line, without newline; may be NULL */
+	int text_col;	 /* column of the caret in line_text (an excerpt of a long line) */
 };
+
+/* Diagnostics kept per xs_diags; past this they are only counted. */
+#define XS_MAX_DIAGS 10000
 
 struct xs_diags {
 	struct xs_diag *v;
 	size_t n, cap;
-	size_t errors, warnings;
+	size_t errors, warnings; /* all of them, kept or not */
+	size_t dropped;		 /* not kept (past XS_MAX_DIAGS) */
 };
 
 void xs_diags_init(struct xs_diags *d);
@@ -46,18 +51,37 @@ void xs_diags_print(FILE *out, const struct xs_diags *d, bool color);
 
 /* ---- File resolution ------------------------------------------------------ */
 
+/* Policy text is untrusted: at most this much per file, and per policy (all
+ * its files together). More is an error, never read into memory. */
+#define XS_MAX_FILE_BYTES (16u << 20)
+#define XS_MAX_POLICY_BYTES (64u << 20)
+
+#define XS_FILE_ID_LEN 48
+
+/* A file as a resolver read it. */
+struct xs_file {
+	char *path;		 /* malloc'd: how diagnostics name the file (the name as
+				  * written, relative to the including file's folder) */
+	char *text;		 /* malloc'd: the bytes, then a NUL (there may be others) */
+	size_t len;		 /* the number of bytes */
+	char id[XS_FILE_ID_LEN]; /* what makes two paths one file ("dev:inode"), for
+				  * include cycles and once-only includes; "": the path */
+	char err[128];		 /* on failure, why, when errno says too little */
+};
+
 /*
  * Resolve and read `name` as included from `from` (NULL for the top-level
- * file). On success return 0 and set *path (the resolved path, malloc'd,
- * used for diagnostics and cycle detection) and *text and *len (malloc'd,
- * NUL-terminated). On failure return a negative errno.
+ * file), at most `limit` bytes. On success return 0 and fill *out (zeroed by
+ * the caller). On failure return a negative errno and maybe set out->err:
+ * -EFBIG when the file has more than `limit` bytes, -ELOOP for a loop of
+ * symbolic links, -EINVAL or -EISDIR for anything but a regular file (a
+ * resolver never blocks on a FIFO or a device).
  */
-typedef int (*xs_resolve_fn)(void *ctx, const char *from, const char *name, char **path,
-			     char **text, size_t *len);
+typedef int (*xs_resolve_fn)(void *ctx, const char *from, const char *name, size_t limit,
+			     struct xs_file *out);
 
 /* Resolver over the file system: relative to the including file's folder. */
-int xs_resolve_fs(void *ctx, const char *from, const char *name, char **path, char **text,
-		  size_t *len);
+int xs_resolve_fs(void *ctx, const char *from, const char *name, size_t limit, struct xs_file *out);
 
 /* ---- The parsed policy (intermediate form) -------------------------------- */
 
@@ -82,7 +106,8 @@ struct xs_portspec {
 
 struct xs_segment {
 	char *name;
-	uint16_t id; /* 1.. in declaration order */
+	uint16_t id;  /* 1.. in declaration order; the built-in `link-local` comes last */
+	bool builtin; /* `link-local`: fe80::/10 and 169.254.0.0/16, declared by xdpseg */
 	struct xs_prefix *prefixes;
 	size_t nprefixes;
 	uint8_t in_action, out_action; /* enum xs_action */
@@ -100,6 +125,23 @@ struct xs_rule {
 	uint32_t src, dst;	   /* segment id, XS_SEG_WORLD or XS_ENDPOINT_ANY */
 	struct xs_portspec *ports; /* NULL/0 = every protocol and port */
 	size_t nports;
+	char *text; /* the statement as written, whitespace folded */
+	struct xs_src_loc loc;
+};
+
+/*
+ * A port binding: `bind SEGMENT IFACE-PATTERN [ADDRESS[/LEN], ...]`. An
+ * attached interface whose name matches the pattern (the first matching
+ * statement in source order) belongs to SEGMENT and may send only from the
+ * addresses (without addresses: from any address of SEGMENT).
+ */
+struct xs_binding {
+	uint32_t id;		    /* 1.. in source order: the bind id of xs_binds_* */
+	uint32_t rule_id;	    /* its origin id (events with reason `spoofed` name it) */
+	uint16_t seg;		    /* a declared segment (not world, not link-local) */
+	char *pattern;		    /* fnmatch(3) glob over interface names, < 16 bytes */
+	struct xs_prefix *prefixes; /* the addresses the port may send from */
+	size_t nprefixes;
 	char *text; /* the statement as written, whitespace folded */
 	struct xs_src_loc loc;
 };
@@ -126,6 +168,9 @@ struct xs_policy {
 	size_t nfiles;
 	/* world's defaults (always in allow out allow) */
 	uint32_t world_in_rule_id, world_out_rule_id;
+	uint16_t linklocal_seg;	     /* id of the built-in segment `link-local` */
+	struct xs_binding *bindings; /* index i has id i+1 */
+	size_t nbindings;
 };
 
 /* ---- The compiled form: exactly the map entries -------------------------- */
@@ -145,6 +190,16 @@ struct xs_rule_entry {
 	struct xs_rule_val val;
 };
 
+struct xs_bind4_entry {
+	struct xs_bind4_key key;
+	__u32 val; /* the bind id */
+};
+
+struct xs_bind6_entry {
+	struct xs_bind6_key key;
+	__u32 val;
+};
+
 struct xs_compiled {
 	struct xs_policy *policy; /* the source form, owned */
 	struct xs_lpm4_entry *v4; /* sorted, deterministic order */
@@ -153,9 +208,16 @@ struct xs_compiled {
 	size_t nv6;
 	struct xs_rule_entry *rules;
 	size_t nrules;
-	struct xs_seg_info *seginfo; /* index = segment id, [0] = world */
-	size_t nseginfo;	     /* nsegments + 1 */
-	uint8_t hash[32];	     /* SHA-256 over the entries above, in order */
+	struct xs_seg_info *seginfo;  /* index = segment id, [0] = world */
+	size_t nseginfo;	      /* nsegments + 1 */
+	struct xs_set_info setinfo;   /* link-local id, flags, number of bindings */
+	struct xs_bind_info *binds;   /* index = bind id, [0] unused (zero) */
+	size_t nbinds;		      /* nbindings + 1 */
+	struct xs_bind4_entry *bind4; /* sorted */
+	size_t nbind4;
+	struct xs_bind6_entry *bind6;
+	size_t nbind6;
+	uint8_t hash[32]; /* SHA-256 over the entries above, in order */
 };
 
 /*
@@ -186,6 +248,9 @@ struct xs_flow {
 	uint16_t dport; /* host order; ICMP: the type */
 	uint8_t saddr[16];
 	uint8_t daddr[16];
+	/* The segment of the bound port the source / destination is behind (0:
+	 * none): a link-local address there is classified by the port's segment. */
+	uint16_t src_port_seg, dst_port_seg;
 };
 
 struct xs_decision {
@@ -196,6 +261,18 @@ struct xs_decision {
 };
 
 void xs_policy_evaluate(const struct xs_policy *p, const struct xs_flow *f, struct xs_decision *d);
+
+/* The first binding (lowest id) whose pattern matches interface `ifname`, or NULL. */
+const struct xs_binding *xs_policy_binding_for(const struct xs_policy *p, const char *ifname);
+
+/*
+ * May a port bound by binding `b` send from `addr`? True when the address is
+ * in the binding's addresses, or its segment (longest prefix) is the built-in
+ * `link-local`. (The unspecified address is the datapath's business: only
+ * DHCPv4, DAD and MLD may use it.)
+ */
+bool xs_policy_bind_allows(const struct xs_policy *p, const struct xs_binding *b, uint8_t family,
+			   const uint8_t *addr);
 
 /* Segment of an address by longest prefix (XS_SEG_WORLD if none). */
 uint16_t xs_policy_segment_of(const struct xs_policy *p, uint8_t family, const uint8_t *addr);

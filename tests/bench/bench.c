@@ -209,22 +209,24 @@ struct mem_file {
 };
 
 /* Resolver over one in-memory file. */
-static int resolve_mem(void *ctx, const char *from, const char *name, char **path, char **text,
-		       size_t *len)
+static int resolve_mem(void *ctx, const char *from, const char *name, size_t limit,
+		       struct xs_file *out)
 {
 	const struct mem_file *f = ctx;
 
 	if (strcmp(name, f->name))
 		return -ENOENT;
-	*path = strdup(f->name);
-	*text = malloc(f->len + 1);
-	if (!*path || !*text) {
-		free(*path);
-		free(*text);
+	if (f->len > limit)
+		return -EFBIG;
+	out->path = strdup(f->name);
+	out->text = malloc(f->len + 1);
+	if (!out->path || !out->text) {
+		free(out->path);
+		free(out->text);
 		return -ENOMEM;
 	}
-	memcpy(*text, f->text, f->len + 1);
-	*len = f->len;
+	memcpy(out->text, f->text, f->len + 1);
+	out->len = f->len;
 	return 0;
 }
 

@@ -71,16 +71,24 @@ struct memtext {
 	const char *text;
 };
 
-static int mem_resolve(void *ctx, const char *from, const char *name, char **path, char **text,
-		       size_t *len)
+static int mem_resolve(void *ctx, const char *from, const char *name, size_t limit,
+		       struct xs_file *out)
 {
 	const struct memtext *m = ctx;
+	size_t len = strlen(m->text);
 
 	if (strcmp(name, "main.policy"))
 		return -ENOENT;
-	*path = strdup(name);
-	*text = strdup(m->text);
-	*len = strlen(m->text);
+	if (len > limit)
+		return -EFBIG;
+	out->path = strdup(name);
+	out->text = strdup(m->text);
+	out->len = len;
+	if (!out->path || !out->text) {
+		free(out->path);
+		free(out->text);
+		return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 set -u
 xdpseg=$1
 root=$2
+case $xdpseg in /*) ;; *) xdpseg=$PWD/$xdpseg ;; esac
 golden=$root/tests/unit/golden
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -13,9 +14,14 @@ fail=0 pass=0
 
 # name: a golden file stem; the rest: the xdpseg arguments (paths relative to the root)
 run() {
-	local name=$1
-	shift
-	"$xdpseg" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	run_in "$root" "$@"
+}
+
+# The same from folder DIR (paths relative to it). A run that hangs fails.
+run_in() {
+	local dir=$1 name=$2
+	shift 2
+	(cd "$dir" && exec timeout 60 "$xdpseg" "$@") >"$tmp/out" 2>"$tmp/err" </dev/null
 	echo "exit $?" >"$tmp/rc"
 	cat "$tmp/out" "$tmp/rc" >"$tmp/stdout"
 	if [ "${UPDATE:-0}" = 1 ]; then
@@ -54,6 +60,52 @@ run compile-small compile tests/unit/data/small.policy
 run compile-small-json compile tests/unit/data/small.policy --json
 run compile-broken-json compile --json tests/unit/data/broken.policy
 run compile-help compile -h
+
+# Policy input is untrusted (issue 6, class 5). The files are made here, in a
+# scratch folder, so that the tree holds no control bytes, FIFOs, links or
+# 16 MiB files; the runs name them relative to it, so the output does not
+# depend on where it is.
+in5=$tmp/in5
+mkdir "$in5"
+(
+	cd "$in5" || exit 1
+	# a NUL used to end the file: the deny after it vanished and check said ok
+	printf 'segment a 10.0.0.0/8\nallow a -> world : tcp/1\0 tcp/2\ndeny a -> world\n' >nul.policy
+	printf 'segment a 10.0.0.0/8\n\033[2Kallow a -> world\nallow a -> a : tcp/1\177\nmode a\rmonitor\n' >control.policy
+	# ESC in the file name; C1, bidi overrides and invalid UTF-8 in comments and strings
+	printf 'segment a 10.0.0.0/8 # \302\205 \342\200\256 \377\nallow a -> b # caf\303\251 \342\201\246\300\257\ninclude "\342\200\256x\302\233.policy"\n' >"$(printf 'esc\033]0;x\007.policy')"
+	mkfifo fifo
+	mkdir folder
+	ln -s /dev/null null
+	truncate -s $((16 * 1024 * 1024 + 1)) big.policy
+	ln -s loop loop
+	ln -s kinds.policy back.policy
+	printf 'include "fifo"\ninclude "folder"\ninclude "null"\ninclude "big.policy"\ninclude "loop"\ninclude "back.policy"\nsegment a 10.0.0.0/8\nallow a -> world\n' >kinds.policy
+	# check scales: 65,531 single-port rules (the most rule ids allow next to
+	# the implicit defaults), and 4,000 rules x 30 ports
+	{
+		echo "segment s1 10.1.0.0/16"
+		echo "segment s2 10.2.0.0/16"
+		seq 1 65531 | sed 's|.*|allow s1 -> s2 : tcp/&|'
+	} >large.policy
+	{
+		echo "segment s1 10.1.0.0/16"
+		echo "segment s2 10.2.0.0/16"
+		seq 0 3999 | awk '{ printf "allow s1 -> s2 : ";
+			for (k = 0; k < 30; k++) {
+				p = $1 * 30 + k;
+				printf "%s%s/%d", k ? ", " : "", p < 65535 ? "tcp" : "udp", p % 65535 + 1;
+			}
+			print "" }'
+	} >wide.policy
+)
+run_in "$in5" check-nul check nul.policy
+run_in "$in5" check-control check control.policy
+run_in "$in5" check-escape check "$(printf 'esc\033]0;x\007.policy')"
+run_in "$in5" check-include-kinds check kinds.policy
+run_in "$in5" check-fifo check fifo
+run_in "$in5" check-too-big check big.policy
+run_in "$in5" check-large check large.policy wide.policy
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

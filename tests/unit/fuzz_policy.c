@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * libFuzzer target for the policy parser and compiler. The input is a
- * policy; an optional "\n%%\n" splits off a second file, "inc.policy", that
- * the first may include. When the policy compiles, a few flows derived from
- * the input are decided by the compiled tables and by the reference
- * evaluator, which must agree.
+ * policy, every byte of it (NULs too); an optional "\n%%\n" splits off a
+ * second file, "inc.policy", that the first may include. When the policy compiles, a few flows
+ * derived from the input are decided by the compiled tables and by the reference evaluator, which
+ * must agree.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1), *sep;
-	struct memfile files[2] = { { "main.policy", NULL }, { "inc.policy", "" } };
+	struct memfile files[2] = { { "main.policy", NULL, 0 }, { "inc.policy", "", 0 } };
 	struct xs_compiled *c = NULL;
 	struct xs_diags d;
 
@@ -24,12 +24,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	sep = strstr(text, "\n%%\n");
+	files[0].text = text;
+	files[0].len = size;
+	sep = memmem(text, size, "\n%%\n", 4);
 	if (sep) {
 		*sep = '\0';
+		files[0].len = (size_t)(sep - text);
 		files[1].text = sep + 4;
+		files[1].len = size - files[0].len - 4;
 	}
-	files[0].text = text;
 	xs_diags_init(&d);
 	if (compile_files(files, 2, &c, &d) == 0) {
 		for (size_t i = 0; i < 64; i++) {

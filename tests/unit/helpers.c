@@ -6,17 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mem_resolve(void *ctx, const char *from, const char *name, char **path, char **text,
-		size_t *len)
+int mem_resolve(void *ctx, const char *from, const char *name, size_t limit, struct xs_file *out)
 {
 	const struct memfs *fs = ctx;
 
 	for (size_t i = 0; i < fs->n; i++) {
-		if (strcmp(fs->files[i].name, name))
+		const struct memfile *f = &fs->files[i];
+		size_t len = f->len ? f->len : strlen(f->text);
+
+		if (strcmp(f->name, name))
 			continue;
-		*path = strdup(name);
-		*text = strdup(fs->files[i].text);
-		*len = strlen(*text);
+		if (len > limit)
+			return -EFBIG;
+		out->path = strdup(name);
+		out->text = malloc(len + 1);
+		if (!out->path || !out->text) {
+			free(out->path);
+			free(out->text);
+			return -ENOMEM;
+		}
+		memcpy(out->text, f->text, len);
+		out->text[len] = '\0';
+		out->len = len;
 		return 0;
 	}
 	return -ENOENT;
@@ -32,9 +43,23 @@ int compile_files(const struct memfile *files, size_t n, struct xs_compiled **ou
 
 int compile_text(const char *text, struct xs_compiled **out, struct xs_diags *d)
 {
-	struct memfile f = { "main.policy", text };
+	struct memfile f = { "main.policy", text, 0 };
 
 	return compile_files(&f, 1, out, d);
+}
+
+char *compile_diags(const char *path, xs_resolve_fn resolve, void *ctx, int *rc)
+{
+	struct xs_compiled *c = NULL;
+	struct xs_diags d;
+	char *s;
+
+	xs_diags_init(&d);
+	*rc = xs_policy_compile(path, resolve, ctx, &c, &d);
+	s = diags_str(&d);
+	xs_diags_free(&d);
+	xs_compiled_free(c);
+	return s;
 }
 
 static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned int bits)

@@ -8,6 +8,7 @@
 struct memfile {
 	const char *name;
 	const char *text;
+	size_t len; /* 0: strlen(text) */
 };
 
 struct memfs {
@@ -15,13 +16,17 @@ struct memfs {
 	size_t n;
 };
 
-int mem_resolve(void *ctx, const char *from, const char *name, char **path, char **text,
-		size_t *len);
+/* Resolver over memfs files by name (the name is the file's identity). */
+int mem_resolve(void *ctx, const char *from, const char *name, size_t limit, struct xs_file *out);
 
 /* Compile one in-memory file `text` named "main.policy" (plus `extra`). */
 int compile_text(const char *text, struct xs_compiled **out, struct xs_diags *d);
 int compile_files(const struct memfile *files, size_t n, struct xs_compiled **out,
 		  struct xs_diags *d);
+
+/* Compile `path` with `resolve`; its diagnostics as diags_str() text, *rc
+ * the result. */
+char *compile_diags(const char *path, xs_resolve_fn resolve, void *ctx, int *rc);
 
 /* Decide a flow with the compiled tables only (what the datapath does). */
 void compiled_decide(const struct xs_compiled *c, const struct xs_flow *f, struct xs_decision *d);

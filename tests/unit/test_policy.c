@@ -31,16 +31,10 @@ static struct xs_compiled *must_compile(const char *text)
 /* Diagnostics of a policy as text; *rc is the compile return code. */
 static char *diags_of(const char *text, int *rc)
 {
-	struct xs_compiled *c = NULL;
-	struct xs_diags d;
-	char *s;
+	struct memfile f = { "main.policy", text, 0 };
+	struct memfs fs = { &f, 1 };
 
-	xs_diags_init(&d);
-	*rc = compile_text(text, &c, &d);
-	s = diags_str(&d);
-	xs_diags_free(&d);
-	xs_compiled_free(c);
-	return s;
+	return compile_diags(f.name, mem_resolve, &fs, rc);
 }
 
 static void expect_diags(const char *text, int rc_expected, const char *expected)
@@ -530,13 +524,17 @@ Test(unit, determinism_and_hash)
 Test(unit, include_resolves_in_place)
 {
 	struct memfile files[] = {
-		{ "main.policy", "segment a 10.1.0.0/16\n"
-				 "include \"svc.policy\"\n"
-				 "segment b 10.2.0.0/16\n"
-				 "allow a -> b : web\n" },
-		{ "svc.policy", "service web tcp/80, tcp/443\n"
-				"segment c 10.3.0.0/16\n"
-				"allow c -> b : tcp/22\n" },
+		{ "main.policy",
+		  "segment a 10.1.0.0/16\n"
+		  "include \"svc.policy\"\n"
+		  "segment b 10.2.0.0/16\n"
+		  "allow a -> b : web\n",
+		  0 },
+		{ "svc.policy",
+		  "service web tcp/80, tcp/443\n"
+		  "segment c 10.3.0.0/16\n"
+		  "allow c -> b : tcp/22\n",
+		  0 },
 	};
 	struct xs_compiled *c = NULL;
 	struct xs_diags d;
@@ -556,12 +554,14 @@ Test(unit, include_resolves_in_place)
 Test(unit, include_cycle_and_missing)
 {
 	struct memfile files[] = {
-		{ "main.policy", "include \"a.policy\"\n"
-				 "include \"nope.policy\"\n"
-				 "segment x 10.0.0.0/8\n"
-				 "allow x -> world\n" },
-		{ "a.policy", "include \"b.policy\"\n" },
-		{ "b.policy", "# b\ninclude \"main.policy\"\n" },
+		{ "main.policy",
+		  "include \"a.policy\"\n"
+		  "include \"nope.policy\"\n"
+		  "segment x 10.0.0.0/8\n"
+		  "allow x -> world\n",
+		  0 },
+		{ "a.policy", "include \"b.policy\"\n", 0 },
+		{ "b.policy", "# b\ninclude \"main.policy\"\n", 0 },
 	};
 	struct xs_compiled *c = NULL;
 	struct xs_diags d;
@@ -583,7 +583,7 @@ Test(unit, include_cycle_and_missing)
 
 Test(unit, missing_top_level_file)
 {
-	struct memfile files[] = { { "other", "" } };
+	struct memfile files[] = { { "other", "", 0 } };
 	struct memfs fs = { files, 1 };
 	struct xs_compiled *c = NULL;
 	struct xs_diags d;

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "json.h"
 
 size_t xs_port_split(uint32_t lo, uint32_t hi, void (*fn)(void *ctx, uint16_t start, int bits),
 		     void *ctx)
@@ -33,21 +32,20 @@ size_t xs_port_split(uint32_t lo, uint32_t hi, void (*fn)(void *ctx, uint16_t st
 
 /* ---- Rule table ---------------------------------------------------------- */
 
-struct triple {
-	uint16_t src, dst;
-	uint32_t rule; /* index into policy->rules */
-};
+/*
+ * Per (src, dst) pair that has rules: the pair's /32 value from the rules
+ * without ':' (every protocol and port), then per protocol the decision over
+ * ports 0..65535 as maximal runs of equal value, each run that differs from
+ * the pair's value split into aligned prefixes. The decision at a port is
+ * deny > allow > nothing, lowest id within an action; a sweep over the sorted
+ * range boundaries keeps the rules active at the current port in two
+ * min-heaps (deny, allow), so a pair costs O(specs log specs), not
+ * O(specs x boundaries).
+ */
 
-static int triple_cmp(const void *a, const void *b)
-{
-	const struct triple *x = a, *y = b;
-
-	if (x->src != y->src)
-		return x->src - y->src;
-	if (x->dst != y->dst)
-		return x->dst - y->dst;
-	return x->rule < y->rule ? -1 : x->rule > y->rule;
-}
+/* Bound on the work of compile_pairs(): the sum over the segment pairs with
+ * rules of their rules and port specs (rules with `any` count once per pair). */
+#define XS_MAX_COMPILE_WORK (1 << 26)
 
 struct val {
 	uint8_t action;
@@ -70,22 +68,108 @@ static bool val_eq(struct val a, struct val b)
 	return a.action == b.action && a.id == b.id;
 }
 
+/* A range boundary: rule `rule` (index) starts (+1) or stops (-1) matching at `pos`. */
+struct event {
+	uint32_t pos; /* 0..65536 */
+	uint8_t proto;
+	int8_t delta;
+	uint32_t rule;
+};
+
+static int event_cmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	if (x->proto != y->proto)
+		return x->proto - y->proto;
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+/* A min-heap of rule ids with lazy deletion: an id whose count is 0 is stale. */
+struct heap {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static int heap_push(struct heap *h, uint32_t id)
+{
+	size_t i;
+
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 64;
+		uint32_t *v = realloc(h->v, nc * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		h->v = v;
+		h->cap = nc;
+	}
+	for (i = h->n++; i && h->v[(i - 1) / 2] > id; i = (i - 1) / 2)
+		h->v[i] = h->v[(i - 1) / 2];
+	h->v[i] = id;
+	return 0;
+}
+
+static void heap_pop(struct heap *h)
+{
+	uint32_t last = h->v[--h->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && h->v[c + 1] < h->v[c])
+			c++;
+		if (last <= h->v[c])
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n)
+		h->v[i] = last;
+}
+
+/* Lowest id with a non-zero count, or 0. */
+static uint32_t heap_min(struct heap *h, const uint32_t *count)
+{
+	while (h->n && !count[h->v[0]])
+		heap_pop(h);
+	return h->n ? h->v[0] : 0;
+}
+
 struct rbuild {
+	const struct xs_policy *p;
 	struct xs_rule_entry *v;
 	size_t n, cap;
-	bool nomem;
+	bool nomem, toomany, toomuch;
+	size_t work; /* (pair, rule) and (pair, spec) visited so far */
 	/* current pair, protocol and value, for emit_block */
 	uint16_t src, dst;
 	uint8_t proto;
 	struct val val;
+	/* per pair: its rules (indexes), their boundaries, the active rules */
+	uint32_t *rules;
+	size_t nrules, caprules;
+	struct event *ev;
+	size_t nev, capev;
+	uint32_t *count; /* by rule id: active specs */
+	struct heap deny, allow;
 };
 
 static void add_entry(struct rbuild *b, uint32_t plen, uint8_t proto, uint16_t port)
 {
 	struct xs_rule_entry *e;
 
-	if (b->nomem)
+	if (b->nomem || b->toomany)
 		return;
+	if (b->n == XS_MAX_RULE_ENTRIES) {
+		b->toomany = true;
+		return;
+	}
 	if (b->n == b->cap) {
 		size_t nc = b->cap ? b->cap * 2 : 256;
 		struct xs_rule_entry *v = realloc(b->v, nc * sizeof(*v));
@@ -115,115 +199,123 @@ static void emit_block(void *ctx, uint16_t start, int bits)
 	add_entry(b, XS_RULE_PLEN_PORT(bits), b->proto, start);
 }
 
-static int u32_cmp(const void *a, const void *b)
+/* Apply the boundaries at ev[*i..] that are at `pos`. */
+static int apply_events(struct rbuild *b, size_t *i, size_t end, uint32_t pos)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	for (; *i < end && b->ev[*i].pos == pos; (*i)++) {
+		const struct event *e = &b->ev[*i];
+		const struct xs_rule *r = &b->p->rules[e->rule];
 
-	return x < y ? -1 : x > y;
+		if (e->delta < 0) {
+			b->count[r->id]--;
+			continue;
+		}
+		if (b->count[r->id]++)
+			continue;
+		if (heap_push(r->action == XS_ACT_DENY ? &b->deny : &b->allow, r->id))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
-/* Value of protocol `proto` at `port` over the rules of one pair. */
-static struct val value_at(const struct xs_policy *p, const struct triple *t, size_t n,
-			   uint8_t proto, uint32_t port)
+/* The decision where the active rules and the pair's rules without ':' apply. */
+static struct val value_now(struct rbuild *b, struct val wild_deny, struct val wild_allow)
 {
-	struct val v = { 0 };
+	uint32_t d = heap_min(&b->deny, b->count), a = heap_min(&b->allow, b->count);
 
-	for (size_t i = 0; i < n; i++) {
-		const struct xs_rule *r = &p->rules[t[i].rule];
+	if (wild_deny.id && (!d || wild_deny.id < d))
+		d = wild_deny.id;
+	if (d)
+		return (struct val){ XS_ACT_DENY, d };
+	if (wild_allow.id && (!a || wild_allow.id < a))
+		a = wild_allow.id;
+	if (a)
+		return (struct val){ XS_ACT_ALLOW, a };
+	return (struct val){ 0 };
+}
+
+/*
+ * One protocol of the pair, boundaries ev[from..to): walk the elementary
+ * intervals between boundaries (and 0, 65536), merge equal neighbours into
+ * runs, emit the runs that differ from the pair's value.
+ */
+static int sweep_proto(struct rbuild *b, size_t from, size_t to, struct val pair,
+		       struct val wild_deny, struct val wild_allow)
+{
+	size_t i = from;
+	uint32_t start = 0;
+	struct val cur;
+
+	b->deny.n = b->allow.n = 0;
+	if (apply_events(b, &i, to, 0))
+		return -ENOMEM;
+	cur = value_now(b, wild_deny, wild_allow);
+	for (;;) {
+		uint32_t pos = i < to ? b->ev[i].pos : 65536;
+		struct val v = { 0 };
+
+		if (apply_events(b, &i, to, pos))
+			return -ENOMEM;
+		if (pos < 65536) {
+			v = value_now(b, wild_deny, wild_allow);
+			if (val_eq(v, cur))
+				continue;
+		}
+		if (!val_eq(cur, pair)) {
+			b->val = cur;
+			xs_port_split(start, pos - 1, emit_block, b);
+		}
+		if (pos == 65536)
+			return 0;
+		start = pos;
+		cur = v;
+	}
+}
+
+/* Entries of one (src, dst) pair whose rules are b->rules. */
+static int compile_pair(struct rbuild *b, uint16_t src, uint16_t dst)
+{
+	struct val pair = { 0 }, wild_deny = { 0 }, wild_allow = { 0 };
+
+	b->src = src;
+	b->dst = dst;
+	b->nev = 0;
+	for (size_t i = 0; i < b->nrules; i++) {
+		const struct xs_rule *r = &b->p->rules[b->rules[i]];
 
 		if (!r->nports) {
-			better(&v, r);
-			continue;
+			better(&pair, r);
+			better(r->action == XS_ACT_DENY ? &wild_deny : &wild_allow, r);
 		}
 		for (size_t j = 0; j < r->nports; j++) {
 			const struct xs_portspec *ps = &r->ports[j];
+			struct event *lo = xs_push(&b->ev, &b->nev, &b->capev, sizeof(*lo)), *hi;
 
-			if (ps->proto == proto && ps->lo <= port && port <= ps->hi) {
-				better(&v, r);
-				break;
-			}
-		}
-	}
-	return v;
-}
-
-/* Entries of one (src, dst) pair whose rules are t[0..n). */
-static void compile_pair(const struct xs_policy *p, const struct triple *t, size_t n,
-			 struct rbuild *b)
-{
-	uint8_t protos[256] = { 0 };
-	struct val pair = { 0 };
-	uint32_t *cuts = NULL;
-	size_t ncuts, cap = 2;
-
-	b->src = t[0].src;
-	b->dst = t[0].dst;
-	for (size_t i = 0; i < n; i++) {
-		const struct xs_rule *r = &p->rules[t[i].rule];
-
-		if (!r->nports)
-			better(&pair, r);
-		for (size_t j = 0; j < r->nports; j++) {
-			protos[r->ports[j].proto] = 1;
-			cap += 2;
+			hi = lo ? xs_push(&b->ev, &b->nev, &b->capev, sizeof(*hi)) : NULL;
+			if (!hi)
+				return -ENOMEM;
+			lo = hi - 1; /* the push of hi may have moved the array */
+			*lo = (struct event){ ps->lo, ps->proto, 1, b->rules[i] };
+			*hi = (struct event){ (uint32_t)ps->hi + 1, ps->proto, -1, b->rules[i] };
 		}
 	}
 	if (pair.action) {
 		b->val = pair;
 		add_entry(b, XS_RULE_PLEN_PAIR, 0, 0);
 	}
-	cuts = malloc(cap * sizeof(*cuts));
-	if (!cuts) {
-		b->nomem = true;
-		return;
+	if (b->nev)
+		qsort(b->ev, b->nev, sizeof(*b->ev), event_cmp);
+	for (size_t i = 0; i < b->nev && !b->toomany;) {
+		size_t j = i;
+
+		while (j < b->nev && b->ev[j].proto == b->ev[i].proto)
+			j++;
+		b->proto = b->ev[i].proto;
+		if (sweep_proto(b, i, j, pair, wild_deny, wild_allow))
+			return -ENOMEM;
+		i = j;
 	}
-	for (int proto = 1; proto < 256; proto++) {
-		uint32_t start;
-		struct val cur;
-
-		if (!protos[proto])
-			continue;
-		/* Breakpoints: where some rule's range starts or ends. */
-		ncuts = 0;
-		cuts[ncuts++] = 0;
-		cuts[ncuts++] = 65536;
-		for (size_t i = 0; i < n; i++) {
-			const struct xs_rule *r = &p->rules[t[i].rule];
-
-			for (size_t j = 0; j < r->nports; j++) {
-				if (r->ports[j].proto != proto)
-					continue;
-				cuts[ncuts++] = r->ports[j].lo;
-				cuts[ncuts++] = (uint32_t)r->ports[j].hi + 1;
-			}
-		}
-		qsort(cuts, ncuts, sizeof(*cuts), u32_cmp);
-		/* Walk the elementary intervals, merging equal neighbours into runs;
-		 * a run equal to the pair's value is left to the /32 entry. */
-		b->proto = (uint8_t)proto;
-		start = 0;
-		cur = value_at(p, t, n, (uint8_t)proto, 0);
-		for (size_t c = 1; c < ncuts; c++) {
-			struct val v;
-
-			if (cuts[c] == cuts[c - 1])
-				continue;
-			if (cuts[c] < 65536) {
-				v = value_at(p, t, n, (uint8_t)proto, cuts[c]);
-				if (val_eq(v, cur))
-					continue;
-			} else {
-				v = (struct val){ 0 };
-			}
-			if (!val_eq(cur, pair)) {
-				b->val = cur;
-				xs_port_split(start, cuts[c] - 1, emit_block, b);
-			}
-			start = cuts[c];
-			cur = v;
-		}
-	}
-	free(cuts);
+	return b->nomem ? -ENOMEM : 0;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -241,45 +333,187 @@ static int entry_cmp(const void *a, const void *b)
 	return x->key.prefixlen < y->key.prefixlen ? -1 : x->key.prefixlen > y->key.prefixlen;
 }
 
-static int compile_rules(const struct xs_policy *p, struct xs_compiled *c)
+/*
+ * The rules by endpoints, without expanding `any`: exact[] holds the rules
+ * between two segments (or world) sorted by (src, dst); row[d] the rules
+ * `any -> d`, col[s] the rules `s -> any`, all[] the rules `any -> any`.
+ * Rows and columns are CSR arrays: rules of d at rowv[rowi[d]..rowi[d+1]).
+ */
+struct by_ends {
+	size_t nseg;	 /* segments + world */
+	uint64_t *exact; /* src << 48 | dst << 32 | rule index */
+	size_t nexact;
+	uint32_t *rowi, *rowv, *coli, *colv, *all;
+	size_t nall;
+	uint16_t *rowsegs; /* the d with a row, ascending */
+	size_t nrowsegs;
+};
+
+static int u64_cmp(const void *a, const void *b)
 {
-	size_t nseg = p->nsegments + 1, nt = 0, cap = 0;
-	struct triple *t = NULL;
-	struct rbuild b = { 0 };
-	int err = 0;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	for (size_t i = 0; i < p->nrules; i++) {
-		const struct xs_rule *r = &p->rules[i];
-		size_t ns = r->src == XS_ENDPOINT_ANY ? nseg : 1;
-		size_t nd = r->dst == XS_ENDPOINT_ANY ? nseg : 1;
+	return x < y ? -1 : x > y;
+}
 
-		cap += ns * nd;
-	}
-	t = malloc((cap + 1) * sizeof(*t));
-	if (!t)
+static int csr(const struct xs_policy *p, size_t nseg, bool rows, uint32_t **idx, uint32_t **val)
+{
+	size_t n = 0;
+
+	*idx = calloc(nseg + 2, sizeof(**idx));
+	if (!*idx)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct xs_rule *r = &p->rules[i];
-		size_t s0 = r->src == XS_ENDPOINT_ANY ? 0 : r->src;
-		size_t s1 = r->src == XS_ENDPOINT_ANY ? nseg - 1 : r->src;
-		size_t d0 = r->dst == XS_ENDPOINT_ANY ? 0 : r->dst;
-		size_t d1 = r->dst == XS_ENDPOINT_ANY ? nseg - 1 : r->dst;
+		uint32_t any = rows ? r->src : r->dst, seg = rows ? r->dst : r->src;
 
-		for (size_t s = s0; s <= s1; s++)
-			for (size_t d = d0; d <= d1; d++)
-				t[nt++] = (struct triple){ (uint16_t)s, (uint16_t)d, (uint32_t)i };
+		if (any == XS_ENDPOINT_ANY && seg != XS_ENDPOINT_ANY)
+			(*idx)[seg + 2]++, n++;
 	}
-	qsort(t, nt, sizeof(*t), triple_cmp);
-	for (size_t i = 0; i < nt && !b.nomem;) {
-		size_t j = i;
+	for (size_t s = 0; s < nseg; s++)
+		(*idx)[s + 2] += (*idx)[s + 1];
+	*val = malloc((n + 1) * sizeof(**val));
+	if (!*val)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct xs_rule *r = &p->rules[i];
+		uint32_t any = rows ? r->src : r->dst, seg = rows ? r->dst : r->src;
 
-		while (j < nt && t[j].src == t[i].src && t[j].dst == t[i].dst)
-			j++;
-		compile_pair(p, t + i, j - i, &b);
-		i = j;
+		if (any == XS_ENDPOINT_ANY && seg != XS_ENDPOINT_ANY)
+			(*val)[(*idx)[seg + 1]++] = (uint32_t)i;
 	}
-	if (b.nomem) {
+	return 0;
+}
+
+static int by_ends_init(struct by_ends *e, const struct xs_policy *p)
+{
+	e->nseg = p->nsegments + 1;
+	e->exact = malloc((p->nrules + 1) * sizeof(*e->exact));
+	e->all = malloc((p->nrules + 1) * sizeof(*e->all));
+	e->rowsegs = malloc(e->nseg * sizeof(*e->rowsegs));
+	if (!e->exact || !e->all || !e->rowsegs || csr(p, e->nseg, true, &e->rowi, &e->rowv) ||
+	    csr(p, e->nseg, false, &e->coli, &e->colv))
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct xs_rule *r = &p->rules[i];
+
+		if (r->src == XS_ENDPOINT_ANY && r->dst == XS_ENDPOINT_ANY)
+			e->all[e->nall++] = (uint32_t)i;
+		else if (r->src != XS_ENDPOINT_ANY && r->dst != XS_ENDPOINT_ANY)
+			e->exact[e->nexact++] = (uint64_t)r->src << 48 | (uint64_t)r->dst << 32 | i;
+	}
+	if (e->nexact)
+		qsort(e->exact, e->nexact, sizeof(*e->exact), u64_cmp);
+	for (size_t d = 0; d < e->nseg; d++)
+		if (e->rowi[d + 1] > e->rowi[d])
+			e->rowsegs[e->nrowsegs++] = (uint16_t)d;
+	return 0;
+}
+
+static void by_ends_free(struct by_ends *e)
+{
+	free(e->exact);
+	free(e->all);
+	free(e->rowsegs);
+	free(e->rowi);
+	free(e->rowv);
+	free(e->coli);
+	free(e->colv);
+}
+
+static int add_rules(struct rbuild *b, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t *r = xs_push(&b->rules, &b->nrules, &b->caprules, sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		*r = v[i];
+	}
+	return 0;
+}
+
+/* Compile pair (s, d) from the exact rules at e->exact[*x..] that belong to it. */
+static int do_pair(struct rbuild *b, const struct by_ends *e, uint16_t s, uint16_t d, size_t *x)
+{
+	uint64_t key = (uint64_t)s << 48 | (uint64_t)d << 32;
+	size_t work = 0;
+
+	b->nrules = 0;
+	for (; *x < e->nexact && (e->exact[*x] & ~0xffffffffull) == key; (*x)++) {
+		uint32_t i = (uint32_t)e->exact[*x];
+
+		if (add_rules(b, &i, 1))
+			return -ENOMEM;
+	}
+	if (add_rules(b, e->rowv + e->rowi[d], e->rowi[d + 1] - e->rowi[d]) ||
+	    add_rules(b, e->colv + e->coli[s], e->coli[s + 1] - e->coli[s]) ||
+	    add_rules(b, e->all, e->nall))
+		return -ENOMEM;
+	for (size_t i = 0; i < b->nrules; i++)
+		work += b->p->rules[b->rules[i]].nports + 1;
+	if (work > XS_MAX_COMPILE_WORK - b->work) {
+		b->toomuch = true;
+		return 0;
+	}
+	b->work += work;
+	return compile_pair(b, s, d);
+}
+
+/* The next destination after the last one visited for source s: the lowest of
+ * its next exact pair and the next row; SIZE_MAX when none is left. */
+static size_t next_dst(const struct by_ends *e, size_t s, size_t x, size_t r)
+{
+	size_t d = SIZE_MAX;
+
+	if (x < e->nexact && e->exact[x] >> 48 == s)
+		d = (e->exact[x] >> 32) & 0xffff;
+	if (r < e->nrowsegs && e->rowsegs[r] < d)
+		d = e->rowsegs[r];
+	return d;
+}
+
+/* Every pair with rules, in (src, dst) order, without visiting the others. */
+static int compile_pairs(struct rbuild *b, const struct by_ends *e)
+{
+	size_t x = 0;
+	int err = 0;
+
+	for (size_t s = 0; s < e->nseg && !err && !b->toomany && !b->toomuch; s++) {
+		size_t r = 0, d;
+
+		if (e->nall || e->coli[s + 1] > e->coli[s]) {
+			/* `any` on one side: every destination has rules */
+			for (d = 0; d < e->nseg && !err && !b->toomany && !b->toomuch; d++)
+				err = do_pair(b, e, (uint16_t)s, (uint16_t)d, &x);
+			continue;
+		}
+		while (!err && !b->toomany && !b->toomuch &&
+		       (d = next_dst(e, s, x, r)) != SIZE_MAX) {
+			err = do_pair(b, e, (uint16_t)s, (uint16_t)d, &x);
+			while (r < e->nrowsegs && e->rowsegs[r] <= d)
+				r++;
+		}
+	}
+	return err;
+}
+
+static int compile_rules(const struct xs_policy *p, struct xs_compiled *c)
+{
+	struct rbuild b = { .p = p };
+	struct by_ends e = { 0 };
+	int err = -ENOMEM;
+
+	b.count = calloc(p->nrules + 2, sizeof(*b.count));
+	if (!b.count || by_ends_init(&e, p))
+		goto out;
+	err = compile_pairs(&b, &e);
+	if (!err && b.nomem)
 		err = -ENOMEM;
+	if (err)
+		goto out;
+	if (b.toomany || b.toomuch) {
+		err = b.toomany ? -E2BIG : -EFBIG;
 		goto out;
 	}
 	if (b.n)
@@ -288,8 +522,13 @@ static int compile_rules(const struct xs_policy *p, struct xs_compiled *c)
 	c->nrules = b.n;
 	b.v = NULL;
 out:
+	by_ends_free(&e);
 	free(b.v);
-	free(t);
+	free(b.rules);
+	free(b.ev);
+	free(b.count);
+	free(b.deny.v);
+	free(b.allow.v);
 	return err;
 }
 
@@ -440,6 +679,21 @@ int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct
 	err = compile_tries(c->policy, c);
 	if (!err)
 		err = compile_rules(c->policy, c);
+	if (err == -E2BIG || err == -EFBIG) {
+		if (err == -E2BIG)
+			xs_diag_add(
+				diags, XS_SEV_ERROR, c->policy->files[0], 0, 0, NULL,
+				"the policy compiles to more than %d rule entries "
+				"(XS_MAX_RULE_ENTRIES): use fewer 'any' endpoints or port ranges",
+				XS_MAX_RULE_ENTRIES);
+		else
+			xs_diag_add(
+				diags, XS_SEV_ERROR, c->policy->files[0], 0, 0, NULL,
+				"the policy's rules apply to too many segment pairs (more than "
+				"%d pair and port spec combinations): use fewer 'any' endpoints",
+				XS_MAX_COMPILE_WORK);
+		err = -EINVAL;
+	}
 	if (!err)
 		err = compile_seginfo(c->policy, c);
 	if (err)
@@ -452,14 +706,7 @@ int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct
 		err = -EINVAL;
 		goto fail;
 	}
-	if (c->nrules > XS_MAX_RULE_ENTRIES) {
-		xs_diag_add(diags, XS_SEV_ERROR, c->policy->files[0], 0, 0, NULL,
-			    "the policy compiles to %zu rule entries; the limit is %d "
-			    "(XS_MAX_RULE_ENTRIES): use fewer 'any' endpoints or port ranges",
-			    c->nrules, XS_MAX_RULE_ENTRIES);
-		err = -EINVAL;
-		goto fail;
-	}
+
 	err = compile_hash(c);
 	if (err)
 		goto fail;
@@ -468,189 +715,4 @@ int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct
 fail:
 	xs_compiled_free(c);
 	return err;
-}
-
-/* ---- Printing ---------------------------------------------------------------- */
-
-static const char *act_name(uint8_t a)
-{
-	return a == XS_ACT_ALLOW ? "allow" : a == XS_ACT_DENY ? "deny" : "none";
-}
-
-static void fmt_addr(char *buf, size_t size, int family, const uint8_t *a, uint32_t len)
-{
-	char s[INET6_ADDRSTRLEN];
-
-	inet_ntop(family == 4 ? AF_INET : AF_INET6, a, s, sizeof(s));
-	snprintf(buf, size, "%s/%u", s, len);
-}
-
-/* "tcp 1024-2047", "tcp *", "* *" */
-static void fmt_ports(char *buf, size_t size, const struct xs_rule_key *k)
-{
-	uint32_t lo, hi, bits;
-	const char *pn;
-
-	if (k->prefixlen == XS_RULE_PLEN_PAIR) {
-		snprintf(buf, size, "any");
-		return;
-	}
-	pn = xs_proto_name(k->proto);
-	bits = k->prefixlen - XS_RULE_PLEN_PROTO;
-	lo = ntohs(k->port);
-	hi = lo + (bits == 16 ? 0 : (1u << (16 - bits)) - 1);
-	if (bits == 0)
-		snprintf(buf, size, "%s", pn ? pn : "?");
-	else if (lo == hi)
-		snprintf(buf, size, "%s/%u", pn ? pn : "?", lo);
-	else
-		snprintf(buf, size, "%s/%u-%u", pn ? pn : "?", lo, hi);
-}
-
-static const struct xs_origin_entry *origin_of(const struct xs_policy *p, uint32_t id)
-{
-	if (id == 0 || id > p->norigins)
-		return NULL;
-	return &p->origins[id - 1];
-}
-
-void xs_compiled_print(FILE *out, const struct xs_compiled *c)
-{
-	const struct xs_policy *p = c->policy;
-	char buf[96];
-
-	fprintf(out, "hash ");
-	for (int i = 0; i < 32; i++)
-		fprintf(out, "%02x", c->hash[i]);
-	fprintf(out, "\n\nsegments (%zu):\n", p->nsegments + 1);
-	for (size_t i = 0; i < c->nseginfo; i++) {
-		const struct xs_seg_info *si = &c->seginfo[i];
-		const struct xs_origin_entry *oi = origin_of(p, si->in_rule_id);
-		const struct xs_origin_entry *oo = origin_of(p, si->out_rule_id);
-
-		fprintf(out, "  %4zu %-16s in %-5s (#%u %s:%d) out %-5s (#%u %s:%d)%s\n", i,
-			xs_policy_segment_name(p, (uint16_t)i), act_name(si->in_action),
-			si->in_rule_id, oi ? oi->file : "?", oi ? oi->line : 0,
-			act_name(si->out_action), si->out_rule_id, oo ? oo->file : "?",
-			oo ? oo->line : 0, si->monitor ? " monitor" : "");
-	}
-	fprintf(out, "\nipv4 prefixes (%zu):\n", c->nv4);
-	for (size_t i = 0; i < c->nv4; i++) {
-		fmt_addr(buf, sizeof(buf), 4, c->v4[i].key.addr, c->v4[i].key.prefixlen);
-		fprintf(out, "  %-43s -> %s\n", buf, xs_policy_segment_name(p, c->v4[i].val.seg));
-	}
-	fprintf(out, "\nipv6 prefixes (%zu):\n", c->nv6);
-	for (size_t i = 0; i < c->nv6; i++) {
-		fmt_addr(buf, sizeof(buf), 6, c->v6[i].key.addr, c->v6[i].key.prefixlen);
-		fprintf(out, "  %-43s -> %s\n", buf, xs_policy_segment_name(p, c->v6[i].val.seg));
-	}
-	fprintf(out, "\nrules (%zu entries):\n", c->nrules);
-	for (size_t i = 0; i < c->nrules; i++) {
-		const struct xs_rule_entry *e = &c->rules[i];
-		const struct xs_origin_entry *o = origin_of(p, e->val.rule_id);
-
-		fmt_ports(buf, sizeof(buf), &e->key);
-		fprintf(out, "  %-12s -> %-12s %-18s /%-2u %-5s #%u %s:%d\n",
-			xs_policy_segment_name(p, e->key.src_seg),
-			xs_policy_segment_name(p, e->key.dst_seg), buf, e->key.prefixlen,
-			act_name(e->val.action), e->val.rule_id, o ? o->file : "?",
-			o ? o->line : 0);
-	}
-}
-
-void xs_compiled_print_json(FILE *out, const struct xs_compiled *c)
-{
-	const struct xs_policy *p = c->policy;
-	char buf[96];
-
-	fprintf(out, "{");
-	json_print_key(out, "hash", 1);
-	json_print_hex(out, c->hash, 32);
-	json_print_key(out, "segments", 0);
-	fprintf(out, "[");
-	for (size_t i = 0; i < c->nseginfo; i++) {
-		const struct xs_seg_info *si = &c->seginfo[i];
-
-		fprintf(out, "%s{\"id\":%zu", i ? "," : "", i);
-		json_print_key(out, "name", 0);
-		json_print_str(out, xs_policy_segment_name(p, (uint16_t)i));
-		fprintf(out, ",\"in\":\"%s\",\"out\":\"%s\",\"monitor\":%s",
-			act_name(si->in_action), act_name(si->out_action),
-			si->monitor ? "true" : "false");
-		fprintf(out, ",\"in_rule_id\":%u,\"out_rule_id\":%u}", si->in_rule_id,
-			si->out_rule_id);
-	}
-	fprintf(out, "]");
-	for (int fam = 4; fam <= 6; fam += 2) {
-		size_t n = fam == 4 ? c->nv4 : c->nv6;
-
-		json_print_key(out, fam == 4 ? "ipv4" : "ipv6", 0);
-		fprintf(out, "[");
-		for (size_t i = 0; i < n; i++) {
-			const uint8_t *a = fam == 4 ? c->v4[i].key.addr : c->v6[i].key.addr;
-			uint32_t len = fam == 4 ? c->v4[i].key.prefixlen : c->v6[i].key.prefixlen;
-			uint16_t seg = fam == 4 ? c->v4[i].val.seg : c->v6[i].val.seg;
-
-			fmt_addr(buf, sizeof(buf), fam, a, len);
-			fprintf(out, "%s{\"prefix\":", i ? "," : "");
-			json_print_str(out, buf);
-			fprintf(out, ",\"segment\":");
-			json_print_str(out, xs_policy_segment_name(p, seg));
-			fprintf(out, ",\"segment_id\":%u}", seg);
-		}
-		fprintf(out, "]");
-	}
-	json_print_key(out, "rules", 0);
-	fprintf(out, "[");
-	for (size_t i = 0; i < c->nrules; i++) {
-		const struct xs_rule_entry *e = &c->rules[i];
-		const struct xs_origin_entry *o = origin_of(p, e->val.rule_id);
-		uint32_t bits = e->key.prefixlen > XS_RULE_PLEN_PROTO
-					? e->key.prefixlen - XS_RULE_PLEN_PROTO
-					: 0;
-		uint32_t lo = ntohs(e->key.port);
-
-		fprintf(out, "%s{\"src\":", i ? "," : "");
-		json_print_str(out, xs_policy_segment_name(p, e->key.src_seg));
-		fprintf(out, ",\"dst\":");
-		json_print_str(out, xs_policy_segment_name(p, e->key.dst_seg));
-		fprintf(out, ",\"src_id\":%u,\"dst_id\":%u,\"prefixlen\":%u", e->key.src_seg,
-			e->key.dst_seg, e->key.prefixlen);
-		if (e->key.prefixlen == XS_RULE_PLEN_PAIR)
-			fprintf(out, ",\"proto\":\"any\"");
-		else
-			fprintf(out, ",\"proto\":\"%s\",\"port_lo\":%u,\"port_hi\":%u",
-				xs_proto_name(e->key.proto) ? xs_proto_name(e->key.proto) : "?",
-				e->key.prefixlen == XS_RULE_PLEN_PROTO ? 0 : lo,
-				e->key.prefixlen == XS_RULE_PLEN_PROTO
-					? 65535
-					: lo + (1u << (16 - bits)) - 1);
-		fprintf(out,
-			",\"action\":\"%s\",\"rule_id\":%u,\"origin\":", act_name(e->val.action),
-			e->val.rule_id);
-		if (o) {
-			fprintf(out, "{\"file\":");
-			json_print_str(out, o->file);
-			fprintf(out, ",\"line\":%d}", o->line);
-		} else {
-			fprintf(out, "null");
-		}
-		fprintf(out, "}");
-	}
-	fprintf(out, "]");
-	json_print_key(out, "origins", 0);
-	fprintf(out, "[");
-	for (size_t i = 0; i < p->norigins; i++) {
-		static const char *const kinds[] = { "?", "rule", "default", "implicit",
-						     "segment" };
-		const struct xs_origin_entry *o = &p->origins[i];
-
-		fprintf(out, "%s{\"rule_id\":%u,\"kind\":\"%s\",\"file\":", i ? "," : "",
-			o->rule_id, o->kind <= 4 ? kinds[o->kind] : "?");
-		json_print_str(out, o->file);
-		fprintf(out, ",\"line\":%d,\"text\":", o->line);
-		json_print_str(out, o->text ? o->text : "");
-		fprintf(out, "}");
-	}
-	fprintf(out, "]}\n");
 }

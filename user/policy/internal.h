@@ -1,13 +1,33 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Helpers shared by the policy compiler's files; not part of the API. */
+/*
+ * Helpers shared by the policy compiler's files; not part of the API.
+ *
+ *   lex.c      a file's bytes into lines, tokens
+ *   values.c   port specs, protocols, prefixes
+ *   parse.c    statements, includes: the first pass; the entry point
+ *   names.c    segment and service names: lookups, suggestions
+ *   resolve.c  the second pass: services, segments, rules, defaults, origins
+ *   lint.c     warnings: shadowed and repeated allows
+ *   compile.c  the map entries; eval.c the reference evaluator
+ */
 #ifndef XS_POLICY_INTERNAL_H
 #define XS_POLICY_INTERNAL_H
 
 #include "policy.h"
 
+#define MAX_INCLUDE_DEPTH 64
+#define MAX_TOKENS 4096
+/* Port specs all services and rules may expand to, together: a bound on
+ * memory for services that name each other many times over. */
+#define XS_MAX_FLAT_SPECS (1 << 22)
+
 /* Add a diagnostic; `line_text` is copied (may be NULL). */
 void xs_diag_add(struct xs_diags *d, enum xs_severity sev, const char *file, int line, int col,
 		 const char *line_text, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* Order diagnostics [from, n) by file (index in files[], in reading order),
+ * line, column; stable, so messages at one place keep their order. */
+void xs_diags_sort(struct xs_diags *d, size_t from, char *const *files, size_t nfiles);
 
 /* Parse and check `path` into the source form. Returns 0, or -EINVAL with
  * errors in `diags`, or another negative errno. */
@@ -23,5 +43,246 @@ int xs_edit_distance(const char *a, const char *b);
  * returns the number of blocks. */
 size_t xs_port_split(uint32_t lo, uint32_t hi, void (*fn)(void *ctx, uint16_t start, int bits),
 		     void *ctx);
+
+/* ---- The parser's state ---------------------------------------------------- */
+
+/* Name -> index map (names.c): open addressing; the names are not owned. */
+struct xs_name_slot {
+	const char *name;
+	uint32_t hash;
+	long val;
+};
+
+struct xs_name_map {
+	struct xs_name_slot *v;
+	size_t n, cap;
+};
+
+enum tok_type { T_WORD, T_STR, T_COMMA, T_ARROW, T_COLON };
+
+struct tok {
+	enum tok_type type;
+	const char *s;
+	int len;
+	int col;
+};
+
+struct srcfile {
+	const char *path; /* owned by the policy's files[] */
+	char *id;	  /* the resolver's identity of the file (or its path) */
+	char *text;	  /* the file, lines NUL-terminated in place */
+	size_t len;
+	char **lines; /* lines[i] = line i+1, comments kept; NULL: not parsed */
+	size_t nlines;
+};
+
+/* A service reference or an inline spec, in a service or rule. */
+struct item {
+	bool is_spec;
+	struct xs_portspec spec;
+	char *name;
+	struct xs_src_loc loc;
+};
+
+struct svc {
+	char *name;
+	struct xs_src_loc loc;
+	struct item *items;
+	size_t nitems, capitems;
+	int state; /* 0 new, 1 resolving, 2 done */
+	bool broken, used, top;
+	struct xs_portspec *flat;
+	size_t nflat, capflat;
+};
+
+struct rrule {
+	uint8_t action;
+	char *src, *dst;
+	struct xs_src_loc loc, src_loc, dst_loc;
+	bool has_ports;
+	struct item *items;
+	size_t nitems, capitems;
+	bool broken;
+	char *text;
+};
+
+struct rdef {
+	char *seg;
+	struct xs_src_loc loc, seg_loc;
+	uint8_t in, out; /* 0 = not set here */
+	char *text;
+	uint32_t id;
+};
+
+struct rmode {
+	char *seg;
+	struct xs_src_loc loc, seg_loc;
+	bool monitor;
+};
+
+struct segx {
+	bool used;
+	bool in_set, out_set, mode_set;
+	struct xs_src_loc in_loc, out_loc, mode_loc;
+};
+
+struct parser {
+	struct xs_policy *pol;
+	struct xs_diags *diags;
+	xs_resolve_fn resolve;
+	void *ctx;
+	struct srcfile *files;
+	size_t nfiles, capfiles, cappaths;
+	struct xs_name_map file_ids, file_paths; /* -> index in files[] */
+	size_t bytes;				 /* read so far, all files */
+	size_t stack[MAX_INCLUDE_DEPTH];	 /* the files being read: indexes in files[] */
+	int depth;
+	struct svc *svcs;
+	size_t nsvcs, capsvcs;
+	size_t capsegs;
+	struct segx *segx;
+	struct rrule *rules;
+	size_t nrules, caprules;
+	struct rdef *defs;
+	size_t ndefs, capdefs;
+	struct rmode *modes;
+	size_t nmodes, capmodes;
+	const char *top;
+	bool nomem;
+	/* Names of segments/services whose declaration had an error: uses of
+	 * them are not reported again (no cascades). */
+	char **poison;
+	size_t npoison, cappoison;
+	struct xs_name_map poison_seg, poison_svc;
+	/* Second pass: name -> index of the first declaration, and the names
+	 * as suggestion candidates (segments: then "any", "world"). */
+	struct xs_name_map seg_map, svc_map;
+	const char **seg_names, **svc_names;
+	size_t suggest_budget;
+	size_t nflat_specs; /* port specs in services and rules so far */
+	/* the line being parsed */
+	const struct srcfile *cur;
+	int lineno;
+};
+
+/* ---- parse.c: shared helpers ------------------------------------------------- */
+
+/* Grow *arr (element size sz) to hold one more element; return it zeroed or NULL. */
+void *xs_push(void *arr_p, size_t *n, size_t *cap, size_t sz);
+
+/* Source line `line` of `file` (a path owned by the policy), or NULL. */
+const char *xs_line_text(struct parser *P, const char *file, int line);
+
+void xs_diag_at(struct parser *P, enum xs_severity sev, struct xs_src_loc loc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+#define err_at(P, loc, ...) xs_diag_at(P, XS_SEV_ERROR, loc, __VA_ARGS__)
+#define warn_at(P, loc, ...) xs_diag_at(P, XS_SEV_WARNING, loc, __VA_ARGS__)
+
+/* Column `col` of the line being parsed. */
+struct xs_src_loc xs_here(struct parser *P, int col);
+
+/* ---- lex.c ----------------------------------------------------------------- */
+
+char *xs_tokdup(const struct tok *t);
+bool xs_tok_is(const struct tok *t, const char *w);
+
+/*
+ * Split one line (comment already cut) into tokens. Returns the count, or -1
+ * after reporting an error. In rule statements ':' separates; elsewhere it is
+ * part of a word (IPv6 addresses).
+ */
+int xs_lex(struct parser *P, const char *line, bool colon_word, struct tok *toks);
+
+/* Whitespace-folded copy of the line without its comment. */
+char *xs_fold(const char *line);
+
+/*
+ * Split f->text (f->len bytes) into lines in place, checking every byte: a
+ * NUL, a control character but TAB (and CR before LF), DEL, or a byte >=
+ * 0x80 outside a comment or a "string" is an error at its line and column,
+ * and the line is not parsed (NULL); a file with many of them is not parsed
+ * at all. Returns 0 or -ENOMEM.
+ */
+int xs_read_lines(struct parser *P, struct srcfile *f);
+
+/* ---- values.c -------------------------------------------------------------- */
+
+/* IPPROTO_* of a protocol name, or -1. */
+int xs_proto_of(const char *s, int len);
+bool xs_is_proto_name(const char *s, int len);
+
+/*
+ * A word that is a protocol spec: PROTO, PROTO/N or PROTO/LO-HI. Returns 1
+ * and fills *ps, 0 if the word is not a spec (a service name), -1 after an
+ * error.
+ */
+int xs_parse_spec(struct parser *P, const struct tok *t, struct xs_portspec *ps);
+
+/*
+ * A comma-separated list of service names and specs from toks[i..n).
+ * Errors are reported per item; returns false if any item was bad.
+ */
+bool xs_parse_items(struct parser *P, struct tok *toks, int i, int n, struct item **items,
+		    size_t *nitems, size_t *cap, const char *what);
+
+void xs_format_prefix(char *buf, size_t size, const struct xs_prefix *p);
+
+/* Returns false after reporting a bad prefix. */
+bool xs_parse_prefix(struct parser *P, const struct tok *t, struct xs_prefix *px);
+
+/* ---- names.c --------------------------------------------------------------- */
+
+/* Remember a name whose declaration failed; kind 's' segment, 'v' service. */
+void xs_poison(struct parser *P, char kind, const struct tok *t);
+bool xs_poisoned(const struct parser *P, char kind, const char *name);
+
+/* A segment or service name: a letter or '_', then letters, digits, _ - . */
+bool xs_valid_name(const struct tok *t);
+
+/* Closest candidate by edit distance, or NULL when none is close. The
+ * _budget variant spends at most *budget distance cells (then NULL). */
+const char *xs_closest(const char *word, const char *const *cands, size_t n);
+const char *xs_closest_budget(const char *word, const char *const *cands, size_t n, size_t *budget);
+
+/* Value of `name`, or -1. */
+long xs_map_get(const struct xs_name_map *m, const char *name);
+/* Insert name -> val unless present: returns -1 when inserted, the value
+ * already there, or -ENOMEM. */
+long xs_map_put(struct xs_name_map *m, const char *name, long val);
+void xs_map_free(struct xs_name_map *m);
+
+/* After the first pass: index segment and service names (first declaration
+ * wins). Returns 0 or -ENOMEM. */
+int xs_index_names(struct parser *P);
+struct svc *xs_find_svc(struct parser *P, const char *name);
+int xs_find_seg(struct parser *P, const char *name);
+
+/* Report an unknown service (with a suggestion), unless poisoned. */
+void xs_unknown_svc(struct parser *P, const struct item *it);
+
+/* Resolve a segment name in a rule/default/mode; -2 after an error. */
+long xs_resolve_seg(struct parser *P, const char *name, struct xs_src_loc loc, bool endpoint);
+
+/* ---- resolve.c: the second pass -------------------------------------------- */
+
+void xs_check_services(struct parser *P);
+void xs_check_segments(struct parser *P);
+void xs_check_rules(struct parser *P);
+void xs_check_defaults(struct parser *P);
+void xs_build_origins(struct parser *P);
+
+/* ---- lint.c ---------------------------------------------------------------- */
+
+/* Per rule: the rule id of the deny that shadows it, or else of the earlier
+ * allow it repeats (0: none; only allow rules get either). */
+struct xs_lint_hit {
+	uint32_t shadowed_by, repeats;
+};
+
+/* Fill hits[0..p->nrules). Returns 0 or -ENOMEM. */
+int xs_lint_rules(const struct xs_policy *p, struct xs_lint_hit *hits);
+
+/* Warnings of a policy without errors: shadowed and repeated allows, unused names. */
+void xs_lint(struct parser *P);
 
 #endif /* XS_POLICY_INTERNAL_H */

@@ -1,28 +1,89 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The file-system resolver: the only part of the policy compiler that does I/O. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy.h"
 
-/* Read a whole file, NUL-terminated. */
-static int read_all(const char *path, char **text, size_t *len)
+static const char *kind_of(mode_t m)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int err = 0;
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "an unknown kind of file";
+}
 
-	if (!f)
+/* Refuse anything but a regular file, naming what it is. */
+static int regular(const struct stat *st, struct xs_file *out)
+{
+	if (S_ISREG(st->st_mode))
+		return 0;
+	snprintf(out->err, sizeof(out->err), "not a regular file (%s)", kind_of(st->st_mode));
+	return S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL;
+}
+
+/*
+ * Read at most limit bytes of a regular file, NUL-terminated; -EFBIG if it
+ * has more. The kind is checked before the open (which never blocks: no
+ * FIFO or device is opened) and again on the open file (it may have been
+ * replaced in between).
+ */
+static int read_file(const char *path, size_t limit, struct xs_file *out)
+{
+	struct stat st;
+	size_t n = 0, cap;
+	char *buf = NULL;
+	int fd, err;
+
+	if (stat(path, &st))
 		return -errno;
+	err = regular(&st, out);
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	err = regular(&st, out);
+	if (err)
+		goto out;
+	if ((uint64_t)st.st_size > limit) {
+		err = -EFBIG;
+		goto out;
+	}
+	/* st_size may be wrong (procfs says 0) or the file may grow: read on, but
+	 * never more than limit + 1 bytes (the one that says "too long") */
+	cap = (size_t)st.st_size + 1 > 4096 ? (size_t)st.st_size + 1 : 4096;
+	if (cap > limit + 1)
+		cap = limit + 1;
 	for (;;) {
-		if (cap - n < 4096) {
+		ssize_t r;
+
+		if (!buf || n == cap) {
 			char *nb;
 
-			cap = cap ? cap * 2 : 8192;
+			if (buf && cap > limit)
+				break;
+			if (buf)
+				cap = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
 			nb = realloc(buf, cap + 1);
 			if (!nb) {
 				err = -ENOMEM;
@@ -30,30 +91,37 @@ static int read_all(const char *path, char **text, size_t *len)
 			}
 			buf = nb;
 		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-
-		n += r;
-		if (r == 0) {
-			if (ferror(f))
-				err = -EIO;
-			break;
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			goto out;
 		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
 	}
-out:
-	fclose(f);
-	if (err) {
-		free(buf);
-		return err;
+	if (n > limit) {
+		err = -EFBIG;
+		goto out;
 	}
 	buf[n] = '\0';
-	*text = buf;
-	*len = n;
-	return 0;
+	out->text = buf;
+	out->len = n;
+	snprintf(out->id, sizeof(out->id), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	buf = NULL;
+out:
+	close(fd);
+	free(buf);
+	return err;
 }
 
 /*
  * Lexically normalise a path in place: drop "." components and fold
- * "dir/.." pairs, so one file is one path for cycle detection.
+ * "dir/.." pairs, so that diagnostics name a file simply. (Cycles and
+ * repeated includes are found by device and inode, symbolic links too.)
  */
 static void normalise(char *path)
 {
@@ -92,8 +160,7 @@ static void normalise(char *path)
 	*out = '\0';
 }
 
-int xs_resolve_fs(void *ctx, const char *from, const char *name, char **path, char **text,
-		  size_t *len)
+int xs_resolve_fs(void *ctx, const char *from, const char *name, size_t limit, struct xs_file *out)
 {
 	const char *slash = from ? strrchr(from, '/') : NULL;
 	char *p;
@@ -107,11 +174,11 @@ int xs_resolve_fs(void *ctx, const char *from, const char *name, char **path, ch
 	if (!p)
 		return -ENOMEM;
 	normalise(p);
-	err = read_all(p, text, len);
+	err = read_file(p, limit, out);
 	if (err) {
 		free(p);
 		return err;
 	}
-	*path = p;
+	out->path = p;
 	return 0;
 }

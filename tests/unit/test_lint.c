@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The shadow/repeat lint (lint.c, an index) against the old quadratic lint,
+ * kept here as the reference: random policies, identical findings.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "internal.h"
+#include "randpol.h"
+
+/* ---- The reference: the lint as it was, rule by rule ------------------------ */
+
+static bool ep_covers(uint32_t outer, uint32_t inner)
+{
+	return outer == XS_ENDPOINT_ANY || outer == inner;
+}
+
+/* Does rule `o` match every flow of spec `ps` (NULL: every protocol)? */
+static bool rule_covers_spec(const struct xs_rule *o, const struct xs_portspec *ps)
+{
+	if (!o->nports)
+		return true;
+	if (!ps)
+		return false;
+	for (size_t i = 0; i < o->nports; i++) {
+		const struct xs_portspec *q = &o->ports[i];
+
+		if ((q->proto == 0 || q->proto == ps->proto) && q->lo <= ps->lo && ps->hi <= q->hi)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * First rule among `action` rules (other than r, and before r when
+ * `earlier`) that alone covers each piece of r; NULL if some piece is not
+ * covered by a single such rule.
+ */
+static const struct xs_rule *covering(const struct xs_policy *p, const struct xs_rule *r,
+				      uint8_t action, bool earlier)
+{
+	const struct xs_rule *first = NULL;
+	size_t npieces = r->nports ? r->nports : 1;
+
+	for (size_t k = 0; k < npieces; k++) {
+		const struct xs_portspec *ps = r->nports ? &r->ports[k] : NULL;
+		const struct xs_rule *found = NULL;
+
+		for (size_t i = 0; i < p->nrules && !found; i++) {
+			const struct xs_rule *o = &p->rules[i];
+
+			if (o == r || !o->id || o->action != action || (earlier && o->id >= r->id))
+				continue;
+			if (ep_covers(o->src, r->src) && ep_covers(o->dst, r->dst) &&
+			    rule_covers_spec(o, ps))
+				found = o;
+		}
+		if (!found)
+			return NULL;
+		if (!first || found->id < first->id)
+			first = found;
+	}
+	return first;
+}
+
+static void reference(const struct xs_policy *p, struct xs_lint_hit *hits)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct xs_rule *r = &p->rules[i], *o;
+
+		memset(&hits[i], 0, sizeof(hits[i]));
+		if (!r->id || r->action != XS_ACT_ALLOW)
+			continue;
+		o = covering(p, r, XS_ACT_DENY, false);
+		if (o) {
+			hits[i].shadowed_by = o->id;
+			continue;
+		}
+		o = covering(p, r, XS_ACT_ALLOW, true);
+		if (o)
+			hits[i].repeats = o->id;
+	}
+}
+
+/* ---- A generator with many overlapping rules in few segment pairs ----------- */
+
+static void rand_item(struct rng *r, FILE *f)
+{
+	static const char *const protos[] = { "tcp", "udp", "icmp" };
+	const char *p = protos[rnd(r, 3)];
+	uint32_t lo = rnd(r, 5) == 0 ? 1 + rnd(r, 60000) : 1 + rnd(r, 40), hi = lo;
+
+	if (rnd(r, 6) == 0) {
+		fprintf(f, "%s", p);
+		return;
+	}
+	if (rnd(r, 2))
+		hi = lo + rnd(r, rnd(r, 4) ? 10 : 5000);
+	if (p[0] == 'i' && hi > 255)
+		lo = lo % 200, hi = lo + rnd(r, 50);
+	if (hi > 65535)
+		hi = 65535;
+	if (lo == hi)
+		fprintf(f, "%s/%u", p, lo);
+	else
+		fprintf(f, "%s/%u-%u", p, lo, hi);
+}
+
+static char *rand_dense(struct rng *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int nseg = 1 + (int)rnd(r, 3), nrules = 1 + (int)rnd(r, 80);
+	static const char *const ends[] = { "any", "world" };
+
+	for (int s = 0; s < nseg; s++)
+		fprintf(f, "segment s%d 10.%d.0.0/16\n", s, s);
+	for (int i = 0; i < nrules; i++) {
+		uint32_t a = rnd(r, (uint32_t)nseg + 2), b = rnd(r, (uint32_t)nseg + 1);
+		int n = (int)rnd(r, 5);
+
+		fprintf(f, "%s ", rnd(r, 4) ? "allow" : "deny");
+		if (a < (uint32_t)nseg)
+			fprintf(f, "s%u -> ", a);
+		else
+			fprintf(f, "%s -> ", ends[a - (uint32_t)nseg]);
+		if (b < (uint32_t)nseg)
+			fprintf(f, "s%u", b);
+		else
+			fprintf(f, "any");
+		for (int k = 0; k < n; k++) {
+			fprintf(f, k ? ", " : " : ");
+			rand_item(r, f);
+		}
+		fprintf(f, "\n");
+	}
+	fclose(f);
+	return text;
+}
+
+static size_t compare(const char *text, uint64_t seed, int i)
+{
+	struct xs_compiled *c = NULL;
+	struct xs_diags d;
+	struct xs_lint_hit *got, *want;
+	size_t found = 0;
+
+	xs_diags_init(&d);
+	if (compile_text(text, &c, &d)) {
+		xs_diags_free(&d);
+		return 0; /* e.g. a rule from world to world: no lint */
+	}
+	got = calloc(c->policy->nrules + 1, sizeof(*got));
+	want = calloc(c->policy->nrules + 1, sizeof(*want));
+	cr_assert_eq(xs_lint_rules(c->policy, got), 0);
+	reference(c->policy, want);
+	for (size_t k = 0; k < c->policy->nrules; k++) {
+		cr_assert(got[k].shadowed_by == want[k].shadowed_by &&
+				  got[k].repeats == want[k].repeats,
+			  "seed %llu policy %d rule %zu: shadowed by #%u repeats #%u, the "
+			  "reference says #%u and #%u\n%s",
+			  (unsigned long long)seed, i, k + 1, got[k].shadowed_by, got[k].repeats,
+			  want[k].shadowed_by, want[k].repeats, text);
+		found += got[k].shadowed_by || got[k].repeats;
+	}
+	free(got);
+	free(want);
+	xs_compiled_free(c);
+	xs_diags_free(&d);
+	return found;
+}
+
+Test(unit, lint_matches_the_quadratic_reference)
+{
+	static const uint64_t seeds[] = { 7, 0xfeedface, 20261123 };
+	size_t found = 0;
+
+	for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+		struct rng r = { seeds[s] };
+
+		for (int i = 0; i < 600; i++) {
+			int nseg;
+			char *text = i % 2 ? rand_dense(&r) : rand_policy(&r, &nseg);
+
+			found += compare(text, seeds[s], i);
+			free(text);
+		}
+	}
+	/* the generators make both findings often, or this test proves little */
+	cr_expect_gt(found, 3000, "only %zu findings", found);
+}

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Warnings of a policy without errors: shadowed and repeated allows, unused
+ * names.
+ *
+ * An allow is *shadowed* when each of its pieces (port specs; without ':',
+ * the one piece "every protocol and port") is covered by one deny alone,
+ * and *repeats* an earlier allow when each piece is covered by one earlier
+ * allow alone. Rule o covers a piece of rule r when o's source and
+ * destination are r's or `any`, and o has no ':' or one of o's specs of the
+ * piece's protocol contains the piece's range. The rule named is the lowest
+ * id over the pieces of the lowest-id cover of each piece.
+ *
+ * Asked rule by rule that is quadratic (65,535 rules: 20 s). Here every
+ * (piece, action, candidate endpoint pair) is one query "lowest id of a
+ * spec of this group with lo' <= lo and hi' >= hi", answered offline per
+ * group: queries and specs sorted by lo, specs entered into a Fenwick tree
+ * of minimum ids indexed by 65535 - hi as the sweep passes their lo.
+ * O((specs + queries) log) in all.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define NONE UINT32_MAX
+#define FEN_SIZE 65536 /* positions 1..65536 = 65536 - hi */
+
+/* (action, src, dst, proto) in one sortable word; `any` is 0xffff. */
+static uint64_t group_key(uint8_t action, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	uint64_t s = src == XS_ENDPOINT_ANY ? 0xffff : src & 0xffff;
+	uint64_t d = dst == XS_ENDPOINT_ANY ? 0xffff : dst & 0xffff;
+
+	return (uint64_t)action << 40 | s << 24 | d << 8 | proto;
+}
+
+struct spec_ref {
+	uint64_t key;
+	uint16_t lo, hi;
+	uint32_t id;
+};
+
+struct query {
+	uint64_t key;
+	uint16_t lo, hi;
+	uint32_t *ans; /* min'ed with the answer */
+};
+
+struct lint {
+	const struct xs_policy *p;
+	struct spec_ref *specs, *wild; /* wild: rules without ':', key proto 0 */
+	size_t nspecs, nwild, capspecs, capwild;
+	struct query *q;
+	size_t nq, capq;
+	uint32_t *ans; /* per piece: [0] lowest deny, [1] lowest allow */
+	bool any_proto0;
+	uint32_t fen[FEN_SIZE + 1];
+};
+
+static int spec_cmp(const void *a, const void *b)
+{
+	const struct spec_ref *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int query_cmp(const void *a, const void *b)
+{
+	const struct query *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int add_spec(struct spec_ref **v, size_t *n, size_t *cap, uint64_t key, uint16_t lo,
+		    uint16_t hi, uint32_t id)
+{
+	struct spec_ref *s = xs_push(v, n, cap, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	*s = (struct spec_ref){ key, lo, hi, id };
+	return 0;
+}
+
+/* Every spec of every rule, by group; the rules without ':' apart. */
+static int collect_specs(struct lint *L)
+{
+	const struct xs_policy *p = L->p;
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct xs_rule *o = &p->rules[i];
+		int err = 0;
+
+		if (!o->id)
+			continue;
+		if (!o->nports)
+			err = add_spec(&L->wild, &L->nwild, &L->capwild,
+				       group_key(o->action, o->src, o->dst, 0), 0, 65535, o->id);
+		for (size_t k = 0; k < o->nports && !err; k++) {
+			const struct xs_portspec *q = &o->ports[k];
+
+			L->any_proto0 |= q->proto == 0;
+			err = add_spec(&L->specs, &L->nspecs, &L->capspecs,
+				       group_key(o->action, o->src, o->dst, q->proto), q->lo, q->hi,
+				       o->id);
+		}
+		if (err)
+			return err;
+	}
+	if (L->nspecs)
+		qsort(L->specs, L->nspecs, sizeof(*L->specs), spec_cmp);
+	if (L->nwild) /* lowest id first per key */
+		qsort(L->wild, L->nwild, sizeof(*L->wild), spec_cmp);
+	return 0;
+}
+
+/* The first of v[0..n) (sorted by key) with `key`, or NULL. */
+static const struct spec_ref *find_key(const struct spec_ref *v, size_t n, uint64_t key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].key == key ? &v[lo] : NULL;
+}
+
+static uint32_t wild_min(const struct lint *L, uint64_t key)
+{
+	const struct spec_ref *w = find_key(L->wild, L->nwild, key);
+
+	return w ? w->id : NONE;
+}
+
+static void min_into(uint32_t *a, uint32_t v)
+{
+	if (v < *a)
+		*a = v;
+}
+
+/* Ask group `key` about ps, unless the group has no spec. */
+static int add_query(struct lint *L, uint64_t key, const struct xs_portspec *ps, uint32_t *ans)
+{
+	struct query *q;
+
+	if (!find_key(L->specs, L->nspecs, key))
+		return 0;
+	q = xs_push(&L->q, &L->nq, &L->capq, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	*q = (struct query){ key, ps->lo, ps->hi, ans };
+	return 0;
+}
+
+/* Queries for one piece of allow rule r (ps NULL: the rule has no ':'). */
+static int piece_queries(struct lint *L, const struct xs_rule *r, const struct xs_portspec *ps,
+			 uint32_t *ans)
+{
+	uint32_t srcs[2] = { r->src, XS_ENDPOINT_ANY }, dsts[2] = { r->dst, XS_ENDPOINT_ANY };
+	int ns = r->src == XS_ENDPOINT_ANY ? 1 : 2, nd = r->dst == XS_ENDPOINT_ANY ? 1 : 2;
+
+	for (int a = 0; a < 2; a++) {
+		uint8_t action = a ? XS_ACT_ALLOW : XS_ACT_DENY;
+
+		for (int s = 0; s < ns; s++) {
+			for (int d = 0; d < nd; d++) {
+				int err = 0;
+
+				min_into(&ans[a],
+					 wild_min(L, group_key(action, srcs[s], dsts[d], 0)));
+				if (!ps)
+					continue;
+				err = add_query(L, group_key(action, srcs[s], dsts[d], ps->proto),
+						ps, &ans[a]);
+				if (!err && L->any_proto0 && ps->proto)
+					err = add_query(L, group_key(action, srcs[s], dsts[d], 0),
+							ps, &ans[a]);
+				if (err)
+					return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static size_t npieces(const struct xs_rule *r)
+{
+	return r->nports ? r->nports : 1;
+}
+
+static void fen_add(uint32_t *fen, uint32_t pos, uint32_t id)
+{
+	for (; pos <= FEN_SIZE; pos += pos & -pos)
+		min_into(&fen[pos], id);
+}
+
+static void fen_clear(uint32_t *fen, uint32_t pos)
+{
+	for (; pos <= FEN_SIZE; pos += pos & -pos)
+		fen[pos] = NONE;
+}
+
+static uint32_t fen_min(const uint32_t *fen, uint32_t pos)
+{
+	uint32_t m = NONE;
+
+	for (; pos; pos -= pos & -pos)
+		min_into(&m, fen[pos]);
+	return m;
+}
+
+/* Answer the queries, one group (key) at a time. */
+static void sweep(struct lint *L)
+{
+	size_t e = 0;
+
+	for (size_t i = 0; i < FEN_SIZE + 1; i++)
+		L->fen[i] = NONE;
+	if (L->nq)
+		qsort(L->q, L->nq, sizeof(*L->q), query_cmp);
+	for (size_t i = 0; i < L->nq;) {
+		uint64_t key = L->q[i].key;
+		size_t e0, e1, j = i;
+
+		while (e < L->nspecs && L->specs[e].key < key)
+			e++;
+		e0 = e1 = e;
+		for (; j < L->nq && L->q[j].key == key; j++) {
+			const struct query *q = &L->q[j];
+
+			for (;
+			     e1 < L->nspecs && L->specs[e1].key == key && L->specs[e1].lo <= q->lo;
+			     e1++)
+				fen_add(L->fen, FEN_SIZE - L->specs[e1].hi, L->specs[e1].id);
+			min_into(q->ans, fen_min(L->fen, FEN_SIZE - q->hi));
+		}
+		for (size_t k = e0; k < e1; k++)
+			fen_clear(L->fen, FEN_SIZE - L->specs[k].hi);
+		i = j;
+	}
+}
+
+int xs_lint_rules(const struct xs_policy *p, struct xs_lint_hit *hits)
+{
+	struct lint *L = calloc(1, sizeof(*L));
+	size_t total = 0, o = 0;
+	int err = -ENOMEM;
+
+	if (!L)
+		return -ENOMEM;
+	L->p = p;
+	if (p->nrules)
+		memset(hits, 0, p->nrules * sizeof(*hits));
+	for (size_t i = 0; i < p->nrules; i++)
+		total += npieces(&p->rules[i]);
+	L->ans = malloc((2 * total + 1) * sizeof(*L->ans));
+	if (!L->ans)
+		goto out;
+	for (size_t i = 0; i < 2 * total; i++)
+		L->ans[i] = NONE;
+	err = collect_specs(L);
+	for (size_t i = 0; i < p->nrules && !err; i++) {
+		const struct xs_rule *r = &p->rules[i];
+
+		for (size_t k = 0; k < npieces(r) && !err; k++, o += 2)
+			if (r->id && r->action == XS_ACT_ALLOW)
+				err = piece_queries(L, r, r->nports ? &r->ports[k] : NULL,
+						    &L->ans[o]);
+	}
+	if (err)
+		goto out;
+	sweep(L);
+	o = 0;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct xs_rule *r = &p->rules[i];
+		uint32_t deny = 0, allow = 0;
+
+		for (size_t k = 0; k < npieces(r); k++, o += 2) {
+			uint32_t d = L->ans[o], a = L->ans[o + 1];
+
+			deny = deny == NONE || d == NONE ? NONE : deny && deny < d ? deny : d;
+			allow = allow == NONE || a >= r->id ? NONE : allow && allow < a ? allow : a;
+		}
+		if (!r->id || r->action != XS_ACT_ALLOW)
+			continue;
+		if (deny != NONE)
+			hits[i].shadowed_by = deny;
+		else if (allow != NONE)
+			hits[i].repeats = allow;
+	}
+out:
+	if (L) {
+		free(L->specs);
+		free(L->wild);
+		free(L->q);
+		free(L->ans);
+	}
+	free(L);
+	return err;
+}
+
+void xs_lint(struct parser *P)
+{
+	const struct xs_policy *p = P->pol;
+	struct xs_lint_hit *hits = calloc(p->nrules + 1, sizeof(*hits));
+
+	if (!hits || xs_lint_rules(p, hits)) {
+		P->nomem = true;
+		free(hits);
+		return;
+	}
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct xs_rule *r = &p->rules[i], *o;
+
+		if (hits[i].shadowed_by) {
+			o = &p->rules[hits[i].shadowed_by - 1];
+			warn_at(P, r->loc, "this allow is fully shadowed by the deny at %s:%d",
+				o->loc.file, o->loc.line);
+		} else if (hits[i].repeats) {
+			o = &p->rules[hits[i].repeats - 1];
+			warn_at(P, r->loc, "this allow repeats the allow at %s:%d", o->loc.file,
+				o->loc.line);
+		}
+	}
+	free(hits);
+	for (size_t i = 0; i < P->nsvcs; i++)
+		/* a file of rules warns of its unused services; a service library does not */
+		if (!P->svcs[i].used && P->svcs[i].top && !P->svcs[i].broken && P->nrules)
+			warn_at(P, P->svcs[i].loc, "service '%s' is never used", P->svcs[i].name);
+	for (size_t i = 0; i < p->nsegments; i++)
+		if (!P->segx[i].used)
+			warn_at(P, p->segments[i].loc, "segment '%s' is never used",
+				p->segments[i].name);
+}

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Segment and service names: validity, lookups, suggestions, no cascades. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Edit-distance cells (length x length) spent on suggestions per policy:
+ * past this, unknown names are reported without one (a policy of errors
+ * checks in linear time). */
+#define SUGGEST_BUDGET (64u << 20)
+
+/* ---- A map from names to ints (open addressing, first insert wins) ---------- */
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int map_grow(struct xs_name_map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 64;
+	struct xs_name_slot *v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++) {
+		const struct xs_name_slot *o = &m->v[i];
+		size_t j = o->hash & (cap - 1);
+
+		if (!o->name)
+			continue;
+		while (v[j].name)
+			j = (j + 1) & (cap - 1);
+		v[j] = *o;
+	}
+	free(m->v);
+	m->v = v;
+	m->cap = cap;
+	return 0;
+}
+
+static struct xs_name_slot *map_slot(const struct xs_name_map *m, const char *name, uint32_t h)
+{
+	size_t j = h & (m->cap - 1);
+
+	while (m->v[j].name && (m->v[j].hash != h || strcmp(m->v[j].name, name)))
+		j = (j + 1) & (m->cap - 1);
+	return &m->v[j];
+}
+
+long xs_map_get(const struct xs_name_map *m, const char *name)
+{
+	const struct xs_name_slot *s;
+
+	if (!m->cap)
+		return -1;
+	s = map_slot(m, name, name_hash(name));
+	return s->name ? s->val : -1;
+}
+
+long xs_map_put(struct xs_name_map *m, const char *name, long val)
+{
+	uint32_t h = name_hash(name);
+	struct xs_name_slot *s;
+
+	if ((m->n + 1) * 2 > m->cap && map_grow(m))
+		return -ENOMEM;
+	s = map_slot(m, name, h);
+	if (s->name)
+		return s->val;
+	s->name = name;
+	s->hash = h;
+	s->val = val;
+	m->n++;
+	return -1;
+}
+
+void xs_map_free(struct xs_name_map *m)
+{
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- Names ------------------------------------------------------------------ */
+
+/* Remember a name whose declaration failed; kind 's' segment, 'v' service. */
+void xs_poison(struct parser *P, char kind, const struct tok *t)
+{
+	char **slot = xs_push(&P->poison, &P->npoison, &P->cappoison, sizeof(char *));
+
+	if (!slot || !(*slot = xs_tokdup(t)) ||
+	    xs_map_put(kind == 's' ? &P->poison_seg : &P->poison_svc, *slot, 1) == -ENOMEM)
+		P->nomem = true;
+}
+
+bool xs_poisoned(const struct parser *P, char kind, const char *name)
+{
+	return xs_map_get(kind == 's' ? &P->poison_seg : &P->poison_svc, name) >= 0;
+}
+
+bool xs_valid_name(const struct tok *t)
+{
+	if (t->type != T_WORD || !(isalpha((unsigned char)t->s[0]) || t->s[0] == '_'))
+		return false;
+	for (int i = 0; i < t->len; i++)
+		if (!(isalnum((unsigned char)t->s[i]) || t->s[i] == '_' || t->s[i] == '-' ||
+		      t->s[i] == '.'))
+			return false;
+	return true;
+}
+
+const char *xs_closest(const char *word, const char *const *cands, size_t n)
+{
+	size_t budget = SIZE_MAX;
+
+	return xs_closest_budget(word, cands, n, &budget);
+}
+
+const char *xs_closest_budget(const char *word, const char *const *cands, size_t n, size_t *budget)
+{
+	const char *best = NULL;
+	size_t wl = strlen(word);
+	int bestd = 1000, limit = (int)wl / 3 + 1;
+
+	if (limit > 3)
+		limit = 3;
+	for (size_t i = 0; i < n; i++) {
+		size_t cl = strlen(cands[i]), cost = (wl + 1) * (cl + 1);
+		int d;
+
+		/* the distance is at least the difference in length */
+		if (cl > wl + (size_t)limit || wl > cl + (size_t)limit)
+			continue;
+		if (cost > *budget)
+			return NULL;
+		*budget -= cost;
+		d = xs_edit_distance(word, cands[i]);
+		if (d < bestd && d <= limit && d < (int)cl) {
+			bestd = d;
+			best = cands[i];
+		}
+	}
+	return best;
+}
+
+/* ---- Lookups ------------------------------------------------------------------ */
+
+struct svc *xs_find_svc(struct parser *P, const char *name)
+{
+	long i = xs_map_get(&P->svc_map, name);
+
+	return i < 0 ? NULL : &P->svcs[i];
+}
+
+int xs_find_seg(struct parser *P, const char *name)
+{
+	long i = xs_map_get(&P->seg_map, name);
+
+	return i < 0 ? -1 : (int)i + 1;
+}
+
+int xs_index_names(struct parser *P)
+{
+	const struct xs_policy *pol = P->pol;
+
+	P->svc_names = calloc(P->nsvcs + 1, sizeof(*P->svc_names));
+	P->seg_names = calloc(pol->nsegments + 3, sizeof(*P->seg_names));
+	if (!P->svc_names || !P->seg_names)
+		return -ENOMEM;
+	for (size_t i = 0; i < P->nsvcs; i++) {
+		P->svc_names[i] = P->svcs[i].name;
+		if (xs_map_put(&P->svc_map, P->svcs[i].name, (long)i) == -ENOMEM)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < pol->nsegments; i++) {
+		P->seg_names[i] = pol->segments[i].name;
+		if (xs_map_put(&P->seg_map, pol->segments[i].name, (long)i) == -ENOMEM)
+			return -ENOMEM;
+	}
+	P->seg_names[pol->nsegments] = "any";
+	P->seg_names[pol->nsegments + 1] = "world";
+	P->suggest_budget = SUGGEST_BUDGET;
+	return 0;
+}
+
+void xs_unknown_svc(struct parser *P, const struct item *it)
+{
+	const char *s;
+
+	if (xs_poisoned(P, 'v', it->name))
+		return; /* its declaration already has an error */
+	s = xs_closest_budget(it->name, P->svc_names, P->nsvcs, &P->suggest_budget);
+	if (s)
+		err_at(P, it->loc, "unknown service '%s'; did you mean '%s'?", it->name, s);
+	else
+		err_at(P, it->loc, "unknown service '%s'", it->name);
+}
+
+/* Resolve a segment name in a rule/default/mode; -2 after an error. */
+long xs_resolve_seg(struct parser *P, const char *name, struct xs_src_loc loc, bool endpoint)
+{
+	const char *s;
+	int id;
+
+	if (endpoint && !strcmp(name, "any"))
+		return XS_ENDPOINT_ANY;
+	if (endpoint && !strcmp(name, "world"))
+		return XS_SEG_WORLD;
+	id = xs_find_seg(P, name);
+	if (id > 0) {
+		P->segx[id - 1].used = true;
+		return id;
+	}
+	if (xs_poisoned(P, 's', name))
+		return -2; /* its declaration already has an error */
+	if (!endpoint && (!strcmp(name, "world") || !strcmp(name, "any"))) {
+		err_at(P, loc, "'%s' has fixed defaults (in allow out allow) and no mode", name);
+		return -2;
+	}
+	s = xs_closest_budget(name, P->seg_names, P->pol->nsegments + (endpoint ? 2 : 0),
+			      &P->suggest_budget);
+	if (s)
+		err_at(P, loc, "unknown segment '%s'; did you mean '%s'?", name, s);
+	else
+		err_at(P, loc, "unknown segment '%s'", name);
+	return -2;
+}

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The second pass: resolve names (declarations may follow their use),
+ * flatten services, check segments, rules, defaults and modes, and number
+ * the origins.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/*
+ * Append v[0..n) to the specs *dst (count *ndst, capacity *cap) of a service
+ * or rule; false after reporting the limit on specs in a policy (at `loc`,
+ * naming `what`) or running out of memory.
+ */
+static bool add_specs(struct parser *P, struct xs_portspec **dst, size_t *ndst, size_t *cap,
+		      const struct xs_portspec *v, size_t n, struct xs_src_loc loc,
+		      const char *what)
+{
+	if (n > XS_MAX_FLAT_SPECS - P->nflat_specs) {
+		err_at(P, loc,
+		       "%s expands to too many port specs (at most %d in a policy): do services "
+		       "name each other over and over?",
+		       what, XS_MAX_FLAT_SPECS);
+		return false;
+	}
+	P->nflat_specs += n;
+	for (size_t i = 0; i < n; i++) {
+		struct xs_portspec *d = xs_push(dst, ndst, cap, sizeof(*d));
+
+		if (!d) {
+			P->nomem = true;
+			return false;
+		}
+		*d = v[i];
+	}
+	return true;
+}
+
+static bool add_flat(struct parser *P, struct svc *s, const struct xs_portspec *v, size_t n,
+		     struct xs_src_loc loc)
+{
+	return add_specs(P, &s->flat, &s->nflat, &s->capflat, v, n, loc, "the service");
+}
+
+static void report_cycle(struct parser *P, struct svc **stack, int depth, const struct svc *t,
+			 const struct item *it)
+{
+	char chain[1024] = "";
+	size_t o = 0;
+	int j = 0;
+
+	while (stack[j] != t)
+		j++;
+	for (; j <= depth && o < sizeof(chain); j++)
+		o += snprintf(chain + o, sizeof(chain) - o, "%s -> ", stack[j]->name);
+	if (o < sizeof(chain))
+		snprintf(chain + o, sizeof(chain) - o, "%s", t->name);
+	err_at(P, it->loc, "service cycle: %s", chain);
+	for (j = 0; j <= depth; j++)
+		stack[j]->broken = true;
+}
+
+/*
+ * Flatten a service into port specs, depth first without recursion (a chain
+ * of services is as long as the input): stack[0..depth] are the services
+ * being resolved, next[k] the item stack[k] is at. A service comes back to
+ * the item that named an unresolved service once that one is done.
+ */
+static void resolve_svc(struct parser *P, struct svc *root, struct svc **stack, size_t *next)
+{
+	int depth = 0;
+
+	if (root->state == 2)
+		return;
+	root->state = 1;
+	stack[0] = root;
+	next[0] = 0;
+	while (depth >= 0) {
+		struct svc *s = stack[depth], *t;
+		struct item *it;
+
+		if (s->broken || next[depth] == s->nitems) {
+			s->state = 2;
+			depth--;
+			continue;
+		}
+		it = &s->items[next[depth]];
+		if (it->is_spec || !it->name) {
+			if (it->is_spec && !add_flat(P, s, &it->spec, 1, it->loc))
+				s->broken = true;
+			next[depth]++;
+			continue;
+		}
+		t = xs_find_svc(P, it->name);
+		if (!t) {
+			xs_unknown_svc(P, it);
+			s->broken = true;
+			continue;
+		}
+		t->used = true;
+		if (t->state == 1) {
+			report_cycle(P, stack, depth, t, it);
+			continue;
+		}
+		if (t->state == 0) {
+			t->state = 1;
+			stack[++depth] = t;
+			next[depth] = 0;
+			continue;
+		}
+		if (t->broken || !add_flat(P, s, t->flat, t->nflat, it->loc))
+			s->broken = true;
+		next[depth]++;
+	}
+}
+
+void xs_check_services(struct parser *P)
+{
+	struct svc **stack = calloc(P->nsvcs + 1, sizeof(*stack));
+	size_t *next = calloc(P->nsvcs + 1, sizeof(*next));
+
+	if (!stack || !next) {
+		P->nomem = true;
+		goto out;
+	}
+	for (size_t i = 0; i < P->nsvcs; i++) {
+		struct svc *s = &P->svcs[i];
+		long first = xs_map_get(&P->svc_map, s->name);
+
+		if (!strcmp(s->name, "any") || !strcmp(s->name, "world")) {
+			err_at(P, s->loc, "'%s' is reserved and cannot name a service", s->name);
+			s->broken = true;
+		} else if (xs_is_proto_name(s->name, (int)strlen(s->name))) {
+			err_at(P, s->loc, "'%s' is a protocol and cannot name a service", s->name);
+			s->broken = true;
+		}
+		if (first >= 0 && (size_t)first != i)
+			err_at(P, s->loc, "duplicate service '%s' (first declared at %s:%d)",
+			       s->name, P->svcs[first].loc.file, P->svcs[first].loc.line);
+	}
+	for (size_t i = 0; i < P->nsvcs && !P->nomem; i++)
+		resolve_svc(P, &P->svcs[i], stack, next);
+out:
+	free(stack);
+	free(next);
+}
+
+struct pfx_ref {
+	const struct xs_prefix *p;
+	const struct xs_segment *seg;
+};
+
+static int pfx_ref_cmp(const void *a, const void *b)
+{
+	const struct pfx_ref *x = a, *y = b;
+	int c;
+
+	if (x->p->family != y->p->family)
+		return x->p->family - y->p->family;
+	if (x->p->len != y->p->len)
+		return x->p->len - y->p->len;
+	c = memcmp(x->p->addr, y->p->addr, 16);
+	if (c)
+		return c;
+	/* equal prefixes: the earlier declaration first */
+	if (x->seg->id != y->seg->id)
+		return x->seg->id - y->seg->id;
+	if (x->p->loc.line != y->p->loc.line)
+		return x->p->loc.line - y->p->loc.line;
+	return x->p->loc.col - y->p->loc.col;
+}
+
+void xs_check_segments(struct parser *P)
+{
+	struct xs_policy *pol = P->pol;
+	struct pfx_ref *refs;
+	size_t n = 0, total = 0;
+
+	for (size_t i = 0; i < pol->nsegments; i++) {
+		struct xs_segment *s = &pol->segments[i];
+		long first;
+
+		if (!strcmp(s->name, "any") || !strcmp(s->name, "world"))
+			err_at(P, s->loc, "'%s' is reserved and cannot name a segment", s->name);
+		first = xs_map_get(&P->seg_map, s->name);
+		if (first >= 0 && (size_t)first != i)
+			err_at(P, s->loc, "duplicate segment '%s' (first declared at %s:%d)",
+			       s->name, pol->segments[first].loc.file,
+			       pol->segments[first].loc.line);
+		if (i + 1 == XS_MAX_SEGMENTS)
+			err_at(P, s->loc, "too many segments: at most %d segments per policy",
+			       XS_MAX_SEGMENTS - 1);
+		total += s->nprefixes;
+	}
+	refs = calloc(total + 1, sizeof(*refs));
+	if (!refs) {
+		P->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < pol->nsegments; i++)
+		for (size_t j = 0; j < pol->segments[i].nprefixes; j++)
+			refs[n++] = (struct pfx_ref){ &pol->segments[i].prefixes[j],
+						      &pol->segments[i] };
+	qsort(refs, n, sizeof(*refs), pfx_ref_cmp);
+	for (size_t i = 1; i < n; i++) {
+		char buf[80];
+
+		if (refs[i].p->family != refs[i - 1].p->family ||
+		    refs[i].p->len != refs[i - 1].p->len ||
+		    memcmp(refs[i].p->addr, refs[i - 1].p->addr, 16))
+			continue;
+		xs_format_prefix(buf, sizeof(buf), refs[i].p);
+		err_at(P, refs[i].p->loc, "prefix %s is already in segment '%s' (%s:%d)", buf,
+		       refs[i - 1].seg->name, refs[i - 1].p->loc.file, refs[i - 1].p->loc.line);
+	}
+	free(refs);
+}
+
+void xs_check_rules(struct parser *P)
+{
+	struct xs_policy *pol = P->pol;
+
+	pol->rules = calloc(P->nrules + 1, sizeof(*pol->rules));
+	if (!pol->rules) {
+		P->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < P->nrules; i++) {
+		struct rrule *rr = &P->rules[i];
+		struct xs_rule *r = &pol->rules[pol->nrules];
+		long src, dst;
+		bool bad = rr->broken;
+		size_t cap = 0;
+
+		if (i + 1 == XS_MAX_RULES)
+			err_at(P, rr->loc, "too many rules: rule ids end at %d", XS_MAX_RULES - 1);
+		src = xs_resolve_seg(P, rr->src, rr->src_loc, true);
+		dst = xs_resolve_seg(P, rr->dst, rr->dst_loc, true);
+		if (src == -2 || dst == -2)
+			bad = true;
+		else if (src == XS_SEG_WORLD && dst == XS_SEG_WORLD)
+			err_at(P, rr->src_loc,
+			       "a rule from 'world' to 'world' is not allowed: xdpseg governs "
+			       "flows that touch a segment");
+		for (size_t j = 0; j < rr->nitems; j++) {
+			struct item *it = &rr->items[j];
+			struct svc *s;
+
+			if (it->is_spec) {
+				if (!add_specs(P, &r->ports, &r->nports, &cap, &it->spec, 1,
+					       it->loc, "the rule"))
+					bad = true;
+				continue;
+			}
+			if (!it->name)
+				continue;
+			s = xs_find_svc(P, it->name);
+			if (!s) {
+				xs_unknown_svc(P, it);
+				bad = true;
+				continue;
+			}
+			s->used = true;
+			if (s->broken) {
+				bad = true;
+				continue;
+			}
+			if (!add_specs(P, &r->ports, &r->nports, &cap, s->flat, s->nflat, it->loc,
+				       "the rule"))
+				bad = true;
+		}
+		r->id = (uint32_t)(i + 1);
+		r->action = rr->action;
+		r->src = (uint32_t)src;
+		r->dst = (uint32_t)dst;
+		r->text = rr->text;
+		rr->text = NULL;
+		r->loc = rr->loc;
+		pol->nrules++;
+		if (bad || (rr->has_ports && !r->nports))
+			r->id = 0; /* dropped: errors already reported */
+	}
+}
+
+void xs_check_defaults(struct parser *P)
+{
+	struct xs_policy *pol = P->pol;
+
+	for (size_t i = 0; i < P->ndefs; i++) {
+		struct rdef *d = &P->defs[i];
+		long id = xs_resolve_seg(P, d->seg, d->seg_loc, false);
+		struct segx *x;
+		struct xs_segment *s;
+
+		if (id < 0)
+			continue;
+		s = &pol->segments[id - 1];
+		x = &P->segx[id - 1];
+		if ((d->in && x->in_set) || (d->out && x->out_set)) {
+			struct xs_src_loc f = d->in && x->in_set ? x->in_loc : x->out_loc;
+
+			err_at(P, d->loc, "duplicate default for segment '%s' (first at %s:%d)",
+			       s->name, f.file, f.line);
+			continue;
+		}
+		if (d->in) {
+			x->in_set = true;
+			x->in_loc = d->loc;
+			s->in_action = d->in;
+		}
+		if (d->out) {
+			x->out_set = true;
+			x->out_loc = d->loc;
+			s->out_action = d->out;
+		}
+		d->id = 1; /* marks a valid statement; the real id is given later */
+	}
+	for (size_t i = 0; i < P->nmodes; i++) {
+		struct rmode *m = &P->modes[i];
+		long id = xs_resolve_seg(P, m->seg, m->seg_loc, false);
+		struct segx *x;
+
+		if (id < 0)
+			continue;
+		x = &P->segx[id - 1];
+		if (x->mode_set) {
+			err_at(P, m->loc, "duplicate mode for segment '%s' (first at %s:%d)",
+			       pol->segments[id - 1].name, x->mode_loc.file, x->mode_loc.line);
+			continue;
+		}
+		x->mode_set = true;
+		x->mode_loc = m->loc;
+		pol->segments[id - 1].monitor = m->monitor;
+	}
+}
+
+/* ---- Origins ------------------------------------------------------------------ */
+
+static struct xs_origin_entry *add_origin(struct parser *P, size_t *cap)
+{
+	struct xs_policy *pol = P->pol;
+	struct xs_origin_entry *o = xs_push(&pol->origins, &pol->norigins, cap, sizeof(*o));
+
+	if (!o) {
+		P->nomem = true;
+		return NULL;
+	}
+	o->rule_id = (uint32_t)pol->norigins;
+	return o;
+}
+
+void xs_build_origins(struct parser *P)
+{
+	struct xs_policy *pol = P->pol;
+	struct xs_origin_entry *o;
+	size_t cap = 0;
+
+	for (size_t i = 0; i < pol->nrules; i++) {
+		struct xs_rule *r = &pol->rules[i];
+
+		if (!(o = add_origin(P, &cap)))
+			return;
+		o->kind = XS_ORIGIN_RULE;
+		o->file = r->loc.file;
+		o->line = r->loc.line;
+		o->text = strdup(r->text ? r->text : "");
+	}
+	for (size_t i = 0; i < P->ndefs; i++) {
+		struct rdef *d = &P->defs[i];
+		long id = xs_find_seg(P, d->seg);
+
+		if (!d->id || id <= 0)
+			continue;
+		if (!(o = add_origin(P, &cap)))
+			return;
+		o->kind = XS_ORIGIN_DEFAULT;
+		o->file = d->loc.file;
+		o->line = d->loc.line;
+		o->text = strdup(d->text ? d->text : "");
+		if (d->in)
+			pol->segments[id - 1].in_rule_id = o->rule_id;
+		if (d->out)
+			pol->segments[id - 1].out_rule_id = o->rule_id;
+	}
+	for (size_t i = 0; i < pol->nsegments; i++) {
+		struct xs_segment *s = &pol->segments[i];
+
+		if (s->in_rule_id && s->out_rule_id)
+			continue;
+		if (!(o = add_origin(P, &cap)))
+			return;
+		o->kind = XS_ORIGIN_IMPLICIT;
+		o->file = s->loc.file;
+		o->line = s->loc.line;
+		if (asprintf(&o->text, "segment %s (implicit default in %s out %s)", s->name,
+			     s->in_action == XS_ACT_DENY ? "deny" : "allow",
+			     s->out_action == XS_ACT_DENY ? "deny" : "allow") < 0)
+			o->text = NULL;
+		if (!s->in_rule_id)
+			s->in_rule_id = o->rule_id;
+		if (!s->out_rule_id)
+			s->out_rule_id = o->rule_id;
+	}
+	if (!(o = add_origin(P, &cap)))
+		return;
+	o->kind = XS_ORIGIN_IMPLICIT;
+	o->file = P->top;
+	o->line = 0;
+	o->text = strdup("world (implicit default in allow out allow)");
+	pol->world_in_rule_id = pol->world_out_rule_id = o->rule_id;
+	if (pol->norigins >= XS_MAX_RULES)
+		xs_diag_add(P->diags, XS_SEV_ERROR, P->top, 0, 0, NULL,
+			    "too many rules and defaults: %zu rule ids needed, the limit is %d",
+			    pol->norigins, XS_MAX_RULES - 1);
+}
