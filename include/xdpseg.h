@@ -44,6 +44,17 @@
  *                  walks the trie only on a miss: a new flow to a mapped port costs no
  *                  trie walk, however large the rule table.
  *   xs_seginfo_0/1 ARRAY[XS_MAX_SEGMENTS] u32 -> struct xs_seg_info
+ *   xs_sets        ARRAY[XS_POLICY_SETS] u32 set -> struct xs_set_info: per-set facts the
+ *                  datapath needs before any lookup (the built-in link-local segment's
+ *                  id, whether the set binds ports)
+ *   xs_binds_0/1   ARRAY[XS_MAX_BINDS] u32 bind id -> struct xs_bind_info (`bind`
+ *                  statements; id 0 is "not bound")
+ *   xs_bind4_0/1   LPM_TRIE (no prealloc) struct xs_bind4_key -> __u32 bind id: the
+ *   xs_bind6_0/1   LPM_TRIE                struct xs_bind6_key    addresses a bound port
+ *                  may send from, keyed by (bind id, prefix)
+ *   xs_ifbind_0/1  HASH[XS_MAX_IFACES] u32 ifindex -> __u32 bind id: which attached
+ *                  interface is bound by which `bind` statement of the set (written by
+ *                  apply for every recorded interface, and by attach for a new one)
  *   xs_rstats_0/1  PERCPU_ARRAY[XS_MAX_RULES] u32 -> struct xs_rule_counter
  *   xs_stats       PERCPU_ARRAY[XS_STAT__MAX] u32 -> struct xs_counter
  *   xs_ct          LRU_HASH[XS_CT_MAX]  struct xs_tuple (normalised) -> struct xs_ct_val
@@ -84,6 +95,8 @@
 #define XS_FRAG_MAX 16384
 #define XS_DENY_CACHE_MAX 65536
 #define XS_MAX_IFACES 256
+#define XS_MAX_BINDS 4096 /* bind ids 1..4095; 0 is "not bound" */
+#define XS_MAX_BIND_PREFIXES 65536
 #define XS_RINGBUF_BYTES (4 * 1024 * 1024)
 
 /* Number of policy sets: the datapath reads the active one, `apply` fills
@@ -122,6 +135,7 @@ enum xs_reason {
 	XS_REASON_NOT_IP = 10,	   /* ARP, LLDP, ...: not subject to policy */
 	XS_REASON_ND = 11,	   /* IPv6 neighbour discovery / router messages */
 	XS_REASON_NO_POLICY = 12,  /* attached, no policy applied yet */
+	XS_REASON_SPOOFED = 13,	   /* from a bound port with a source it may not use */
 	XS_REASON__MAX = 16,
 };
 
@@ -188,6 +202,49 @@ struct xs_seg_info {
 	__u32 out_rule_id; /* origin of the `out` default */
 };
 XS_ASSERT_SIZE(struct xs_seg_info, 12);
+
+/* Per policy set: array indexed by set (0 or 1), written before the flip. */
+struct xs_set_info {
+	__u16 ll_seg; /* id of the built-in segment `link-local` (fe80::/10, 169.254.0.0/16) */
+	__u16 flags;  /* XS_SETF_* */
+	__u32 nbinds; /* bind ids 1..nbinds are in use */
+};
+XS_ASSERT_SIZE(struct xs_set_info, 8);
+
+#define XS_SETF_BINDS (1U << 0) /* the set has `bind` statements: look ports up */
+
+/*
+ * Port bindings (`bind SEGMENT IFACE-PATTERN [ADDRESS, ...]`): a bound port's
+ * ingress accepts only sources in its addresses (IPv4, IPv6, the ARP sender,
+ * a neighbour advertisement's target); link-local traffic from or to it is
+ * classified by its segment. Array indexed by bind id.
+ */
+#define XS_BIND_PATTERN_LEN 16 /* IFNAMSIZ: a glob no longer than a name */
+struct xs_bind_info {
+	__u32 rule_id; /* origin id of the `bind` statement (events name it) */
+	__u16 seg;     /* the segment of the port (never world or link-local) */
+	__u8 flags;    /* reserved, 0 */
+	__u8 pad;
+	char pattern[XS_BIND_PATTERN_LEN]; /* fnmatch(3) glob, NUL-terminated */
+};
+XS_ASSERT_SIZE(struct xs_bind_info, 24);
+
+/* Bound addresses: LPM over (bind id, address); prefixlen = 32 + address bits. */
+struct xs_bind4_key {
+	__u32 prefixlen;
+	__u32 bind; /* host order, matched whole */
+	__u8 addr[4];
+};
+XS_ASSERT_SIZE(struct xs_bind4_key, 12);
+
+struct xs_bind6_key {
+	__u32 prefixlen;
+	__u32 bind;
+	__u8 addr[16];
+};
+XS_ASSERT_SIZE(struct xs_bind6_key, 24);
+
+#define XS_BIND_PLEN(addr_bits) (32 + (addr_bits))
 
 /* ---- Global configuration (array, one entry) ------------------------------ */
 
@@ -299,11 +356,14 @@ XS_ASSERT_SIZE(struct xs_frag_key, 40);
 struct xs_frag_val {
 	__u64 expires_ns;
 	__u32 rule_id;
-	__u8 verdict; /* enum xs_verdict of the first fragment (never DROP) */
+	__u32 generation; /* policy generation that accepted the first fragment */
+	__u16 hdr_len;	  /* bytes of the fragmentable part the decision read: a
+			   * later fragment starting before this overlaps them */
+	__u8 verdict;	  /* enum xs_verdict of the first fragment (never DROP) */
 	__u8 reason;
-	__u8 pad[2];
+	__u8 pad[4];
 };
-XS_ASSERT_SIZE(struct xs_frag_val, 16);
+XS_ASSERT_SIZE(struct xs_frag_val, 24);
 
 /* ---- Counters (per-CPU arrays) ---------------------------------------------- */
 
@@ -387,6 +447,7 @@ enum xs_origin_kind {
 	XS_ORIGIN_DEFAULT = 2,	/* a `default` statement */
 	XS_ORIGIN_IMPLICIT = 3, /* an implicit default; file/line of the segment */
 	XS_ORIGIN_SEGMENT = 4,	/* a segment's name (text), key XS_ORIGIN_SEG_KEY(id) */
+	XS_ORIGIN_BIND = 5,	/* a `bind` statement (events with reason `spoofed`) */
 };
 
 /* xs_origins also names the segments of each set, so `watch` needs no policy file. */
@@ -409,12 +470,17 @@ enum xs_xdp_mode {
 	XS_XDP_GENERIC = 2,
 };
 
+enum xs_iface_state {
+	XS_IFACE_ATTACHED = 0,	/* every hook in place (as recorded by attach) */
+	XS_IFACE_ATTACHING = 1, /* recorded before its hooks: attach did not finish */
+};
+
 struct xs_iface {
 	char name[16];
 	__u8 xdp_mode;	    /* enum xs_xdp_mode */
 	__u8 tc_ingress;    /* 1: ingress enforced by TC instead of XDP */
 	__u8 created_qdisc; /* 1: we created clsact, remove it on detach */
-	__u8 pad;
+	__u8 state;	    /* enum xs_iface_state */
 	__u32 ifindex;
 	__u64 attached_at; /* unix seconds */
 };
