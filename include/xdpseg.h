@@ -451,6 +451,7 @@ enum xs_origin_kind {
 	XS_ORIGIN_DEFAULT = 2,	/* a `default` statement */
 	XS_ORIGIN_IMPLICIT = 3, /* an implicit default; file/line of the segment */
 	XS_ORIGIN_SEGMENT = 4,	/* a segment's name (text), key XS_ORIGIN_SEG_KEY(id) */
+	XS_ORIGIN_BIND = 5,	/* a `bind` statement (events with reason `spoofed`) */
 };
 
 /* xs_origins also names the segments of each set, so `watch` needs no policy file. */

@@ -46,6 +46,23 @@ int xs_cli_compile(const char *file, struct xs_compiled **out, size_t *nerrors)
 	return err;
 }
 
+/* One line per file: what it declares (segments: the declared ones, not the
+ * built-in link-local), then the map entries (link-local's prefixes in). */
+static void summary(const char *file, const struct xs_compiled *c)
+{
+	const struct xs_policy *p = c->policy;
+
+	printf("%s: ok: %zu segments, %zu services, %zu rules", file,
+	       p->nsegments - (p->linklocal_seg ? 1 : 0), p->nservices, p->nrules);
+	if (p->nbindings)
+		printf(", %zu binds", p->nbindings);
+	printf("; map entries: %zu ipv4, %zu ipv6, %zu rules, %zu seginfo", c->nv4, c->nv6,
+	       c->nrules, c->nseginfo);
+	if (p->nbindings)
+		printf(", %zu bind ipv4, %zu bind ipv6", c->nbind4, c->nbind6);
+	printf("\n");
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -73,10 +90,7 @@ int cmd_check(int argc, char **argv)
 			rc = XS_EXIT_FAIL;
 			continue;
 		}
-		printf("%s: ok: %zu segments, %zu services, %zu rules; map entries: %zu ipv4, %zu "
-		       "ipv6, %zu rules, %zu seginfo\n",
-		       argv[i], comp->policy->nsegments, comp->policy->nservices,
-		       comp->policy->nrules, comp->nv4, comp->nv6, comp->nrules, comp->nseginfo);
+		summary(argv[i], comp);
 		xs_compiled_free(comp);
 	}
 	return rc;

@@ -27,4 +27,15 @@ char *rand_policy(struct rng *r, int *nseg_out);
 /* An address that usually falls in one of the segments (or in world). */
 void rand_addr(struct rng *r, int nseg, uint8_t family, uint8_t *a);
 
+/*
+ * rand_policy() and more: rules, defaults and modes of the built-in segment
+ * link-local, sometimes a segment inside it (imds 169.254.169.254), and
+ * `bind sN pN [ADDRESS, ...]` statements (patterns p0, p1, ...). Segment ids:
+ * s0.. are 1..nseg, then imds if declared, then link-local.
+ */
+char *rand_policy_ll(struct rng *r, int *nseg_out);
+
+/* rand_addr(), or one time in four a link-local address (imds's sometimes). */
+void rand_addr_ll(struct rng *r, int nseg, uint8_t family, uint8_t *a);
+
 #endif /* XS_TEST_RANDPOL_H */

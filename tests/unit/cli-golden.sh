@@ -60,6 +60,9 @@ run compile-small compile tests/unit/data/small.policy
 run compile-small-json compile tests/unit/data/small.policy --json
 run compile-broken-json compile --json tests/unit/data/broken.policy
 run compile-help compile -h
+run check-bind check tests/unit/data/bind.policy
+run compile-bind compile tests/unit/data/bind.policy
+run compile-bind-json compile --json tests/unit/data/bind.policy
 
 # Policy input is untrusted (issue 6, class 5). The files are made here, in a
 # scratch folder, so that the tree holds no control bytes, FIFOs, links or

@@ -2,9 +2,10 @@
 /*
  * libFuzzer target for the policy parser and compiler. The input is a
  * policy, every byte of it (NULs too); an optional "\n%%\n" splits off a
- * second file, "inc.policy", that the first may include. When the policy compiles, a few flows
- * derived from the input are decided by the compiled tables and by the reference evaluator, which
- * must agree.
+ * second file, "inc.policy", that the first may include. When the policy
+ * compiles, a few flows derived from the input (some behind bound ports) are
+ * decided by the compiled tables and by the reference evaluator, which must
+ * agree, as must the compiled bind entries and xs_policy_bind_allows().
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +52,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				memcpy(f.saddr, c->v4[i % c->nv4].key.addr, 4);
 				memcpy(f.daddr, c->v4[(i / 2) % c->nv4].key.addr, 4);
 			}
+			if (c->policy->linklocal_seg > 1 && (i & 4)) {
+				f.src_port_seg = (uint16_t)(1 + i % (c->policy->linklocal_seg - 1));
+				f.dst_port_seg =
+					(uint16_t)(1 + (i / 3) % (c->policy->linklocal_seg - 1));
+			}
 			xs_policy_evaluate(c->policy, &f, &a);
 			compiled_decide(c, &f, &b);
 			if (memcmp(&a, &b, sizeof(a)))
 				abort();
+			for (size_t k = 0; k < c->policy->nbindings; k++) {
+				const struct xs_binding *bd = &c->policy->bindings[k];
+
+				if (xs_policy_bind_allows(c->policy, bd, f.family, f.saddr) !=
+				    compiled_bind_allows(c, bd->id, f.family, f.saddr))
+					abort();
+			}
 		}
 	}
 	xs_compiled_free(c);

@@ -101,6 +101,11 @@ void compiled_decide(const struct xs_compiled *c, const struct xs_flow *f, struc
 	memset(d, 0, sizeof(*d));
 	d->src_seg = seg_lookup(c, f->family, f->saddr);
 	d->dst_seg = seg_lookup(c, f->family, f->daddr);
+	/* link-local behind a bound port: the port's segment */
+	if (d->src_seg && d->src_seg == c->setinfo.ll_seg && f->src_port_seg)
+		d->src_seg = f->src_port_seg;
+	if (d->dst_seg && d->dst_seg == c->setinfo.ll_seg && f->dst_port_seg)
+		d->dst_seg = f->dst_port_seg;
 	k.src_seg = d->src_seg;
 	k.dst_seg = d->dst_seg;
 	k.proto = f->proto;
@@ -135,6 +140,36 @@ void compiled_decide(const struct xs_compiled *c, const struct xs_flow *f, struc
 	}
 	if (d->verdict == XS_VERDICT_DROP && (s->monitor || t->monitor))
 		d->verdict = XS_VERDICT_AUDIT;
+}
+
+bool compiled_bind_allows(const struct xs_compiled *c, uint32_t bind, uint8_t family,
+			  const uint8_t *addr)
+{
+	int best = -1;
+	uint32_t val = 0;
+
+	if (seg_lookup(c, family, addr) == c->setinfo.ll_seg)
+		return true;
+	if (family == 4) {
+		for (size_t i = 0; i < c->nbind4; i++) {
+			const struct xs_bind4_entry *e = &c->bind4[i];
+			int len = (int)e->key.prefixlen - 32;
+
+			if (e->key.bind == bind && len > best &&
+			    bits_equal(e->key.addr, addr, (unsigned int)len))
+				best = len, val = e->val;
+		}
+	} else {
+		for (size_t i = 0; i < c->nbind6; i++) {
+			const struct xs_bind6_entry *e = &c->bind6[i];
+			int len = (int)e->key.prefixlen - 32;
+
+			if (e->key.bind == bind && len > best &&
+			    bits_equal(e->key.addr, addr, (unsigned int)len))
+				best = len, val = e->val;
+		}
+	}
+	return best >= 0 && val == bind;
 }
 
 char *diags_str(const struct xs_diags *d)

@@ -31,6 +31,12 @@ char *compile_diags(const char *path, xs_resolve_fn resolve, void *ctx, int *rc)
 /* Decide a flow with the compiled tables only (what the datapath does). */
 void compiled_decide(const struct xs_compiled *c, const struct xs_flow *f, struct xs_decision *d);
 
+/* May a port bound by bind id `bind` send from addr, by the compiled tables
+ * (what the datapath does): its longest bind entry says so, or the address
+ * is link-local. */
+bool compiled_bind_allows(const struct xs_compiled *c, uint32_t bind, uint8_t family,
+			  const uint8_t *addr);
+
 /* All diagnostics as "LINE:COL: SEV: MSG\n" lines, malloc'd. */
 char *diags_str(const struct xs_diags *d);
 

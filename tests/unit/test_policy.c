@@ -6,27 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helpers.h"
+#include "expect.h"
 #include "internal.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static struct xs_compiled *must_compile(const char *text)
-{
-	struct xs_compiled *c = NULL;
-	struct xs_diags d;
-	int err;
-
-	xs_diags_init(&d);
-	err = compile_text(text, &c, &d);
-	if (err) {
-		char *s = diags_str(&d);
-
-		cr_assert_fail("compile failed (%d):\n%s", err, s);
-	}
-	xs_diags_free(&d);
-	return c;
-}
 
 /* Diagnostics of a policy as text; *rc is the compile return code. */
 static char *diags_of(const char *text, int *rc)
@@ -35,16 +18,6 @@ static char *diags_of(const char *text, int *rc)
 	struct memfs fs = { &f, 1 };
 
 	return compile_diags(f.name, mem_resolve, &fs, rc);
-}
-
-static void expect_diags(const char *text, int rc_expected, const char *expected)
-{
-	int rc;
-	char *s = diags_of(text, &rc);
-
-	cr_expect_eq(rc, rc_expected, "rc %d, expected %d; diagnostics:\n%s", rc, rc_expected, s);
-	cr_expect_str_eq(s, expected);
-	free(s);
 }
 
 static struct xs_flow flow4(const char *src, const char *dst, uint8_t proto, uint16_t port)
@@ -63,20 +36,6 @@ static struct xs_flow flow6(const char *src, const char *dst, uint8_t proto, uin
 	inet_pton(AF_INET6, src, f.saddr);
 	inet_pton(AF_INET6, dst, f.daddr);
 	return f;
-}
-
-/* Evaluate with both the reference evaluator and the compiled tables; they must agree. */
-static struct xs_decision decide(const struct xs_compiled *c, struct xs_flow f)
-{
-	struct xs_decision a, b;
-
-	xs_policy_evaluate(c->policy, &f, &a);
-	compiled_decide(c, &f, &b);
-	cr_expect_eq(a.verdict, b.verdict, "verdict: reference %d, compiled %d", a.verdict,
-		     b.verdict);
-	cr_expect_eq(a.reason, b.reason, "reason: reference %d, compiled %d", a.reason, b.reason);
-	cr_expect_eq(a.rule_id, b.rule_id, "rule: reference %u, compiled %u", a.rule_id, b.rule_id);
-	return a;
 }
 
 static size_t count_entries(const struct xs_compiled *c, uint16_t s, uint16_t d, uint8_t proto)
@@ -238,7 +197,10 @@ Test(unit, parse_every_statement)
 	struct xs_compiled *c = must_compile(example);
 	const struct xs_policy *p = c->policy;
 
-	cr_assert_eq(p->nsegments, 5);
+	cr_assert_eq(p->nsegments, 6); /* and the built-in link-local, last */
+	cr_expect_eq(p->linklocal_seg, 6);
+	cr_expect(p->segments[5].builtin);
+	cr_expect_str_eq(p->segments[5].name, "link-local");
 	cr_expect_eq(p->nservices, 5);
 	cr_assert_eq(p->nrules, 7);
 	cr_expect_str_eq(p->segments[0].name, "vda");
@@ -254,11 +216,18 @@ Test(unit, parse_every_statement)
 	cr_expect_str_eq(p->rules[4].text, "deny vda -> vda");
 	cr_expect_str_eq(p->rules[2].text, "allow shadowing -> vda : rpc, tcp/135");
 	cr_expect(p->segments[2].monitor);
-	cr_expect_eq(c->nv4, 5);
-	cr_expect_eq(c->nv6, 1);
-	cr_expect_eq(c->nseginfo, 6);
-	/* origins: 7 rules, 1 default statement (vda: in and out), 4 implicit, world */
-	cr_expect_eq(p->norigins, 7 + 1 + 4 + 1);
+	cr_expect_eq(c->nv4, 5 + 1); /* 169.254.0.0/16 */
+	cr_expect_eq(c->nv6, 1 + 1); /* fe80::/10 */
+	cr_expect_eq(c->nseginfo, 7);
+	/* origins: 7 rules, 1 default statement (vda: in and out), 4 implicit,
+	 * world, then link-local's implicit default */
+	cr_expect_eq(p->norigins, 7 + 1 + 4 + 1 + 1);
+	cr_expect_eq(c->seginfo[6].in_rule_id, 14);
+	cr_expect_eq(c->seginfo[6].in_action, XS_ACT_DENY);
+	cr_expect_eq(c->seginfo[6].out_action, XS_ACT_ALLOW);
+	cr_expect_str_eq(p->origins[13].text, "link-local (built in: fe80::/10, 169.254.0.0/16; "
+					      "implicit default in deny out allow)");
+	cr_expect_eq(p->origins[13].line, 0);
 	cr_expect_eq(p->origins[7].kind, XS_ORIGIN_DEFAULT);
 	cr_expect_eq(p->origins[7].line, 21);
 	cr_expect_eq(c->seginfo[1].in_rule_id, 8);
@@ -444,8 +413,8 @@ Test(unit, any_expands_to_every_segment_and_world)
 					     "segment c 10.3.0.0/16\n"
 					     "allow any -> b : tcp/443\n");
 
-	/* sources world, a, b, c */
-	cr_expect_eq(c->nrules, 4);
+	/* sources world, a, b, c, link-local */
+	cr_expect_eq(c->nrules, 5);
 	for (size_t i = 0; i < c->nrules; i++) {
 		cr_expect_eq(c->rules[i].key.src_seg, i);
 		cr_expect_eq(c->rules[i].key.dst_seg, 2);
@@ -688,7 +657,7 @@ Test(unit, diag_unknown_statement)
 		"main.policy:1:1: error: unknown statement 'segmnet'; did you mean 'segment'?\n"
 		"main.policy:2:1: error: unknown statement 'alow'; did you mean 'allow'?\n"
 		"main.policy:3:1: error: unknown statement 'frobnicate' (expected include, "
-		"service, segment, allow, deny, default or mode)\n"
+		"service, segment, allow, deny, default, mode or bind)\n"
 		"main.policy:4:8: error: unknown mode 'monitr'; did you mean 'monitor'?\n");
 }
 
@@ -820,15 +789,15 @@ Test(unit, limits_are_errors)
 	int rc;
 	char *s;
 
-	for (int i = 0; i < XS_MAX_SEGMENTS; i++)
+	for (int i = 0; i < XS_MAX_SEGMENTS - 1; i++)
 		fprintf(f, "segment s%d 10.%d.%d.0/24\n", i, i / 256, i % 256);
 	fprintf(f, "allow any -> world\n");
 	fclose(f);
 	s = diags_of(big, &rc);
 	cr_expect_eq(rc, -EINVAL);
 	cr_expect_str_eq(
-		s,
-		"main.policy:4096:9: error: too many segments: at most 4095 segments per policy\n");
+		s, "main.policy:4095:9: error: too many segments: at most 4094 segments per policy "
+		   "(4095 with the built-in 'link-local')\n");
 	free(s);
 	free(big);
 }

@@ -611,13 +611,13 @@ static int compile_seginfo(const struct xs_policy *p, struct xs_compiled *c)
 }
 
 /*
- * Content hash: SHA-256 of "xdpseg-compiled-v1", then for each table (v4,
- * v6, rules, seginfo) its entry count as 4 little-endian bytes followed by
- * its entries' bytes in order.
+ * Content hash: SHA-256 of "xdpseg-compiled-v2", then for each table (v4,
+ * v6, rules, seginfo, setinfo, binds, bind4, bind6) its entry count as 4
+ * little-endian bytes followed by its entries' bytes in order.
  */
 static int compile_hash(struct xs_compiled *c)
 {
-	static const char tag[] = "xdpseg-compiled-v1";
+	static const char tag[] = "xdpseg-compiled-v2";
 	const struct {
 		const void *p;
 		size_t n, sz;
@@ -626,18 +626,22 @@ static int compile_hash(struct xs_compiled *c)
 		{ c->v6, c->nv6, sizeof(*c->v6) },
 		{ c->rules, c->nrules, sizeof(*c->rules) },
 		{ c->seginfo, c->nseginfo, sizeof(*c->seginfo) },
+		{ &c->setinfo, 1, sizeof(c->setinfo) },
+		{ c->binds, c->nbinds, sizeof(*c->binds) },
+		{ c->bind4, c->nbind4, sizeof(*c->bind4) },
+		{ c->bind6, c->nbind6, sizeof(*c->bind6) },
 	};
-	size_t total = sizeof(tag) - 1, o;
+	size_t nparts = sizeof(parts) / sizeof(parts[0]), total = sizeof(tag) - 1, o;
 	uint8_t *buf;
 
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < nparts; i++)
 		total += 4 + parts[i].n * parts[i].sz;
 	buf = malloc(total);
 	if (!buf)
 		return -ENOMEM;
 	memcpy(buf, tag, sizeof(tag) - 1);
 	o = sizeof(tag) - 1;
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < nparts; i++) {
 		uint32_t n = (uint32_t)parts[i].n;
 
 		for (int k = 0; k < 4; k++)
@@ -660,6 +664,9 @@ void xs_compiled_free(struct xs_compiled *c)
 	free(c->v6);
 	free(c->rules);
 	free(c->seginfo);
+	free(c->binds);
+	free(c->bind4);
+	free(c->bind6);
 	free(c);
 }
 
@@ -696,6 +703,8 @@ int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct
 	}
 	if (!err)
 		err = compile_seginfo(c->policy, c);
+	if (!err)
+		err = xs_compile_binds(c->policy, c);
 	if (err)
 		goto fail;
 	if (c->nv4 > XS_MAX_PREFIXES4 || c->nv6 > XS_MAX_PREFIXES6) {
@@ -707,6 +716,14 @@ int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct
 		goto fail;
 	}
 
+	if (c->nbind4 > XS_MAX_BIND_PREFIXES || c->nbind6 > XS_MAX_BIND_PREFIXES) {
+		xs_diag_add(diags, XS_SEV_ERROR, c->policy->files[0], 0, 0, NULL,
+			    "the binds compile to more than %d IPv4 or IPv6 entries "
+			    "(XS_MAX_BIND_PREFIXES, per family): list fewer addresses",
+			    XS_MAX_BIND_PREFIXES);
+		err = -EINVAL;
+		goto fail;
+	}
 	err = compile_hash(c);
 	if (err)
 		goto fail;

@@ -196,8 +196,7 @@ static size_t utf8_char(const unsigned char *s, size_t n, bool *escape)
 	return len;
 }
 
-/* s, with what utf8_char() flags written as \xNN per byte. */
-static void put_escaped(FILE *out, const char *s)
+void xs_put_escaped(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
@@ -217,7 +216,7 @@ static void put_escaped(FILE *out, const char *s)
 	}
 }
 
-/* Blanks under line[0..col-1) as put_escaped() prints it (tabs kept), so
+/* Blanks under line[0..col-1) as xs_put_escaped() prints it (tabs kept), so
  * that a caret after them stands under byte col - 1. */
 static void put_caret_pad(FILE *out, const char *line, int col)
 {
@@ -268,18 +267,18 @@ void xs_diags_print(FILE *out, const struct xs_diags *d, bool color)
 		const struct xs_diag *g = &d->v[i];
 
 		fputs(bold, out);
-		put_escaped(out, g->file);
+		xs_put_escaped(out, g->file);
 		if (g->line > 0)
 			fprintf(out, ":%d:%d:%s ", g->line, g->col, reset);
 		else
 			fprintf(out, ":%s ", reset);
 		fprintf(out, "%s%s:%s ", color ? sev_color(g->severity) : "", sev_name(g->severity),
 			reset);
-		put_escaped(out, g->msg);
+		xs_put_escaped(out, g->msg);
 		fputc('\n', out);
 		if (!g->line_text || g->line <= 0)
 			continue;
-		put_escaped(out, g->line_text);
+		xs_put_escaped(out, g->line_text);
 		fputc('\n', out);
 		put_caret_pad(out, g->line_text, g->text_col);
 		fprintf(out, "%s^%s\n", color ? sev_color(g->severity) : "", reset);

@@ -4,6 +4,7 @@
  * the semantics of policies/README.md. It never looks at the compiled
  * tables, so tests can hold the compiler (and the datapath) against it.
  */
+#include <fnmatch.h>
 #include <string.h>
 
 #include "internal.h"
@@ -71,6 +72,20 @@ static bool ports_match(const struct xs_rule *r, uint8_t proto, uint16_t port)
 	return false;
 }
 
+/*
+ * The segment of one side of a flow: by longest prefix; a link-local address
+ * behind a bound port (port_seg) belongs to the port's segment.
+ */
+static uint16_t side_segment(const struct xs_policy *p, uint8_t family, const uint8_t *addr,
+			     uint16_t port_seg)
+{
+	uint16_t seg = xs_policy_segment_of(p, family, addr);
+
+	if (seg && seg == p->linklocal_seg && port_seg)
+		return port_seg;
+	return seg;
+}
+
 void xs_policy_evaluate(const struct xs_policy *p, const struct xs_flow *f, struct xs_decision *d)
 {
 	uint32_t deny = 0, allow = 0;
@@ -78,8 +93,8 @@ void xs_policy_evaluate(const struct xs_policy *p, const struct xs_flow *f, stru
 	bool monitor = false;
 
 	memset(d, 0, sizeof(*d));
-	d->src_seg = xs_policy_segment_of(p, f->family, f->saddr);
-	d->dst_seg = xs_policy_segment_of(p, f->family, f->daddr);
+	d->src_seg = side_segment(p, f->family, f->saddr, f->src_port_seg);
+	d->dst_seg = side_segment(p, f->family, f->daddr, f->dst_port_seg);
 
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct xs_rule *r = &p->rules[i];
@@ -137,6 +152,29 @@ void xs_policy_evaluate(const struct xs_policy *p, const struct xs_flow *f, stru
 		d->verdict = XS_VERDICT_AUDIT;
 }
 
+const struct xs_binding *xs_policy_binding_for(const struct xs_policy *p, const char *ifname)
+{
+	for (size_t i = 0; i < p->nbindings; i++)
+		if (!fnmatch(p->bindings[i].pattern, ifname, 0))
+			return &p->bindings[i];
+	return NULL;
+}
+
+bool xs_policy_bind_allows(const struct xs_policy *p, const struct xs_binding *b, uint8_t family,
+			   const uint8_t *addr)
+{
+	uint16_t seg = xs_policy_segment_of(p, family, addr);
+
+	if (seg && seg == p->linklocal_seg)
+		return true;
+	if (!b->nprefixes)
+		return seg == b->seg;
+	for (size_t i = 0; i < b->nprefixes; i++)
+		if (b->prefixes[i].family == family && prefix_contains(&b->prefixes[i], addr))
+			return true;
+	return false;
+}
+
 const char *xs_reason_name(enum xs_reason r)
 {
 	switch (r) {
@@ -166,6 +204,8 @@ const char *xs_reason_name(enum xs_reason r)
 		return "nd";
 	case XS_REASON_NO_POLICY:
 		return "no-policy";
+	case XS_REASON_SPOOFED:
+		return "spoofed";
 	default:
 		return "?";
 	}

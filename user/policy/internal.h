@@ -29,6 +29,10 @@ void xs_diag_add(struct xs_diags *d, enum xs_severity sev, const char *file, int
  * line, column; stable, so messages at one place keep their order. */
 void xs_diags_sort(struct xs_diags *d, size_t from, char *const *files, size_t nfiles);
 
+/* Print s with C0/C1 controls but TAB, DEL, invalid UTF-8 and bidi controls
+ * as \\xNN per byte (policy text and file names are untrusted). */
+void xs_put_escaped(FILE *out, const char *s);
+
 /* Parse and check `path` into the source form. Returns 0, or -EINVAL with
  * errors in `diags`, or another negative errno. */
 int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct xs_policy **out,
@@ -120,6 +124,15 @@ struct rmode {
 	bool monitor;
 };
 
+struct rbind {
+	char *seg, *pattern;
+	struct xs_src_loc loc, seg_loc, pattern_loc;
+	struct xs_prefix *prefixes;
+	size_t nprefixes;
+	bool broken; /* an error in the statement: no cascade */
+	char *text;
+};
+
 struct segx {
 	bool used;
 	bool in_set, out_set, mode_set;
@@ -147,6 +160,8 @@ struct parser {
 	size_t ndefs, capdefs;
 	struct rmode *modes;
 	size_t nmodes, capmodes;
+	struct rbind *binds;
+	size_t nbinds, capbinds;
 	const char *top;
 	bool nomem;
 	/* Names of segments/services whose declaration had an error: uses of
@@ -160,9 +175,10 @@ struct parser {
 	const char **seg_names, **svc_names;
 	size_t suggest_budget;
 	size_t nflat_specs; /* port specs in services and rules so far */
-	/* the line being parsed */
+	/* the line being parsed, its tokens */
 	const struct srcfile *cur;
 	int lineno;
+	struct tok *toks; /* MAX_TOKENS */
 };
 
 /* ---- parse.c: shared helpers ------------------------------------------------- */
@@ -178,6 +194,10 @@ void xs_diag_at(struct parser *P, enum xs_severity sev, struct xs_src_loc loc, c
 #define err_at(P, loc, ...) xs_diag_at(P, XS_SEV_ERROR, loc, __VA_ARGS__)
 #define warn_at(P, loc, ...) xs_diag_at(P, XS_SEV_WARNING, loc, __VA_ARGS__)
 
+/* A new segment (id = count, `in deny out allow`) and its segx; NULL when
+ * out of memory. */
+struct xs_segment *xs_new_segment(struct parser *P);
+
 /* Column `col` of the line being parsed. */
 struct xs_src_loc xs_here(struct parser *P, int col);
 
@@ -189,9 +209,10 @@ bool xs_tok_is(const struct tok *t, const char *w);
 /*
  * Split one line (comment already cut) into tokens. Returns the count, or -1
  * after reporting an error. In rule statements ':' separates; elsewhere it is
- * part of a word (IPv6 addresses).
+ * part of a word (IPv6 addresses). Token number glob_tok (-1: none) may hold
+ * the glob characters * ? [ ] ! (a bind statement's interface pattern).
  */
-int xs_lex(struct parser *P, const char *line, bool colon_word, struct tok *toks);
+int xs_lex(struct parser *P, const char *line, bool colon_word, int glob_tok, struct tok *toks);
 
 /* Whitespace-folded copy of the line without its comment. */
 char *xs_fold(const char *line);
@@ -265,11 +286,52 @@ long xs_resolve_seg(struct parser *P, const char *name, struct xs_src_loc loc, b
 
 /* ---- resolve.c: the second pass -------------------------------------------- */
 
+#define XS_LINKLOCAL "link-local"
+
+/* After the first pass: the built-in segment `link-local` (fe80::/10,
+ * 169.254.0.0/16, `in deny out allow`), after the declared ones. */
+void xs_add_linklocal(struct parser *P);
+
 void xs_check_services(struct parser *P);
 void xs_check_segments(struct parser *P);
 void xs_check_rules(struct parser *P);
 void xs_check_defaults(struct parser *P);
+/* bind statements into policy->bindings (ids 1.. in source order) */
+void xs_check_binds(struct parser *P);
 void xs_build_origins(struct parser *P);
+
+/* ---- bind.c: the compiled bind entries ----------------------------------------- */
+
+/* setinfo, binds, bind4, bind6 of c. Returns 0 or -ENOMEM. */
+int xs_compile_binds(const struct xs_policy *p, struct xs_compiled *c);
+
+/* ---- prefixes.c: every segment prefix, indexed ------------------------------ */
+
+struct xs_pfx_ref {
+	const struct xs_prefix *p;
+	uint16_t seg;
+};
+
+struct xs_pfx_index {
+	struct xs_pfx_ref *v; /* by family, address, length (then segment) */
+	size_t n;
+};
+
+/* Does `outer` contain `inner` (same family, outer no longer)? */
+bool xs_prefix_contains(const struct xs_prefix *outer, const struct xs_prefix *inner);
+
+int xs_pfx_index_build(struct xs_pfx_index *ix, const struct xs_policy *p);
+void xs_pfx_index_free(struct xs_pfx_index *ix);
+
+/* The declared prefixes that contain px (px itself too), longest first: at
+ * most max into out[]. Returns how many. */
+size_t xs_pfx_containers(const struct xs_pfx_index *ix, const struct xs_prefix *px,
+			 const struct xs_pfx_ref **out, size_t max);
+
+/* fn(ctx, r) for each declared prefix strictly inside px (longer), in
+ * address order, until fn returns false (then false). */
+bool xs_pfx_inside(const struct xs_pfx_index *ix, const struct xs_prefix *px,
+		   bool (*fn)(void *ctx, const struct xs_pfx_ref *r), void *ctx);
 
 /* ---- lint.c ---------------------------------------------------------------- */
 

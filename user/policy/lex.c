@@ -17,18 +17,13 @@ bool xs_tok_is(const struct tok *t, const char *w)
 	return t->type == T_WORD && (int)strlen(w) == t->len && !strncmp(t->s, w, t->len);
 }
 
-static bool is_word_char(char c, bool colon_word)
+static bool is_word_char(char c, bool colon_word, bool glob)
 {
 	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.' || c == '/' ||
-	       (colon_word && c == ':');
+	       (colon_word && c == ':') || (glob && c && strchr("*?[]!", c));
 }
 
-/*
- * Split one line (comment already cut) into tokens. Returns the count, or -1
- * after reporting an error. In rule statements ':' separates; elsewhere it is
- * part of a word (IPv6 addresses).
- */
-int xs_lex(struct parser *P, const char *line, bool colon_word, struct tok *toks)
+int xs_lex(struct parser *P, const char *line, bool colon_word, int glob_tok, struct tok *toks)
 {
 	int n = 0;
 
@@ -64,9 +59,10 @@ int xs_lex(struct parser *P, const char *line, bool colon_word, struct tok *toks
 			t->s = p + 1;
 			t->len = (int)(e - p - 1);
 			p = e + 1;
-		} else if (is_word_char(*p, colon_word)) {
+		} else if (is_word_char(*p, colon_word, n == glob_tok)) {
 			t->type = T_WORD;
-			while (is_word_char(*p, colon_word) && !(p[0] == '-' && p[1] == '>'))
+			while (is_word_char(*p, colon_word, n == glob_tok) &&
+			       !(p[0] == '-' && p[1] == '>'))
 				p++;
 			t->len = (int)(p - t->s);
 		} else {

@@ -341,7 +341,7 @@ void xs_lint(struct parser *P)
 		if (!P->svcs[i].used && P->svcs[i].top && !P->svcs[i].broken && P->nrules)
 			warn_at(P, P->svcs[i].loc, "service '%s' is never used", P->svcs[i].name);
 	for (size_t i = 0; i < p->nsegments; i++)
-		if (!P->segx[i].used)
+		if (!P->segx[i].used && !p->segments[i].builtin)
 			warn_at(P, p->segments[i].loc, "segment '%s' is never used",
 				p->segments[i].name);
 }

@@ -181,8 +181,13 @@ int xs_index_names(struct parser *P)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < pol->nsegments; i++) {
-		P->seg_names[i] = pol->segments[i].name;
-		if (xs_map_put(&P->seg_map, pol->segments[i].name, (long)i) == -ENOMEM)
+		const struct xs_segment *s = &pol->segments[i];
+
+		P->seg_names[i] = s->name;
+		/* a declared `link-local` is an error: the name is the built-in's */
+		if (!s->builtin && !strcmp(s->name, XS_LINKLOCAL))
+			continue;
+		if (xs_map_put(&P->seg_map, s->name, (long)i) == -ENOMEM)
 			return -ENOMEM;
 	}
 	P->seg_names[pol->nsegments] = "any";

@@ -63,7 +63,7 @@ struct xs_src_loc xs_here(struct parser *P, int col)
 }
 
 static const char *const keywords[] = { "include", "service", "segment", "allow",
-					"deny",	   "default", "mode" };
+					"deny",	   "default", "mode",	 "bind" };
 
 /* ---- Statements ------------------------------------------------------------ */
 
@@ -109,13 +109,73 @@ static void stmt_service(struct parser *P, struct tok *t, int n)
 		s->broken = true;
 }
 
-static void stmt_segment(struct parser *P, struct tok *t, int n)
+struct xs_segment *xs_new_segment(struct parser *P)
 {
 	struct xs_policy *pol = P->pol;
+	size_t cap = P->capsegs;
+	struct xs_segment *s = xs_push(&pol->segments, &pol->nsegments, &P->capsegs, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (P->capsegs != cap) {
+		struct segx *nx = realloc(P->segx, P->capsegs * sizeof(*nx));
+
+		if (!nx) {
+			pol->nsegments--;
+			return NULL;
+		}
+		P->segx = nx;
+	}
+	memset(&P->segx[pol->nsegments - 1], 0, sizeof(*P->segx));
+	s->id = (uint16_t)pol->nsegments; /* capped later: > 4095 is an error */
+	s->in_action = XS_ACT_DENY;
+	s->out_action = XS_ACT_ALLOW;
+	return s;
+}
+
+/*
+ * Addresses or prefixes "P, P, ..." from t[i..n) appended to *v. Each bad
+ * one is reported; a syntax error ends the list. Returns false when out of
+ * memory.
+ */
+static bool parse_prefixes(struct parser *P, struct tok *t, int i, int n, struct xs_prefix **v,
+			   size_t *nv)
+{
+	size_t cap = *nv;
+
+	for (; i < n; i++) {
+		struct xs_prefix px, *d;
+
+		if (t[i].type != T_WORD) {
+			err_at(P, xs_here(P, t[i].col),
+			       "expected an address or prefix, found '%.*s'", t[i].len, t[i].s);
+			return true;
+		}
+		if (xs_parse_prefix(P, &t[i], &px)) {
+			d = xs_push(v, nv, &cap, sizeof(*d));
+			if (!d)
+				return false;
+			*d = px;
+		}
+		if (i + 1 < n) {
+			if (t[i + 1].type != T_COMMA) {
+				err_at(P, xs_here(P, t[i + 1].col), "expected ',' before '%.*s'",
+				       t[i + 1].len, t[i + 1].s);
+				return true;
+			}
+			i++;
+			if (i + 1 == n) {
+				err_at(P, xs_here(P, t[i].col), "trailing ','");
+				return true;
+			}
+		}
+	}
+	return true;
+}
+
+static void stmt_segment(struct parser *P, struct tok *t, int n)
+{
 	struct xs_segment *s;
-	struct segx *x;
-	size_t cap;
-	bool ok = true;
 
 	if (n < 2 || !xs_valid_name(&t[1])) {
 		err_at(P, xs_here(P, n > 1 ? t[1].col : t[0].col + t[0].len),
@@ -128,65 +188,14 @@ static void stmt_segment(struct parser *P, struct tok *t, int n)
 		xs_poison(P, 's', &t[1]);
 		return;
 	}
-	cap = P->capsegs;
-	s = xs_push(&pol->segments, &pol->nsegments, &P->capsegs, sizeof(*s));
-	if (!s) {
+	s = xs_new_segment(P);
+	if (!s || !(s->name = xs_tokdup(&t[1]))) {
 		P->nomem = true;
 		return;
 	}
-	if (P->capsegs != cap) {
-		struct segx *nx = realloc(P->segx, P->capsegs * sizeof(*nx));
-
-		if (!nx) {
-			pol->nsegments--;
-			P->nomem = true;
-			return;
-		}
-		P->segx = nx;
-	}
-	x = &P->segx[pol->nsegments - 1];
-	memset(x, 0, sizeof(*x));
-	s->name = xs_tokdup(&t[1]);
-	s->id = (uint16_t)pol->nsegments; /* capped later: > 4095 is an error */
 	s->loc = xs_here(P, t[1].col);
-	s->in_action = XS_ACT_DENY;
-	s->out_action = XS_ACT_ALLOW;
-	for (int i = 2; i < n; i++) {
-		struct xs_prefix px;
-
-		if (t[i].type != T_WORD) {
-			err_at(P, xs_here(P, t[i].col),
-			       "expected an address or prefix, found '%.*s'", t[i].len, t[i].s);
-			return;
-		}
-		if (xs_parse_prefix(P, &t[i], &px)) {
-			struct xs_prefix *d;
-			size_t c = s->nprefixes; /* capacity tracks count: grow by one */
-
-			d = realloc(s->prefixes, (c + 1) * sizeof(*d));
-			if (!d) {
-				P->nomem = true;
-				return;
-			}
-			s->prefixes = d;
-			d[s->nprefixes++] = px;
-		} else {
-			ok = false;
-		}
-		if (i + 1 < n) {
-			if (t[i + 1].type != T_COMMA) {
-				err_at(P, xs_here(P, t[i + 1].col), "expected ',' before '%.*s'",
-				       t[i + 1].len, t[i + 1].s);
-				return;
-			}
-			i++;
-			if (i + 1 == n) {
-				err_at(P, xs_here(P, t[i].col), "trailing ','");
-				return;
-			}
-		}
-	}
-	(void)ok;
+	if (!parse_prefixes(P, t, 2, n, &s->prefixes, &s->nprefixes))
+		P->nomem = true;
 }
 
 static void stmt_rule(struct parser *P, struct tok *t, int n, uint8_t action, const char *line)
@@ -325,9 +334,91 @@ static void stmt_mode(struct parser *P, struct tok *t, int n)
 	m->monitor = xs_tok_is(&t[2], "monitor");
 }
 
+/* The characters of an interface pattern an interface name cannot have (or
+ * that end a pattern early): reports the first. */
+static bool bad_pattern(struct parser *P, const struct tok *t)
+{
+	struct xs_src_loc loc = xs_here(P, t->col);
+	int open = -1;
+
+	if (!t->len) {
+		err_at(P, loc, "empty interface pattern");
+		return true;
+	}
+	if (t->len >= XS_BIND_PATTERN_LEN) {
+		err_at(P, loc,
+		       "interface pattern '%.*s' is %d bytes long: interface names have at most %d",
+		       t->len, t->s, t->len, XS_BIND_PATTERN_LEN - 1);
+		return true;
+	}
+	if ((t->len == 1 && t->s[0] == '.') || (t->len == 2 && !strncmp(t->s, "..", 2))) {
+		err_at(P, loc, "'%.*s' is not an interface name", t->len, t->s);
+		return true;
+	}
+	for (int i = 0; i < t->len; i++) {
+		unsigned char c = (unsigned char)t->s[i];
+
+		if (c == '/' || c == ':' || c <= ' ' || c >= 0x7f) {
+			loc.col = t->col + i + (t->type == T_STR);
+			if (c > ' ' && c < 0x7f)
+				err_at(P, loc, "'%c' cannot be in an interface name", c);
+			else
+				err_at(P, loc, "byte 0x%02x cannot be in an interface name", c);
+			return true;
+		}
+		if (c == '[' && open < 0)
+			open = i;
+		else if (c == ']' && open >= 0 && i > open + 1 + (t->s[open + 1] == '!'))
+			open = -1;
+	}
+	if (open >= 0) {
+		loc.col = t->col + open + (t->type == T_STR);
+		err_at(P, loc, "unclosed '[' in interface pattern '%.*s'", t->len, t->s);
+		return true;
+	}
+	return false;
+}
+
+/* bind SEGMENT IFACE-PATTERN [ADDRESS[/LEN], ...] */
+static void stmt_bind(struct parser *P, struct tok *t, int n, const char *line)
+{
+	struct rbind *b;
+	size_t errors;
+
+	if (n < 3 || t[1].type != T_WORD || (t[2].type != T_WORD && t[2].type != T_STR)) {
+		int bad = n < 2 || t[1].type != T_WORD ? 1 : 2;
+
+		err_at(P, xs_here(P, bad < n ? t[bad].col : t[n - 1].col + t[n - 1].len),
+		       "expected: bind SEGMENT IFACE-PATTERN [ADDRESS, ...]");
+		return;
+	}
+	b = xs_push(&P->binds, &P->nbinds, &P->capbinds, sizeof(*b));
+	if (!b || !(b->seg = xs_tokdup(&t[1])) || !(b->pattern = xs_tokdup(&t[2])) ||
+	    !(b->text = xs_fold(line))) {
+		P->nomem = true;
+		return;
+	}
+	b->loc = xs_here(P, t[0].col);
+	b->seg_loc = xs_here(P, t[1].col);
+	b->pattern_loc = xs_here(P, t[2].col + (t[2].type == T_STR));
+	errors = P->diags->errors;
+	if (!parse_prefixes(P, t, 3, n, &b->prefixes, &b->nprefixes))
+		P->nomem = true;
+	b->broken = bad_pattern(P, &t[2]) || P->diags->errors != errors;
+}
+
+/* Does the line's first word say `w`? */
+static bool first_word_is(const char *line, const char *w)
+{
+	size_t n = strlen(w);
+
+	line += strspn(line, " \t");
+	return !strncmp(line, w, n) && (!line[n] || strchr(" \t#\"", line[n]));
+}
+
 static void parse_line(struct parser *P, const char *line)
 {
-	static struct tok toks[MAX_TOKENS];
+	struct tok *toks = P->toks;
 	char *code = strdup(line);
 	bool instr = false;
 	int n;
@@ -344,7 +435,8 @@ static void parse_line(struct parser *P, const char *line)
 			break;
 		}
 	}
-	n = xs_lex(P, code, true, toks);
+	/* the third word of a bind statement is a glob */
+	n = xs_lex(P, code, true, first_word_is(code, "bind") ? 2 : -1, toks);
 	if (n <= 0)
 		goto out;
 	if (toks[0].type != T_WORD) {
@@ -355,7 +447,7 @@ static void parse_line(struct parser *P, const char *line)
 	if (xs_tok_is(&toks[0], "allow") || xs_tok_is(&toks[0], "deny")) {
 		uint8_t a = xs_tok_is(&toks[0], "allow") ? XS_ACT_ALLOW : XS_ACT_DENY;
 
-		n = xs_lex(P, code, false, toks);
+		n = xs_lex(P, code, false, -1, toks);
 		if (n > 0)
 			stmt_rule(P, toks, n, a, line);
 	} else if (xs_tok_is(&toks[0], "include")) {
@@ -368,6 +460,8 @@ static void parse_line(struct parser *P, const char *line)
 		stmt_default(P, toks, n, line);
 	} else if (xs_tok_is(&toks[0], "mode")) {
 		stmt_mode(P, toks, n);
+	} else if (xs_tok_is(&toks[0], "bind")) {
+		stmt_bind(P, toks, n, line);
 	} else {
 		char *w = xs_tokdup(&toks[0]);
 		const char *s =
@@ -382,7 +476,7 @@ static void parse_line(struct parser *P, const char *line)
 		else
 			err_at(P, xs_here(P, toks[0].col),
 			       "unknown statement '%.*s' (expected include, service, segment, "
-			       "allow, deny, default or mode)",
+			       "allow, deny, default, mode or bind)",
 			       toks[0].len, toks[0].s);
 		free(w);
 	}
@@ -546,6 +640,12 @@ void xs_policy_free(struct xs_policy *p)
 	for (size_t i = 0; i < p->norigins; i++)
 		free(p->origins[i].text);
 	free(p->origins);
+	for (size_t i = 0; i < p->nbindings; i++) {
+		free(p->bindings[i].pattern);
+		free(p->bindings[i].prefixes);
+		free(p->bindings[i].text);
+	}
+	free(p->bindings);
 	for (size_t i = 0; i < p->nfiles; i++)
 		free(p->files[i]);
 	free(p->files);
@@ -591,6 +691,14 @@ static void parser_free(struct parser *P)
 	for (size_t i = 0; i < P->nmodes; i++)
 		free(P->modes[i].seg);
 	free(P->modes);
+	for (size_t i = 0; i < P->nbinds; i++) {
+		free(P->binds[i].seg);
+		free(P->binds[i].pattern);
+		free(P->binds[i].prefixes);
+		free(P->binds[i].text);
+	}
+	free(P->binds);
+	free(P->toks);
 	for (size_t i = 0; i < P->npoison; i++)
 		free(P->poison[i]);
 	free(P->poison);
@@ -615,11 +723,17 @@ int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct x
 	P.resolve = resolve;
 	P.ctx = ctx;
 	P.pol = calloc(1, sizeof(*P.pol));
-	if (!P.pol)
+	P.toks = calloc(MAX_TOKENS, sizeof(*P.toks));
+	if (!P.pol || !P.toks) {
+		free(P.pol);
+		free(P.toks);
 		return -ENOMEM;
+	}
 	err = parse_file(&P, path, NULL, none);
 	if (err)
 		goto fail;
+	if (!P.nomem)
+		xs_add_linklocal(&P);
 	if (!P.nomem && xs_index_names(&P))
 		P.nomem = true;
 	if (!P.nomem) {
@@ -627,6 +741,7 @@ int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct x
 		xs_check_segments(&P);
 		xs_check_rules(&P);
 		xs_check_defaults(&P);
+		xs_check_binds(&P);
 	}
 	if (!P.nomem && diags->errors == errors0)
 		xs_lint(&P);

@@ -48,6 +48,48 @@ static const struct xs_origin_entry *origin_of(const struct xs_policy *p, uint32
 	return &p->origins[id - 1];
 }
 
+/* "#ID FILE:LINE" (the file name escaped as in diagnostics). */
+static void put_origin(FILE *out, const struct xs_policy *p, uint32_t id)
+{
+	const struct xs_origin_entry *o = origin_of(p, id);
+
+	fprintf(out, "#%u ", id);
+	xs_put_escaped(out, o ? o->file : "?");
+	fprintf(out, ":%d", o ? o->line : 0);
+}
+
+static void print_bind_entry(FILE *out, int family, uint32_t bind, const uint8_t *addr,
+			     uint32_t prefixlen, uint32_t val)
+{
+	char buf[96];
+
+	fmt_addr(buf, sizeof(buf), family, addr, prefixlen - XS_BIND_PLEN(0));
+	fprintf(out, "  bind %-4u %-43s -> %u%s\n", bind, buf, val, val ? "" : " (not allowed)");
+}
+
+static void print_binds(FILE *out, const struct xs_compiled *c)
+{
+	const struct xs_policy *p = c->policy;
+
+	fprintf(out, "\nbinds (%zu):\n", p->nbindings);
+	for (size_t i = 1; i < c->nbinds; i++) {
+		const struct xs_bind_info *b = &c->binds[i];
+
+		fprintf(out, "  %4zu %-16s -> %-12s ", i, b->pattern,
+			xs_policy_segment_name(p, b->seg));
+		put_origin(out, p, b->rule_id);
+		fputc('\n', out);
+	}
+	fprintf(out, "\nbind ipv4 entries (%zu):\n", c->nbind4);
+	for (size_t i = 0; i < c->nbind4; i++)
+		print_bind_entry(out, 4, c->bind4[i].key.bind, c->bind4[i].key.addr,
+				 c->bind4[i].key.prefixlen, c->bind4[i].val);
+	fprintf(out, "\nbind ipv6 entries (%zu):\n", c->nbind6);
+	for (size_t i = 0; i < c->nbind6; i++)
+		print_bind_entry(out, 6, c->bind6[i].key.bind, c->bind6[i].key.addr,
+				 c->bind6[i].key.prefixlen, c->bind6[i].val);
+}
+
 void xs_compiled_print(FILE *out, const struct xs_compiled *c)
 {
 	const struct xs_policy *p = c->policy;
@@ -59,14 +101,13 @@ void xs_compiled_print(FILE *out, const struct xs_compiled *c)
 	fprintf(out, "\n\nsegments (%zu):\n", p->nsegments + 1);
 	for (size_t i = 0; i < c->nseginfo; i++) {
 		const struct xs_seg_info *si = &c->seginfo[i];
-		const struct xs_origin_entry *oi = origin_of(p, si->in_rule_id);
-		const struct xs_origin_entry *oo = origin_of(p, si->out_rule_id);
 
-		fprintf(out, "  %4zu %-16s in %-5s (#%u %s:%d) out %-5s (#%u %s:%d)%s\n", i,
-			xs_policy_segment_name(p, (uint16_t)i), act_name(si->in_action),
-			si->in_rule_id, oi ? oi->file : "?", oi ? oi->line : 0,
-			act_name(si->out_action), si->out_rule_id, oo ? oo->file : "?",
-			oo ? oo->line : 0, si->monitor ? " monitor" : "");
+		fprintf(out, "  %4zu %-16s in %-5s (", i, xs_policy_segment_name(p, (uint16_t)i),
+			act_name(si->in_action));
+		put_origin(out, p, si->in_rule_id);
+		fprintf(out, ") out %-5s (", act_name(si->out_action));
+		put_origin(out, p, si->out_rule_id);
+		fprintf(out, ")%s\n", si->monitor ? " monitor" : "");
 	}
 	fprintf(out, "\nipv4 prefixes (%zu):\n", c->nv4);
 	for (size_t i = 0; i < c->nv4; i++) {
@@ -81,14 +122,69 @@ void xs_compiled_print(FILE *out, const struct xs_compiled *c)
 	fprintf(out, "\nrules (%zu entries):\n", c->nrules);
 	for (size_t i = 0; i < c->nrules; i++) {
 		const struct xs_rule_entry *e = &c->rules[i];
-		const struct xs_origin_entry *o = origin_of(p, e->val.rule_id);
 
 		fmt_ports(buf, sizeof(buf), &e->key);
-		fprintf(out, "  %-12s -> %-12s %-18s /%-2u %-5s #%u %s:%d\n",
+		fprintf(out, "  %-12s -> %-12s %-18s /%-2u %-5s ",
 			xs_policy_segment_name(p, e->key.src_seg),
 			xs_policy_segment_name(p, e->key.dst_seg), buf, e->key.prefixlen,
-			act_name(e->val.action), e->val.rule_id, o ? o->file : "?",
-			o ? o->line : 0);
+			act_name(e->val.action));
+		put_origin(out, p, e->val.rule_id);
+		fputc('\n', out);
+	}
+	print_binds(out, c);
+}
+
+static void json_origin(FILE *out, const struct xs_policy *p, uint32_t id)
+{
+	const struct xs_origin_entry *o = origin_of(p, id);
+
+	if (!o) {
+		fprintf(out, "null");
+		return;
+	}
+	fprintf(out, "{\"file\":");
+	json_print_str(out, o->file);
+	fprintf(out, ",\"line\":%d}", o->line);
+}
+
+static void json_binds(FILE *out, const struct xs_compiled *c)
+{
+	const struct xs_policy *p = c->policy;
+	char buf[96];
+
+	fprintf(out, ",\"link_local_id\":%u", c->setinfo.ll_seg);
+	json_print_key(out, "binds", 0);
+	fprintf(out, "[");
+	for (size_t i = 1; i < c->nbinds; i++) {
+		const struct xs_bind_info *b = &c->binds[i];
+
+		fprintf(out, "%s{\"id\":%zu,\"pattern\":", i > 1 ? "," : "", i);
+		json_print_str(out, b->pattern);
+		fprintf(out, ",\"segment\":");
+		json_print_str(out, xs_policy_segment_name(p, b->seg));
+		fprintf(out, ",\"segment_id\":%u,\"rule_id\":%u,\"origin\":", b->seg, b->rule_id);
+		json_origin(out, p, b->rule_id);
+		fprintf(out, "}");
+	}
+	fprintf(out, "]");
+	for (int fam = 4; fam <= 6; fam += 2) {
+		size_t n = fam == 4 ? c->nbind4 : c->nbind6;
+
+		json_print_key(out, fam == 4 ? "bind_ipv4" : "bind_ipv6", 0);
+		fprintf(out, "[");
+		for (size_t i = 0; i < n; i++) {
+			const uint8_t *a = fam == 4 ? c->bind4[i].key.addr : c->bind6[i].key.addr;
+			uint32_t plen =
+				fam == 4 ? c->bind4[i].key.prefixlen : c->bind6[i].key.prefixlen;
+			uint32_t bind = fam == 4 ? c->bind4[i].key.bind : c->bind6[i].key.bind;
+			uint32_t val = fam == 4 ? c->bind4[i].val : c->bind6[i].val;
+
+			fmt_addr(buf, sizeof(buf), fam, a, plen - XS_BIND_PLEN(0));
+			fprintf(out, "%s{\"bind\":%u,\"prefix\":", i ? "," : "", bind);
+			json_print_str(out, buf);
+			fprintf(out, ",\"value\":%u}", val);
+		}
+		fprintf(out, "]");
 	}
 }
 
@@ -138,7 +234,6 @@ void xs_compiled_print_json(FILE *out, const struct xs_compiled *c)
 	fprintf(out, "[");
 	for (size_t i = 0; i < c->nrules; i++) {
 		const struct xs_rule_entry *e = &c->rules[i];
-		const struct xs_origin_entry *o = origin_of(p, e->val.rule_id);
 		uint32_t bits = e->key.prefixlen > XS_RULE_PLEN_PROTO
 					? e->key.prefixlen - XS_RULE_PLEN_PROTO
 					: 0;
@@ -162,25 +257,20 @@ void xs_compiled_print_json(FILE *out, const struct xs_compiled *c)
 		fprintf(out,
 			",\"action\":\"%s\",\"rule_id\":%u,\"origin\":", act_name(e->val.action),
 			e->val.rule_id);
-		if (o) {
-			fprintf(out, "{\"file\":");
-			json_print_str(out, o->file);
-			fprintf(out, ",\"line\":%d}", o->line);
-		} else {
-			fprintf(out, "null");
-		}
+		json_origin(out, p, e->val.rule_id);
 		fprintf(out, "}");
 	}
 	fprintf(out, "]");
+	json_binds(out, c);
 	json_print_key(out, "origins", 0);
 	fprintf(out, "[");
 	for (size_t i = 0; i < p->norigins; i++) {
-		static const char *const kinds[] = { "?", "rule", "default", "implicit",
-						     "segment" };
+		static const char *const kinds[] = { "?",	 "rule",    "default",
+						     "implicit", "segment", "bind" };
 		const struct xs_origin_entry *o = &p->origins[i];
 
 		fprintf(out, "%s{\"rule_id\":%u,\"kind\":\"%s\",\"file\":", i ? "," : "",
-			o->rule_id, o->kind <= 4 ? kinds[o->kind] : "?");
+			o->rule_id, o->kind <= XS_ORIGIN_BIND ? kinds[o->kind] : "?");
 		json_print_str(out, o->file);
 		fprintf(out, ",\"line\":%d,\"text\":", o->line);
 		json_print_str(out, o->text ? o->text : "");

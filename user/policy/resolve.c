@@ -173,27 +173,95 @@ static int pfx_ref_cmp(const void *a, const void *b)
 	return x->p->loc.col - y->p->loc.col;
 }
 
+void xs_add_linklocal(struct parser *P)
+{
+	static const struct xs_prefix ll[] = {
+		{ .family = 4, .len = 16, .addr = { 169, 254 } },
+		{ .family = 6, .len = 10, .addr = { 0xfe, 0x80 } },
+	};
+	struct xs_segment *s = xs_new_segment(P);
+
+	if (!s || !(s->name = strdup(XS_LINKLOCAL)) || !(s->prefixes = malloc(sizeof(ll)))) {
+		P->nomem = true;
+		return;
+	}
+	memcpy(s->prefixes, ll, sizeof(ll));
+	s->nprefixes = 2;
+	s->builtin = true;
+	s->loc = (struct xs_src_loc){ .file = P->top };
+	for (size_t i = 0; i < s->nprefixes; i++)
+		s->prefixes[i].loc = s->loc;
+	P->pol->linklocal_seg = s->id;
+}
+
+/* A name a declared segment cannot have; reports it. */
+static bool reserved_segment(struct parser *P, const struct xs_segment *s)
+{
+	if (!strcmp(s->name, "any") || !strcmp(s->name, "world")) {
+		err_at(P, s->loc, "'%s' is reserved and cannot name a segment", s->name);
+		return true;
+	}
+	if (!strcmp(s->name, XS_LINKLOCAL)) {
+		err_at(P, s->loc,
+		       "'%s' is reserved: it names the built-in segment of fe80::/10 and "
+		       "169.254.0.0/16 (rules, defaults and modes may use it)",
+		       s->name);
+		return true;
+	}
+	return false;
+}
+
+static bool same_prefix(const struct xs_prefix *a, const struct xs_prefix *b)
+{
+	return a->family == b->family && a->len == b->len && !memcmp(a->addr, b->addr, 16);
+}
+
+/* Equal prefixes refs[from..to) (the earlier declaration first): the ones
+ * after the first are errors; against the built-in segment, all of them. */
+static void same_prefixes(struct parser *P, const struct pfx_ref *refs, size_t from, size_t to)
+{
+	const struct pfx_ref *first = &refs[from];
+	char buf[80];
+
+	xs_format_prefix(buf, sizeof(buf), first->p);
+	if (refs[to - 1].seg->builtin) {
+		for (size_t i = from; i + 1 < to; i++)
+			err_at(P, refs[i].p->loc,
+			       "prefix %s is the built-in segment '%s': declare a longer prefix "
+			       "inside it, or write rules for '%s'",
+			       buf, XS_LINKLOCAL, XS_LINKLOCAL);
+		return;
+	}
+	for (size_t i = from + 1; i < to; i++)
+		err_at(P, refs[i].p->loc, "prefix %s is already in segment '%s' (%s:%d)", buf,
+		       first->seg->name, first->p->loc.file, first->p->loc.line);
+}
+
 void xs_check_segments(struct parser *P)
 {
 	struct xs_policy *pol = P->pol;
 	struct pfx_ref *refs;
-	size_t n = 0, total = 0;
+	size_t n = 0, total = 0, declared = 0;
 
 	for (size_t i = 0; i < pol->nsegments; i++) {
 		struct xs_segment *s = &pol->segments[i];
 		long first;
 
-		if (!strcmp(s->name, "any") || !strcmp(s->name, "world"))
-			err_at(P, s->loc, "'%s' is reserved and cannot name a segment", s->name);
+		total += s->nprefixes;
+		if (s->builtin)
+			continue;
+		if (++declared == XS_MAX_SEGMENTS - 1)
+			err_at(P, s->loc,
+			       "too many segments: at most %d segments per policy (%d with the "
+			       "built-in '%s')",
+			       XS_MAX_SEGMENTS - 2, XS_MAX_SEGMENTS - 1, XS_LINKLOCAL);
+		if (reserved_segment(P, s))
+			continue;
 		first = xs_map_get(&P->seg_map, s->name);
 		if (first >= 0 && (size_t)first != i)
 			err_at(P, s->loc, "duplicate segment '%s' (first declared at %s:%d)",
 			       s->name, pol->segments[first].loc.file,
 			       pol->segments[first].loc.line);
-		if (i + 1 == XS_MAX_SEGMENTS)
-			err_at(P, s->loc, "too many segments: at most %d segments per policy",
-			       XS_MAX_SEGMENTS - 1);
-		total += s->nprefixes;
 	}
 	refs = calloc(total + 1, sizeof(*refs));
 	if (!refs) {
@@ -204,17 +272,16 @@ void xs_check_segments(struct parser *P)
 		for (size_t j = 0; j < pol->segments[i].nprefixes; j++)
 			refs[n++] = (struct pfx_ref){ &pol->segments[i].prefixes[j],
 						      &pol->segments[i] };
-	qsort(refs, n, sizeof(*refs), pfx_ref_cmp);
-	for (size_t i = 1; i < n; i++) {
-		char buf[80];
+	if (n)
+		qsort(refs, n, sizeof(*refs), pfx_ref_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
 
-		if (refs[i].p->family != refs[i - 1].p->family ||
-		    refs[i].p->len != refs[i - 1].p->len ||
-		    memcmp(refs[i].p->addr, refs[i - 1].p->addr, 16))
-			continue;
-		xs_format_prefix(buf, sizeof(buf), refs[i].p);
-		err_at(P, refs[i].p->loc, "prefix %s is already in segment '%s' (%s:%d)", buf,
-		       refs[i - 1].seg->name, refs[i - 1].p->loc.file, refs[i - 1].p->loc.line);
+		while (j < n && same_prefix(refs[j].p, refs[i].p))
+			j++;
+		if (j - i > 1)
+			same_prefixes(P, refs, i, j);
+		i = j;
 	}
 	free(refs);
 }
@@ -352,6 +419,39 @@ static struct xs_origin_entry *add_origin(struct parser *P, size_t *cap)
 	return o;
 }
 
+/* The implicit default of segment s, for the sides no statement set; false
+ * when out of memory. */
+static bool implicit_origin(struct parser *P, struct xs_segment *s, size_t *cap)
+{
+	const char *in = s->in_action == XS_ACT_DENY ? "deny" : "allow";
+	const char *out = s->out_action == XS_ACT_DENY ? "deny" : "allow";
+	struct xs_origin_entry *o;
+	int r;
+
+	if (s->in_rule_id && s->out_rule_id)
+		return true;
+	if (!(o = add_origin(P, cap)))
+		return false;
+	o->kind = XS_ORIGIN_IMPLICIT;
+	o->file = s->loc.file;
+	o->line = s->loc.line;
+	if (s->builtin)
+		r = asprintf(
+			&o->text,
+			"%s (built in: fe80::/10, 169.254.0.0/16; implicit default in %s out %s)",
+			s->name, in, out);
+	else
+		r = asprintf(&o->text, "segment %s (implicit default in %s out %s)", s->name, in,
+			     out);
+	if (r < 0)
+		o->text = NULL;
+	if (!s->in_rule_id)
+		s->in_rule_id = o->rule_id;
+	if (!s->out_rule_id)
+		s->out_rule_id = o->rule_id;
+	return true;
+}
+
 void xs_build_origins(struct parser *P)
 {
 	struct xs_policy *pol = P->pol;
@@ -385,25 +485,9 @@ void xs_build_origins(struct parser *P)
 		if (d->out)
 			pol->segments[id - 1].out_rule_id = o->rule_id;
 	}
-	for (size_t i = 0; i < pol->nsegments; i++) {
-		struct xs_segment *s = &pol->segments[i];
-
-		if (s->in_rule_id && s->out_rule_id)
-			continue;
-		if (!(o = add_origin(P, &cap)))
+	for (size_t i = 0; i < pol->nsegments; i++)
+		if (!pol->segments[i].builtin && !implicit_origin(P, &pol->segments[i], &cap))
 			return;
-		o->kind = XS_ORIGIN_IMPLICIT;
-		o->file = s->loc.file;
-		o->line = s->loc.line;
-		if (asprintf(&o->text, "segment %s (implicit default in %s out %s)", s->name,
-			     s->in_action == XS_ACT_DENY ? "deny" : "allow",
-			     s->out_action == XS_ACT_DENY ? "deny" : "allow") < 0)
-			o->text = NULL;
-		if (!s->in_rule_id)
-			s->in_rule_id = o->rule_id;
-		if (!s->out_rule_id)
-			s->out_rule_id = o->rule_id;
-	}
 	if (!(o = add_origin(P, &cap)))
 		return;
 	o->kind = XS_ORIGIN_IMPLICIT;
@@ -411,6 +495,20 @@ void xs_build_origins(struct parser *P)
 	o->line = 0;
 	o->text = strdup("world (implicit default in allow out allow)");
 	pol->world_in_rule_id = pol->world_out_rule_id = o->rule_id;
+	/* after world's, so that the ids of a policy from before them stay */
+	if (pol->linklocal_seg && !implicit_origin(P, &pol->segments[pol->linklocal_seg - 1], &cap))
+		return;
+	for (size_t i = 0; i < pol->nbindings; i++) {
+		struct xs_binding *b = &pol->bindings[i];
+
+		if (!(o = add_origin(P, &cap)))
+			return;
+		o->kind = XS_ORIGIN_BIND;
+		o->file = b->loc.file;
+		o->line = b->loc.line;
+		o->text = strdup(b->text ? b->text : "");
+		b->rule_id = o->rule_id;
+	}
 	if (pol->norigins >= XS_MAX_RULES)
 		xs_diag_add(P->diags, XS_SEV_ERROR, P->top, 0, 0, NULL,
 			    "too many rules and defaults: %zu rule ids needed, the limit is %d",
