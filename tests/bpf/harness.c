@@ -224,14 +224,34 @@ uint32_t h_out_rid(const struct h *h, const char *name)
 
 void h_bind(struct h *h, const char *ifname)
 {
-	int id = xs_iface_bind(&h->maps, H_IFINDEX, ifname);
+	struct xs_iface e = { .ifindex = H_IFINDEX };
+	__u32 key = H_IFINDEX;
+	int id;
 
+	/* recorded like an attached interface: every later apply binds it too */
+	snprintf(e.name, sizeof(e.name), "%s", ifname);
+	cr_assert_eq(bpf_map_update_elem(h->maps.ifaces, &key, &e, BPF_ANY), 0, "xs_ifaces");
+	id = xs_iface_bind(&h->maps, H_IFINDEX, ifname);
 	cr_assert_geq(id, 0, "xs_iface_bind: %s", strerror(-id));
 }
 
 void h_unbind(struct h *h)
 {
+	__u32 key = H_IFINDEX;
+
+	bpf_map_delete_elem(h->maps.ifaces, &key);
 	xs_iface_unbind(&h->maps, H_IFINDEX);
+}
+
+uint32_t h_bind_rid(const struct h *h, int line)
+{
+	const struct xs_policy *p = h->c->policy;
+
+	for (size_t i = 0; i < p->nbindings; i++)
+		if (p->bindings[i].loc.line == line)
+			return p->bindings[i].rule_id;
+	cr_assert_fail("no bind statement at main.policy:%d", line);
+	return 0;
 }
 
 struct xs_counter h_stat(const struct h *h, uint32_t idx)
@@ -353,6 +373,24 @@ static size_t map_count(int fd, size_t key_size)
 	return n;
 }
 
+void h_deny_forget(const struct h *h, const struct pkt_spec *s)
+{
+	struct xs_tuple t = { 0 };
+	uint8_t a[16], b[16];
+	__be16 sp, dp;
+
+	spec_ports(s, &sp, &dp);
+	t.family = (uint8_t)pkt_addr(s->src, a);
+	pkt_addr(s->dst, b);
+	memcpy(t.addr_a, a, 16);
+	memcpy(t.addr_b, b, 16);
+	t.port_a = sp;
+	t.port_b = dp;
+	t.proto = s->proto;
+	t.pad[0] = s->icmp_type;
+	bpf_map_delete_elem(h->maps.deny, &t);
+}
+
 size_t h_frag_count(const struct h *h)
 {
 	return map_count(h->maps.frags, sizeof(struct xs_frag_key));
@@ -365,6 +403,13 @@ size_t h_ct_count(const struct h *h)
 
 void h_expect_event(const struct h *h, bool egress, const struct pkt_spec *s, const struct pkt *p,
 		    uint8_t verdict, uint8_t reason, uint32_t rule_id)
+{
+	h_expect_event_segs(h, egress, s, p, verdict, reason, rule_id, -1, -1);
+}
+
+void h_expect_event_segs(const struct h *h, bool egress, const struct pkt_spec *s,
+			 const struct pkt *p, uint8_t verdict, uint8_t reason, uint32_t rule_id,
+			 int src_seg, int dst_seg)
 {
 	const struct xs_event *e = &h->ev[0];
 	uint8_t sa[16], da[16];
@@ -398,8 +443,10 @@ void h_expect_event(const struct h *h, bool egress, const struct pkt_spec *s, co
 			     e->sport);
 	}
 	if (h->c && reason != XS_REASON_MALFORMED && reason != XS_REASON_FRAGMENT) {
-		sseg = xs_policy_segment_of(h->c->policy, (uint8_t)fam, sa);
-		dseg = xs_policy_segment_of(h->c->policy, (uint8_t)fam, da);
+		sseg = src_seg >= 0 ? (uint16_t)src_seg
+				    : xs_policy_segment_of(h->c->policy, (uint8_t)fam, sa);
+		dseg = dst_seg >= 0 ? (uint16_t)dst_seg
+				    : xs_policy_segment_of(h->c->policy, (uint8_t)fam, da);
 		cr_expect_eq(e->src_seg, sseg, "event src_seg %u, expected %u", e->src_seg, sseg);
 		cr_expect_eq(e->dst_seg, dseg, "event dst_seg %u, expected %u", e->dst_seg, dseg);
 	}

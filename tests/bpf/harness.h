@@ -71,11 +71,14 @@ uint32_t h_out_rid(const struct h *h, const char *name);
 /* BPF_PROG_RUN runs both programs on the loopback device (ifindex 1). */
 #define H_IFINDEX 1
 
-/* Bind the test port (H_IFINDEX) as if it were the interface `ifname`:
- * the active policy's first `bind` pattern matching the name binds it. */
+/* Record the test port (H_IFINDEX) in xs_ifaces as the interface `ifname`
+ * and bind it like attach does: the active policy's first `bind` pattern
+ * matching the name binds it, and so does every later apply. */
 void h_bind(struct h *h, const char *ifname);
-/* The test port is not bound (both sets). */
+/* The test port is not recorded nor bound (both sets). */
 void h_unbind(struct h *h);
+/* Origin id of the bind statement at `line` of main.policy. */
+uint32_t h_bind_rid(const struct h *h, int line);
 
 /* ICMP query kind of a type: 1 request, 2 reply, 0 neither. */
 int h_icmp_query(uint8_t proto, uint8_t type);
@@ -92,6 +95,9 @@ int h_ct_lookup(const struct h *h, const struct pkt_spec *s, struct xs_tuple *ke
 size_t h_ct_count(const struct h *h);
 size_t h_frag_count(const struct h *h);
 
+/* Forget the deny-cache entry of the directional flow of `s`. */
+void h_deny_forget(const struct h *h, const struct pkt_spec *s);
+
 /* Normalised conntrack key of a flow (side a = smaller (addr, port)). */
 void h_tuple(const struct pkt_spec *s, struct xs_tuple *t);
 
@@ -99,6 +105,11 @@ void h_tuple(const struct pkt_spec *s, struct xs_tuple *t);
  * addresses, ports, proto, family, hook, generation and length of `s`/`p`. */
 void h_expect_event(const struct h *h, bool egress, const struct pkt_spec *s, const struct pkt *p,
 		    uint8_t verdict, uint8_t reason, uint32_t rule_id);
+
+/* The same, with the event's segments given (-1: by longest prefix). */
+void h_expect_event_segs(const struct h *h, bool egress, const struct pkt_spec *s,
+			 const struct pkt *p, uint8_t verdict, uint8_t reason, uint32_t rule_id,
+			 int src_seg, int dst_seg);
 
 /*
  * Build `s`, run it, and assert the verdict: the return value (pass unless

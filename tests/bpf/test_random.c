@@ -54,8 +54,8 @@ static void rand_spec(struct rng *r, int nseg, uint16_t sport, struct pkt_spec *
 	uint8_t family = rnd(r, 4) ? 4 : 6, sa[16], da[16];
 
 	memset(s, 0, sizeof(*s));
-	rand_addr(r, nseg, family, sa);
-	rand_addr(r, nseg, family, da);
+	rand_addr_ll(r, nseg, family, sa);
+	rand_addr_ll(r, nseg, family, da);
 	inet_ntop(family == 4 ? AF_INET : AF_INET6, sa, src, INET6_ADDRSTRLEN);
 	inet_ntop(family == 4 ? AF_INET : AF_INET6, da, dst, INET6_ADDRSTRLEN);
 	s->src = src;
@@ -100,6 +100,41 @@ static void rand_spec(struct rng *r, int nseg, uint16_t sport, struct pkt_spec *
 	}
 }
 
+/* The binding of the test port for the current packet (NULL: not bound). */
+static const struct xs_binding *port;
+
+/*
+ * The reference decision of `s` at the test port: a bound port's ingress
+ * drops a source it may not use (the unspecified one only for DHCPv4);
+ * otherwise the policy decides, link-local ends behind a bound port taking
+ * its segment.
+ */
+static void ref_decide(bool egress, const struct pkt_spec *s, struct xs_decision *d)
+{
+	const struct xs_policy *pol = H.c->policy;
+	struct xs_flow f = { 0 };
+	static const uint8_t zero[16];
+
+	f.family = (uint8_t)pkt_addr(s->src, f.saddr);
+	pkt_addr(s->dst, f.daddr);
+	f.proto = s->proto;
+	f.dport =
+		(s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) ? s->icmp_type : s->dport;
+	if (port && !egress && !xs_policy_bind_allows(pol, port, f.family, f.saddr) &&
+	    !(!memcmp(f.saddr, zero, 16) && f.family == 4 && s->proto == IPPROTO_UDP &&
+	      s->sport == 68 && s->dport == 67)) {
+		memset(d, 0, sizeof(*d));
+		d->verdict = XS_VERDICT_DROP;
+		d->reason = XS_REASON_SPOOFED;
+		d->rule_id = port->rule_id;
+		d->src_seg = port->seg;
+		return;
+	}
+	f.src_port_seg = port && !egress ? port->seg : 0;
+	f.dst_port_seg = port && egress ? port->seg : 0;
+	xs_policy_evaluate(pol, &f, d);
+}
+
 /* Report a mismatch with the policy that made it. */
 #define mismatch(what, s, text, ...)                                                              \
 	cr_assert_fail("%s %s -> %s proto %u port %u type %u: " what "; policy:\n%s",             \
@@ -127,7 +162,8 @@ static bool check_decision(bool egress, const struct pkt_spec *s, const struct x
 			 xs_reason_name(e->reason), e->rule_id, xs_verdict_name(want->verdict),
 			 xs_reason_name(want->reason), want->rule_id);
 	/* and every other field of the event */
-	h_expect_event(&H, egress, s, &p, want->verdict, want->reason, want->rule_id);
+	h_expect_event_segs(&H, egress, s, &p, want->verdict, want->reason, want->rule_id,
+			    want->src_seg, want->dst_seg);
 	return passed;
 }
 
@@ -138,12 +174,17 @@ static bool check_one(bool egress, const struct pkt_spec *s, const char *text)
 	struct xs_tuple k;
 	bool passed;
 
-	h_eval(&H, s, &want);
+	ref_decide(egress, s, &want);
 	passed = check_decision(egress, s, &want, text);
-	/* GRE and non-query ICMP are tracked by address pair: a repeat must be new again */
+	/* GRE and non-query ICMP are tracked by address pair: a repeat must be new
+	 * again (its decision may differ at a bound port) */
 	if (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP) {
+		struct pkt p;
+
 		h_tuple(s, &k);
 		bpf_map_delete_elem(H.maps.ct, &k);
+		cr_assert_eq(pkt_build(&p, s), 0);
+		h_deny_forget(&H, s);
 	}
 	return passed;
 }
@@ -191,8 +232,12 @@ static void check_fragments(struct rng *r, bool egress, struct pkt_spec *s, cons
 		cr_assert_eq(H.nev, 0, "a later fragment of an accepted datagram made an event");
 	} else {
 		cr_assert_eq(H.nev, 1);
-		cr_assert_eq(H.ev[0].reason, XS_REASON_FRAGMENT);
-		cr_assert_eq(H.ev[0].rule_id, 0);
+		if (H.ev[0].reason == XS_REASON_SPOOFED) {
+			cr_assert_eq(H.ev[0].rule_id, port->rule_id); /* from the port's ingress */
+		} else {
+			cr_assert_eq(H.ev[0].reason, XS_REASON_FRAGMENT);
+			cr_assert_eq(H.ev[0].rule_id, 0);
+		}
 	}
 }
 
@@ -210,6 +255,25 @@ static void check_truncated(struct rng *r, bool egress, struct pkt_spec *s, cons
 	cr_assert_eq(H.nev, 1);
 	cr_assert_eq(H.ev[0].reason, XS_REASON_MALFORMED, "reason %u", H.ev[0].reason);
 	cr_assert_eq(H.ev[0].rule_id, 0);
+}
+
+/* Make `s` come from one of the addresses bound to `b` (its first prefix). */
+static void bind_source(struct rng *r, const struct xs_binding *b, struct pkt_spec *s, char *src)
+{
+	uint8_t a[16] = { 0 };
+	const struct xs_prefix *px = NULL;
+	int family = strchr(s->dst, ':') ? 6 : 4;
+
+	for (size_t i = 0; i < b->nprefixes && !px; i++)
+		if (b->prefixes[i].family == family)
+			px = &b->prefixes[i];
+	if (!px)
+		return;
+	memcpy(a, px->addr, 16);
+	if (px->len < (family == 4 ? 32 : 128))
+		a[family == 4 ? 3 : 15] = (uint8_t)rnd(r, 256);
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, a, src, INET6_ADDRSTRLEN);
+	s->src = src;
 }
 
 /* The last tracked TCP/UDP flow of this policy, for ICMP errors to quote. */
@@ -241,7 +305,11 @@ static void check_icmp_error(struct rng *r, bool egress, const struct quoted *q,
 	e.src = q->dst;
 	if (rnd(r, 2)) {
 		e.dst = q->src;
-		h_check(&H, egress, &e, XS_VERDICT_ALLOW, XS_REASON_RELATED, 0);
+		ref_decide(egress, &e, &want);
+		if (want.reason == XS_REASON_SPOOFED)
+			check_decision(egress, &e, &want, text);
+		else
+			h_check(&H, egress, &e, XS_VERDICT_ALLOW, XS_REASON_RELATED, 0);
 		return;
 	}
 	do {
@@ -249,7 +317,7 @@ static void check_icmp_error(struct rng *r, bool egress, const struct quoted *q,
 		inet_ntop(q->pkt.family == 4 ? AF_INET : AF_INET6, a, other, sizeof(other));
 	} while (!strcmp(other, q->src));
 	e.dst = other;
-	h_eval(&H, &e, &want);
+	ref_decide(egress, &e, &want);
 	check_decision(egress, &e, &want, text);
 }
 
@@ -257,21 +325,31 @@ static void run_seed(uint64_t seed, int npolicies, int nflows)
 {
 	struct rng r = { seed };
 	uint16_t sport = 1024;
-	size_t checked = 0, dropped = 0, frags = 0, errors = 0, cut = 0;
+	size_t checked = 0, dropped = 0, frags = 0, errors = 0, cut = 0, bound = 0;
 
 	for (int n = 0; n < npolicies; n++) {
 		struct quoted q = { 0 };
 		int nseg;
-		char *text = rand_policy(&r, &nseg);
+		char *text = rand_policy_ll(&r, &nseg);
 
 		h_push(&H, text);
 		for (int i = 0; i < nflows; i++) {
-			char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+			char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], name[8];
 			struct pkt_spec s;
 			bool egress = rnd(&r, 2);
 			uint32_t kind = rnd(&r, 20);
 
+			/* the test port is p0..p5 (bound when the policy binds it) or none */
+			snprintf(name, sizeof(name), "p%u", rnd(&r, 8));
+			port = xs_policy_binding_for(H.c->policy, name);
+			if (name[1] < '6')
+				h_bind(&H, name);
+			else
+				h_unbind(&H);
+			bound += port != NULL;
 			rand_spec(&r, nseg, sport++, &s, src, dst);
+			if (port && rnd(&r, 3) == 0) /* the port's own source */
+				bind_source(&r, port, &s, src);
 			if (kind < 2 && q.valid) {
 				check_icmp_error(&r, egress, &q, nseg, text);
 				errors++;
@@ -305,6 +383,9 @@ static void run_seed(uint64_t seed, int npolicies, int nflows)
 	cr_assert_gt(frags, checked / 10, "%zu fragmented datagrams", frags);
 	cr_assert_gt(errors, checked / 20, "%zu ICMP errors", errors);
 	cr_assert_gt(cut, checked / 20, "%zu truncated headers", cut);
+	cr_assert_gt(bound, checked / 10, "%zu packets at a bound port", bound);
+	h_unbind(&H);
+	port = NULL;
 }
 
 Test(random, datapath_matches_reference_seed_1)
