@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The control plane belongs to root alone (issue 6, class 4): a pin directory
 # another user made or could change is refused by every command; the lock
-# times out naming its holder.
+# times out naming its holder; `attach` killed at any point leaves no hook
+# that `status` does not list and `detach --all` does not remove; an
+# interface deleted and made again is never reported protected.
 source "$(dirname "$0")/common.sh"
-for tool in setpriv flock; do
+for tool in setpriv strace flock bpftool; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "SKIP: $tool is missing (scripts/setup installs it)"
 		exit 77
@@ -54,6 +56,15 @@ refused() {
 	done
 	lab_in host ip link show h-a | grep -q xdp && fail "$what: h-a got XDP"
 	ok "$what: nothing attached"
+}
+
+# has_hooks IFACE: "xdp", "tc egress", "tc ingress" as ip and tc show them.
+has_hooks() {
+	local h=()
+	lab_in host ip link show "$1" | grep -q 'prog/xdp' && h+=(xdp)
+	[ -n "$(lab_in host tc filter show dev "$1" egress 2>/dev/null)" ] && h+=("tc egress")
+	[ -n "$(lab_in host tc filter show dev "$1" ingress 2>/dev/null)" ] && h+=("tc ingress")
+	echo "${h[*]}"
 }
 
 # ---- 1. The pin directory ------------------------------------------------------
@@ -139,5 +150,172 @@ expect_eq "$?:$out" "1:xdpseg: error: XDPSEG_LOCK_TIMEOUT='soon' is not a number
 	"a bad XDPSEG_LOCK_TIMEOUT is an error"
 stop_holder "$HOLDER"
 lab_xs detach --all >/dev/null || fail "detach --all after the holder left"
+
+# ---- 3. attach killed at every step --------------------------------------------
+
+# after_kill WHAT MODE: every hook on h-a and h-b is listed by status, no
+# interface is called protected without its hooks, detach --all removes all.
+after_kill() {
+	local what=$1 mode=$2 st i h
+	st=$(lab_xs status 2>&1)
+	for i in h-a h-b; do
+		h=$(has_hooks "$i")
+		if [ -n "$h" ] && ! grep -qw -- "$i" <<<"$st"; then
+			fail "$what: $i has $h, but status does not list it: $st"
+		fi
+		if grep -qE "^  $i .*   protected\$" <<<"$st" &&
+			[ "$h" != "$mode" ]; then
+			fail "$what: status calls $i protected, but it has '$h': $st"
+		fi
+	done
+	out=$(lab_xs detach --all 2>&1) || fail "$what: detach --all failed: $out"
+	for i in h-a h-b; do
+		h=$(has_hooks "$i")
+		[ -z "$h" ] || fail "$what: $i still has $h after detach --all ($out)"
+	done
+	[ -e "$P" ] && fail "$what: $P is still there after detach --all"
+	# Killed between creating clsact and recording that it did, attach
+	# leaves an empty qdisc (no filter, no hook): not xdpseg's to remove
+	# as far as it knows. Remove it so that the next run starts clean.
+	for i in h-a h-b; do
+		if lab_in host tc qdisc show dev "$i" | grep -q clsact; then
+			[ -z "$(has_hooks "$i")" ] || fail "$what: $i: filters left"
+			lab_in host tc qdisc del dev "$i" clsact
+			QDISC_LEFT=$((QDISC_LEFT + 1))
+		fi
+	done
+	return 0
+}
+QDISC_LEFT=0
+
+# kill_points TRACE [FROM]: "SYSCALL N" for a kill at the Nth call of SYSCALL:
+# before the first traced call, and right after every call that can change
+# state (a pin, a map write, a link, netlink); calls that only read, or make
+# objects that die with the process, add no state of their own. With FROM,
+# only after the last call matching FROM (e.g. after the programs are loaded).
+kill_points() {
+	awk -v from="${2:-}" '
+	BEGIN { changed = 1 }
+	{
+		if (!match($0, /(bpf|sendto|sendmsg)\(/))
+			next
+		name = substr($0, RSTART, RLENGTH - 1)
+		n[name]++
+		if (changed)
+			pts[++npts] = name " " n[name]
+		if (from != "" && $0 ~ from)
+			start = npts + 1
+		changed = !(name == "bpf" && $0 ~ /BPF_(OBJ_GET|OBJ_GET_INFO_BY_FD|MAP_LOOKUP_ELEM|MAP_GET_NEXT_KEY|MAP_CREATE|PROG_LOAD|BTF_LOAD|PROG_BIND_MAP|MAP_FREEZE|[A-Z]+_GET_FD_BY_ID|[A-Z]+_GET_NEXT_ID)[,}]/)
+	}
+	END { for (i = start ? start : 1; i <= npts; i++) print pts[i] }' "$1"
+}
+
+STRACE=(env ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null)
+# kill_test WHAT MODE FROM ATTACH-ARGS...: kill `xdpseg attach ARGS` at each point.
+kill_test() {
+	local what=$1 mode=$2 from=$3 sc n rc k=0
+	shift 3
+	lab_in host env ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$LAB_TMP/trace" \
+		-e trace=bpf,sendto,sendmsg "$LAB_XDPSEG" attach "$@" >/dev/null 2>&1 ||
+		fail "$what: the traced attach failed"
+	after_kill "$what: not killed" "$mode"
+	while read -r sc n; do
+		(lab_in host "${STRACE[@]}" -e trace="$sc" -e inject="$sc:signal=KILL:when=$n" \
+			"$LAB_XDPSEG" attach "$@" >/dev/null 2>&1)
+		rc=$?
+		[ "$rc" = 137 ] || fail "$what: the attach was not killed at $sc call $n (exit $rc)"
+		after_kill "$what: killed at $sc call $n" "$mode"
+		k=$((k + 1))
+	done < <(kill_points "$LAB_TMP/trace" "$from")
+	[ "$k" -gt 5 ] || fail "$what: only $k kill points"
+	ok "$what: killed at each of $k points, every hook was listed by status and removed by detach --all ($QDISC_LEFT empty clsact qdiscs left)"
+	QDISC_LEFT=0
+}
+
+kill_test "attach h-a h-b from nothing loaded" "xdp tc egress" "" h-a h-b
+kill_test "attach --tc-ingress h-a after the load" "tc egress tc ingress" "BPF_PROG_LOAD" \
+	--tc-ingress h-a
+
+# Hooks of an interrupted run with no record (killed before this version
+# recorded first, or the maps lost): status lists them, detach removes them.
+lab_xs attach h-a h-b >/dev/null 2>&1
+IDX_A=$(ifindex h-a)
+bpftool map delete pinned "$P/maps/xs_ifaces" key $((IDX_A & 255)) $((IDX_A >> 8 & 255)) 0 0 ||
+	fail "cannot drop the record of h-a"
+js=$(lab_xs status --json)
+expect_eq "$(python3 -c 'import json,sys; s = json.load(sys.stdin); print([i["name"] for i in s["interfaces"]], s["unrecorded"])' <<<"$js")" \
+	"['h-b'] [{'name': 'h-a', 'ifindex': $IDX_A, 'hooks': ['xdp native', 'tc egress']}]" \
+	"status lists the hooks no record lists"
+out=$(lab_xs detach h-a)
+expect_eq "$?:$out" "0:h-a: detached xdpseg hooks that no record listed (xdp native, tc egress)" \
+	"detach NAME removes hooks no record lists"
+expect_eq "$(has_hooks h-a)" "" "h-a has no hook left"
+lab_xs detach --all >/dev/null
+
+# ---- 4. Interfaces deleted and made again --------------------------------------
+
+# st_json: "NAME:STATE:PROBLEMS ..." and the top-level verdict.
+st_json() {
+	lab_xs status --json | python3 -c 'import json,sys
+s = json.load(sys.stdin)
+print(" ".join("%s:%s:%s" % (i["name"], i["state"], i["problems"]) for i in s["interfaces"]), s["protected"])'
+}
+# h-c: a veth whose peer stays on the host, deleted and made again below.
+lab_in host ip link add h-c type veth peer name x-c
+lab_xs apply "$POLICY" >/dev/null || fail "apply"
+lab_xs attach h-a h-c >/dev/null || fail "attach h-a h-c"
+expect_eq "$(st_json)" "h-a:protected: h-c:protected: True" "two interfaces, a policy: protected"
+expect_eq "$(lab_xs status | head -1)" "protected: 2 interfaces enforce policy generation 1" \
+	"the summary line says the host is protected"
+
+rm "$P/links/xdp-h-a" # the last reference to h-a's XDP link
+expect_eq "$(st_json)" "h-a:unprotected:no xdp native h-c:protected: False" \
+	"an XDP hook that went away: unprotected"
+expect_eq "$(lab_xs status | head -1)" "not protected: h-a unprotected" "the summary names it"
+out=$(lab_xs attach h-a)
+expect_eq "$out" "h-a: attached again (xdp native ingress, tc egress): it was unprotected (no xdp native)" \
+	"attach repairs it"
+lab_in host tc filter del dev h-c egress
+expect_eq "$(st_json)" "h-a:protected: h-c:unprotected:no tc egress False" \
+	"a TC filter deleted by hand: unprotected"
+lab_xs attach h-c >/dev/null
+
+# h-c is deleted and made again (a VM reboot recreates its tap): new ifindex.
+OLD_C=$(ifindex h-c)
+lab_in host ip link del h-c
+lab_in host ip link add h-c type veth peer name x-c
+NEW_C=$(ifindex h-c)
+expect_eq "$(st_json)" "h-a:protected: h-c:replaced:the name is ifindex $NEW_C now False" \
+	"a recreated interface is replaced"
+expect_match "$(lab_xs status)" "  h-c +ifindex $OLD_C .* replaced \(the name is ifindex $NEW_C now\): 'xdpseg attach h-c' attaches the new one" \
+	"status says which ifindex the name has now"
+out=$(lab_xs attach h-c 2>&1)
+expect_eq "$out" "xdpseg: warning: h-c was recorded with ifindex $OLD_C, but it is ifindex $NEW_C now (the interface was made again): dropping the stale record
+h-c: attached (xdp native ingress, tc egress)" "attaching it again replaces the stale record"
+expect_eq "$(st_json)" "h-a:protected: h-c:protected: True" "one record per name, protected again"
+out=$(lab_xs detach h-c)
+expect_eq "$out" "h-c: detached" "detach h-c"
+expect_eq "$(has_hooks h-c)" "" "detach h-c leaves no hook of the pair behind"
+
+# Gone: status says so; detach drops the record.
+lab_xs attach h-c >/dev/null
+lab_in host ip link del h-c
+expect_eq "$(st_json)" "h-a:protected: h-c:gone:no interface has this name False" \
+	"a deleted interface is gone"
+expect_eq "$(lab_xs detach h-c)" "h-c: detached" "detach drops the record of a gone interface"
+
+# An ifindex that comes back with another name is a new interface.
+lab_in host ip link add h-q index 77 type veth peer name x-q
+lab_xs attach h-q >/dev/null
+lab_in host ip link del h-q
+lab_in host ip link add h-r index 77 type veth peer name x-r
+expect_eq "$(st_json)" "h-a:protected: h-q:gone:no interface has this name False" \
+	"its old name is gone"
+out=$(lab_xs attach h-r 2>&1)
+expect_eq "$out" "xdpseg: warning: ifindex 77 was recorded as h-q, but it is h-r now: dropping the stale record of h-q
+h-r: attached (xdp native ingress, tc egress)" "attaching the new name drops the stale record first"
+expect_eq "$(st_json)" "h-a:protected: h-r:protected: True" "only the new name is recorded"
+expect_eq "$(ls "$P/links" | tr '\n' ' ')" "xdp-h-a xdp-h-r " "the stale link pin is gone"
+lab_xs detach --all >/dev/null
 
 echo "$XS_CHECKS checks passed"
