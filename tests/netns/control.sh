@@ -3,7 +3,8 @@
 # another user made or could change is refused by every command; the lock
 # times out naming its holder; `attach` killed at any point leaves no hook
 # that `status` does not list and `detach --all` does not remove; an
-# interface deleted and made again is never reported protected.
+# interface deleted and made again is never reported protected; `watch`
+# follows a reload and stops with an error at an unload.
 source "$(dirname "$0")/common.sh"
 for tool in setpriv strace flock bpftool; do
 	if ! command -v "$tool" >/dev/null; then
@@ -317,5 +318,50 @@ h-r: attached (xdp native ingress, tc egress)" "attaching the new name drops the
 expect_eq "$(st_json)" "h-a:protected: h-r:protected: True" "only the new name is recorded"
 expect_eq "$(ls "$P/links" | tr '\n' ' ')" "xdp-h-a xdp-h-r " "the stale link pin is gone"
 lab_xs detach --all >/dev/null
+
+# ---- 5. watch across a reload ----------------------------------------------------
+
+lab_xs apply "$POLICY" >/dev/null && lab_xs attach h-a h-b >/dev/null || fail "load for watch"
+lab_in host "$LAB_XDPSEG" watch --json >"$LAB_TMP/events" 2>"$LAB_TMP/watch.err" &
+WATCH=$!
+LAB_PIDS+=("$WATCH")
+sleep 0.3
+lab_ping a 10.0.0.2 || fail "ping a -> b"
+# Reloaded while watch cannot look (within its second): it must notice.
+kill -STOP "$WATCH"
+lab_xs detach --all >/dev/null && lab_xs apply "$POLICY" >/dev/null &&
+	lab_xs attach h-a h-b >/dev/null || fail "reload"
+kill -CONT "$WATCH"
+for i in $(seq 30); do
+	grep -q '"reloaded":true' "$LAB_TMP/events" && break
+	sleep 0.1
+done
+lab_ping a 10.0.0.2 || fail "ping a -> b after the reload"
+sleep 0.3
+expect_eq "$(python3 -c 'import json,sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+k = [i for i, e in enumerate(r) if e.get("reloaded")]
+print(len(k), k and any(e.get("verdict") == "allow" for e in r[:k[0]]),
+      k and any(e.get("verdict") == "allow" for e in r[k[0]:]))' "$LAB_TMP/events")" \
+	"1 True True" "watch notices the reload, says so, and reads the new buffer"
+lab_xs detach --all >/dev/null
+for i in $(seq 30); do
+	lab_pid_alive "$WATCH" || break
+	sleep 0.1
+done
+wait "$WATCH"
+expect_eq "$?" 1 "watch exits 1 when xdpseg is unloaded"
+expect_eq "$(tail -1 "$LAB_TMP/events")" "{\"error\":\"xdpseg was unloaded (nothing is pinned under $P any more): no more events; watch again after 'xdpseg attach IFACE'\"}" \
+	"the JSON stream ends with the error"
+
+lab_xs attach h-a >/dev/null 2>&1
+lab_in host "$LAB_XDPSEG" watch 2>"$LAB_TMP/watch.err" >/dev/null &
+WATCH=$!
+LAB_PIDS+=("$WATCH")
+sleep 0.2
+lab_xs detach --all >/dev/null
+wait "$WATCH"
+expect_eq "$?:$(cat "$LAB_TMP/watch.err")" "1:xdpseg: error: xdpseg was unloaded (nothing is pinned under $P any more): no more events; watch again after 'xdpseg attach IFACE'" \
+	"watch (text) exits with the error"
 
 echo "$XS_CHECKS checks passed"
