@@ -169,6 +169,7 @@ struct opts {
 	int nsizes;
 	bool direct;
 	bool verbose;
+	bool compile;
 	const char *dump;
 };
 
@@ -746,6 +747,59 @@ static void report(const struct inst *in, const struct opts *o)
 	       in[0].entries);
 }
 
+/* ---- The compiler on large policies (--compile) ------------------------------- */
+
+#define COMPILE_RUNS 5
+
+/* Median of COMPILE_RUNS in-process xs_policy_compile() runs (parse, lint,
+ * compile) of one generated policy; needs no root. */
+static int time_compile(enum polgen_big kind, const char *what)
+{
+	struct mem_file f = { "big.policy", NULL, 0 };
+	struct xs_compiled *c = NULL;
+	double t[COMPILE_RUNS];
+	size_t nrules, entries = 0;
+	int err = 0;
+
+	f.text = polgen_big(kind, &f.len, &nrules);
+	if (!f.text)
+		return -ENOMEM;
+	for (int i = 0; i < COMPILE_RUNS && !err; i++) {
+		struct xs_diags d;
+		double t0 = now_s();
+
+		xs_diags_init(&d);
+		err = xs_policy_compile(f.name, resolve_mem, &f, &c, &d);
+		t[i] = now_s() - t0;
+		if (err) {
+			p_err("the generated policy (%s) does not compile: %s", what,
+			      strerror(-err));
+			xs_diags_print(stderr, &d, false);
+		} else {
+			entries = c->nrules;
+		}
+		xs_compiled_free(c);
+		xs_diags_free(&d);
+	}
+	if (!err) {
+		qsort(t, COMPILE_RUNS, sizeof(t[0]), cmp_double);
+		printf("  %-44s %6zu rules  %7zu entries  %8.1f ms\n", what, nrules, entries,
+		       t[COMPILE_RUNS / 2] * 1e3);
+	}
+	free((char *)f.text);
+	return err;
+}
+
+static int bench_compile(void)
+{
+	printf("xs_policy_compile() (parse, lint, compile), median of %d runs:\n", COMPILE_RUNS);
+	if (time_compile(POLGEN_SINGLE_PORTS, "single-port rules, one segment pair") ||
+	    time_compile(POLGEN_SPREAD_PORTS, "single-port rules, 64 x 64 segment pairs") ||
+	    time_compile(POLGEN_WIDE_RULES, "rules of 30 ports each, one segment pair"))
+		return -1;
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static const char usage[] =
@@ -757,6 +811,7 @@ static const char usage[] =
 	"  -z, --sizes A,B,..  rule-table sizes (default 10,1000,100000)\n"
 	"  -d, --direct        fill the maps from the generator instead of compiling\n"
 	"  -p, --dump-policy F write the generated policy of the last size to F and exit\n"
+	"  -c, --compile       time the policy compiler on large policies and exit (no root)\n"
 	"  -v, --verbose       libbpf's log (twice: with debug)\n"
 	"  -h, --help\n";
 
@@ -787,6 +842,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "sizes", required_argument, NULL, 'z' },
 		{ "direct", no_argument, NULL, 'd' },
 		{ "dump-policy", required_argument, NULL, 'p' },
+		{ "compile", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -797,7 +853,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->sizes[0] = 10;
 	o->sizes[1] = 1000;
 	o->sizes[2] = 100000;
-	while ((c = getopt_long(argc, argv, "r:n:s:z:dp:vh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:n:s:z:dp:cvh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			o->rounds = atoi(optarg);
@@ -834,6 +890,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'p':
 			o->dump = optarg;
+			break;
+		case 'c':
+			o->compile = true;
 			break;
 		case 'v':
 			xs_verbose++;
@@ -876,6 +935,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_log);
 	if (o.dump)
 		return dump_policy(o.dump, o.sizes[o.nsizes - 1]) ? XS_EXIT_FAIL : XS_EXIT_OK;
+	if (o.compile)
+		return bench_compile() ? XS_EXIT_FAIL : XS_EXIT_OK;
 	if (geteuid() != 0) {
 		p_err("xdpseg-bench loads BPF programs: run it as root (sudo scripts/bench)");
 		return XS_EXIT_FAIL;

@@ -342,8 +342,9 @@ int polgen_make(struct polgen *g, size_t entries)
 	g->v4 = calloc(POLGEN_PREFIXES, sizeof(*g->v4));
 	g->v6 = calloc(POLGEN_PREFIXES, sizeof(*g->v6));
 	g->rules = calloc(entries, sizeof(*g->rules));
-	g->seginfo = calloc(nseg + 1, sizeof(*g->seginfo));
-	if (!lines || !used || !g->v4 || !g->v6 || !g->rules || !g->seginfo) {
+	g->seginfo = calloc(nseg + 2, sizeof(*g->seginfo)); /* world, segments, link-local */
+	g->binds = calloc(1, sizeof(*g->binds));	    /* [0] only: no bind */
+	if (!lines || !used || !g->v4 || !g->v6 || !g->rules || !g->seginfo || !g->binds) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -384,6 +385,14 @@ int polgen_make(struct polgen *g, size_t entries)
 		}
 		sb_printf(&b, "\n");
 	}
+	/* the built-in link-local segment, after the declared ones */
+	for (int f = 0; f < 2; f++) {
+		struct pfx p = { .seg = nseg + 1, .family = f ? 6 : 4, .len = f ? 10 : 16 };
+
+		p.addr[0] = f ? 0xfe : 169;
+		p.addr[1] = f ? 0x80 : 254;
+		put_pfx(g, &p);
+	}
 
 	/* Rule ids: the bench rules, then the filler rules, in source order. */
 	sb_printf(&b, "allow bsrc -> bdst : tcp/%d, udp/%d\n", BENCH_ALLOW_TCP, BENCH_ALLOW_UDP);
@@ -410,12 +419,12 @@ int polgen_make(struct polgen *g, size_t entries)
 	if (err)
 		goto out;
 
-	/* Implicit defaults: a declared segment is `in deny out allow`, world
-	 * `in allow out allow`; each default gets its own origin id. */
+	/* Implicit defaults: a declared segment and link-local are `in deny out
+	 * allow`, world `in allow out allow`; each default gets its own origin id. */
 	g->nsegments = nseg;
-	g->nseginfo = (size_t)nseg + 1;
+	g->nseginfo = (size_t)nseg + 2;
 	g->nrule_lines = 2 + nlines;
-	for (size_t s = 0; s <= nseg; s++) {
+	for (size_t s = 0; s <= (size_t)nseg + 1; s++) {
 		struct xs_seg_info *si = &g->seginfo[s];
 
 		si->in_action = s ? XS_ACT_DENY : XS_ACT_ALLOW;
@@ -443,6 +452,7 @@ void polgen_free(struct polgen *g)
 	free(g->v6);
 	free(g->rules);
 	free(g->seginfo);
+	free(g->binds);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -459,4 +469,47 @@ void polgen_as_compiled(const struct polgen *g, struct xs_policy *pol, struct xs
 	c->nrules = g->nrules;
 	c->seginfo = g->seginfo;
 	c->nseginfo = g->nseginfo;
+	c->setinfo.ll_seg = (uint16_t)(g->nsegments + 1);
+	pol->linklocal_seg = c->setinfo.ll_seg;
+	c->binds = g->binds;
+	c->nbinds = 1;
+}
+
+/* ---- Large policies for the compile benchmark ------------------------------ */
+
+char *polgen_big(enum polgen_big kind, size_t *len, size_t *nrules)
+{
+	struct sbuf b = { 0 };
+	int nseg = kind == POLGEN_SPREAD_PORTS ? 64 : 2;
+	/* single ports: as many rules as rule ids allow next to the implicit
+	 * defaults of the segments, world's and link-local's */
+	size_t n = kind == POLGEN_WIDE_RULES ? 4000 : (size_t)(XS_MAX_RULES - 1 - nseg - 2);
+
+	sb_printf(&b, "# xdpseg-bench --compile\n");
+	for (int i = 0; i < nseg; i++)
+		sb_printf(&b, "segment s%d 10.%d.0.0/16\n", i, i);
+	for (size_t r = 0; r < n; r++) {
+		if (kind == POLGEN_SINGLE_PORTS) {
+			sb_printf(&b, "allow s0 -> s1 : tcp/%zu\n", r + 1);
+		} else if (kind == POLGEN_SPREAD_PORTS) {
+			sb_printf(&b, "allow s%zu -> s%zu : tcp/%zu\n", r % 64, r / 64 % 64, r + 1);
+		} else {
+			/* 30 ports each, all distinct: tcp, then udp */
+			sb_printf(&b, "allow s0 -> s1 :");
+			for (size_t k = 0; k < 30; k++) {
+				size_t p = r * 30 + k;
+
+				sb_printf(&b, "%s %s/%zu", k ? "," : "", p < 65535 ? "tcp" : "udp",
+					  p % 65535 + 1);
+			}
+			sb_printf(&b, "\n");
+		}
+	}
+	if (b.err) {
+		free(b.s);
+		return NULL;
+	}
+	*len = b.len;
+	*nrules = n;
+	return b.s;
 }

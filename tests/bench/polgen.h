@@ -47,8 +47,9 @@ struct polgen {
 	size_t nv6;
 	struct xs_rule_entry *rules;
 	size_t nrules;
-	struct xs_seg_info *seginfo; /* [0] = world */
+	struct xs_seg_info *seginfo; /* [0] = world, then the segments, link-local last */
 	size_t nseginfo;
+	struct xs_bind_info *binds; /* [0] only: no bind statement */
 	size_t nsegments;
 	size_t nrule_lines; /* allow/deny statements */
 };
@@ -61,5 +62,20 @@ void polgen_free(struct polgen *g);
 /* Fill `c` (zeroed by the caller) with the expected entries, pointing into
  * `g` and `pol` (which must outlive c); for pushing without the compiler. */
 void polgen_as_compiled(const struct polgen *g, struct xs_policy *pol, struct xs_compiled *c);
+
+/*
+ * Large policies for the compile benchmark (`xdpseg-bench --compile`; issue 6:
+ * check scales), as text: single-port rules between two segments, as many
+ * as rule ids allow (65,531); the same over 64 x 64 segment pairs (65,469);
+ * 4,000 rules of 30 ports each. Returns the text (malloc'd) and sets *len and
+ * *nrules, or NULL when out of memory.
+ */
+enum polgen_big {
+	POLGEN_SINGLE_PORTS,
+	POLGEN_SPREAD_PORTS,
+	POLGEN_WIDE_RULES,
+};
+
+char *polgen_big(enum polgen_big kind, size_t *len, size_t *nrules);
 
 #endif /* XS_BENCH_POLGEN_H */

@@ -2,6 +2,7 @@
 /* xdpseg status / stats: read-only views of the pinned state. */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "cmds.h"
+#include "hooks.h"
 #include "json.h"
 #include "loader.h"
 #include "show.h"
@@ -101,52 +103,273 @@ out:
 	return err;
 }
 
+/* xdpseg hooks that no live record asks for, on one interface. */
+struct stray {
+	char name[IF_NAMESIZE];
+	unsigned int ifindex;
+	unsigned int hooks; /* XS_HK_* */
+};
+
+/*
+ * Every xdpseg hook of this network namespace that no record accounts for
+ * (an interrupted run, a record dropped by hand, a renamed interface):
+ * status lists them, `detach --all` removes them.
+ */
+static int find_strays(const struct xs_iface *v, const struct xs_iface_live *live, size_t n,
+		       struct stray **out, size_t *nout)
+{
+	struct if_nameindex *ifs = if_nameindex();
+	struct stray *s = NULL;
+	size_t cnt = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (!ifs)
+		return -errno;
+	for (struct if_nameindex *i = ifs; i->if_index; i++) {
+		unsigned int want = 0;
+		struct xs_hooks h;
+
+		xs_hooks_query(i->if_index, &h);
+		for (size_t k = 0; k < n; k++) {
+			if (v[k].ifindex == i->if_index && live[k].ifindex == i->if_index)
+				want |= live[k].want;
+		}
+		if (!(h.ours & ~want))
+			continue;
+		if (!(cnt & (cnt - 1))) { /* 0, 1, 2, 4, ...: grow */
+			struct stray *ns = realloc(s, (cnt ? cnt * 2 : 1) * sizeof(*s));
+
+			if (!ns) {
+				free(s);
+				if_freenameindex(ifs);
+				return -ENOMEM;
+			}
+			s = ns;
+		}
+		snprintf(s[cnt].name, sizeof(s[cnt].name), "%s", i->if_name);
+		s[cnt].ifindex = i->if_index;
+		s[cnt].hooks = h.ours & ~want;
+		cnt++;
+	}
+	if_freenameindex(ifs);
+	*out = s;
+	*nout = cnt;
+	return 0;
+}
+
+/* Nothing loaded, but hooks may be left: say so, with the fix. */
+static void status_not_loaded(const char *dir)
+{
+	char list[512] = "", what[64];
+	struct stray *s = NULL;
+	size_t n = 0, o = 0;
+
+	if (find_strays(NULL, NULL, 0, &s, &n) || !n) {
+		p_err("xdpseg is not loaded (nothing pinned under %s): run 'xdpseg attach IFACE' "
+		      "first",
+		      dir);
+		free(s);
+		return;
+	}
+	for (size_t i = 0; i < n && o < sizeof(list); i++) {
+		xs_hooks_names(s[i].hooks, what, sizeof(what));
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s (%s)", i ? ", " : "",
+				      s[i].name, what);
+	}
+	p_err("xdpseg is not loaded (nothing pinned under %s), but xdpseg hooks are still "
+	      "attached: %s: remove them with 'xdpseg detach --all'",
+	      dir, list);
+	free(s);
+}
+
+/* The per-interface verdict and what to do about it, for the text output. */
+static void live_text(const struct xs_iface *e, const struct xs_iface_live *l, char *buf,
+		      size_t size)
+{
+	char problems[160];
+
+	xs_live_problems(l, problems, sizeof(problems));
+	switch (l->state) {
+	case XS_LIVE_PROTECTED:
+		snprintf(buf, size, "protected");
+		break;
+	case XS_LIVE_UNPROTECTED:
+		snprintf(buf, size, "unprotected (%s): 'xdpseg attach %s' repairs it", problems,
+			 e->name);
+		break;
+	case XS_LIVE_ATTACHING:
+		snprintf(buf, size, "attaching (incomplete%s%s): run 'xdpseg attach %s' again",
+			 *problems ? ": " : "", problems, e->name);
+		break;
+	case XS_LIVE_REPLACED:
+		snprintf(buf, size, "replaced (%s): 'xdpseg attach %s' attaches the new one",
+			 problems, e->name);
+		break;
+	case XS_LIVE_GONE:
+		snprintf(buf, size, "gone (%s): 'xdpseg detach %s' drops the record", problems,
+			 e->name);
+		break;
+	}
+}
+
+/*
+ * Is this host protected? Only when a policy is applied, at least one
+ * interface is recorded, and every recorded interface runs every hook its
+ * record asks for with the pinned programs. Otherwise say why.
+ */
+static bool host_summary(const struct xs_config *cfg, const struct xs_iface *v,
+			 const struct xs_iface_live *live, size_t n, char *buf, size_t size)
+{
+	size_t o;
+	bool ok = cfg->generation && n;
+
+	for (size_t i = 0; i < n; i++)
+		ok = ok && live[i].state == XS_LIVE_PROTECTED;
+	if (ok) {
+		snprintf(buf, size, "protected: %zu interface%s enforce%s policy generation %u", n,
+			 n == 1 ? "" : "s", n == 1 ? "s" : "", cfg->generation);
+		return true;
+	}
+	o = (size_t)snprintf(buf, size, "not protected:");
+	if (!cfg->generation)
+		o += (size_t)snprintf(buf + o, o < size ? size - o : 0, " no policy applied");
+	if (!n)
+		o += (size_t)snprintf(buf + o, o < size ? size - o : 0, "%s no interface attached",
+				      cfg->generation ? "" : ",");
+	for (size_t i = 0; i < n; i++) {
+		if (live[i].state == XS_LIVE_PROTECTED)
+			continue;
+		o += (size_t)snprintf(buf + o, o < size ? size - o : 0, "%s %s %s",
+				      o > strlen("not protected:") ? "," : "", v[i].name,
+				      xs_live_name(live[i].state));
+	}
+	return false;
+}
+
+static void hooks_json(const struct xs_iface_live *l)
+{
+	static const struct {
+		unsigned int bits;
+		const char *key;
+	} keys[] = {
+		{ XS_HK_XDP_NATIVE | XS_HK_XDP_GENERIC, "xdp" },
+		{ XS_HK_TC_EGRESS, "tc_egress" },
+		{ XS_HK_TC_INGRESS, "tc_ingress" },
+	};
+	bool first = true;
+
+	printf("{");
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if (!(l->want & keys[k].bits))
+			continue;
+		printf("%s\"%s\":%s", first ? "" : ",", keys[k].key,
+		       l->bad & keys[k].bits ? "false" : "true");
+		first = false;
+	}
+	printf("}");
+}
+
 static const char status_help[] =
 	"Usage: xdpseg status [--json]\n\n"
-	"Attached interfaces and their modes, the active policy (file, SHA-256 content\n"
-	"hash, applied at), conntrack entries in use, and event losses.\n\n"
+	"Whether this host is protected, then each attached interface checked against\n"
+	"the live link (protected, unprotected, attaching, replaced, gone), xdpseg hooks\n"
+	"no record lists, the active policy (file, SHA-256 content hash, applied at),\n"
+	"conntrack entries in use, and event losses.\n\n"
 	"  -j, --json   one JSON object\n"
 	"  -h, --help   this help\n";
 
 int cmd_status(int argc, char **argv)
 {
+	struct xs_iface_live *live = NULL;
 	struct xs_policy_meta meta;
 	struct xs_iface *v = NULL;
+	struct stray *strays = NULL;
 	struct xs_config cfg;
 	struct xs_ctl ctl;
 	uint64_t ct_total = 0, ct_live = 0, lost = 0, rl = 0;
-	size_t n = 0;
-	char when[64], hash[65];
+	size_t n = 0, nstrays = 0;
+	char when[64], hash[65], summary[512], state[256], what[64];
+	bool is_protected;
 	int ret = XS_EXIT_FAIL;
 
 	ret = parse_json_opt(argc, argv, "status", status_help);
 	if (ret >= 0)
 		return ret;
 	ret = XS_EXIT_FAIL;
-	if (open_state(&ctl))
+	xs_libbpf_log_setup();
+	xs_ctl_init(&ctl);
+	if (xs_ctl_check_env(ctl.dir))
+		goto out;
+	if (xs_ctl_trust(&ctl))
+		goto out;
+	if (!xs_ctl_loaded(&ctl)) {
+		status_not_loaded(ctl.dir);
+		goto out;
+	}
+	if (xs_ctl_open(&ctl))
 		goto out;
 	if (xs_config_read(&ctl.maps, &cfg) || xs_ifaces_list(&ctl.maps, &v, &n) ||
 	    ct_count(ctl.maps.ct, &ct_total, &ct_live) || xs_event_losses(&ctl.maps, &lost, &rl)) {
 		p_err("cannot read the pinned maps under %s", ctl.dir);
 		goto out;
 	}
+	live = calloc(n ? n : 1, sizeof(*live));
+	if (!live) {
+		p_err("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		xs_iface_live(&ctl, &v[i], &live[i]);
+	if (find_strays(v, live, n, &strays, &nstrays)) {
+		p_err("cannot list the interfaces of this network namespace");
+		goto out;
+	}
+	is_protected = host_summary(&cfg, v, live, n, summary, sizeof(summary));
 	memset(&meta, 0, sizeof(meta));
 	if (cfg.generation)
 		xs_meta_get(&ctl.maps, cfg.generation & 1, &meta);
 	xs_hex(meta.hash, sizeof(meta.hash), hash);
 
 	if (xs_json) {
-		printf("{\"pin_dir\":");
+		printf("{\"protected\":%s,\"summary\":", is_protected ? "true" : "false");
+		json_print_str(stdout, summary);
+		printf(",\"pin_dir\":");
 		json_print_str(stdout, ctl.dir);
 		printf(",\"interfaces\":[");
 		for (size_t i = 0; i < n; i++) {
+			xs_live_problems(&live[i], state, sizeof(state));
 			printf("%s{\"name\":", i ? "," : "");
 			json_print_str(stdout, v[i].name);
 			printf(",\"ifindex\":%u,\"ingress\":\"%s\",\"egress\":\"tc\","
-			       "\"created_qdisc\":%s,\"attached_at\":%llu}",
+			       "\"created_qdisc\":%s,\"attached_at\":%llu,\"state\":\"%s\","
+			       "\"live_ifindex\":",
 			       v[i].ifindex, ingress_name(&v[i]),
 			       v[i].created_qdisc ? "true" : "false",
-			       (unsigned long long)v[i].attached_at);
+			       (unsigned long long)v[i].attached_at, xs_live_name(live[i].state));
+			if (live[i].ifindex)
+				printf("%u", live[i].ifindex);
+			else
+				printf("null");
+			printf(",\"hooks\":");
+			hooks_json(&live[i]);
+			printf(",\"problems\":");
+			json_print_str(stdout, state);
+			/* XS_BIND (datapath owner): "bound": SEGMENT goes here. */
+			printf("}");
+		}
+		printf("],\"unrecorded\":[");
+		for (size_t i = 0; i < nstrays; i++) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_print_str(stdout, strays[i].name);
+			printf(",\"ifindex\":%u,\"hooks\":[", strays[i].ifindex);
+			for (unsigned int b = 0, k = 0; b < XS_HK__COUNT; b++) {
+				if (!(strays[i].hooks & (1U << b)))
+					continue;
+				xs_hooks_names(1U << b, what, sizeof(what));
+				printf("%s\"%s\"", k++ ? "," : "", what);
+			}
+			printf("]}");
 		}
 		printf("],\"policy\":");
 		if (cfg.generation) {
@@ -166,12 +389,25 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	}
 
+	printf("%s\n", summary);
 	printf("pinned at %s\n", ctl.dir);
 	printf("interfaces: %zu\n", n);
 	for (size_t i = 0; i < n; i++) {
 		xs_show_time(v[i].attached_at, when, sizeof(when));
-		printf("  %-15s ifindex %-4u ingress %-11s egress tc   since %s\n", v[i].name,
-		       v[i].ifindex, ingress_name(&v[i]), when);
+		live_text(&v[i], &live[i], state, sizeof(state));
+		/* XS_BIND (datapath owner): a "bound: SEGMENT" column goes here. */
+		printf("  %-15s ifindex %-4u ingress %-11s egress tc   since %s   %s\n", v[i].name,
+		       v[i].ifindex, ingress_name(&v[i]), when, state);
+	}
+	if (nstrays) {
+		printf("xdpseg hooks no record lists: %zu (remove them with 'xdpseg detach "
+		       "--all')\n",
+		       nstrays);
+		for (size_t i = 0; i < nstrays; i++) {
+			xs_hooks_names(strays[i].hooks, what, sizeof(what));
+			printf("  %-15s ifindex %-4u %s\n", strays[i].name, strays[i].ifindex,
+			       what);
+		}
 	}
 	if (cfg.generation) {
 		xs_show_time(meta.applied_at, when, sizeof(when));
@@ -188,6 +424,8 @@ int cmd_status(int argc, char **argv)
 	       (unsigned long long)lost, (unsigned long long)rl);
 	ret = XS_EXIT_OK;
 out:
+	free(strays);
+	free(live);
 	free(v);
 	xs_ctl_close(&ctl);
 	return ret;

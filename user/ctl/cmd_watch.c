@@ -207,7 +207,7 @@ static int lock_consumer(const struct xs_ctl *ctl)
 
 	if (xs_ctl_path(ctl, path, sizeof(path), "maps", NULL))
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
@@ -219,13 +219,122 @@ static int lock_consumer(const struct xs_ctl *ctl)
 	return fd;
 }
 
-/* Still loaded? `detach --all` removes the programs' pins first. */
-static bool still_loaded(const struct xs_ctl *ctl)
+/* The kernel id of a map (0 when it cannot be read). */
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+/* The id of the ring buffer pinned now (0: none: unloaded, or being reloaded). */
+static __u32 pinned_events_id(const struct xs_ctl *ctl)
 {
 	char path[512];
+	__u32 id;
+	int fd;
 
-	return xs_ctl_path(ctl, path, sizeof(path), "progs", "xs_xdp") == 0 &&
-	       access(path, F_OK) == 0;
+	if (xs_ctl_path(ctl, path, sizeof(path), "maps", "xs_events"))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	id = map_id(fd);
+	close(fd);
+	return id;
+}
+
+/* What one `watch` reads: the opened pinned state, its reader lock, its buffer. */
+struct source {
+	struct xs_ctl ctl;
+	int lock_fd; /* flock on DIR/maps: one reader per ring buffer */
+	struct ring_buffer *rb;
+	__u32 events_id; /* the id of the xs_events map rb reads */
+};
+
+static void source_close(struct source *src)
+{
+	ring_buffer__free(src->rb);
+	src->rb = NULL;
+	if (src->lock_fd >= 0)
+		close(src->lock_fd);
+	src->lock_fd = -1;
+	xs_ctl_close(&src->ctl);
+	src->events_id = 0;
+}
+
+/* Open what is pinned now: maps, the reader lock, a ring buffer on xs_events. */
+static int source_open(struct source *src, struct watch *w)
+{
+	int err;
+
+	err = xs_ctl_open(&src->ctl);
+	if (err)
+		return err;
+	src->lock_fd = lock_consumer(&src->ctl);
+	if (src->lock_fd < 0) {
+		err = src->lock_fd;
+		if (err == -EBUSY)
+			p_err("another 'xdpseg watch' is reading the events of %s: a ring buffer "
+			      "has one reader, stop the other one first",
+			      src->ctl.dir);
+		else
+			p_err("cannot lock %s/maps: %s", src->ctl.dir, strerror(-err));
+		return err;
+	}
+	w->maps = &src->ctl.maps;
+	src->rb = ring_buffer__new(src->ctl.maps.events, handle_event, w, NULL);
+	if (!src->rb) {
+		err = -errno;
+		p_err("cannot open the event ring buffer %s/maps/xs_events: %s", src->ctl.dir,
+		      strerror(errno));
+		return err;
+	}
+	src->events_id = map_id(src->ctl.maps.events);
+	return 0;
+}
+
+/*
+ * The pinned ring buffer is not the one being read: xdpseg was unloaded
+ * (exit with an error) or reloaded (follow the new buffer, say so). Decided
+ * under the pin directory's lock, so that an attach or detach in progress
+ * is seen finished, not half-way.
+ */
+static int source_follow(struct source *src, struct watch *w)
+{
+	const char *dir = src->ctl.dir;
+	char path[sizeof(src->ctl.dir)];
+	int err;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	ring_buffer__consume(src->rb); /* what the old buffer still holds */
+	source_close(src);
+	xs_ctl_init(&src->ctl);
+	err = xs_ctl_lock(&src->ctl, false);
+	if (err && err != -ENOENT)
+		return err;
+	if (err == -ENOENT || !xs_ctl_loaded(&src->ctl)) {
+		p_err("xdpseg was unloaded (nothing is pinned under %s any more): no more events; "
+		      "watch again after 'xdpseg attach IFACE'",
+		      path);
+		return -ENOENT;
+	}
+	err = source_open(src, w);
+	xs_ctl_unlock(&src->ctl);
+	if (err)
+		return err;
+	if (xs_json)
+		printf("{\"reloaded\":true,\"events_map_id\":%u}\n", src->events_id);
+	else
+		printf("-- xdpseg was reloaded (new programs and maps): following the new event "
+		       "buffer (map id %u)\n",
+		       src->events_id);
+	fflush(stdout);
+	return 0;
 }
 
 static int64_t mono_to_real(void)
@@ -244,7 +353,9 @@ static const char watch_help[] =
 	"Stream live flow events, one line each:\n"
 	"  TIME IFACE DIR VERDICT PROTO SRC:PORT -> DST:PORT SRCSEG -> DSTSEG REASON FILE:LINE\n"
 	"(ICMP: PROTO is icmp/TYPE and the addresses have no port). Lost events are\n"
-	"reported. Stops on SIGINT/SIGTERM or after --count events.\n\n"
+	"reported. When xdpseg is reloaded, follows the new event buffer (with a notice\n"
+	"line); when it is unloaded, exits with an error. Stops on SIGINT/SIGTERM or\n"
+	"after --count events.\n\n"
 	"  -j, --json              one JSON object per line\n"
 	"  -V, --verdict VERDICT   only allow, drop or audit events\n"
 	"  -s, --segment NAME      only events from or to segment NAME\n"
@@ -277,12 +388,11 @@ int cmd_watch(int argc, char **argv)
 		{ 0 },
 	};
 	struct watch w = { .verdict = -1, .port = -1 };
-	struct ring_buffer *rb = NULL;
+	struct source src = { .lock_fd = -1 };
 	struct sigaction sa;
-	struct xs_ctl ctl;
 	uint64_t lost0 = 0, rl0 = 0;
 	time_t last_check = 0;
-	int c, err, lock_fd = -1, ret = XS_EXIT_FAIL;
+	int c, err, ret = XS_EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "jV:s:p:c:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -324,21 +434,9 @@ int cmd_watch(int argc, char **argv)
 		return p_usage("watch", "unexpected argument '%s'", argv[optind]);
 
 	xs_libbpf_log_setup();
-	xs_ctl_init(&ctl);
-	if (xs_ctl_check_env(ctl.dir) || xs_ctl_open(&ctl))
+	xs_ctl_init(&src.ctl);
+	if (xs_ctl_check_env(src.ctl.dir) || source_open(&src, &w))
 		goto out;
-	lock_fd = lock_consumer(&ctl);
-	if (lock_fd < 0) {
-		if (lock_fd == -EBUSY)
-			p_err("another 'xdpseg watch' is reading the events of %s: a ring buffer "
-			      "has "
-			      "one reader, stop the other one first",
-			      ctl.dir);
-		else
-			p_err("cannot lock %s/maps: %s", ctl.dir, strerror(-lock_fd));
-		goto out;
-	}
-	w.maps = &ctl.maps;
 	w.mono_to_real_ns = mono_to_real();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -346,34 +444,27 @@ int cmd_watch(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 
-	rb = ring_buffer__new(ctl.maps.events, handle_event, &w, NULL);
-	if (!rb) {
-		p_err("cannot open the event ring buffer %s/maps/xs_events: %s", ctl.dir,
-		      strerror(errno));
-		goto out;
-	}
-	xs_event_losses(&ctl.maps, &lost0, &rl0);
+	xs_event_losses(w.maps, &lost0, &rl0);
 	while (!stop) {
-		err = ring_buffer__poll(rb, 100);
+		err = ring_buffer__poll(src.rb, 100);
 		if (err < 0 && err != -EINTR) {
 			p_err("reading events failed: %s", strerror(-err));
 			goto out;
 		}
-		if (time(NULL) != last_check) {
-			last_check = time(NULL);
-			report_losses(&ctl.maps, &lost0, &rl0);
-			if (!still_loaded(&ctl)) {
-				p_warn("xdpseg was unloaded (detach): no more events");
-				break;
-			}
+		if (time(NULL) == last_check)
+			continue;
+		last_check = time(NULL);
+		report_losses(w.maps, &lost0, &rl0);
+		/* Never read a dead buffer: follow a reload, stop at an unload. */
+		if (pinned_events_id(&src.ctl) != src.events_id) {
+			if (source_follow(&src, &w))
+				goto out;
+			lost0 = rl0 = 0; /* the new maps count from their load */
 		}
 	}
-	report_losses(&ctl.maps, &lost0, &rl0);
+	report_losses(w.maps, &lost0, &rl0);
 	ret = XS_EXIT_OK;
 out:
-	ring_buffer__free(rb);
-	if (lock_fd >= 0)
-		close(lock_fd);
-	xs_ctl_close(&ctl);
+	source_close(&src);
 	return ret;
 }
