@@ -269,8 +269,10 @@ static int drop_iface(const struct xs_ctl *ctl, const struct xs_iface *e, unsign
 
 		bpf_tc_hook_destroy(&hook);
 	}
-	if (!err)
+	if (!err) {
 		bpf_map_delete_elem(ctl->maps.ifaces, &key);
+		xs_iface_unbind(&ctl->maps, e->ifindex);
+	}
 	return err;
 }
 
@@ -318,7 +320,7 @@ static int attach_iface(struct xs_ctl *ctl, const char *ifname, const struct att
 	unsigned int ifindex;
 	bool existed;
 	__u32 key;
-	int err;
+	int err, bind;
 
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex || strlen(ifname) >= sizeof(e.name)) {
@@ -367,14 +369,19 @@ static int attach_iface(struct xs_ctl *ctl, const char *ifname, const struct att
 			return err;
 	}
 
-	/*
-	 * XS_BIND (datapath owner): the interface is recorded and has no hook
-	 * yet. Bind it to the `bind` statements of the policy sets here, with
-	 * xs_iface_bind() (push.c), before any packet can reach the programs.
-	 */
+	/* Recorded and not hooked yet: bind it by the active policy's `bind`
+	 * statements now, so that no packet crosses it unchecked (a later apply
+	 * binds every recorded interface by its own statements). */
+	bind = xs_iface_bind(&ctl->maps, ifindex, ifname);
+	if (bind < 0) {
+		p_err("%s: cannot bind it by the policy's bind statements: %s", ifname,
+		      strerror(-bind));
+		err = bind;
+	}
 
 	/* Each step is idempotent and repairs a missing part. */
-	err = attach_tc(ctl, &e, BPF_TC_EGRESS, ctl->prog_tc_egress);
+	if (!err)
+		err = attach_tc(ctl, &e, BPF_TC_EGRESS, ctl->prog_tc_egress);
 	if (!err && e.tc_ingress)
 		err = attach_tc(ctl, &e, BPF_TC_INGRESS, ctl->prog_tc_ingress);
 	if (!err && !e.tc_ingress)

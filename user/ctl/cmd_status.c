@@ -270,6 +270,22 @@ static void hooks_json(const struct xs_iface_live *l)
 	printf("}");
 }
 
+/*
+ * The segment a recorded interface is bound to in the active policy (`bind`
+ * statements) into `buf`, and its bind info; false when it is not bound.
+ */
+static bool port_binding(const struct xs_maps *m, const struct xs_iface *e, char *buf, size_t size,
+			 struct xs_bind_info *bi)
+{
+	struct xs_config cfg;
+
+	if (!xs_iface_binding(m, e->ifindex, bi) || xs_config_read(m, &cfg))
+		return false;
+	bi->pattern[sizeof(bi->pattern) - 1] = '\0';
+	xs_segment_name(m, cfg.generation & 1, bi->seg, buf, size);
+	return true;
+}
+
 static const char status_help[] =
 	"Usage: xdpseg status [--json]\n\n"
 	"Whether this host is protected, then each attached interface checked against\n"
@@ -289,7 +305,8 @@ int cmd_status(int argc, char **argv)
 	struct xs_ctl ctl;
 	uint64_t ct_total = 0, ct_live = 0, lost = 0, rl = 0;
 	size_t n = 0, nstrays = 0;
-	char when[64], hash[65], summary[512], state[256], what[64];
+	char when[64], hash[65], summary[512], state[256], what[64], bound[160];
+	struct xs_bind_info bi;
 	bool is_protected;
 	int ret = XS_EXIT_FAIL;
 
@@ -355,7 +372,16 @@ int cmd_status(int argc, char **argv)
 			hooks_json(&live[i]);
 			printf(",\"problems\":");
 			json_print_str(stdout, state);
-			/* XS_BIND (datapath owner): "bound": SEGMENT goes here. */
+			printf(",\"bound\":");
+			if (port_binding(&ctl.maps, &v[i], bound, sizeof(bound), &bi)) {
+				printf("{\"segment\":");
+				json_print_str(stdout, bound);
+				printf(",\"pattern\":");
+				json_print_str(stdout, bi.pattern);
+				printf("}");
+			} else {
+				printf("null");
+			}
 			printf("}");
 		}
 		printf("],\"unrecorded\":[");
@@ -395,9 +421,13 @@ int cmd_status(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		xs_show_time(v[i].attached_at, when, sizeof(when));
 		live_text(&v[i], &live[i], state, sizeof(state));
-		/* XS_BIND (datapath owner): a "bound: SEGMENT" column goes here. */
-		printf("  %-15s ifindex %-4u ingress %-11s egress tc   since %s   %s\n", v[i].name,
-		       v[i].ifindex, ingress_name(&v[i]), when, state);
+		if (port_binding(&ctl.maps, &v[i], bound, sizeof(bound), &bi))
+			snprintf(bound + strlen(bound), sizeof(bound) - strlen(bound), " (%s)",
+				 bi.pattern);
+		else
+			snprintf(bound, sizeof(bound), "no");
+		printf("  %-15s ifindex %-4u ingress %-11s egress tc   since %s   %s   bound: %s\n",
+		       v[i].name, v[i].ifindex, ingress_name(&v[i]), when, state, bound);
 	}
 	if (nstrays) {
 		printf("xdpseg hooks no record lists: %zu (remove them with 'xdpseg detach "

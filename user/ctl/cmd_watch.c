@@ -83,6 +83,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct watch *w = ctx;
 	const struct xs_event *e = data;
+	bool arp;
 	char ifn[32], src[64], dst[64], sseg[XS_ORIGIN_TEXT_LEN], dseg[XS_ORIGIN_TEXT_LEN];
 	char pbuf[16], when[32];
 	struct xs_origin o;
@@ -94,6 +95,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e) || stop)
 		return 0;
+	arp = e->flags & XS_EVF_ARP;
 	if (w->verdict >= 0 && e->verdict != w->verdict)
 		return 0;
 	if (w->port >= 0 && (is_icmp(e->proto) || (e->sport != w->port && e->dport != w->port)))
@@ -120,9 +122,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 		printf(",\"dir\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\",\"proto\":\"%s\","
 		       "\"family\":%u,\"src\":\"%s\",\"dst\":\"%s\"",
 		       e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_show_verdict(e->verdict),
-		       xs_show_reason(e->reason), xs_show_proto(e->proto, pbuf, sizeof(pbuf)),
-		       e->family, src, dst);
-		if (is_icmp(e->proto))
+		       xs_show_reason(e->reason),
+		       arp ? "arp" : xs_show_proto(e->proto, pbuf, sizeof(pbuf)), e->family, src,
+		       dst);
+		if (arp)
+			; /* sender and target addresses only */
+		else if (is_icmp(e->proto))
 			printf(",\"icmp_type\":%u,\"icmp_code\":%u,\"icmp_id\":%u", e->icmp_type,
 			       e->icmp_code, e->sport);
 		else
@@ -150,7 +155,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 		xs_show_addr(e->family, e->saddr, true, src, sizeof(src));
 		xs_show_addr(e->family, e->daddr, true, dst, sizeof(dst));
-		if (is_icmp(e->proto)) {
+		if (arp) { /* a bound port's spoofed ARP: sender -> target address */
+			snprintf(s, sizeof(s), "%s", src);
+			snprintf(d, sizeof(d), "%s", dst);
+			proto = "arp";
+		} else if (is_icmp(e->proto)) {
 			snprintf(s, sizeof(s), "%s", src);
 			snprintf(d, sizeof(d), "%s", dst);
 			snprintf(pbuf, sizeof(pbuf), "%s/%u",

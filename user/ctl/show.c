@@ -2,6 +2,8 @@
 /* Reading and naming what the datapath left in the pinned maps. */
 #include "show.h"
 
+#include "policy.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -37,23 +39,7 @@ const char *xs_verdict_upper(unsigned int v)
 
 const char *xs_show_reason(unsigned int r)
 {
-	static const char *const names[XS_REASON__MAX] = {
-		[XS_REASON_NONE] = "none",
-		[XS_REASON_RULE] = "rule",
-		[XS_REASON_DENY_RULE] = "deny-rule",
-		[XS_REASON_DEFAULT] = "default",
-		[XS_REASON_DEFAULT_IN] = "default-in",
-		[XS_REASON_DEFAULT_OUT] = "default-out",
-		[XS_REASON_ESTABLISHED] = "established",
-		[XS_REASON_RELATED] = "related",
-		[XS_REASON_MALFORMED] = "malformed",
-		[XS_REASON_FRAGMENT] = "fragment",
-		[XS_REASON_NOT_IP] = "not-ip",
-		[XS_REASON_ND] = "nd",
-		[XS_REASON_NO_POLICY] = "no-policy",
-	};
-
-	return r < XS_REASON__MAX && names[r] ? names[r] : "?";
+	return xs_reason_name((enum xs_reason)r);
 }
 
 const char *xs_show_proto(uint8_t proto, char *buf, size_t size)
