@@ -534,3 +534,37 @@ Test(input, bound_addresses_stop_at_the_limit)
 		     "entries (XS_MAX_BIND_PREFIXES, per family): list fewer addresses\n");
 	free(text);
 }
+
+/* ---- check scales ----------------------------------------------------------------- */
+
+static void single_ports(FILE *f)
+{
+	fprintf(f, "segment s1 10.1.0.0/16\nsegment s2 10.2.0.0/16\n");
+	for (int n = 1; n <= 65531; n++)
+		fprintf(f, "allow s1 -> s2 : tcp/%d\n", n);
+}
+
+Test(input, large_policy_compiles_to_the_expected_entries)
+{
+	/* 65,531 single-port rules: the most rule ids allow next to the implicit
+	 * defaults of s1, s2, world and link-local. One /64 entry each. */
+	char *text = gen(single_ports);
+	struct xs_compiled *c = must_compile(text);
+	const struct xs_policy *p = c->policy;
+
+	cr_assert_eq(c->nrules, 65531);
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct xs_rule_entry *e = &c->rules[i];
+
+		cr_assert(e->key.src_seg == 1 && e->key.dst_seg == 2 && e->key.proto == 6 &&
+				  e->key.prefixlen == XS_RULE_PLEN_PORT(16) &&
+				  ntohs(e->key.port) == i + 1 && e->val.rule_id == i + 1 &&
+				  e->val.action == XS_ACT_ALLOW,
+			  "entry %zu", i);
+	}
+	cr_expect_eq(p->norigins, 65535);
+	cr_expect_eq(p->world_in_rule_id, 65534);
+	cr_expect_eq(c->seginfo[3].in_rule_id, 65535); /* link-local's, last */
+	xs_compiled_free(c);
+	free(text);
+}
