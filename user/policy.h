@@ -190,9 +190,18 @@ struct xs_rule_entry {
 	struct xs_rule_val val;
 };
 
+/*
+ * Bound addresses: LPM entries (bind id, prefix) -> value. A bind with
+ * addresses has one entry per address, value its id. A bind without has one
+ * entry per prefix of its segment, value its id, and one entry with value 0
+ * for each longer prefix of another segment inside one of them. A source is
+ * allowed from a port bound by id B when the longest entry of B that holds
+ * it has the value B (value 0 or no entry: not allowed; link-local sources
+ * are allowed whatever the entries say). Sorted by bind id, address, length.
+ */
 struct xs_bind4_entry {
 	struct xs_bind4_key key;
-	__u32 val; /* the bind id */
+	__u32 val; /* the bind id, or 0: "not allowed" (another segment's prefix) */
 };
 
 struct xs_bind6_entry {

@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "expect.h"
 #include "internal.h"
 #include "json.h"
 
@@ -435,4 +435,136 @@ Test(input, json_escapes_every_control_byte)
 	fclose(f);
 	cr_expect_str_eq(buf, "\"a\\u0001\\u001b\\u001f\\u007f\\\"\\\\\\t\xc3\xa9\"");
 	free(buf);
+}
+
+/* ---- Expansion stays bounded -------------------------------------------------------- */
+
+static char *gen(void (*fn)(FILE *f))
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	fn(f);
+	fclose(f);
+	return text;
+}
+
+static void doubling_services(FILE *f)
+{
+	fprintf(f, "service s0 tcp/1, tcp/2\n");
+	for (int i = 1; i < 40; i++)
+		fprintf(f, "service s%d s%d, s%d\n", i, i - 1, i - 1);
+	fprintf(f, "segment a 10.0.0.0/8\nallow a -> world : s39\n");
+}
+
+Test(input, services_naming_each_other_are_bounded)
+{
+	/* s39 would be 2^40 port specs: before, check ran out of memory or time */
+	char *text = gen(doubling_services);
+
+	expect_diags(text, -EINVAL,
+		     "main.policy:22:13: error: service 's21' expands to too many port specs (at "
+		     "most 4194304 in a policy): do services name each other over and over?\n");
+	free(text);
+}
+
+static void any_to_any(FILE *f)
+{
+	for (int i = 0; i < 200; i++) /* each bound to a port: used */
+		fprintf(f, "segment s%d 10.%d.%d.0/24\nbind s%d t%d\n", i, i / 256, i % 256, i, i);
+	fprintf(f, "allow any -> any : tcp/1-65534\n"); /* 30 entries per pair */
+}
+
+Test(input, rule_entries_stop_at_the_limit)
+{
+	char *text = gen(any_to_any);
+
+	expect_diags(text, -EINVAL,
+		     "main.policy:0:0: error: the policy compiles to more than 1048576 rule "
+		     "entries (XS_MAX_RULE_ENTRIES): use fewer 'any' endpoints or port ranges\n");
+	free(text);
+}
+
+static void many_any_rules(FILE *f)
+{
+	for (int i = 0; i < 40; i++) /* each bound to a port: used */
+		fprintf(f, "segment s%d 10.%d.0.0/16\nbind s%d t%d\n", i, i, i, i);
+	for (int i = 0; i < 17000; i++)
+		fprintf(f, "%s any -> any\n", i ? "deny" : "allow");
+}
+
+Test(input, compile_work_stops_at_its_limit)
+{
+	/* 42 x 42 segment pairs x 17,000 rules: more work than the compiler does */
+	char *text = gen(many_any_rules);
+	struct memfile f = { "main.policy", text, 0 };
+	struct memfs fs = { &f, 1 };
+	int rc;
+	char *s = compile_diags(f.name, mem_resolve, &fs, &rc);
+
+	/* (and a warning: the allow is shadowed) */
+	cr_expect_eq(rc, -EINVAL);
+	cr_expect(strstr(s, "main.policy:0:0: error: the policy's rules apply to too many "
+			    "segment pairs (more than 16777216 pair and port spec combinations): "
+			    "use fewer 'any' endpoints\n"),
+		  "%.2000s", s);
+	cr_expect_null(strstr(strstr(s, ": error: ") + 1, ": error: "), "one error only");
+	free(s);
+	free(text);
+}
+
+static void many_bound_addresses(FILE *f)
+{
+	fprintf(f, "segment a 10.0.0.0/8\nallow a -> world\n");
+	for (int b = 0; b < 33; b++) {
+		fprintf(f, "bind a t%d", b);
+		for (int i = 0; i < 2000; i++)
+			fprintf(f, "%s 10.%d.%d.%d", i ? "," : "", b, i / 256, i % 256);
+		fprintf(f, "\n");
+	}
+}
+
+Test(input, bound_addresses_stop_at_the_limit)
+{
+	char *text = gen(many_bound_addresses);
+
+	expect_diags(text, -EINVAL,
+		     "main.policy:0:0: error: the binds compile to more than 65536 IPv4 or IPv6 "
+		     "entries (XS_MAX_BIND_PREFIXES, per family): list fewer addresses\n");
+	free(text);
+}
+
+/* ---- check scales ----------------------------------------------------------------- */
+
+static void single_ports(FILE *f)
+{
+	fprintf(f, "segment s1 10.1.0.0/16\nsegment s2 10.2.0.0/16\n");
+	for (int n = 1; n <= 65531; n++)
+		fprintf(f, "allow s1 -> s2 : tcp/%d\n", n);
+}
+
+Test(input, large_policy_compiles_to_the_expected_entries)
+{
+	/* 65,531 single-port rules: the most rule ids allow next to the implicit
+	 * defaults of s1, s2, world and link-local. One /64 entry each. */
+	char *text = gen(single_ports);
+	struct xs_compiled *c = must_compile(text);
+	const struct xs_policy *p = c->policy;
+
+	cr_assert_eq(c->nrules, 65531);
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct xs_rule_entry *e = &c->rules[i];
+
+		cr_assert(e->key.src_seg == 1 && e->key.dst_seg == 2 && e->key.proto == 6 &&
+				  e->key.prefixlen == XS_RULE_PLEN_PORT(16) &&
+				  ntohs(e->key.port) == i + 1 && e->val.rule_id == i + 1 &&
+				  e->val.action == XS_ACT_ALLOW,
+			  "entry %zu", i);
+	}
+	cr_expect_eq(p->norigins, 65535);
+	cr_expect_eq(p->world_in_rule_id, 65534);
+	cr_expect_eq(c->seginfo[3].in_rule_id, 65535); /* link-local's, last */
+	xs_compiled_free(c);
+	free(text);
 }

@@ -175,6 +175,36 @@ static size_t compare(const char *text, uint64_t seed, int i)
 	return found;
 }
 
+/* A larger policy: 3,000 rules with overlapping ports in two segment pairs. */
+static char *rand_large(struct rng *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	fprintf(f, "segment a 10.1.0.0/16\nsegment b 10.2.0.0/16\n");
+	for (int i = 0; i < 3000; i++) {
+		uint32_t lo = 1 + rnd(r, 2000), n = 1 + rnd(r, 4);
+
+		fprintf(f, "%s %s -> %s :", rnd(r, 8) ? "allow" : "deny", rnd(r, 3) ? "a" : "any",
+			rnd(r, 2) ? "b" : "a");
+		for (uint32_t k = 0; k < n; k++, lo += rnd(r, 300))
+			fprintf(f, "%s tcp/%u-%u", k ? "," : "", lo, lo + rnd(r, 50));
+		fprintf(f, "\n");
+	}
+	fclose(f);
+	return text;
+}
+
+Test(unit, lint_matches_the_reference_on_a_larger_policy)
+{
+	struct rng r = { 99 };
+	char *text = rand_large(&r);
+
+	cr_expect_gt(compare(text, 99, 0), 300);
+	free(text);
+}
+
 Test(unit, lint_matches_the_quadratic_reference)
 {
 	static const uint64_t seeds[] = { 7, 0xfeedface, 20261123 };

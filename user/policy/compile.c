@@ -45,7 +45,7 @@ size_t xs_port_split(uint32_t lo, uint32_t hi, void (*fn)(void *ctx, uint16_t st
 
 /* Bound on the work of compile_pairs(): the sum over the segment pairs with
  * rules of their rules and port specs (rules with `any` count once per pair). */
-#define XS_MAX_COMPILE_WORK (1 << 26)
+#define XS_MAX_COMPILE_WORK (1 << 24)
 
 struct val {
 	uint8_t action;

@@ -2,13 +2,19 @@
 /*
  * Helpers shared by the policy compiler's files; not part of the API.
  *
- *   lex.c      a file's bytes into lines, tokens
- *   values.c   port specs, protocols, prefixes
- *   parse.c    statements, includes: the first pass; the entry point
- *   names.c    segment and service names: lookups, suggestions
- *   resolve.c  the second pass: services, segments, rules, defaults, origins
- *   lint.c     warnings: shadowed and repeated allows
- *   compile.c  the map entries; eval.c the reference evaluator
+ *   resolve_fs.c  the file-system resolver (the only I/O)
+ *   lex.c         a file's bytes into lines (checked), lines into tokens
+ *   values.c      port specs, protocols, prefixes
+ *   parse.c       statements, includes: the first pass; the entry point
+ *   names.c       segment and service names: lookups, suggestions
+ *   resolve.c     the second pass: services, segments (and the built-in
+ *                 link-local), rules, defaults, origins
+ *   bind.c        bind statements: their checks and their compiled entries
+ *   prefixes.c    every segment prefix, indexed (containers, contents)
+ *   lint.c        warnings: shadowed and repeated allows, unused names
+ *   compile.c     the map entries and their hash; print.c as text and JSON
+ *   eval.c        the reference evaluator, binding_for, bind_allows
+ *   diag.c        diagnostics: collection, sorting, escaped printing
  */
 #ifndef XS_POLICY_INTERNAL_H
 #define XS_POLICY_INTERNAL_H
@@ -30,7 +36,7 @@ void xs_diag_add(struct xs_diags *d, enum xs_severity sev, const char *file, int
 void xs_diags_sort(struct xs_diags *d, size_t from, char *const *files, size_t nfiles);
 
 /* Print s with C0/C1 controls but TAB, DEL, invalid UTF-8 and bidi controls
- * as \\xNN per byte (policy text and file names are untrusted). */
+ * as \xNN per byte (policy text and file names are untrusted). */
 void xs_put_escaped(FILE *out, const char *s);
 
 /* Parse and check `path` into the source form. Returns 0, or -EINVAL with

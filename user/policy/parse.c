@@ -572,7 +572,8 @@ static int add_file(struct parser *P, struct xs_file *in)
 static int parse_file(struct parser *P, const char *name, const char *from,
 		      struct xs_src_loc inc_loc)
 {
-	const struct srcfile *saved = P->cur;
+	/* the including file by index: P->files moves as files are added */
+	size_t saved = P->cur ? (size_t)(P->cur - P->files) : SIZE_MAX;
 	int saved_line = P->lineno, err;
 	struct xs_file in = { 0 };
 	size_t limit = XS_MAX_POLICY_BYTES - P->bytes, fi;
@@ -613,7 +614,7 @@ static int parse_file(struct parser *P, const char *name, const char *from,
 			parse_line(P, P->files[fi].lines[l]);
 	}
 	P->depth--;
-	P->cur = saved;
+	P->cur = saved == SIZE_MAX ? NULL : &P->files[saved];
 	P->lineno = saved_line;
 out:
 	free(in.path);

@@ -42,7 +42,10 @@ static bool add_specs(struct parser *P, struct xs_portspec **dst, size_t *ndst, 
 static bool add_flat(struct parser *P, struct svc *s, const struct xs_portspec *v, size_t n,
 		     struct xs_src_loc loc)
 {
-	return add_specs(P, &s->flat, &s->nflat, &s->capflat, v, n, loc, "the service");
+	char what[96];
+
+	snprintf(what, sizeof(what), "service '%.64s'", s->name);
+	return add_specs(P, &s->flat, &s->nflat, &s->capflat, v, n, loc, what);
 }
 
 static void report_cycle(struct parser *P, struct svc **stack, int depth, const struct svc *t,
