@@ -36,8 +36,12 @@ def mac(text):
 
 
 def own_mac(iface):
-    with open("/sys/class/net/%s/address" % iface) as f:
-        return mac(f.read().strip())
+    """IFACE's MAC in this network namespace (not /sys, which nsenter keeps)."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.bind((iface, 0))
+    addr = s.getsockname()[4]
+    s.close()
+    return addr
 
 
 def ipv4(src, dst, proto, payload, ident, frag, tot=None):
