@@ -283,6 +283,12 @@ const struct xs_binding *xs_policy_binding_for(const struct xs_policy *p, const 
 bool xs_policy_bind_allows(const struct xs_policy *p, const struct xs_binding *b, uint8_t family,
 			   const uint8_t *addr);
 
+/* Segments the policy declares (nsegments less the built-in link-local). */
+static inline size_t xs_policy_declared_segments(const struct xs_policy *p)
+{
+	return p->nsegments - (p->linklocal_seg ? 1 : 0);
+}
+
 /* Segment of an address by longest prefix (XS_SEG_WORLD if none). */
 uint16_t xs_policy_segment_of(const struct xs_policy *p, uint8_t family, const uint8_t *addr);
 

@@ -121,12 +121,14 @@ lab_host_ifaces() {
 # lab_spawn NS SECONDS CMD...: start CMD in namespace NS in the background,
 # killed after SECONDS at the latest. Sets LAB_SPAWNED to a pid whose
 # SIGTERM reaches CMD (nsenter execs timeout, which forwards the signal).
+# --foreground: timeout forwards the signal alone, without the SIGCONT it
+# sends otherwise, which can deadlock LeakSanitizer's exit in a test build.
 LAB_SPAWNED=
 lab_spawn() {
 	local ns secs=$2
 	ns=$(lab_ns "$1")
 	shift 2
-	nsenter --net="/run/netns/$ns" -- timeout "$secs" "$@" &
+	nsenter --net="/run/netns/$ns" -- timeout --foreground "$secs" "$@" &
 	LAB_SPAWNED=$!
 	LAB_PIDS+=("$LAB_SPAWNED")
 }

@@ -72,6 +72,11 @@ lab_xs apply "$POLICY" >/dev/null || fail "apply"
 # the hypervisor hooks its desktops' ports; the controller is a server elsewhere, so what
 # vda1 sends is decided once, at its port's ingress
 lab_xs attach h-vda1 h-vda2 >/dev/null 2>&1 || fail "attach"
+st=$(lab_xs status --json | python3 -c 'import json,sys
+s = json.load(sys.stdin)
+print(" ".join("%s:%s" % (i["name"], i["bound"]["segment"] if i["bound"] else "-") for i in s["interfaces"]))')
+expect_eq "$st" "h-vda1:vda h-vda2:-" "status: h-vda1 is bound to vda, h-vda2 is not bound"
+expect_match "$(lab_xs status)" "h-vda1 .* bound: vda \\(h-vda1\\)" "status text names the binding"
 syn_from 10.10.10.11 40002 || fail "vda1 -> controller tcp/80 from its own address is blocked"
 ok "vda1 -> controller tcp/80 from its own address works (the test's packets are sound)"
 lab_in vda1 python3 "$CRAFT" syn eth0 "$CTRL_MAC" 10.10.10.11 10.10.2.10 40003 445 &&

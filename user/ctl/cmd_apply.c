@@ -29,16 +29,18 @@ static void print_result(const char *file, const struct xs_compiled *c,
 		printf("{\"file\":");
 		json_print_str(stdout, file);
 		printf(",\"generation\":%u,\"set\":%u,\"sha256\":\"%s\",\"segments\":%zu,"
-		       "\"rules\":%zu,\"prefixes4\":%zu,\"prefixes6\":%zu,\"rule_entries\":%zu}\n",
-		       r->generation, r->set, hash, c->policy->nsegments, c->policy->nrules, c->nv4,
-		       c->nv6, c->nrules);
+		       "\"rules\":%zu,\"binds\":%zu,\"prefixes4\":%zu,\"prefixes6\":%zu,"
+		       "\"rule_entries\":%zu}\n",
+		       r->generation, r->set, hash, xs_policy_declared_segments(c->policy),
+		       c->policy->nrules, c->policy->nbindings, c->nv4, c->nv6, c->nrules);
 		return;
 	}
 	printf("applied %s: generation %u\n", file, r->generation);
 	printf("  sha256:  %s\n", hash);
-	printf("  entries: %zu segments, %zu rules -> %zu IPv4 prefixes, %zu IPv6 prefixes, "
-	       "%zu rule-table entries\n",
-	       c->policy->nsegments, c->policy->nrules, c->nv4, c->nv6, c->nrules);
+	printf("  entries: %zu segments, %zu rules, %zu binds -> %zu IPv4 prefixes, %zu IPv6 "
+	       "prefixes, %zu rule-table entries\n",
+	       xs_policy_declared_segments(c->policy), c->policy->nrules, c->policy->nbindings,
+	       c->nv4, c->nv6, c->nrules);
 }
 
 int cmd_apply(int argc, char **argv)
