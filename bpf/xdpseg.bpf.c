@@ -87,12 +87,13 @@ struct xs_run {
 	struct xs_ctx *ctx;
 	struct xs_config *cfg;
 	struct xs_pkt *p;
-	__u32 gen;
-	__u32 set;
 	__u64 now;
+	__u32 gen;
 	__u32 port_rule; /* the bound port the packet crosses: its `bind` origin, */
 	__u16 port_seg;	 /* and its segment (0: not bound) */
 	__u16 ll_seg;	 /* the set's built-in link-local segment */
+	__u8 set;	 /* gen & 1 */
+	__u8 port_host;	 /* the packet's source is the port's host address (bind_host()) */
 };
 
 /*
@@ -141,7 +142,8 @@ static __always_inline int xs_drop_spoofed(struct xs_run *r, __u8 reason)
  */
 static __always_inline int xs_port_lookup(struct xs_run *r)
 {
-	struct xs_set_info *si = bpf_map_lookup_elem(&xs_sets, &r->set);
+	__u32 set = r->set;
+	struct xs_set_info *si = bpf_map_lookup_elem(&xs_sets, &set);
 	const struct xs_bind_info *bi;
 	int bind;
 
@@ -154,6 +156,7 @@ static __always_inline int xs_port_lookup(struct xs_run *r)
 	/* copied whether bound or not: unknowns to the verifier either way */
 	r->port_rule = bi->rule_id;
 	r->port_seg = bi->seg;
+	r->port_host = bind_host(bi, r->p);
 	return bind;
 }
 
@@ -386,7 +389,9 @@ __attribute__((noinline)) int xs_decide(struct xs_pkt *p, struct xs_ctx *ctx)
 
 		if (arp && p->l2_proto == bpf_htons(ETH_P_ARP) && p->arp_bad)
 			return xs_drop_spoofed(&r, XS_REASON_MALFORMED);
+		/* from the port's host address, and no ICMPv6 to look into: fine */
 		if ((!arp || p->l2_proto == bpf_htons(ETH_P_ARP)) &&
+		    !(r.port_host && p->proto != IPPROTO_ICMPV6) &&
 		    xs_bind_spoofed(p, r.set, (__u32)bind, r.ll_seg, arp))
 			return xs_drop_spoofed(&r, XS_REASON_SPOOFED);
 	}

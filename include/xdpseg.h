@@ -52,9 +52,12 @@
  *   xs_bind4_0/1   LPM_TRIE (no prealloc) struct xs_bind4_key -> __u32 bind id: the
  *   xs_bind6_0/1   LPM_TRIE                struct xs_bind6_key    addresses a bound port
  *                  may send from, keyed by (bind id, prefix)
- *   xs_ifbind_0/1  HASH[XS_MAX_IFACES] u32 ifindex -> __u32 bind id: which attached
+ *   xs_ifbind_0/1  ARRAY[XS_IFBIND_DIRECT] u32 ifindex -> __u32 bind id: which attached
  *                  interface is bound by which `bind` statement of the set (written by
- *                  apply for every recorded interface, and by attach for a new one)
+ *                  apply for every recorded interface, and by attach for a new one);
+ *                  an array for the usual ifindexes (a lookup costs no hash), and
+ *   xs_ifbindx_0/1 HASH[XS_MAX_IFACES] u32 ifindex -> __u32 bind id for ifindexes from
+ *                  XS_IFBIND_DIRECT on (a host that made many interfaces over time)
  *   xs_rstats_0/1  PERCPU_ARRAY[XS_MAX_RULES] u32 -> struct xs_rule_counter
  *   xs_stats       PERCPU_ARRAY[XS_STAT__MAX] u32 -> struct xs_counter
  *   xs_ct          LRU_HASH[XS_CT_MAX]  struct xs_tuple (normalised) -> struct xs_ct_val
@@ -97,6 +100,7 @@
 #define XS_MAX_IFACES 256
 #define XS_MAX_BINDS 4096 /* bind ids 1..4095; 0 is "not bound" */
 #define XS_MAX_BIND_PREFIXES 65536
+#define XS_IFBIND_DIRECT 65536 /* ifindexes below this: xs_ifbind_*; others: xs_ifbindx_* */
 #define XS_RINGBUF_BYTES (4 * 1024 * 1024)
 
 /* Number of policy sets: the datapath reads the active one, `apply` fills
@@ -223,11 +227,19 @@ XS_ASSERT_SIZE(struct xs_set_info, 8);
 struct xs_bind_info {
 	__u32 rule_id; /* origin id of the `bind` statement (events name it) */
 	__u16 seg;     /* the segment of the port (never world or link-local) */
-	__u8 flags;    /* reserved, 0 */
+	__u8 flags;    /* XS_BINDF_* */
 	__u8 pad;
+	/* The statement's first IPv6 and IPv4 host address (a /128, a /32), so
+	 * that a port sending from it is checked without a trie walk. */
+	__u8 host6[16]; /* 8-byte aligned: compared as two words */
+	__u8 host4[4];
+	__u8 pad2[4];
 	char pattern[XS_BIND_PATTERN_LEN]; /* fnmatch(3) glob, NUL-terminated */
 };
-XS_ASSERT_SIZE(struct xs_bind_info, 24);
+XS_ASSERT_SIZE(struct xs_bind_info, 48);
+
+#define XS_BINDF_HOST4 (1U << 0) /* host4 is one of the port's addresses */
+#define XS_BINDF_HOST6 (1U << 1) /* host6 is one of the port's addresses */
 
 /* Bound addresses: LPM over (bind id, address); prefixlen = 32 + address bits. */
 struct xs_bind4_key {

@@ -29,12 +29,29 @@ static __always_inline int bind_port(__u32 set, __u32 ifindex, int lookup,
 	__u32 id = 0, *v;
 
 	if (lookup) {
-		v = xs_set_lookup(set, xs_ifbind_0, xs_ifbind_1, &ifindex);
+		if (ifindex < XS_IFBIND_DIRECT)
+			v = xs_set_lookup(set, xs_ifbind_0, xs_ifbind_1, &ifindex);
+		else
+			v = xs_set_lookup(set, xs_ifbindx_0, xs_ifbindx_1, &ifindex);
 		if (v)
 			id = *v;
 	}
 	*bi = xs_set_lookup(set, xs_binds_0, xs_binds_1, &id);
 	return *bi ? (int)id : -1;
+}
+
+/*
+ * Does the packet come from the binding's first host address of its family
+ * (bi->host4/host6)? Then its source is one of the port's, no trie asked.
+ */
+static __always_inline int bind_host(const struct xs_bind_info *bi, const struct xs_pkt *p)
+{
+	const __u64 *h6 = (const __u64 *)bi->host6;
+
+	if (p->family == 4)
+		return (bi->flags & XS_BINDF_HOST4) &&
+		       *(const __u32 *)bi->host4 == *(const __u32 *)p->saddr;
+	return (bi->flags & XS_BINDF_HOST6) && h6[0] == p->saddr[0] && h6[1] == p->saddr[1];
 }
 
 /*

@@ -89,7 +89,14 @@ struct {
 		__type(key, struct xs_bind6_key);          \
 		__type(value, __u32);                      \
 	} name SEC(".maps")
-#define XS_IFBIND_MAP(name)                         \
+#define XS_IFBIND_MAP(name)                            \
+	struct {                                       \
+		__uint(type, BPF_MAP_TYPE_ARRAY);      \
+		__uint(max_entries, XS_IFBIND_DIRECT); \
+		__type(key, __u32);                    \
+		__type(value, __u32);                  \
+	} name SEC(".maps")
+#define XS_IFBINDX_MAP(name)                        \
 	struct {                                    \
 		__uint(type, BPF_MAP_TYPE_HASH);    \
 		__uint(max_entries, XS_MAX_IFACES); \
@@ -138,6 +145,8 @@ XS_BIND6_MAP(xs_bind6_0);
 XS_BIND6_MAP(xs_bind6_1);
 XS_IFBIND_MAP(xs_ifbind_0);
 XS_IFBIND_MAP(xs_ifbind_1);
+XS_IFBINDX_MAP(xs_ifbindx_0);
+XS_IFBINDX_MAP(xs_ifbindx_1);
 
 /* Per-set facts, indexed by set: read once per packet. */
 struct {

@@ -53,6 +53,7 @@
 #include "bench.skel.h"
 
 #define MAX_SIZES 4
+#define BENCH_IFINDEX 1 /* BPF_PROG_RUN runs xs_xdp on the loopback device */
 #define MAX_ROUNDS 31
 #define TARGET_NS 67.0
 #define TARGET_RATIO 1.2
@@ -86,6 +87,7 @@ struct scen {
 	enum del_map del;
 	enum prime prime;
 	bool baseline;		 /* the XDP_PASS program, not xs_xdp */
+	bool bound;		 /* measured on a bound port ("lo": its source is checked) */
 	bool target;		 /* subject to the <= 67 ns target */
 	int retval;		 /* expected XDP action */
 	uint8_t verdict, reason; /* expected xs_stats slot */
@@ -120,9 +122,15 @@ static struct scen scens[] = {
 	{ "miss4c", "IPv4 TCP denied, deny entry deleted", M_SINGLE, .del = DEL_DENY,
 	  .prime = PRIME_ONCE, DENIED,
 	  FLOW(BENCH_BAD4, BENCH_DST4, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
+	{ "est4b", "IPv4 TCP established, bound port", M_REPEAT, .prime = PRIME_HANDSHAKE,
+	  .bound = true, ALLOWED(XS_REASON_ESTABLISHED),
+	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40004, BENCH_ALLOW_TCP, PKT_ACK) },
 	{ "est6", "IPv6 TCP established (ct hit)", M_REPEAT, .prime = PRIME_HANDSHAKE,
 	  .target = true, ALLOWED(XS_REASON_ESTABLISHED),
 	  FLOW(BENCH_SRC6, BENCH_DST6, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK) },
+	{ "est6b", "IPv6 TCP established, bound port", M_REPEAT, .prime = PRIME_HANDSHAKE,
+	  .bound = true, ALLOWED(XS_REASON_ESTABLISHED),
+	  FLOW(BENCH_SRC6, BENCH_DST6, IPPROTO_TCP, 40004, BENCH_ALLOW_TCP, PKT_ACK) },
 	{ "new6", "IPv6 UDP new flows, allowed", M_VARY, ALLOWED(XS_REASON_RULE),
 	  FLOW(BENCH_SRC6, BENCH_DST6, IPPROTO_UDP, 40002, BENCH_ALLOW_UDP, 0) },
 	{ "drop6", "IPv6 TCP denied (deny-cache hit)", M_REPEAT, .prime = PRIME_ONCE,
@@ -411,6 +419,12 @@ static int measure(struct inst *in, struct scen *s, const struct opts *o, double
 	err = prime(in, s);
 	if (err)
 		return err;
+	/* primed unbound (the handshake's reply comes from the same port) */
+	if (s->bound && xs_iface_bind(&in->maps, BENCH_IFINDEX, "lo") != 1) {
+		p_err("%s: the policy does not bind 'lo' (its bind statement, or --direct)",
+		      s->name);
+		return -ENOENT;
+	}
 	if (!s->baseline)
 		before = stat_packets(in, idx);
 	if (s->mode == M_VARY) {
@@ -449,6 +463,8 @@ static int measure(struct inst *in, struct scen *s, const struct opts *o, double
 			return err;
 	}
 	ring_buffer__consume(in->rb);
+	if (s->bound)
+		xs_iface_unbind(&in->maps, BENCH_IFINDEX);
 	if (rv != (__u32)s->retval) {
 		p_err("%s: returned %s, expected %s", s->name, act_name(rv),
 		      act_name((__u32)s->retval));

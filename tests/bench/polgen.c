@@ -394,6 +394,10 @@ int polgen_make(struct polgen *g, size_t entries)
 		put_pfx(g, &p);
 	}
 
+	/* The bench port: "lo" (where BPF_PROG_RUN runs) sends as the bench source
+	 * (est4b, est6b bind it; the other rows run unbound). */
+	sb_printf(&b, "bind bsrc lo %s, %s\n", BENCH_SRC4, BENCH_SRC6);
+
 	/* Rule ids: the bench rules, then the filler rules, in source order. */
 	sb_printf(&b, "allow bsrc -> bdst : tcp/%d, udp/%d\n", BENCH_ALLOW_TCP, BENCH_ALLOW_UDP);
 	put_rule(g, SEG_BSRC, SEG_BDST, IPPROTO_TCP, BENCH_ALLOW_TCP, XS_RULE_PLEN_PORT(16), 1,

@@ -141,6 +141,22 @@ int h_try_run(struct h *h, bool egress, const struct pkt *p, int *retval)
 	return 0;
 }
 
+int h_run_on(struct h *h, uint32_t ifindex, const struct pkt *p)
+{
+	struct xdp_md ctx = { .data_end = (__u32)p->len, .ingress_ifindex = ifindex };
+	uint8_t out[PKT_MAX + 256];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = (__u32)p->len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	ring_buffer__consume(h->rb);
+	h->nev = 0;
+	cr_assert_eq(bpf_prog_test_run_opts(h->prog_xdp, &opts), 0,
+		     "bpf_prog_test_run_opts (xdp on ifindex %u): %s", ifindex, strerror(errno));
+	ring_buffer__consume(h->rb);
+	return (int)opts.retval;
+}
+
 int h_run(struct h *h, bool egress, const struct pkt *p)
 {
 	int ret = 0, err = h_try_run(h, egress, p, &ret);

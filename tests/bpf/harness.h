@@ -52,6 +52,8 @@ void h_set_rate(struct h *h, uint32_t rate, uint32_t burst);
 /* Run the XDP (egress=false) or TC egress program once on `p`; returns the
  * program's return value and leaves the run's events in h->ev. */
 int h_run(struct h *h, bool egress, const struct pkt *p);
+/* Run the XDP program once on `p` as received by interface `ifindex`. */
+int h_run_on(struct h *h, uint32_t ifindex, const struct pkt *p);
 /* Like h_run, but returns -errno when the kernel refuses the run (its skb
  * test runner wants a whole IPv4/IPv6 header for an IP ethertype). */
 int h_try_run(struct h *h, bool egress, const struct pkt *p, int *retval);

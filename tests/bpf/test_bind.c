@@ -7,6 +7,9 @@
  * tests bind "lo".
  */
 #include <netinet/in.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
@@ -278,4 +281,52 @@ Test(bind, apply_rebinds_recorded_interfaces)
 	cr_expect_str_eq(bi.pattern, "lo");
 	s.sport = 40002;
 	expect_spoofed(false, &s, NULL, 4);
+}
+
+/*
+ * An interface whose ifindex is past the direct table (a host that made
+ * many interfaces over time) is bound through the overflow hash. A private
+ * network namespace holds the veth, so nothing outlives the test.
+ */
+Test(bind, a_large_ifindex_is_bound_too)
+{
+	struct pkt_spec s = PKT_TCP("10.10.10.12", 40000, "10.10.1.5", 443, TH_SYN);
+	struct xs_bind_info bi;
+	struct pkt p;
+	__u32 big = XS_IFBIND_DIRECT + 4464, key = big;
+	struct xs_iface e = { .ifindex = big };
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(system("ip link add xs-big index 70000 type veth peer name xs-big-p && "
+			    "ip link set xs-big up && ip link set xs-big-p up"),
+		     0, "cannot make a veth with ifindex 70000");
+	h_push(&H, "segment vda 10.10.10.0/24\n"
+		   "segment sf 10.10.1.0/24\n"
+		   "bind vda xs-big 10.10.10.11\n"
+		   "allow vda -> sf : tcp/443\n");
+	snprintf(e.name, sizeof(e.name), "xs-big");
+	cr_assert_eq(bpf_map_update_elem(H.maps.ifaces, &key, &e, BPF_ANY), 0);
+	cr_assert_eq(xs_iface_bind(&H.maps, big, "xs-big"), 1);
+	cr_assert_eq(xs_iface_binding(&H.maps, big, &bi), 1);
+	cr_assert_eq(pkt_build(&p, &s), 0);
+	cr_assert_eq(h_run_on(&H, big, &p), XDP_DROP_, "a spoofed source passed on ifindex %u",
+		     big);
+	cr_assert_eq(H.nev, 1);
+	cr_expect_eq(H.ev[0].reason, XS_REASON_SPOOFED);
+	cr_expect_eq(H.ev[0].ifindex, big);
+	s.src = "10.10.10.11";
+	cr_assert_eq(pkt_build(&p, &s), 0);
+	cr_assert_eq(h_run_on(&H, big, &p), XDP_PASS_, "the port's own source dropped");
+	/* an apply rebinds it from xs_ifaces; detach unbinds it */
+	h_push(&H, "segment vda 10.10.10.0/24\n"
+		   "segment sf 10.10.1.0/24\n"
+		   "bind vda xs-b* 10.10.10.11\n"
+		   "allow vda -> sf : tcp/443\n");
+	cr_assert_eq(xs_iface_binding(&H.maps, big, &bi), 1, "not bound after an apply");
+	xs_iface_unbind(&H.maps, big);
+	cr_assert_eq(xs_iface_binding(&H.maps, big, &bi), 0, "still bound after unbind");
+	s.src = "10.10.10.12";
+	s.sport = 40001;
+	cr_assert_eq(pkt_build(&p, &s), 0);
+	cr_assert_eq(h_run_on(&H, big, &p), XDP_PASS_, "an unbound port's source was checked");
 }

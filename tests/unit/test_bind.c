@@ -263,6 +263,17 @@ Test(bind, compiled_binds)
 	cr_expect_eq(c->binds[2].seg, 1);
 	cr_expect_eq(c->binds[3].seg, 4);
 	cr_expect_eq(c->binds[3].flags, 0);
+	/* bind 1's first host addresses, for the datapath's check without a trie */
+	{
+		uint8_t a4[4], a6[16];
+
+		inet_pton(AF_INET, "10.1.0.5", a4);
+		inet_pton(AF_INET6, "fd00:1::5", a6);
+		cr_expect_eq(c->binds[1].flags, XS_BINDF_HOST4 | XS_BINDF_HOST6);
+		cr_expect_arr_eq(c->binds[1].host4, a4, 4);
+		cr_expect_arr_eq(c->binds[1].host6, a6, 16);
+		cr_expect_eq(c->binds[2].flags, 0, "a bind without addresses has no host address");
+	}
 	cr_assert_eq(c->nbind4, sizeof(want4) / sizeof(want4[0]));
 	for (size_t i = 0; i < c->nbind4; i++) {
 		const struct xs_bind4_entry *e = &c->bind4[i];

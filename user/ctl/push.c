@@ -45,6 +45,8 @@ static const struct map_slot map_slots[] = {
 	SLOT("xs_bind6_1", bind6[1]),
 	SLOT("xs_ifbind_0", ifbind[0]),
 	SLOT("xs_ifbind_1", ifbind[1]),
+	SLOT("xs_ifbindx_0", ifbindx[0]),
+	SLOT("xs_ifbindx_1", ifbindx[1]),
 	SLOT("xs_sets", sets),
 	SLOT("xs_stats", stats),
 	SLOT("xs_ct", ct),
@@ -370,7 +372,52 @@ static __u32 bind_match(const struct xs_bind_info *binds, size_t n, const char *
 	return 0;
 }
 
-/* xs_ifbind of set `set` for every recorded interface, under bindings binds[0..n). */
+/* The bind id of `ifindex` in set `set` (0: not bound): the array or the hash. */
+static __u32 ifbind_get(const struct xs_maps *m, __u32 set, __u32 ifindex)
+{
+	__u32 id = 0;
+
+	if (ifindex < XS_IFBIND_DIRECT)
+		bpf_map_lookup_elem(m->ifbind[set], &ifindex, &id);
+	else if (bpf_map_lookup_elem(m->ifbindx[set], &ifindex, &id))
+		id = 0;
+	return id;
+}
+
+/* Bind `ifindex` to bind id `id` in set `set` (0: not bound). */
+static int ifbind_put(const struct xs_maps *m, __u32 set, __u32 ifindex, __u32 id)
+{
+	if (ifindex < XS_IFBIND_DIRECT)
+		return bpf_map_update_elem(m->ifbind[set], &ifindex, &id, BPF_ANY) ? -errno : 0;
+	if (id)
+		return bpf_map_update_elem(m->ifbindx[set], &ifindex, &id, BPF_ANY) ? -errno : 0;
+	if (bpf_map_delete_elem(m->ifbindx[set], &ifindex) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Zero a whole array of __u32 values (every key below `n`). */
+static int array_zero(int fd, __u32 n)
+{
+	__u32 *keys = calloc(n, sizeof(*keys)), *vals = calloc(n, sizeof(*vals)), count = n;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 i = 0; i < n; i++)
+		keys[i] = i;
+	if (bpf_map_update_batch(fd, keys, vals, &count, NULL))
+		err = -errno;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* Set `set`'s interface bindings from scratch for every recorded interface,
+ * under bindings binds[0..n). */
 static int push_ifbind(const struct xs_maps *m, __u32 set, const struct xs_bind_info *binds,
 		       size_t n)
 {
@@ -378,20 +425,21 @@ static int push_ifbind(const struct xs_maps *m, __u32 set, const struct xs_bind_
 	struct xs_iface e;
 	int err;
 
-	err = map_clear(m->ifbind[set], sizeof(__u32));
-	if (err)
-		return err;
-	while (bpf_map_get_next_key(m->ifaces, prev, &key) == 0) {
+	err = array_zero(m->ifbind[set], XS_IFBIND_DIRECT);
+	if (!err)
+		err = map_clear(m->ifbindx[set], sizeof(__u32));
+	while (!err && bpf_map_get_next_key(m->ifaces, prev, &key) == 0) {
+		__u32 id;
+
 		prev = &key;
 		if (bpf_map_lookup_elem(m->ifaces, &key, &e))
 			continue;
 		e.name[sizeof(e.name) - 1] = '\0';
-		__u32 id = bind_match(binds, n, e.name);
-
-		if (id && bpf_map_update_elem(m->ifbind[set], &key, &id, BPF_ANY))
-			return -errno;
+		id = bind_match(binds, n, e.name);
+		if (id)
+			err = ifbind_put(m, set, key, id);
 	}
-	return 0;
+	return err;
 }
 
 static int push_meta(const struct xs_maps *m, const struct xs_compiled *c, const char *file,
@@ -531,10 +579,7 @@ int xs_iface_bind(const struct xs_maps *m, uint32_t ifindex, const char *name)
 		}
 		id = bind_match(binds, n, name);
 	}
-	if (id && bpf_map_update_elem(m->ifbind[set], &key, &id, BPF_ANY))
-		err = -errno;
-	else if (!id && bpf_map_delete_elem(m->ifbind[set], &key) && errno != ENOENT)
-		err = -errno;
+	err = ifbind_put(m, set, key, id);
 out:
 	free(binds);
 	return err ? err : (int)id;
@@ -545,7 +590,7 @@ void xs_iface_unbind(const struct xs_maps *m, uint32_t ifindex)
 	__u32 key = ifindex;
 
 	for (int set = 0; set < XS_POLICY_SETS; set++)
-		bpf_map_delete_elem(m->ifbind[set], &key);
+		ifbind_put(m, (__u32)set, key, 0);
 }
 
 uint32_t xs_iface_binding(const struct xs_maps *m, uint32_t ifindex, struct xs_bind_info *bi)
@@ -556,7 +601,8 @@ uint32_t xs_iface_binding(const struct xs_maps *m, uint32_t ifindex, struct xs_b
 	if (xs_config_read(m, &cfg) || !cfg.generation)
 		return 0;
 	set = cfg.generation & 1;
-	if (bpf_map_lookup_elem(m->ifbind[set], &key, &id) || !id)
+	id = ifbind_get(m, set, key);
+	if (!id)
 		return 0;
 	if (bpf_map_lookup_elem(m->binds[set], &id, bi))
 		return 0;

@@ -27,7 +27,8 @@ struct xs_maps {
 	int binds[XS_POLICY_SETS];
 	int bind4[XS_POLICY_SETS];
 	int bind6[XS_POLICY_SETS];
-	int ifbind[XS_POLICY_SETS];
+	int ifbind[XS_POLICY_SETS];  /* ifindex < XS_IFBIND_DIRECT */
+	int ifbindx[XS_POLICY_SETS]; /* the larger ones */
 	int sets;
 	int stats;
 	int ct;

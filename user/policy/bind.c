@@ -336,6 +336,19 @@ int xs_compile_binds(const struct xs_policy *p, struct xs_compiled *c)
 		info->rule_id = bd->rule_id;
 		info->seg = bd->seg;
 		snprintf(info->pattern, sizeof(info->pattern), "%s", bd->pattern);
+		/* the first host address of each family: the datapath's check without a trie */
+		for (size_t k = 0; k < bd->nprefixes; k++) {
+			const struct xs_prefix *px = &bd->prefixes[k];
+
+			if (px->family == 4 && px->len == 32 && !(info->flags & XS_BINDF_HOST4)) {
+				memcpy(info->host4, px->addr, 4);
+				info->flags |= XS_BINDF_HOST4;
+			} else if (px->family == 6 && px->len == 128 &&
+				   !(info->flags & XS_BINDF_HOST6)) {
+				memcpy(info->host6, px->addr, 16);
+				info->flags |= XS_BINDF_HOST6;
+			}
+		}
 		b.bind = bd->id;
 		for (size_t k = 0; k < bd->nprefixes; k++)
 			add_bind_entry(&b, &bd->prefixes[k], bd->id);
