@@ -123,7 +123,8 @@ static __always_inline int xs_drop(struct xs_run *r, struct xs_decision *d, int 
 	return XS_DROP;
 }
 
-/* Drop a packet a bound port may not send: `reason` SPOOFED or MALFORMED. */
+/* Drop a packet a bound port may not send: `reason` SPOOFED or MALFORMED.
+ * The event names the port's segment and the destination's. */
 static __always_inline int xs_drop_spoofed(struct xs_run *r, __u8 reason)
 {
 	struct xs_decision d = {
@@ -133,6 +134,8 @@ static __always_inline int xs_drop_spoofed(struct xs_run *r, __u8 reason)
 		.src_seg = r->port_seg,
 	};
 
+	if (reason == XS_REASON_SPOOFED)
+		d.dst_seg = policy_segment(r->set, r->p->family, r->p->daddr);
 	return xs_drop(r, &d, 0);
 }
 

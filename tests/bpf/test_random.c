@@ -128,6 +128,7 @@ static void ref_decide(bool egress, const struct pkt_spec *s, struct xs_decision
 		d->reason = XS_REASON_SPOOFED;
 		d->rule_id = port->rule_id;
 		d->src_seg = port->seg;
+		d->dst_seg = xs_policy_segment_of(pol, f.family, f.daddr);
 		return;
 	}
 	f.src_port_seg = port && !egress ? port->seg : 0;
