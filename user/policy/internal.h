@@ -15,6 +15,9 @@
  *   compile.c     the map entries and their hash; print.c as text and JSON
  *   eval.c        the reference evaluator, binding_for, bind_allows
  *   diag.c        diagnostics: collection, sorting, escaped printing
+ *   state.c       the parser's bookkeeping every pass shares: arrays, where
+ *                 it is, diagnostics at a place, a new segment
+ *   map.c         the name -> int map every lookup uses
  */
 #ifndef XS_POLICY_INTERNAL_H
 #define XS_POLICY_INTERNAL_H
@@ -187,7 +190,16 @@ struct parser {
 	struct tok *toks; /* MAX_TOKENS */
 };
 
-/* ---- parse.c: shared helpers ------------------------------------------------- */
+/* ---- map.c ----------------------------------------------------------------- */
+
+/* Value of `name`, or -1. */
+long xs_map_get(const struct xs_name_map *m, const char *name);
+/* Insert name -> val unless present: returns -1 when inserted, the value
+ * already there, or -ENOMEM. */
+long xs_map_put(struct xs_name_map *m, const char *name, long val);
+void xs_map_free(struct xs_name_map *m);
+
+/* ---- state.c: the parser's bookkeeping, below every pass ---------------------- */
 
 /* Grow *arr (element size sz) to hold one more element; return it zeroed or NULL. */
 void *xs_push(void *arr_p, size_t *n, size_t *cap, size_t sz);
@@ -270,13 +282,6 @@ bool xs_valid_name(const struct tok *t);
  * _budget variant spends at most *budget distance cells (then NULL). */
 const char *xs_closest(const char *word, const char *const *cands, size_t n);
 const char *xs_closest_budget(const char *word, const char *const *cands, size_t n, size_t *budget);
-
-/* Value of `name`, or -1. */
-long xs_map_get(const struct xs_name_map *m, const char *name);
-/* Insert name -> val unless present: returns -1 when inserted, the value
- * already there, or -ENOMEM. */
-long xs_map_put(struct xs_name_map *m, const char *name, long val);
-void xs_map_free(struct xs_name_map *m);
 
 /* After the first pass: index segment and service names (first declaration
  * wins). Returns 0 or -ENOMEM. */

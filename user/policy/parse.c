@@ -13,55 +13,6 @@
 
 #include "internal.h"
 
-/* Grow *arr (element size sz) to hold one more element; return it zeroed or NULL. */
-void *xs_push(void *arr_p, size_t *n, size_t *cap, size_t sz)
-{
-	void **arr = arr_p;
-	char *v = *arr;
-
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-
-		v = realloc(*arr, nc * sz);
-		if (!v)
-			return NULL;
-		*arr = v;
-		*cap = nc;
-	}
-	memset(v + *n * sz, 0, sz);
-	return v + (*n)++ * sz;
-}
-
-const char *xs_line_text(struct parser *P, const char *file, int line)
-{
-	long i = file ? xs_map_get(&P->file_paths, file) : -1;
-
-	if (i < 0 || line < 1 || (size_t)line > P->files[i].nlines)
-		return NULL;
-	return P->files[i].lines[line - 1];
-}
-
-void xs_diag_at(struct parser *P, enum xs_severity sev, struct xs_src_loc loc, const char *fmt, ...)
-{
-	char *msg;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	xs_diag_add(P->diags, sev, loc.file, loc.line, loc.col, xs_line_text(P, loc.file, loc.line),
-		    "%s", msg ? msg : "out of memory");
-	free(msg);
-}
-
-struct xs_src_loc xs_here(struct parser *P, int col)
-{
-	struct xs_src_loc l = { .file = P->cur->path, .line = P->lineno, .col = col };
-
-	return l;
-}
-
 static const char *const keywords[] = { "include", "service", "segment", "allow",
 					"deny",	   "default", "mode",	 "bind" };
 
@@ -107,30 +58,6 @@ static void stmt_service(struct parser *P, struct tok *t, int n)
 	s->top = P->depth == 1;
 	if (!xs_parse_items(P, t, 2, n, &s->items, &s->nitems, &s->capitems, "the service name"))
 		s->broken = true;
-}
-
-struct xs_segment *xs_new_segment(struct parser *P)
-{
-	struct xs_policy *pol = P->pol;
-	size_t cap = P->capsegs;
-	struct xs_segment *s = xs_push(&pol->segments, &pol->nsegments, &P->capsegs, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	if (P->capsegs != cap) {
-		struct segx *nx = realloc(P->segx, P->capsegs * sizeof(*nx));
-
-		if (!nx) {
-			pol->nsegments--;
-			return NULL;
-		}
-		P->segx = nx;
-	}
-	memset(&P->segx[pol->nsegments - 1], 0, sizeof(*P->segx));
-	s->id = (uint16_t)pol->nsegments; /* capped later: > 4095 is an error */
-	s->in_action = XS_ACT_DENY;
-	s->out_action = XS_ACT_ALLOW;
-	return s;
 }
 
 /*
