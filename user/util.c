@@ -4,11 +4,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <syslog.h>
 
 #include "json.h"
 
 int xs_verbose;
 bool xs_json;
+static xs_log_fn log_fn;
+
+void xs_set_log(xs_log_fn fn)
+{
+	log_fn = fn;
+}
 
 void p_err(const char *fmt, ...)
 {
@@ -19,7 +26,9 @@ void p_err(const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	if (xs_json) {
+	if (log_fn) {
+		log_fn(LOG_ERR, msg ? msg : "out of memory");
+	} else if (xs_json) {
 		fputs("{\"error\":", stdout);
 		json_print_str(stdout, msg ? msg : "out of memory");
 		fputs("}\n", stdout);
@@ -32,13 +41,18 @@ void p_err(const char *fmt, ...)
 
 void p_warn(const char *fmt, ...)
 {
+	char *msg = NULL;
 	va_list ap;
 
-	fputs("xdpseg: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
-	fputc('\n', stderr);
+	if (log_fn)
+		log_fn(LOG_WARNING, msg ? msg : "out of memory");
+	else
+		fprintf(stderr, "xdpseg: warning: %s\n", msg ? msg : "out of memory");
+	free(msg);
 }
 
 int p_usage(const char *cmd, const char *fmt, ...)

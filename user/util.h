@@ -20,6 +20,13 @@ void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "xdpseg: warning: MSG" on stderr (also in JSON mode). */
 void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Where p_err() and p_warn() go instead (a long-running process's log), or
+ * NULL for stderr. `level` is a syslog priority (LOG_ERR, LOG_WARNING).
+ */
+typedef void (*xs_log_fn)(int level, const char *msg);
+void xs_set_log(xs_log_fn fn);
+
 /* Usage error for command `cmd`: prints MSG and "try 'xdpseg CMD --help'". */
 int p_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
