@@ -238,6 +238,25 @@ int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct
 		      struct xs_diags *diags);
 void xs_compiled_free(struct xs_compiled *c);
 
+/*
+ * The compiled artefact: everything `apply` pushes (the map entries, the
+ * rule origins, segment names, bindings) and the file it was compiled
+ * from, in one self-checking byte string (format: policies/README.md,
+ * "The compiled artefact"). It is what the state directory keeps as the
+ * last good policy, and what a fleet will distribute: a host loads it
+ * without the policy's text and without compiling.
+ *
+ * xs_compiled_serialize(): a malloc'd buffer in *buf, *len bytes; 0 or
+ * -ENOMEM. xs_compiled_deserialize(): 0 and *out (c->policy carries what
+ * push and printing need: origins, segments with names, bindings,
+ * linklocal_seg) and *file (malloc'd); or -EINVAL with the reason in `err`
+ * (not an artefact, another format version, truncated, inconsistent, or
+ * the tables do not match the hash it carries).
+ */
+int xs_compiled_serialize(const struct xs_compiled *c, const char *file, void **buf, size_t *len);
+int xs_compiled_deserialize(const void *buf, size_t len, struct xs_compiled **out, char **file,
+			    char *err, size_t errlen);
+
 /* Compiled form as text / JSON (what `xdpseg compile` prints). */
 void xs_compiled_print(FILE *out, const struct xs_compiled *c);
 void xs_compiled_print_json(FILE *out, const struct xs_compiled *c);
