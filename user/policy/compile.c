@@ -613,9 +613,10 @@ static int compile_seginfo(const struct xs_policy *p, struct xs_compiled *c)
 /*
  * Content hash: SHA-256 of "xdpseg-compiled-v2", then for each table (v4,
  * v6, rules, seginfo, setinfo, binds, bind4, bind6) its entry count as 4
- * little-endian bytes followed by its entries' bytes in order.
+ * little-endian bytes followed by its entries' bytes in order. The
+ * compiler and the artefact's reader (artefact.c) both compute it here.
  */
-static int compile_hash(struct xs_compiled *c)
+int xs_compiled_hash(const struct xs_compiled *c, uint8_t out[32])
 {
 	static const char tag[] = "xdpseg-compiled-v2";
 	const struct {
@@ -650,7 +651,7 @@ static int compile_hash(struct xs_compiled *c)
 			memcpy(buf + o, parts[i].p, parts[i].n * parts[i].sz);
 		o += parts[i].n * parts[i].sz;
 	}
-	xs_sha256(buf, total, c->hash);
+	xs_sha256(buf, total, out);
 	free(buf);
 	return 0;
 }
@@ -724,7 +725,7 @@ int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct
 		err = -EINVAL;
 		goto fail;
 	}
-	err = compile_hash(c);
+	err = xs_compiled_hash(c, c->hash);
 	if (err)
 		goto fail;
 	*out = c;

@@ -13,6 +13,7 @@
  *   prefixes.c    every segment prefix, indexed (containers, contents)
  *   lint.c        warnings: shadowed and repeated allows, unused names
  *   compile.c     the map entries and their hash; print.c as text and JSON
+ *   artefact.c    the compiled form as bytes and back (untrusted on the way in)
  *   eval.c        the reference evaluator, binding_for, bind_allows
  *   diag.c        diagnostics: collection, sorting, escaped printing
  *   state.c       the parser's bookkeeping every pass shares: arrays, where
@@ -310,6 +311,12 @@ void xs_check_defaults(struct parser *P);
 /* bind statements into policy->bindings (ids 1.. in source order) */
 void xs_check_binds(struct parser *P);
 void xs_build_origins(struct parser *P);
+
+/* ---- compile.c ------------------------------------------------------------- */
+
+/* The content hash of c's tables (policies/README.md, "Compiled form"), as
+ * the compiler sets c->hash. Returns 0 or -ENOMEM. */
+int xs_compiled_hash(const struct xs_compiled *c, uint8_t out[32]);
 
 /* ---- bind.c: the compiled bind entries ----------------------------------------- */
 
