@@ -8,7 +8,9 @@
 # would remount /sys and hide the pins).
 #
 # Every name starts with LAB_PREFIX; the pin directory is LAB_PIN_DIR
-# (exported as XDPSEG_PIN_DIR for every xdpseg call). Usage:
+# (exported as XDPSEG_PIN_DIR for every xdpseg call), the state directory
+# LAB_TMP/state (exported as XDPSEG_STATE_DIR: a lab never writes the last
+# good policy of the machine, /var/lib/xdpseg). Usage:
 #   source scripts/lib/lab.sh
 #   lab_init PREFIX XDPSEG_BINARY      # sets the trap that tears everything down
 #   lab_host; lab_vm client 10.20.0.10 fd00:20::10; ...
@@ -30,6 +32,7 @@ lab_init() {
 	LAB_PIN_DIR=/sys/fs/bpf/${LAB_PREFIX%-}
 	LAB_TMP=$(mktemp -d "/tmp/${LAB_PREFIX}XXXX")
 	export XDPSEG_PIN_DIR=$LAB_PIN_DIR
+	export XDPSEG_STATE_DIR=$LAB_TMP/state
 	if [ "$(id -u)" != 0 ]; then
 		echo "lab: needs root (network namespaces, BPF)" >&2
 		return 1

@@ -2,12 +2,14 @@
 /* xdpseg apply: compile a policy and push it atomically into the inactive set. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmds.h"
 #include "json.h"
 #include "loader.h"
 #include "policy.h"
+#include "state.h"
 #include "util.h"
 
 static const char apply_help[] =
@@ -15,7 +17,10 @@ static const char apply_help[] =
 	"Compile FILE and make it the active policy atomically: every packet is decided\n"
 	"by the whole old policy or the whole new one. A policy with an error is\n"
 	"reported like 'xdpseg check' reports it and changes nothing (exit 1).\n"
-	"Loads xdpseg if needed, so a policy can be in place before 'xdpseg attach'.\n\n"
+	"Loads xdpseg if needed, so a policy can be in place before 'xdpseg attach'.\n"
+	"Then saves the compiled policy as the last good one in the state directory\n"
+	"(/var/lib/xdpseg, or $XDPSEG_STATE_DIR), for the next boot; a failure to save\n"
+	"is a warning (the policy is enforced all the same).\n\n"
 	"  -j, --json   print the result as one JSON object\n"
 	"  -h, --help   this help\n";
 
@@ -41,6 +46,16 @@ static void print_result(const char *file, const struct xs_compiled *c,
 	       "prefixes, %zu rule-table entries\n",
 	       xs_policy_declared_segments(c->policy), c->policy->nrules, c->policy->nbindings,
 	       c->nv4, c->nv6, c->nrules);
+}
+
+/* The last good policy for the next boot (state.h), named by its absolute
+ * path; a failure is a warning, never the apply's: the kernel enforces it. */
+static void save_last_good(const char *file, const struct xs_compiled *c)
+{
+	char *abs = realpath(file, NULL);
+
+	xs_state_save(xs_state_dir(), c, abs ? abs : file);
+	free(abs);
 }
 
 int cmd_apply(int argc, char **argv)
@@ -102,6 +117,7 @@ int cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	print_result(file, comp, &res);
+	save_last_good(file, comp);
 	ret = XS_EXIT_OK;
 out:
 	xs_compiled_free(comp);

@@ -21,7 +21,8 @@ const char *xs_state_dir(void);
  * Save `c`, applied from `file`, as the last good policy under `dir`: made
  * 0700 when missing, written to a temporary file then renamed (a crash
  * leaves the old one or the new one), 0600. Returns 0, or a negative errno
- * after reporting the error (p_err) with the path.
+ * after reporting why with the path, as a warning (p_warn): the caller has
+ * pushed `c` already, and the kernel enforces it whatever the save does.
  */
 int xs_state_save(const char *dir, const struct xs_compiled *c, const char *file);
 
