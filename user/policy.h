@@ -80,8 +80,17 @@ struct xs_file {
 typedef int (*xs_resolve_fn)(void *ctx, const char *from, const char *name, size_t limit,
 			     struct xs_file *out);
 
-/* Resolver over the file system: relative to the including file's folder. */
+/*
+ * Resolver over the file system: the top-level file as named; an include
+ * relative to the including file's folder, then, when no file has that
+ * name there and the name is relative, in each folder of the search path
+ * (the first that has it). policies/README.md, `include`.
+ */
 int xs_resolve_fs(void *ctx, const char *from, const char *name, size_t limit, struct xs_file *out);
+
+/* The include search path: $XDPSEG_POLICY_PATH when set (folders separated
+ * by ':'; empty: none), else DATADIR/xdpseg/policies as installed. */
+const char *xs_policy_path(void);
 
 /* ---- The parsed policy (intermediate form) -------------------------------- */
 

@@ -13,6 +13,12 @@
 
 #include "policy.h"
 
+/* Where `include` looks after the including file's folder (meson sets it to
+ * DATADIR/xdpseg/policies, where `meson install` puts the presets). */
+#ifndef XS_POLICY_DATADIR
+#define XS_POLICY_DATADIR "/usr/share/xdpseg/policies"
+#endif
+
 static const char *kind_of(mode_t m)
 {
 	if (S_ISDIR(m))
@@ -160,6 +166,54 @@ static void normalise(char *path)
 	*out = '\0';
 }
 
+/* Read `p` (malloc'd, normalised here) into *out, which takes it over. */
+static int read_as(char *p, size_t limit, struct xs_file *out)
+{
+	int err;
+
+	normalise(p);
+	err = read_file(p, limit, out);
+	if (err) {
+		free(p);
+		return err;
+	}
+	out->path = p;
+	return 0;
+}
+
+const char *xs_policy_path(void)
+{
+	const char *env = getenv("XDPSEG_POLICY_PATH");
+
+	return env ? env : XS_POLICY_DATADIR;
+}
+
+/*
+ * An include that is not next to the including file: each folder of the
+ * search path in turn. The first file that exists is the one (an error
+ * reading it is the include's error); none: -ENOENT.
+ */
+static int search(const char *name, size_t limit, struct xs_file *out)
+{
+	const char *dirs = xs_policy_path();
+
+	while (*dirs) {
+		size_t len = strcspn(dirs, ":");
+		char *p;
+		int err;
+
+		if (len) {
+			if (asprintf(&p, "%.*s/%s", (int)len, dirs, name) < 0)
+				return -ENOMEM;
+			err = read_as(p, limit, out);
+			if (err != -ENOENT)
+				return err;
+		}
+		dirs += len + (dirs[len] == ':');
+	}
+	return -ENOENT;
+}
+
 int xs_resolve_fs(void *ctx, const char *from, const char *name, size_t limit, struct xs_file *out)
 {
 	const char *slash = from ? strrchr(from, '/') : NULL;
@@ -173,12 +227,9 @@ int xs_resolve_fs(void *ctx, const char *from, const char *name, size_t limit, s
 	}
 	if (!p)
 		return -ENOMEM;
-	normalise(p);
-	err = read_file(p, limit, out);
-	if (err) {
-		free(p);
-		return err;
-	}
-	out->path = p;
-	return 0;
+	err = read_as(p, limit, out);
+	/* an include by a relative name: then the search path */
+	if (err == -ENOENT && from && name[0] != '/')
+		err = search(name, limit, out);
+	return err;
 }
