@@ -15,6 +15,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_agent(int argc, char **argv); /* agent/ */
 
 /*
  * Compile a policy file for a command: diagnostics go to stderr (with the

@@ -23,6 +23,7 @@ static const struct cmd cmds[] = {
 	{ "status", cmd_status, "interfaces, active policy, conntrack, event losses" },
 	{ "stats", cmd_stats, "counters per rule, per default and per drop reason" },
 	{ "watch", cmd_watch, "stream live flow events" },
+	{ "agent", cmd_agent, "run the host agent (follows interfaces, keeps them protected)" },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The agent's configuration file: read whole, checked whole, then used. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/client.h"
+#include "ctl/loader.h"
+#include "ctl/state.h"
+
+/* Past this many errors the rest of the file is not read. */
+#define MAX_ERRORS 20
+
+static const char *const key_names[AGENT_KEY__COUNT] = {
+	[AGENT_KEY_POLICY] = "policy",
+	[AGENT_KEY_INTERFACES] = "interfaces",
+	[AGENT_KEY_BRIDGE] = "bridge",
+	[AGENT_KEY_MODE] = "mode",
+	[AGENT_KEY_PIN_DIR] = "pin-dir",
+	[AGENT_KEY_STATE_DIR] = "state-dir",
+	[AGENT_KEY_UNPROTECTED] = "unprotected",
+	[AGENT_KEY_SOCKET] = "socket",
+	[AGENT_KEY_RECONCILE_INTERVAL] = "reconcile-interval",
+};
+
+const char *agent_key_name(enum agent_key k)
+{
+	return key_names[k];
+}
+
+struct reader {
+	const char *file;
+	int line;
+	struct agent_config_errors *errs;
+};
+
+static void add_error(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_error(struct reader *r, const char *fmt, ...)
+{
+	char *msg = NULL, *full = NULL, **nv;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (r->line)
+		n = asprintf(&full, "%s:%d: error: %s", r->file, r->line, msg);
+	else
+		n = asprintf(&full, "%s: error: %s", r->file, msg);
+	free(msg);
+	if (n < 0)
+		return;
+	nv = realloc(r->errs->v, (r->errs->n + 1) * sizeof(*nv));
+	if (!nv) {
+		free(full);
+		return;
+	}
+	r->errs->v = nv;
+	r->errs->v[r->errs->n++] = full;
+}
+
+void agent_config_errors_free(struct agent_config_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+	e->v = NULL;
+	e->n = 0;
+}
+
+static void free_words(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void agent_config_free(struct agent_config *c)
+{
+	free(c->file);
+	free(c->policy);
+	free_words(c->ifpat, c->nifpat);
+	free_words(c->bridges, c->nbridges);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Levenshtein distance of two short words (keys), for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[40], cur[40];
+
+	if (la >= 40 || lb >= 40)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(*prev));
+	}
+	return prev[lb];
+}
+
+static void unknown_key(struct reader *r, const char *key)
+{
+	size_t best = 99, d;
+	int found = -1;
+
+	for (int k = 0; k < AGENT_KEY__COUNT; k++) {
+		d = distance(key, key_names[k]);
+		/* "interface", "pin_dir", "reconcile": a typo or a shorter form */
+		if (strlen(key) >= 3 && !strncmp(key, key_names[k], strlen(key)))
+			d = 1;
+		if (d < best) {
+			best = d;
+			found = k;
+		}
+	}
+	if (found >= 0 && best <= 2 && best * 2 < strlen(key))
+		add_error(r, "unknown key '%s': did you mean '%s'?", key, key_names[found]);
+	else
+		add_error(
+			r,
+			"unknown key '%s': the keys are policy, interfaces, bridge, mode, pin-dir, "
+			"state-dir, unprotected, socket, reconcile-interval",
+			key);
+}
+
+/* Split `value` at blanks into a malloc'd array of words. */
+static int split_words(const char *value, char ***out, size_t *n)
+{
+	char **v = NULL;
+	size_t cnt = 0;
+
+	for (const char *p = value; *p;) {
+		size_t len;
+		char **nv;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (!len)
+			break;
+		nv = realloc(v, (cnt + 1) * sizeof(*v));
+		if (!nv)
+			goto nomem;
+		v = nv;
+		v[cnt] = strndup(p, len);
+		if (!v[cnt])
+			goto nomem;
+		cnt++;
+		p += len;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+nomem:
+	free_words(v, cnt);
+	return -ENOMEM;
+}
+
+/* An interface name the kernel accepts: 1-15 bytes, no '/', ':' or blank. */
+static bool ifname_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && len < 16 && !strpbrk(s, "/: \t") && strcmp(s, ".") && strcmp(s, "..");
+}
+
+static int set_path(struct reader *r, const char *key, const char *value, char *dst, size_t size)
+{
+	if (value[0] != '/') {
+		add_error(r, "%s '%s' is not an absolute path", key, value);
+		return -EINVAL;
+	}
+	if (strlen(value) >= size) {
+		add_error(r, "%s '%s' is too long (at most %zu bytes)", key, value, size - 1);
+		return -EINVAL;
+	}
+	snprintf(dst, size, "%s", value);
+	return 0;
+}
+
+/* `policy`: relative to the configuration file's folder. */
+static int set_policy(struct reader *r, struct agent_config *c, const char *value)
+{
+	char *copy, *dir;
+	int n;
+
+	if (value[0] == '/') {
+		c->policy = strdup(value);
+		return c->policy ? 0 : -ENOMEM;
+	}
+	copy = strdup(r->file);
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);
+	n = asprintf(&c->policy, "%s/%s", dir, value);
+	free(copy);
+	if (n < 0) {
+		c->policy = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, const char *value)
+{
+	const char *key = key_names[k];
+	char *end;
+	long n;
+	int err;
+
+	switch (k) {
+	case AGENT_KEY_POLICY:
+		return set_policy(r, c, value);
+	case AGENT_KEY_INTERFACES:
+		err = split_words(value, &c->ifpat, &c->nifpat);
+		for (size_t i = 0; !err && i < c->nifpat; i++) {
+			if (strlen(c->ifpat[i]) > 64 || strchr(c->ifpat[i], '/')) {
+				add_error(r,
+					  "bad interface pattern '%s': a glob of interface names "
+					  "(at most 64 bytes, no '/')",
+					  c->ifpat[i]);
+				return -EINVAL;
+			}
+		}
+		return err;
+	case AGENT_KEY_BRIDGE:
+		err = split_words(value, &c->bridges, &c->nbridges);
+		for (size_t i = 0; !err && i < c->nbridges; i++) {
+			if (!ifname_ok(c->bridges[i])) {
+				add_error(r,
+					  "bad bridge name '%s': an interface name (1 to 15 bytes, "
+					  "no '/', ':' or blank)",
+					  c->bridges[i]);
+				return -EINVAL;
+			}
+		}
+		return err;
+	case AGENT_KEY_MODE:
+		c->attach.mode_given = true;
+		if (!strcmp(value, "native")) {
+			c->attach.mode = XS_XDP_NATIVE;
+			c->mode = "native";
+		} else if (!strcmp(value, "generic")) {
+			c->attach.mode = XS_XDP_GENERIC;
+			c->mode = "generic";
+		} else if (!strcmp(value, "tc-ingress")) {
+			c->attach.tc_ingress = true;
+			c->attach.mode_given = false;
+			c->mode = "tc-ingress";
+		} else {
+			add_error(r, "bad value '%s' for mode: use native, generic or tc-ingress",
+				  value);
+			return -EINVAL;
+		}
+		return 0;
+	case AGENT_KEY_PIN_DIR:
+		return set_path(r, key, value, c->pin_dir, sizeof(c->pin_dir));
+	case AGENT_KEY_STATE_DIR:
+		return set_path(r, key, value, c->state_dir, sizeof(c->state_dir));
+	case AGENT_KEY_SOCKET:
+		return set_path(r, key, value, c->sock, sizeof(c->sock));
+	case AGENT_KEY_UNPROTECTED:
+		if (!strcmp(value, "warn")) {
+			c->unprotected = AGENT_UNPROT_WARN;
+		} else if (!strcmp(value, "down")) {
+			c->unprotected = AGENT_UNPROT_DOWN;
+		} else {
+			add_error(r, "bad value '%s' for unprotected: use warn or down", value);
+			return -EINVAL;
+		}
+		return 0;
+	case AGENT_KEY_RECONCILE_INTERVAL:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno || *end || end == value || n < 1 || n > 86400) {
+			add_error(
+				r,
+				"bad value '%s' for reconcile-interval: a whole number of seconds, "
+				"1 to 86400",
+				value);
+			return -EINVAL;
+		}
+		c->interval = (unsigned int)n;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void trim(char **s, char *end)
+{
+	while (**s == ' ' || **s == '\t')
+		(*s)++;
+	while (end > *s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+}
+
+/* One line (NUL-terminated, without its newline). */
+static int parse_line(struct reader *r, struct agent_config *c, char *line, size_t len)
+{
+	char *key, *value, *eq, *p;
+	int k;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)line[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			add_error(r, "control character 0x%02x in column %zu%s", ch, i + 1,
+				  ch == '\r' ? " (DOS line ends? convert the file with dos2unix)"
+					     : "");
+			return -EINVAL;
+		}
+	}
+	p = strchr(line, '#');
+	if (p)
+		*p = '\0';
+	key = line;
+	trim(&key, key + strlen(key));
+	if (!*key)
+		return 0;
+	eq = strchr(key, '=');
+	if (!eq) {
+		add_error(r, "expected 'KEY = VALUE', found '%s'", key);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	value = eq + 1;
+	trim(&key, eq);
+	trim(&value, value + strlen(value));
+	if (!*key) {
+		add_error(r, "expected 'KEY = VALUE': no key before '='");
+		return -EINVAL;
+	}
+	for (k = 0; k < AGENT_KEY__COUNT && strcmp(key, key_names[k]); k++)
+		;
+	if (k == AGENT_KEY__COUNT) {
+		unknown_key(r, key);
+		return -EINVAL;
+	}
+	if (c->line[k]) {
+		add_error(r, "duplicate key '%s' (first at line %d)", key, c->line[k]);
+		return -EINVAL;
+	}
+	c->line[k] = r->line;
+	if (!*value) {
+		add_error(r, "'%s' needs a value", key);
+		return -EINVAL;
+	}
+	return set_key(r, c, (enum agent_key)k, value);
+}
+
+/* The whole file, checked: a regular file of bounded size. */
+static int read_file(struct reader *r, char **text, size_t *len)
+{
+	struct stat st;
+	ssize_t got;
+	size_t o = 0;
+	char *buf;
+	int fd;
+
+	fd = open(r->file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int err = errno;
+
+		add_error(r, "cannot read it: %s", strerror(err));
+		return -err;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		add_error(r, "not a regular file");
+		close(fd);
+		return -EINVAL;
+	}
+	if ((size_t)st.st_size > AGENT_CONFIG_MAX_BYTES) {
+		add_error(r, "too large (%lld bytes; at most %u)", (long long)st.st_size,
+			  AGENT_CONFIG_MAX_BYTES);
+		close(fd);
+		return -EFBIG;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (o < (size_t)st.st_size && (got = read(fd, buf + o, (size_t)st.st_size - o)) > 0)
+		o += (size_t)got;
+	close(fd);
+	buf[o] = '\0';
+	*text = buf;
+	*len = o;
+	return 0;
+}
+
+static void set_defaults(struct agent_config *c)
+{
+	const char *env;
+
+	if (!c->mode) {
+		c->attach.mode = XS_XDP_NATIVE;
+		c->mode = "native";
+	}
+	if (!c->line[AGENT_KEY_PIN_DIR])
+		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", xs_pin_dir());
+	if (!c->line[AGENT_KEY_STATE_DIR]) {
+		env = getenv("XDPSEG_STATE_DIR");
+		snprintf(c->state_dir, sizeof(c->state_dir), "%s",
+			 env && *env ? env : XS_STATE_DIR);
+	}
+	if (!c->line[AGENT_KEY_SOCKET])
+		snprintf(c->sock, sizeof(c->sock), "%s", xs_agent_sock_path());
+	if (!c->interval)
+		c->interval = AGENT_RECONCILE_DEFAULT;
+}
+
+int agent_config_read(const char *file, struct agent_config *out, struct agent_config_errors *errs)
+{
+	struct reader r = { .file = file, .errs = errs };
+	struct agent_config c;
+	char *text = NULL, *p;
+	size_t len = 0;
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	err = read_file(&r, &text, &len);
+	if (err)
+		return -EINVAL;
+	p = text;
+	for (r.line = 1; p < text + len && errs->n < MAX_ERRORS; r.line++) {
+		char *nl = memchr(p, '\n', (size_t)(text + len - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(text + len - p);
+
+		p[l] = '\0';
+		if (parse_line(&r, &c, p, l) == -ENOMEM) {
+			r.line = 0;
+			add_error(&r, "out of memory");
+			break;
+		}
+		p += l + 1;
+	}
+	free(text);
+	r.line = 0;
+	c.file = strdup(file);
+	if (!c.file)
+		add_error(&r, "out of memory");
+	if (errs->n) {
+		agent_config_free(&c);
+		return -EINVAL;
+	}
+	set_defaults(&c);
+	*out = c;
+	return 0;
+}

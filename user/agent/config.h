@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The agent's configuration file (xdpseg(8), AGENT): `key = value` lines,
+ * `#` starts a comment, blank lines are fine. Read whole before anything
+ * changes: a file with an error is reported line by line
+ * ("FILE:LINE: error: ...") and used not at all.
+ */
+#ifndef XS_AGENT_CONFIG_H
+#define XS_AGENT_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ctl/iface.h"
+
+#define AGENT_CONFIG_FILE "/etc/xdpseg/xdpseg.conf"
+#define AGENT_RECONCILE_DEFAULT 30 /* seconds */
+#define AGENT_CONFIG_MAX_BYTES (1u << 20)
+#define AGENT_SOCK_MAX 108 /* sizeof(sun_path) */
+
+enum agent_key {
+	AGENT_KEY_POLICY,
+	AGENT_KEY_INTERFACES,
+	AGENT_KEY_BRIDGE,
+	AGENT_KEY_MODE,
+	AGENT_KEY_PIN_DIR,
+	AGENT_KEY_STATE_DIR,
+	AGENT_KEY_UNPROTECTED,
+	AGENT_KEY_SOCKET,
+	AGENT_KEY_RECONCILE_INTERVAL,
+	AGENT_KEY__COUNT,
+};
+
+enum agent_unprotected {
+	AGENT_UNPROT_WARN, /* log it, status says so, retry at every reconcile */
+	AGENT_UNPROT_DOWN, /* ... and set the link down until it is protected */
+};
+
+struct agent_config {
+	char *file;   /* the file it was read from */
+	char *policy; /* the policy file (relative: to the config's folder), or NULL */
+	char **ifpat; /* `interfaces`: fnmatch(3) patterns of names */
+	size_t nifpat;
+	char **bridges; /* `bridge`: every port of these bridges */
+	size_t nbridges;
+	struct xs_attach_opts attach; /* `mode` */
+	const char *mode;	      /* "native", "generic" or "tc-ingress" */
+	char pin_dir[256];
+	char state_dir[PATH_MAX];
+	char sock[AGENT_SOCK_MAX];
+	enum agent_unprotected unprotected;
+	unsigned int interval;	    /* `reconcile-interval`, seconds */
+	int line[AGENT_KEY__COUNT]; /* the line that set each key (0: its default) */
+};
+
+/* Every error of one read, each "FILE:LINE: error: ..." (or "FILE: error: ..."). */
+struct agent_config_errors {
+	char **v;
+	size_t n;
+};
+
+/*
+ * Read `file` into *c. Keys not in the file take their environment
+ * variable (pin-dir XDPSEG_PIN_DIR, state-dir XDPSEG_STATE_DIR, socket
+ * XDPSEG_AGENT_SOCK), then their default. Returns 0, or -EINVAL with every
+ * error in *errs and *c untouched.
+ */
+int agent_config_read(const char *file, struct agent_config *c, struct agent_config_errors *errs);
+void agent_config_free(struct agent_config *c);
+void agent_config_errors_free(struct agent_config_errors *e);
+
+/* The key's name as written in the file ("pin-dir"). */
+const char *agent_key_name(enum agent_key k);
+
+#endif /* XS_AGENT_CONFIG_H */

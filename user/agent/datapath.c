@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The datapath as the agent holds it: adopt what is loaded, or load it and
+ * apply a policy before any interface is hooked; the policy in force, who
+ * applied it, and the configured policy compiled.
+ *
+ * Which policy a fresh load applies, in order: the configured policy when
+ * it compiles (what the admin wrote); else the last good policy of the
+ * state directory (said loudly: the file is broken); else a built-in
+ * deny-all policy. The datapath with no policy (generation 0) passes every
+ * packet, so hooking interfaces without a policy would be falling open;
+ * deny-all is failing closed, until a policy applies (reload or `apply`).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "agent/agent.h"
+#include "agent/log.h"
+#include "ctl/push.h"
+#include "ctl/state.h"
+#include "policy.h"
+#include "util.h"
+
+#define BUILTIN_DENY_NAME "(built-in deny-all)"
+static const char builtin_deny[] = "segment quarantine 0.0.0.0/0, ::/0\n"
+				   "default quarantine in deny out deny\n"
+				   "default link-local in deny out deny\n";
+
+/* The built-in policy's only file. */
+static int resolve_builtin(void *ctx, const char *from, const char *name, size_t limit,
+			   struct xs_file *out)
+{
+	if (from)
+		return -ENOENT;
+	out->path = strdup(name);
+	out->text = strdup(builtin_deny);
+	out->len = strlen(builtin_deny);
+	if (!out->path || !out->text) {
+		free(out->path);
+		free(out->text);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* One diagnostic as `xdpseg check` prints its first line (escaped). */
+static char *diag_line(const struct xs_diag *g)
+{
+	struct xs_diag one = *g;
+	struct xs_diags d = { .v = &one, .n = 1, .cap = 1 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	one.line_text = NULL;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	xs_diags_print(f, &d, false);
+	fclose(f);
+	if (buf && len && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	return buf;
+}
+
+static int compile_with(const char *path, xs_resolve_fn resolve, struct xs_compiled **out,
+			char **errline)
+{
+	struct xs_diags diags;
+	int err;
+
+	*out = NULL;
+	*errline = NULL;
+	xs_diags_init(&diags);
+	err = xs_policy_compile(path, resolve, NULL, out, &diags);
+	for (size_t i = 0; i < diags.n; i++) {
+		const struct xs_diag *g = &diags.v[i];
+		char *line = diag_line(g);
+
+		if (!line)
+			continue;
+		agent_log_raw(g->severity == XS_SEV_ERROR ? LOG_ERR : LOG_WARNING, line);
+		if (g->severity == XS_SEV_ERROR && !*errline)
+			*errline = line;
+		else
+			free(line);
+	}
+	if (err && !*errline &&
+	    asprintf(errline, "%s: error: %s", path,
+		     err == -EINVAL ? "the policy has errors" : strerror(-err)) < 0)
+		*errline = NULL;
+	if (err && diags.errors == 0 && *errline)
+		agent_log_raw(LOG_ERR, *errline);
+	xs_diags_free(&diags);
+	return err;
+}
+
+int dp_compile(const char *path, struct xs_compiled **out, char **errline)
+{
+	return compile_with(path, xs_resolve_fs, out, errline);
+}
+
+void dp_compile_configured(struct agent *a)
+{
+	struct agent_policy *p = &a->pol;
+
+	xs_compiled_free(p->compiled);
+	p->compiled = NULL;
+	p->compiled_hash[0] = '\0';
+	free(p->file_error);
+	p->file_error = NULL;
+	if (!a->cfg.policy)
+		return;
+	if (dp_compile(a->cfg.policy, &p->compiled, &p->file_error) == 0)
+		xs_hex(p->compiled->hash, sizeof(p->compiled->hash), p->compiled_hash);
+}
+
+double agent_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void ctl_setup(struct agent *a, struct xs_ctl *ctl)
+{
+	xs_ctl_init(ctl);
+	snprintf(ctl->dir, sizeof(ctl->dir), "%s", a->cfg.pin_dir);
+}
+
+int dp_open(struct agent *a, struct xs_ctl *ctl)
+{
+	ctl_setup(a, ctl);
+	if (!xs_ctl_loaded(ctl))
+		return -ENOENT;
+	return xs_ctl_open(ctl);
+}
+
+/* The policy in force: generation, then its metadata. */
+static int read_in_force(const struct xs_ctl *ctl, uint32_t *gen, struct xs_policy_meta *meta)
+{
+	struct xs_config cfg;
+	__u32 set;
+	int err;
+
+	memset(meta, 0, sizeof(*meta));
+	err = xs_config_read(&ctl->maps, &cfg);
+	if (err)
+		return err;
+	*gen = cfg.generation;
+	if (!cfg.generation)
+		return 0;
+	set = cfg.generation & 1;
+	if (bpf_map_lookup_elem(ctl->maps.meta, &set, meta))
+		return -errno;
+	meta->file[sizeof(meta->file) - 1] = '\0';
+	return 0;
+}
+
+static void note_in_force(struct agent *a, uint32_t gen, const struct xs_policy_meta *meta,
+			  const char *source)
+{
+	a->pol.generation = gen;
+	if (gen) {
+		xs_hex(meta->hash, sizeof(meta->hash), a->pol.hash);
+		snprintf(a->pol.file, sizeof(a->pol.file), "%s", meta->file);
+	} else {
+		a->pol.hash[0] = a->pol.file[0] = '\0';
+	}
+	a->pol.source = source;
+}
+
+/* Push `c` (locked), note it; save it as the last good when asked. */
+static int push(struct agent *a, struct xs_ctl *ctl, const struct xs_compiled *c, const char *file,
+		const char *source, bool save)
+{
+	struct xs_push_result res;
+	int err;
+
+	err = xs_policy_push(&ctl->maps, c, file, &res);
+	if (err) {
+		agent_log(LOG_ERR,
+			  "pushing %s into the maps under %s failed: %s; the active policy is "
+			  "unchanged",
+			  file, ctl->dir, strerror(-err));
+		return err;
+	}
+	a->pol.generation = res.generation;
+	xs_hex(c->hash, sizeof(c->hash), a->pol.hash);
+	snprintf(a->pol.file, sizeof(a->pol.file), "%s", file);
+	a->pol.source = source;
+	agent_log(LOG_NOTICE, "applied %s: generation %u, sha256 %s (%s)", file, res.generation,
+		  a->pol.hash, source);
+	if (save && xs_state_save(a->cfg.state_dir, c, file) == 0)
+		agent_log(LOG_INFO, "saved it as the last good policy in %s", a->cfg.state_dir);
+	return 0;
+}
+
+/* Nothing applied yet (a fresh load): the configured policy, the last good, or deny-all. */
+static int apply_initial(struct agent *a, struct xs_ctl *ctl)
+{
+	struct xs_compiled *c = NULL;
+	char *file = NULL, *errline = NULL;
+	int err;
+
+	if (a->pol.compiled)
+		return push(a, ctl, a->pol.compiled, a->cfg.policy, "config", true);
+
+	err = xs_state_load(a->cfg.state_dir, &c, &file);
+	if (err == 0) {
+		if (a->pol.file_error)
+			agent_log(LOG_CRIT,
+				  "the configured policy %s does not compile (%s): enforcing the "
+				  "last good policy from %s instead (applied from %s); fix the "
+				  "file, then reload",
+				  a->cfg.policy, a->pol.file_error, a->cfg.state_dir, file);
+		else if (a->cfg.policy)
+			agent_log(LOG_WARNING, "no configured policy to apply: enforcing the last "
+					       "good policy from the state directory");
+		err = push(a, ctl, c, file, "state", false);
+		xs_compiled_free(c);
+		free(file);
+		return err;
+	}
+
+	if (err != -ENOENT)
+		agent_log(LOG_ERR, "the last good policy in %s cannot be used (see above)",
+			  a->cfg.state_dir);
+
+	/* Nothing to enforce: fail closed. */
+	err = compile_with(BUILTIN_DENY_NAME, resolve_builtin, &c, &errline);
+	free(errline);
+	if (err)
+		return err;
+	agent_log(LOG_CRIT,
+		  "no policy to enforce (%s; no last good policy in %s): every protected "
+		  "interface drops every IP packet (a built-in deny-all policy) until a policy "
+		  "applies: fix it, then reload the agent or run 'xdpseg apply FILE'",
+		  a->pol.file_error ? a->pol.file_error
+		  : a->cfg.policy   ? "the configured policy does not compile"
+				    : "no policy configured",
+		  a->cfg.state_dir);
+	err = push(a, ctl, c, BUILTIN_DENY_NAME, "builtin-deny", false);
+	xs_compiled_free(c);
+	return err;
+}
+
+int dp_begin(struct agent *a, struct xs_ctl *ctl)
+{
+	struct xs_policy_meta meta;
+	uint32_t gen = 0;
+	int err;
+
+	ctl_setup(a, ctl);
+	err = xs_ctl_lock(ctl, true);
+	if (err)
+		return err;
+	err = xs_ctl_load(ctl);
+	if (!err)
+		err = read_in_force(ctl, &gen, &meta);
+	if (err)
+		goto fail;
+	if (ctl->loaded_now)
+		agent_log(LOG_NOTICE, "loaded xdpseg (pinned under %s)", ctl->dir);
+	if (ctl->prog_id[XS_PROG_XDP] != a->xdp_prog_id) {
+		/* Loaded anew since the agent last looked: no hook of before counts. */
+		a->xdp_prog_id = ctl->prog_id[XS_PROG_XDP];
+		agent_links_invalidate(a);
+	}
+	if (!gen) {
+		/* Nothing may be hooked while no policy decides (everything passes). */
+		err = apply_initial(a, ctl);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	if (ctl->loaded_now) {
+		/* Loaded for nothing: leave nothing pinned. */
+		xs_maps_close(&ctl->maps);
+		xs_ctl_unload(ctl);
+	}
+	xs_ctl_close(ctl);
+	return err;
+}
+
+void dp_end(struct xs_ctl *ctl)
+{
+	xs_ctl_close(ctl);
+}
+
+int dp_boot(struct agent *a)
+{
+	struct xs_policy_meta meta;
+	struct xs_ctl ctl;
+	uint32_t gen = 0;
+	int err;
+
+	dp_compile_configured(a);
+	if (dp_open(a, &ctl) == 0 && read_in_force(&ctl, &gen, &meta) == 0 && gen) {
+		/* Loaded and enforcing: adopt it as it is. */
+		note_in_force(a, gen, &meta, "adopted");
+		a->xdp_prog_id = ctl.prog_id[XS_PROG_XDP];
+		xs_ctl_close(&ctl);
+		agent_log(LOG_NOTICE,
+			  "adopted the loaded datapath under %s: policy generation %u, %s (sha256 "
+			  "%s); nothing reloaded",
+			  a->cfg.pin_dir, gen, a->pol.file, a->pol.hash);
+		if (a->pol.file_error)
+			agent_log(LOG_CRIT,
+				  "the configured policy %s does not compile (%s): the policy in "
+				  "force stays",
+				  a->cfg.policy, a->pol.file_error);
+		else if (a->pol.compiled && strcmp(a->pol.compiled_hash, a->pol.hash))
+			agent_log(
+				LOG_WARNING,
+				"the configured policy %s (sha256 %s) is not the policy in force: "
+				"left as it is at start; a reload (SIGHUP) applies it",
+				a->cfg.policy, a->pol.compiled_hash);
+		return 0;
+	}
+	xs_ctl_close(&ctl);
+	err = dp_begin(a, &ctl);
+	if (err)
+		return err;
+	a->xdp_prog_id = ctl.prog_id[XS_PROG_XDP];
+	dp_end(&ctl);
+	return 0;
+}
+
+int dp_apply(struct agent *a, const struct xs_compiled *c, const char *file, const char *source)
+{
+	struct xs_ctl ctl;
+	int err;
+
+	err = dp_begin(a, &ctl);
+	if (err)
+		return err;
+	err = push(a, &ctl, c, file, source, true);
+	dp_end(&ctl);
+	return err;
+}
+
+bool dp_poll(struct agent *a)
+{
+	struct xs_policy_meta meta;
+	struct xs_ctl ctl;
+	uint32_t gen = 0;
+	bool repair = false;
+	int err;
+
+	err = dp_open(a, &ctl);
+	if (err == -ENOENT) {
+		if (a->pol.generation || a->xdp_prog_id) {
+			agent_log(LOG_WARNING,
+				  "xdpseg was unloaded under %s while the agent runs ('xdpseg "
+				  "detach --all'?): loading it again (stop the agent first to stop "
+				  "enforcing)",
+				  a->cfg.pin_dir);
+			note_in_force(a, 0, &meta, "none");
+			a->xdp_prog_id = 0;
+		}
+		xs_ctl_close(&ctl);
+		return true;
+	}
+	if (err || read_in_force(&ctl, &gen, &meta)) {
+		xs_ctl_close(&ctl);
+		return false;
+	}
+	if (ctl.prog_id[XS_PROG_XDP] != a->xdp_prog_id) {
+		if (a->xdp_prog_id)
+			agent_log(LOG_WARNING,
+				  "xdpseg was reloaded under %s (program ids changed): checking "
+				  "every interface",
+				  a->cfg.pin_dir);
+		a->xdp_prog_id = ctl.prog_id[XS_PROG_XDP];
+		agent_links_invalidate(a);
+		repair = true;
+	}
+	if (gen != a->pol.generation) {
+		note_in_force(a, gen, &meta, "cli");
+		if (gen)
+			agent_log(LOG_NOTICE,
+				  "policy generation %u applied by another process: %s (sha256 %s)",
+				  gen, a->pol.file, a->pol.hash);
+		else
+			repair = true; /* nothing applied: the next batch applies one */
+	}
+	xs_ctl_close(&ctl);
+	return repair;
+}
