@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -35,17 +36,59 @@ static const char *level_name(int level)
 	}
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The same line again within REPEAT_S seconds is counted, not printed (a
+ * failure retried every second must not flood the journal); the count is
+ * said before the next different line, or with the line a minute later.
+ */
+#define REPEAT_S 60
+static char last_line[2048];
+static int last_level;
+static double last_at;
+static unsigned long repeats;
+
+static void say_repeats(void)
+{
+	if (!repeats)
+		return;
+	if (journal)
+		fprintf(stderr, "<%d>(the last message was repeated %lu more times)\n", last_level,
+			repeats);
+	else
+		fprintf(stderr, "xdpseg-agent: %s: (the last message was repeated %lu more times)\n",
+			level_name(last_level), repeats);
+	repeats = 0;
+}
+
 /* One line: a newline or control byte inside a message would forge a second one. */
 static void emit(int level, const char *prefix, const char *msg)
 {
 	char line[2048];
 	size_t o = 0;
+	double now;
 
 	if (level >= LOG_DEBUG && !xs_verbose)
 		return;
 	for (const char *p = msg; *p && o + 1 < sizeof(line); p++)
 		line[o++] = (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p;
 	line[o] = '\0';
+	now = mono();
+	if (level == last_level && !strcmp(line, last_line) && now - last_at < REPEAT_S) {
+		repeats++;
+		return;
+	}
+	say_repeats();
+	memcpy(last_line, line, o + 1);
+	last_level = level;
+	last_at = now;
 	if (journal)
 		fprintf(stderr, "<%d>%s\n", level, line);
 	else if (prefix)

@@ -248,6 +248,7 @@ void agent_flush(struct agent *a)
 void agent_reconcile(struct agent *a)
 {
 	struct xs_iface *recs = NULL;
+	double start = agent_now();
 	struct xs_ctl ctl;
 	size_t n = 0;
 	int err;
@@ -290,6 +291,8 @@ void agent_reconcile(struct agent *a)
 		l->event_at = agent_now();
 	}
 	xs_ctl_close(&ctl);
+	agent_log(LOG_DEBUG, "reconcile: %zu links, %zu records checked in %.1f ms", a->nlinks, n,
+		  (agent_now() - start) * 1e3);
 	agent_flush(a);
 }
 
