@@ -63,7 +63,8 @@ static void say_repeats(void)
 		fprintf(stderr, "<%d>(the last message was repeated %lu more times)\n", last_level,
 			repeats);
 	else
-		fprintf(stderr, "xdpseg-agent: %s: (the last message was repeated %lu more times)\n",
+		fprintf(stderr,
+			"xdpseg-agent: %s: (the last message was repeated %lu more times)\n",
 			level_name(last_level), repeats);
 	repeats = 0;
 }
