@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The agent's configuration file (user/agent/config.c): every key and its
+ * default, the file over the environment over the default, comments and
+ * blanks, and each error as FILE:LINE: error: ... with nothing returned.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/config.h"
+
+static char tmp[64], file[128];
+
+static void setup(void)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/xs-agentconf-XXXXXX");
+	cr_assert(mkdtemp(tmp));
+	snprintf(file, sizeof(file), "%s/xdpseg.conf", tmp);
+	unsetenv("XDPSEG_PIN_DIR");
+	unsetenv("XDPSEG_STATE_DIR");
+	unsetenv("XDPSEG_AGENT_SOCK");
+}
+
+static void teardown(void)
+{
+	unlink(file);
+	rmdir(tmp);
+}
+
+static void write_conf(const char *text, size_t len)
+{
+	FILE *f = fopen(file, "w");
+
+	cr_assert(f);
+	cr_assert_eq(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+/* Read `text`; every error joined by newlines ("" when it reads). */
+static char *read_conf(const char *text, struct agent_config *c)
+{
+	struct agent_config_errors errs = { 0 };
+	static char out[4096];
+	size_t o = 0;
+	int err;
+
+	write_conf(text, strlen(text));
+	memset(c, 0, sizeof(*c));
+	err = agent_config_read(file, c, &errs);
+	out[0] = '\0';
+	for (size_t i = 0; i < errs.n; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? "\n" : "", errs.v[i]);
+	cr_assert_eq(err != 0, errs.n != 0, "error %d with %zu messages", err, errs.n);
+	agent_config_errors_free(&errs);
+	return out;
+}
+
+/* The one error `text` gives, without the "FILE:" in front. */
+static const char *one_error(const char *text)
+{
+	struct agent_config c;
+	char *e = read_conf(text, &c);
+	size_t n = strlen(file);
+
+	cr_assert(!strchr(e, '\n'), "more than one error: %s", e);
+	cr_assert(!strncmp(e, file, n) && e[n] == ':', "not FILE:...: %s", e);
+	return e + n + 1;
+}
+
+TestSuite(agent_config, .init = setup, .fini = teardown);
+
+Test(agent_config, every_key)
+{
+	struct agent_config c;
+	char want[256];
+
+	cr_assert_str_empty(read_conf("# the farm\n"
+				      "\n"
+				      "policy = farm.policy      # next to this file\n"
+				      "interfaces =\tvnet*  tap[0-9]* \n"
+				      "bridge = br0 br1\n"
+				      "mode = generic\n"
+				      "pin-dir = /sys/fs/bpf/x\n"
+				      "state-dir = /var/lib/x\n"
+				      "socket = /run/x/agent.sock\n"
+				      "unprotected = down\n"
+				      "reconcile-interval = 5\n",
+				      &c));
+	snprintf(want, sizeof(want), "%s/farm.policy", tmp);
+	cr_assert_str_eq(c.policy, want);
+	cr_assert_eq(c.nifpat, 2);
+	cr_assert_str_eq(c.ifpat[0], "vnet*");
+	cr_assert_str_eq(c.ifpat[1], "tap[0-9]*");
+	cr_assert_eq(c.nbridges, 2);
+	cr_assert_str_eq(c.bridges[1], "br1");
+	cr_assert_str_eq(c.mode, "generic");
+	cr_assert(c.attach.mode == XS_XDP_GENERIC && c.attach.mode_given && !c.attach.tc_ingress);
+	cr_assert_str_eq(c.pin_dir, "/sys/fs/bpf/x");
+	cr_assert_str_eq(c.state_dir, "/var/lib/x");
+	cr_assert_str_eq(c.sock, "/run/x/agent.sock");
+	cr_assert_eq(c.unprotected, AGENT_UNPROT_DOWN);
+	cr_assert_eq(c.interval, 5);
+	cr_assert_eq(c.line[AGENT_KEY_POLICY], 3);
+	cr_assert_str_eq(c.file, file);
+	agent_config_free(&c);
+}
+
+Test(agent_config, defaults)
+{
+	struct agent_config c;
+
+	cr_assert_str_empty(read_conf("", &c));
+	cr_assert_null(c.policy);
+	cr_assert_eq(c.nifpat + c.nbridges, 0);
+	cr_assert_str_eq(c.mode, "native");
+	cr_assert(c.attach.mode == XS_XDP_NATIVE && !c.attach.mode_given);
+	cr_assert_str_eq(c.pin_dir, "/sys/fs/bpf/xdpseg");
+	cr_assert_str_eq(c.state_dir, "/var/lib/xdpseg");
+	cr_assert_str_eq(c.sock, "/run/xdpseg/agent.sock");
+	cr_assert_eq(c.unprotected, AGENT_UNPROT_WARN);
+	cr_assert_eq(c.interval, AGENT_RECONCILE_DEFAULT);
+	agent_config_free(&c);
+
+	cr_assert_str_empty(read_conf("mode = tc-ingress\npolicy = /abs/p.policy\n", &c));
+	cr_assert(c.attach.tc_ingress && !c.attach.mode_given);
+	cr_assert_str_eq(c.policy, "/abs/p.policy");
+	agent_config_free(&c);
+}
+
+Test(agent_config, file_over_environment_over_default)
+{
+	struct agent_config c;
+
+	setenv("XDPSEG_PIN_DIR", "/sys/fs/bpf/env", 1);
+	setenv("XDPSEG_STATE_DIR", "/var/lib/env", 1);
+	setenv("XDPSEG_AGENT_SOCK", "/run/env.sock", 1);
+	cr_assert_str_empty(read_conf("pin-dir = /sys/fs/bpf/file\n", &c));
+	cr_assert_str_eq(c.pin_dir, "/sys/fs/bpf/file");
+	cr_assert_str_eq(c.state_dir, "/var/lib/env");
+	cr_assert_str_eq(c.sock, "/run/env.sock");
+	agent_config_free(&c);
+}
+
+Test(agent_config, errors)
+{
+	cr_assert_str_eq(one_error("interface = vnet*\n"),
+			 "1: error: unknown key 'interface': did you mean 'interfaces'?");
+	cr_assert_str_eq(one_error("pin_dir = /x\n"),
+			 "1: error: unknown key 'pin_dir': did you mean 'pin-dir'?");
+	cr_assert_str_eq(one_error("reconcile = 3\n"),
+			 "1: error: unknown key 'reconcile': did you mean 'reconcile-interval'?");
+	cr_assert_str_eq(one_error("\n\nmode = native\nmode = generic\n"),
+			 "4: error: duplicate key 'mode' (first at line 3)");
+	cr_assert_str_eq(one_error("mode = turbo\n"),
+			 "1: error: bad value 'turbo' for mode: use native, generic or tc-ingress");
+	cr_assert_str_eq(one_error("unprotected = off\n"),
+			 "1: error: bad value 'off' for unprotected: use warn or down");
+	cr_assert_str_eq(one_error("reconcile-interval = 1.5\n"),
+			 "1: error: bad value '1.5' for reconcile-interval: a whole number of "
+			 "seconds, 1 to 86400");
+	cr_assert_str_eq(one_error("reconcile-interval = 86401\n"),
+			 "1: error: bad value '86401' for reconcile-interval: a whole number of "
+			 "seconds, 1 to 86400");
+	cr_assert_str_eq(one_error("policy\n"), "1: error: expected 'KEY = VALUE', found 'policy'");
+	cr_assert_str_eq(one_error(" = x\n"),
+			 "1: error: expected 'KEY = VALUE': no key before '='");
+	cr_assert_str_eq(one_error("policy =   # nothing\n"), "1: error: 'policy' needs a value");
+	cr_assert_str_eq(one_error("state-dir = var/lib\n"),
+			 "1: error: state-dir 'var/lib' is not an absolute path");
+	cr_assert_str_eq(
+		one_error("bridge = br0 this-name-is-too-long\n"),
+		"1: error: bad bridge name 'this-name-is-too-long': an interface name (1 to "
+		"15 bytes, no '/', ':' or blank)");
+	cr_assert_str_eq(one_error("interfaces = vnet/*\n"),
+			 "1: error: bad interface pattern 'vnet/*': a glob of interface names (at "
+			 "most 64 bytes, no '/')");
+	cr_assert_str_eq(
+		one_error("mode = native\r\n"),
+		"1: error: control character 0x0d in column 14 (DOS line ends? convert the "
+		"file with dos2unix)");
+	cr_assert_str_eq(
+		one_error("xyz = 1\n"),
+		"1: error: unknown key 'xyz': the keys are policy, interfaces, bridge, mode, "
+		"pin-dir, state-dir, unprotected, socket, reconcile-interval");
+}
+
+Test(agent_config, nul_byte_and_missing_file)
+{
+	struct agent_config_errors errs = { 0 };
+	struct agent_config c;
+	char want[256];
+
+	write_conf("mode = na\0tive\n", 15);
+	cr_assert_neq(agent_config_read(file, &c, &errs), 0);
+	cr_assert_eq(errs.n, 1);
+	snprintf(want, sizeof(want), "%s:1: error: control character 0x00 in column 10", file);
+	cr_assert_str_eq(errs.v[0], want);
+	agent_config_errors_free(&errs);
+
+	unlink(file);
+	cr_assert_neq(agent_config_read(file, &c, &errs), 0);
+	snprintf(want, sizeof(want), "%s: error: cannot read it: No such file or directory", file);
+	cr_assert_str_eq(errs.v[0], want);
+	agent_config_errors_free(&errs);
+}
+
+Test(agent_config, every_error_reported)
+{
+	struct agent_config c;
+	char *e = read_conf("mode = x\nfoo = 1\nmode = native\n", &c);
+	size_t lines = 1;
+
+	for (char *p = e; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(lines, 3, "%s", e);
+}
