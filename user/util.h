@@ -11,6 +11,9 @@
 #define XS_EXIT_OK 0
 #define XS_EXIT_FAIL 1	/* the command failed (policy error, kernel error, ...) */
 #define XS_EXIT_USAGE 2 /* bad command line */
+/* status: something that should be protected is not (an interface, a
+ * policy, an agent's interface): a monitoring check's failure. */
+#define XS_EXIT_UNPROTECTED 3
 
 extern int xs_verbose; /* -v: show libbpf's own log */
 extern bool xs_json;   /* the command prints JSON: errors become {"error": ...} */

@@ -270,15 +270,15 @@ expect_eq "$(lab_xs status | head -1)" "protected: 2 interfaces enforce policy g
 	"the summary line says the host is protected"
 
 rm "$P/links/xdp-h-a" # the last reference to h-a's XDP link
-expect_eq "$(st_json)" "h-a:unprotected:no xdp native h-c:protected: False" \
-	"an XDP hook that went away: unprotected"
-expect_eq "$(lab_xs status | head -1)" "not protected: h-a unprotected" "the summary names it"
+expect_eq "$(st_json)" "h-a:partial:no xdp native h-c:protected: False" \
+	"an XDP hook that went away (TC egress still there): partial"
+expect_eq "$(lab_xs status | head -1)" "not protected: h-a partial" "the summary names it"
 out=$(lab_xs attach h-a)
 expect_eq "$out" "h-a: attached again (xdp native ingress, tc egress): it was unprotected (no xdp native)" \
 	"attach repairs it"
 lab_in host tc filter del dev h-c egress
-expect_eq "$(st_json)" "h-a:protected: h-c:unprotected:no tc egress False" \
-	"a TC filter deleted by hand: unprotected"
+expect_eq "$(st_json)" "h-a:protected: h-c:partial:no tc egress False" \
+	"a TC filter deleted by hand: partial"
 lab_xs attach h-c >/dev/null
 
 # h-c is deleted and made again (a VM reboot recreates its tap): new ifindex.

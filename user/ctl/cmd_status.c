@@ -15,6 +15,7 @@
 #include "json.h"
 #include "loader.h"
 #include "show.h"
+#include "status_agent.h"
 #include "util.h"
 
 /* Parse [--json] [--help] for a read-only command. Returns -1 to go on. */
@@ -158,12 +159,46 @@ static int find_strays(const struct xs_iface *v, const struct xs_iface_live *liv
 	return 0;
 }
 
-/* Nothing loaded, but hooks may be left: say so, with the fix. */
+/* The strays of an unloaded host as "NAME (HOOKS), ..." ("" when none). */
+static void strays_text(const struct stray *s, size_t n, char *list, size_t size)
+{
+	char what[64];
+	size_t o = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < n && o < size; i++) {
+		xs_hooks_names(s[i].hooks, what, sizeof(what));
+		o += (size_t)snprintf(list + o, size - o, "%s%s (%s)", i ? ", " : "", s[i].name,
+				      what);
+	}
+}
+
+static void strays_json(const struct stray *strays, size_t n)
+{
+	char what[64];
+
+	printf("[");
+	for (size_t i = 0; i < n; i++) {
+		printf("%s{\"name\":", i ? "," : "");
+		json_print_str(stdout, strays[i].name);
+		printf(",\"ifindex\":%u,\"hooks\":[", strays[i].ifindex);
+		for (unsigned int b = 0, k = 0; b < XS_HK__COUNT; b++) {
+			if (!(strays[i].hooks & (1U << b)))
+				continue;
+			xs_hooks_names(1U << b, what, sizeof(what));
+			printf("%s\"%s\"", k++ ? "," : "", what);
+		}
+		printf("]}");
+	}
+	printf("]");
+}
+
+/* Nothing loaded (and no agent), but hooks may be left: say so, with the fix. */
 static void status_not_loaded(const char *dir)
 {
-	char list[512] = "", what[64];
 	struct stray *s = NULL;
-	size_t n = 0, o = 0;
+	char list[512];
+	size_t n = 0;
 
 	if (find_strays(NULL, NULL, 0, &s, &n) || !n) {
 		p_err("xdpseg is not loaded (nothing pinned under %s): run 'xdpseg attach IFACE' "
@@ -172,11 +207,7 @@ static void status_not_loaded(const char *dir)
 		free(s);
 		return;
 	}
-	for (size_t i = 0; i < n && o < sizeof(list); i++) {
-		xs_hooks_names(s[i].hooks, what, sizeof(what));
-		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s (%s)", i ? ", " : "",
-				      s[i].name, what);
-	}
+	strays_text(s, n, list, sizeof(list));
 	p_err("xdpseg is not loaded (nothing pinned under %s), but xdpseg hooks are still "
 	      "attached: %s: remove them with 'xdpseg detach --all'",
 	      dir, list);
@@ -195,8 +226,9 @@ static void live_text(const struct xs_iface *e, const struct xs_iface_live *l, c
 		snprintf(buf, size, "protected");
 		break;
 	case XS_LIVE_UNPROTECTED:
-		snprintf(buf, size, "unprotected (%s): 'xdpseg attach %s' repairs it", problems,
-			 e->name);
+	case XS_LIVE_PARTIAL:
+		snprintf(buf, size, "%s (%s): 'xdpseg attach %s' repairs it",
+			 xs_live_name(l->state), problems, e->name);
 		break;
 	case XS_LIVE_ATTACHING:
 		snprintf(buf, size, "attaching (incomplete%s%s): run 'xdpseg attach %s' again",
@@ -213,16 +245,37 @@ static void live_text(const struct xs_iface *e, const struct xs_iface_live *l, c
 	}
 }
 
+struct recorded {
+	const struct xs_iface *v;
+	const struct xs_iface_live *live;
+	size_t n;
+};
+
+/* A recorded interface the summary names already (not protected). */
+static bool named_already(void *ctx, const char *name)
+{
+	const struct recorded *r = ctx;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (!strncmp(r->v[i].name, name, sizeof(r->v[i].name)) &&
+		    r->live[i].state != XS_LIVE_PROTECTED)
+			return true;
+	return false;
+}
+
 /*
  * Is this host protected? Only when a policy is applied, at least one
- * interface is recorded, and every recorded interface runs every hook its
- * record asks for with the pinned programs. Otherwise say why.
+ * interface is recorded, every recorded interface runs every hook its
+ * record asks for with the pinned programs, and an agent that answers
+ * calls every interface it selects protected. Otherwise say why.
  */
 static bool host_summary(const struct xs_config *cfg, const struct xs_iface *v,
-			 const struct xs_iface_live *live, size_t n, char *buf, size_t size)
+			 const struct xs_iface_live *live, size_t n, const struct xs_agent_view *av,
+			 char *buf, size_t size)
 {
+	struct recorded rec = { v, live, n };
 	size_t o;
-	bool ok = cfg->generation && n;
+	bool ok = cfg->generation && n && !av->nbad;
 
 	for (size_t i = 0; i < n; i++)
 		ok = ok && live[i].state == XS_LIVE_PROTECTED;
@@ -244,6 +297,9 @@ static bool host_summary(const struct xs_config *cfg, const struct xs_iface *v,
 				      o > strlen("not protected:") ? "," : "", v[i].name,
 				      xs_live_name(live[i].state));
 	}
+	xs_agent_view_summary(av, buf, size, &o, strlen("not protected:"), named_already, &rec);
+	if (o >= size)
+		snprintf(buf + size - 4, 4, "...");
 	return false;
 }
 
@@ -289,14 +345,68 @@ static bool port_binding(const struct xs_maps *m, const struct xs_iface *e, char
 static const char status_help[] =
 	"Usage: xdpseg status [--json]\n\n"
 	"Whether this host is protected, then each attached interface checked against\n"
-	"the live link (protected, unprotected, attaching, replaced, gone), xdpseg hooks\n"
-	"no record lists, the active policy (file, SHA-256 content hash, applied at),\n"
-	"conntrack entries in use, and event losses.\n\n"
+	"the live link (protected, partial, unprotected, attaching, replaced, gone),\n"
+	"xdpseg hooks no record lists, the active policy (file, SHA-256 content hash,\n"
+	"applied at), the agent (running or not, and every interface it selects that is\n"
+	"not protected), conntrack entries in use, and event losses.\n\n"
 	"  -j, --json   one JSON object\n"
-	"  -h, --help   this help\n";
+	"  -h, --help   this help\n\n"
+	"Exit status: 0 protected; 3 not protected (an interface that is not, no policy,\n"
+	"no interface, an agent's interface that is not, or an agent running while\n"
+	"nothing is loaded); 1 the state cannot be read (or nothing is loaded and no\n"
+	"agent runs); 2 a usage error.\n";
+
+/* The agent says its policy file no longer compiles: loudly, on stderr too. */
+static void warn_file_error(const struct xs_agent_view *av)
+{
+	if (av->file_error)
+		p_warn("the agent's policy file no longer compiles: %s; it enforces the last good "
+		       "policy",
+		       av->file_error);
+}
+
+/*
+ * Nothing is loaded, but an agent runs: it should have loaded xdpseg (it
+ * selects interfaces to protect). Not protected; say what the agent says.
+ */
+static int status_unloaded_agent(const char *dir, const struct xs_agent_view *av)
+{
+	struct stray *s = NULL;
+	char summary[512], list[512];
+	size_t n = 0;
+
+	find_strays(NULL, NULL, 0, &s, &n);
+	strays_text(s, n, list, sizeof(list));
+	snprintf(summary, sizeof(summary),
+		 "not protected: xdpseg is not loaded (nothing pinned under %s), but an agent "
+		 "runs",
+		 dir);
+	warn_file_error(av);
+	if (xs_json) {
+		printf("{\"protected\":false,\"loaded\":false,\"summary\":");
+		json_print_str(stdout, summary);
+		printf(",\"pin_dir\":");
+		json_print_str(stdout, dir);
+		printf(",\"interfaces\":[],\"unrecorded\":");
+		strays_json(s, n);
+		printf(",\"policy\":null,\"agent\":");
+		xs_agent_view_json(av);
+		printf("}\n");
+	} else {
+		printf("%s\n", summary);
+		if (n)
+			printf("xdpseg hooks no record lists: %s (remove them with 'xdpseg detach "
+			       "--all')\n",
+			       list);
+		xs_agent_view_text(av);
+	}
+	free(s);
+	return XS_EXIT_UNPROTECTED;
+}
 
 int cmd_status(int argc, char **argv)
 {
+	struct xs_agent_view av = { 0 };
 	struct xs_iface_live *live = NULL;
 	struct xs_policy_meta meta;
 	struct xs_iface *v = NULL;
@@ -321,7 +431,11 @@ int cmd_status(int argc, char **argv)
 	if (xs_ctl_trust(&ctl))
 		goto out;
 	if (!xs_ctl_loaded(&ctl)) {
-		status_not_loaded(ctl.dir);
+		xs_agent_view_get(&av);
+		if (xs_agent_view_running(&av))
+			ret = status_unloaded_agent(ctl.dir, &av);
+		else
+			status_not_loaded(ctl.dir);
 		goto out;
 	}
 	if (xs_ctl_open(&ctl))
@@ -342,14 +456,17 @@ int cmd_status(int argc, char **argv)
 		p_err("cannot list the interfaces of this network namespace");
 		goto out;
 	}
-	is_protected = host_summary(&cfg, v, live, n, summary, sizeof(summary));
+	xs_agent_view_get(&av);
+	is_protected = host_summary(&cfg, v, live, n, &av, summary, sizeof(summary));
 	memset(&meta, 0, sizeof(meta));
 	if (cfg.generation)
 		xs_meta_get(&ctl.maps, cfg.generation & 1, &meta);
 	xs_hex(meta.hash, sizeof(meta.hash), hash);
+	warn_file_error(&av);
 
 	if (xs_json) {
-		printf("{\"protected\":%s,\"summary\":", is_protected ? "true" : "false");
+		printf("{\"protected\":%s,\"loaded\":true,\"summary\":",
+		       is_protected ? "true" : "false");
 		json_print_str(stdout, summary);
 		printf(",\"pin_dir\":");
 		json_print_str(stdout, ctl.dir);
@@ -384,20 +501,9 @@ int cmd_status(int argc, char **argv)
 			}
 			printf("}");
 		}
-		printf("],\"unrecorded\":[");
-		for (size_t i = 0; i < nstrays; i++) {
-			printf("%s{\"name\":", i ? "," : "");
-			json_print_str(stdout, strays[i].name);
-			printf(",\"ifindex\":%u,\"hooks\":[", strays[i].ifindex);
-			for (unsigned int b = 0, k = 0; b < XS_HK__COUNT; b++) {
-				if (!(strays[i].hooks & (1U << b)))
-					continue;
-				xs_hooks_names(1U << b, what, sizeof(what));
-				printf("%s\"%s\"", k++ ? "," : "", what);
-			}
-			printf("]}");
-		}
-		printf("],\"policy\":");
+		printf("],\"unrecorded\":");
+		strays_json(strays, nstrays);
+		printf(",\"policy\":");
 		if (cfg.generation) {
 			printf("{\"generation\":%u,\"set\":%u,\"file\":", cfg.generation,
 			       cfg.generation & 1);
@@ -407,11 +513,13 @@ int cmd_status(int argc, char **argv)
 		} else {
 			printf("null");
 		}
+		printf(",\"agent\":");
+		xs_agent_view_json(&av);
 		printf(",\"conntrack\":{\"entries\":%llu,\"live\":%llu,\"max\":%u}",
 		       (unsigned long long)ct_total, (unsigned long long)ct_live, XS_CT_MAX);
 		printf(",\"events\":{\"lost\":%llu,\"ratelimited\":%llu}}\n",
 		       (unsigned long long)lost, (unsigned long long)rl);
-		ret = XS_EXIT_OK;
+		ret = is_protected ? XS_EXIT_OK : XS_EXIT_UNPROTECTED;
 		goto out;
 	}
 
@@ -448,12 +556,14 @@ int cmd_status(int argc, char **argv)
 		printf("policy: none applied (traffic passes unchecked): run 'xdpseg apply "
 		       "FILE'\n");
 	}
+	xs_agent_view_text(&av);
 	printf("conntrack: %llu entries, %llu live (max %u)\n", (unsigned long long)ct_total,
 	       (unsigned long long)ct_live, XS_CT_MAX);
 	printf("events: %llu lost (ring buffer full), %llu drop events rate-limited\n",
 	       (unsigned long long)lost, (unsigned long long)rl);
-	ret = XS_EXIT_OK;
+	ret = is_protected ? XS_EXIT_OK : XS_EXIT_UNPROTECTED;
 out:
+	xs_agent_view_free(&av);
 	free(strays);
 	free(live);
 	free(v);

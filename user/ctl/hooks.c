@@ -254,8 +254,10 @@ void xs_iface_live(const struct xs_ctl *ctl, const struct xs_iface *e, struct xs
 	}
 	if (e->state == XS_IFACE_ATTACHING)
 		l->state = XS_LIVE_ATTACHING;
+	else if (!l->bad)
+		l->state = XS_LIVE_PROTECTED;
 	else
-		l->state = l->bad ? XS_LIVE_UNPROTECTED : XS_LIVE_PROTECTED;
+		l->state = l->bad == l->want ? XS_LIVE_UNPROTECTED : XS_LIVE_PARTIAL;
 }
 
 void xs_live_problems(const struct xs_iface_live *l, char *buf, size_t size)
@@ -290,6 +292,8 @@ const char *xs_live_name(enum xs_live s)
 		return "protected";
 	case XS_LIVE_UNPROTECTED:
 		return "unprotected";
+	case XS_LIVE_PARTIAL:
+		return "partial";
 	case XS_LIVE_ATTACHING:
 		return "attaching";
 	case XS_LIVE_REPLACED:

@@ -55,7 +55,8 @@ void xs_hook_fix(unsigned int bit, const char *ifname, char *buf, size_t size);
 /* What a record of xs_ifaces is, checked against the live interface. */
 enum xs_live {
 	XS_LIVE_PROTECTED,   /* every recorded hook runs the pinned program */
-	XS_LIVE_UNPROTECTED, /* some recorded hook is missing or runs another program */
+	XS_LIVE_UNPROTECTED, /* no recorded hook runs the pinned program */
+	XS_LIVE_PARTIAL,     /* some do, some are missing or run another program */
 	XS_LIVE_ATTACHING,   /* recorded by an attach that did not finish */
 	XS_LIVE_REPLACED,    /* the name now belongs to another ifindex */
 	XS_LIVE_GONE,	     /* no interface has the name */
@@ -78,7 +79,7 @@ void xs_iface_live(const struct xs_ctl *ctl, const struct xs_iface *e, struct xs
  */
 void xs_live_problems(const struct xs_iface_live *l, char *buf, size_t size);
 
-/* "protected", "unprotected", "attaching", "replaced", "gone". */
+/* "protected", "unprotected", "partial", "attaching", "replaced", "gone". */
 const char *xs_live_name(enum xs_live s);
 
 /* The hooks record `e` asks for (XS_HK_*). */
