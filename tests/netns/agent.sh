@@ -20,8 +20,11 @@ test_lab_init "$1"
 XS=$LAB_XDPSEG
 P=$LAB_PIN_DIR
 T=$LAB_TMP
-SOCK=$T/run/agent.sock
-STATE=$T/state
+# The lab's socket and state directory (XDPSEG_AGENT_SOCK, XDPSEG_STATE_DIR):
+# the configuration leaves them out, so the agent takes them from the
+# environment as the CLI does, and `xdpseg status` finds the agent.
+SOCK=$XDPSEG_AGENT_SOCK
+STATE=$XDPSEG_STATE_DIR
 CONF=$T/agent.conf
 POLICY=$T/farm.policy
 LOG=$T/agent.log
@@ -70,8 +73,6 @@ policy     = farm.policy        # relative: next to this file
 interfaces = h-* v-*
 bridge     = br1
 pin-dir    = $P
-state-dir  = $STATE
-socket     = $SOCK
 reconcile-interval = 1
 EOF
 FARM_HASH=$("$XS" compile "$POLICY" | awk '/^hash/ {print $2}')
@@ -231,6 +232,9 @@ lab_ping d 10.0.0.254 || fail "d (not matching) cannot reach the host"
 ok "the same packet from a non-matching port passes (the test can see a miss)"
 expect_eq "$(has_hooks x-d)" "" "x-d is not touched"
 expect_eq "$(iface_state x-d)" "absent" "status does not list x-d"
+out=$(lab_xs status)
+expect_eq "$?" 0 "xdpseg status: protected (exit 0)"
+expect_match "$out" "agent: running, pid $AGENT_PID, config $CONF" "xdpseg status shows the agent"
 
 # ---- 4. Delete and recreate with the same name ----------------------------------------
 
@@ -288,7 +292,7 @@ agent_req '{"cmd":"reload"}' >/dev/null
 
 # ---- 8. The socket: status for anyone who may connect, reload and stop for root ---------
 
-chmod 0755 "$T" "$T/run"
+chmod 0755 "$T"
 expect_eq "$(stat -c '%a %U' "$SOCK")" "$(getent group xdpseg >/dev/null && echo '660 root' || echo '600 root')" \
 	"the socket is root's (0660 with an xdpseg group, else 0600)"
 chmod 0666 "$SOCK" # let nobody connect, to see the agent's own check
@@ -335,7 +339,7 @@ ok "a client that never reads does not block the others"
 # ---- 9. One agent per pin directory ----------------------------------------------------
 
 CONF2=$T/agent2.conf
-sed "s|^socket .*|socket = $T/run2/agent.sock|" "$CONF" >"$CONF2"
+{ cat "$CONF"; echo "socket = $T/run2/agent.sock"; } >"$CONF2"
 out=$(lab_in host "$XS" agent --config "$CONF2" 2>&1)
 rc=$?
 lock=$(ls /run/xdpseg/agent-sys-fs-bpf-"${LAB_PREFIX%-}"-*.lock)
@@ -458,6 +462,9 @@ expect_eq "$(status_q "[(i['state'], i['error']) for i in d['interfaces'] if i['
 expect_no_match "$(lab_in host ip -o link show v-e)" "[<,]UP[,>]" "v-e is set down"
 expect_match "$(cat "$LOG")" "error: v-e: set down until it can be protected \\(unprotected = down\\)" "the log says v-e was set down"
 expect_eq "$(iface_state h-a)" "protected" "the other ports are protected"
+out=$(lab_xs status)
+expect_eq "$?" 3 "xdpseg status: not protected while v-e is down (exit 3)"
+expect_match "$out" "v-e" "xdpseg status names v-e"
 lab_in host ip link set dev v-e xdpdrv off
 wait_for 4 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show v-e | grep -q 'prog/xdp.*xs_xdp'" ||
 	fail "v-e was not protected once the foreign program went"
