@@ -51,6 +51,8 @@ struct agent_link {
 	unsigned int master; /* the bridge's ifindex, 0: none */
 	unsigned int flags;  /* IFF_* */
 	uint32_t xdp_prog;   /* the XDP program rtnetlink reported last (0: none) */
+	uint32_t xdp_drv;    /* ... in native mode */
+	uint32_t xdp_skb;    /* ... in generic mode */
 	char matched_by[64]; /* the pattern, or "bridge NAME", that selects it; "": none */
 	enum agent_link_state state;
 	uint32_t xdp_ours; /* PROTECTED by XDP: the program id attached */

@@ -152,6 +152,8 @@ void agent_link_event(void *agent, const struct nl_link *m)
 	l->master = m->master;
 	l->flags = m->flags;
 	l->xdp_prog = m->xdp_prog;
+	l->xdp_drv = m->xdp_drv;
+	l->xdp_skb = m->xdp_skb;
 	if (!changed)
 		return;
 	if (bridge) {

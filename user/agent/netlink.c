@@ -22,19 +22,29 @@
 /* Dumps redone at most this often when a change interrupts them. */
 #define DUMP_TRIES 10
 
-/* The program ids of IFLA_XDP: the one attached, whichever mode. */
+/* The program ids of IFLA_XDP: per mode, and the one attached whichever mode. */
 static int xdp_attr(const struct nlattr *a, void *data)
 {
-	__u32 *id = data;
+	struct nl_link *l = data;
+	__u32 id;
 
+	if (mnl_attr_validate(a, MNL_TYPE_U32))
+		return MNL_CB_OK;
+	id = mnl_attr_get_u32(a);
 	switch (mnl_attr_get_type(a)) {
-	case IFLA_XDP_PROG_ID:
 	case IFLA_XDP_DRV_PROG_ID:
-	case IFLA_XDP_SKB_PROG_ID:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0 && !*id)
-			*id = mnl_attr_get_u32(a);
+		l->xdp_drv = id;
 		break;
+	case IFLA_XDP_SKB_PROG_ID:
+		l->xdp_skb = id;
+		break;
+	case IFLA_XDP_PROG_ID:
+		break;
+	default:
+		return MNL_CB_OK;
 	}
+	if (!l->xdp_prog)
+		l->xdp_prog = id;
 	return MNL_CB_OK;
 }
 
@@ -53,7 +63,7 @@ static int link_attr(const struct nlattr *a, void *data)
 		break;
 	case IFLA_XDP:
 		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
-			mnl_attr_parse_nested(a, xdp_attr, &l->xdp_prog);
+			mnl_attr_parse_nested(a, xdp_attr, l);
 		break;
 	}
 	return MNL_CB_OK;

@@ -22,6 +22,8 @@ struct nl_link {
 	unsigned int master; /* IFLA_MASTER (a bridge's ifindex), 0: none */
 	unsigned int flags;  /* IFF_* */
 	__u32 xdp_prog;	     /* the XDP program on it (either mode), 0: none */
+	__u32 xdp_drv;	     /* ... in native (driver) mode */
+	__u32 xdp_skb;	     /* ... in generic (skb) mode */
 };
 
 typedef void (*nl_link_fn)(void *data, const struct nl_link *l);

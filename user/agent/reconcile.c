@@ -55,15 +55,23 @@ static bool own_record(const struct xs_ctl *ctl, const struct agent_link *l, str
 	return !strcmp(rec->name, l->name);
 }
 
-/* Is `l` protected now, by its record and the hooks the kernel runs? */
-static bool live_protected(const struct xs_ctl *ctl, struct agent_link *l)
+/*
+ * Is `l` protected now, by its record and the hooks the kernel runs? The
+ * XDP program ids are rtnetlink's last word on the link (an event or the
+ * reconcile's dump): one TC query per interface instead of a dump of every
+ * link per interface (libbpf's XDP query). Stale ids can only delay a
+ * repair to the next reconcile, which reads them fresh.
+ */
+static bool dumped_protected(const struct xs_ctl *ctl, struct agent_link *l)
 {
 	struct xs_iface_live live;
 	struct xs_iface rec;
+	struct xs_hooks h;
 
 	if (!own_record(ctl, l, &rec))
 		return false;
-	xs_iface_live(ctl, &rec, &live);
+	xs_hooks_query_xdp_known(l->ifindex, l->xdp_drv, l->xdp_skb, &h);
+	xs_iface_live_hooks(ctl, &rec, &h, &live);
 	if (live.state != XS_LIVE_PROTECTED)
 		return false;
 	l->xdp_ours = rec.tc_ingress ? 0 : ctl->prog_id[XS_PROG_XDP];
@@ -208,7 +216,7 @@ void agent_flush(struct agent *a)
 			l->pending = false;
 			continue;
 		}
-		if (open && live_protected(&ctl, l)) {
+		if (open && dumped_protected(&ctl, l)) {
 			l->pending = false;
 			l->state = AGENT_LINK_PROTECTED;
 			l->error[0] = '\0';
@@ -284,7 +292,7 @@ void agent_reconcile(struct agent *a)
 
 		if (!l->matched_by[0] || l->pending)
 			continue;
-		if (l->state == AGENT_LINK_PROTECTED && live_protected(&ctl, l))
+		if (l->state == AGENT_LINK_PROTECTED && dumped_protected(&ctl, l))
 			continue;
 		l->pending = true;
 		a->npending = true;

@@ -62,19 +62,11 @@ static int tc_prog(unsigned int ifindex, enum bpf_tc_attach_point point, __u32 *
 	return 0;
 }
 
-int xs_hooks_query(unsigned int ifindex, struct xs_hooks *h)
+/* The TC hooks, then which hooks run xdpseg's programs; h->id[] has the XDP ids. */
+static int query_tc_and_names(unsigned int ifindex, struct xs_hooks *h)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, xq);
 	int err;
 
-	memset(h, 0, sizeof(*h));
-	err = bpf_xdp_query((int)ifindex, 0, &xq);
-	if (err) {
-		h->err = err;
-	} else {
-		h->id[bit_no(XS_HK_XDP_NATIVE)] = xq.drv_prog_id;
-		h->id[bit_no(XS_HK_XDP_GENERIC)] = xq.skb_prog_id;
-	}
 	err = tc_prog(ifindex, BPF_TC_EGRESS, &h->id[bit_no(XS_HK_TC_EGRESS)]);
 	if (err)
 		h->err = err;
@@ -88,6 +80,30 @@ int xs_hooks_query(unsigned int ifindex, struct xs_hooks *h)
 			h->ours |= 1U << b;
 	}
 	return h->err;
+}
+
+int xs_hooks_query(unsigned int ifindex, struct xs_hooks *h)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, xq);
+	int err;
+
+	memset(h, 0, sizeof(*h));
+	err = bpf_xdp_query((int)ifindex, 0, &xq);
+	if (err) {
+		h->err = err;
+	} else {
+		h->id[bit_no(XS_HK_XDP_NATIVE)] = xq.drv_prog_id;
+		h->id[bit_no(XS_HK_XDP_GENERIC)] = xq.skb_prog_id;
+	}
+	return query_tc_and_names(ifindex, h);
+}
+
+int xs_hooks_query_xdp_known(unsigned int ifindex, __u32 drv_id, __u32 skb_id, struct xs_hooks *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->id[bit_no(XS_HK_XDP_NATIVE)] = drv_id;
+	h->id[bit_no(XS_HK_XDP_GENERIC)] = skb_id;
+	return query_tc_and_names(ifindex, h);
 }
 
 /*
@@ -227,6 +243,23 @@ static __u32 want_id(const struct xs_ctl *ctl, unsigned int bit)
 	}
 }
 
+/* Which hooks of record `e` do not run the pinned program (l->hooks queried), and so its state. */
+static void live_judge(const struct xs_ctl *ctl, const struct xs_iface *e, struct xs_iface_live *l)
+{
+	for (unsigned int b = 0; b < XS_HK__COUNT; b++) {
+		unsigned int bit = 1U << b;
+
+		if ((l->want & bit) && (!want_id(ctl, bit) || l->hooks.id[b] != want_id(ctl, bit)))
+			l->bad |= bit;
+	}
+	if (e->state == XS_IFACE_ATTACHING)
+		l->state = XS_LIVE_ATTACHING;
+	else if (!l->bad)
+		l->state = XS_LIVE_PROTECTED;
+	else
+		l->state = l->bad == l->want ? XS_LIVE_UNPROTECTED : XS_LIVE_PARTIAL;
+}
+
 void xs_iface_live(const struct xs_ctl *ctl, const struct xs_iface *e, struct xs_iface_live *l)
 {
 	char name[IF_NAMESIZE + 1];
@@ -246,18 +279,17 @@ void xs_iface_live(const struct xs_ctl *ctl, const struct xs_iface *e, struct xs
 		return;
 	}
 	xs_hooks_query(l->ifindex, &l->hooks);
-	for (unsigned int b = 0; b < XS_HK__COUNT; b++) {
-		unsigned int bit = 1U << b;
+	live_judge(ctl, e, l);
+}
 
-		if ((l->want & bit) && (!want_id(ctl, bit) || l->hooks.id[b] != want_id(ctl, bit)))
-			l->bad |= bit;
-	}
-	if (e->state == XS_IFACE_ATTACHING)
-		l->state = XS_LIVE_ATTACHING;
-	else if (!l->bad)
-		l->state = XS_LIVE_PROTECTED;
-	else
-		l->state = l->bad == l->want ? XS_LIVE_UNPROTECTED : XS_LIVE_PARTIAL;
+void xs_iface_live_hooks(const struct xs_ctl *ctl, const struct xs_iface *e,
+			 const struct xs_hooks *h, struct xs_iface_live *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->want = xs_iface_want(e);
+	l->ifindex = e->ifindex;
+	l->hooks = *h;
+	live_judge(ctl, e, l);
 }
 
 void xs_live_problems(const struct xs_iface_live *l, char *buf, size_t size)

@@ -39,6 +39,14 @@ static inline __u32 xs_hooks_id(const struct xs_hooks *h, unsigned int bit)
 int xs_hooks_query(unsigned int ifindex, struct xs_hooks *h);
 
 /*
+ * The same, with the XDP program ids already known (a link dump reports
+ * them for every link at once, IFLA_XDP_DRV_PROG_ID and _SKB_PROG_ID):
+ * only the TC filters are queried. A libbpf XDP query dumps every link of
+ * the namespace, so checking N interfaces one by one costs N dumps.
+ */
+int xs_hooks_query_xdp_known(unsigned int ifindex, __u32 drv_id, __u32 skb_id, struct xs_hooks *h);
+
+/*
  * Remove every xdpseg hook (by program name) from `ifindex`, whoever
  * attached it: an XDP bpf_link is detached, a netlink-attached XDP program
  * removed, our TC filters deleted. Returns the XS_HK_* mask of xdpseg hooks
@@ -72,6 +80,11 @@ struct xs_iface_live {
 
 /* Check record `e` against the live link: ifindex by name, hooks by program id. */
 void xs_iface_live(const struct xs_ctl *ctl, const struct xs_iface *e, struct xs_iface_live *l);
+
+/* The same, for a caller that knows the record's name still has its ifindex
+ * and has queried its hooks `h`. */
+void xs_iface_live_hooks(const struct xs_ctl *ctl, const struct xs_iface *e,
+			 const struct xs_hooks *h, struct xs_iface_live *l);
 
 /*
  * What is wrong with the recorded hooks of a checked record, e.g.
