@@ -81,7 +81,11 @@ static void link_state(const struct xs_ctl *ctl, bool open, const struct agent_l
 		recorded = !strcmp(rec.name, l->name);
 	}
 	if (recorded) {
-		xs_iface_live(ctl, &rec, &live);
+		struct xs_hooks h;
+
+		/* the XDP ids of the dump just read: no dump per interface */
+		xs_hooks_query_xdp_known(l->ifindex, l->xdp_drv, l->xdp_skb, &h);
+		xs_iface_live_hooks(ctl, &rec, &h, &live);
 		if (live.state == XS_LIVE_PROTECTED) {
 			*state = "protected";
 			return;
@@ -152,8 +156,10 @@ static struct json_object *cmd_status(struct agent *a)
 	const struct agent_config *c = &a->cfg;
 	char when[32];
 
-	/* The kernel is the truth: a generation someone applied since the last tick. */
+	/* The kernel is the truth: a generation someone applied since the last
+	 * tick, the links as they are now (what changed is handled after). */
 	dp_poll(a);
+	agent_links_resync(a);
 
 	o = json_object_new_object();
 	rfc3339(a->started_at, when, sizeof(when));
