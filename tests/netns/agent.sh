@@ -183,6 +183,11 @@ xdpseg-agent: error: $T/none.conf: 1 error: not started, nothing changed" "a mis
 ok "nothing was loaded and no socket was made"
 out=$(lab_in host "$XS" agent --config "$CONF" extra 2>&1)
 expect_eq "$?" 2 "an unexpected argument is a usage error (exit 2)"
+# Under systemd stderr is the journal's stream: syslog priorities instead of names.
+: >"$T/journal"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal") lab_in host "$XS" agent --config "$T/none.conf" 2>>"$T/journal"
+expect_eq "$(cat "$T/journal")" "<3>$T/none.conf: error: cannot read it: No such file or directory
+<3>$T/none.conf: 1 error: not started, nothing changed" "with JOURNAL_STREAM naming stderr, lines carry <priority>"
 
 # ---- 2. Adoption: no reload, no detach, no push -------------------------------------
 
@@ -378,9 +383,37 @@ expect_eq "$(has_hooks h-a)|$(has_hooks h-c)|$(has_hooks q-1)" "xdp tc egress|xd
 	"the hooks stay after stop"
 lab_in c ping -n -q -c 1 -W 1 10.0.0.254 >/dev/null 2>&1 && fail "c reached the host with the agent stopped"
 ok "the policy is enforced with the agent stopped"
+# sd_notify: STATUS=, READY=1 once the first reconcile is done, STOPPING=1 at the end.
+python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+with open(sys.argv[2], "w") as f:
+    while True:
+        try:
+            m = s.recv(4096).decode()
+        except socket.timeout:
+            break
+        f.write(m.replace("\n", "|") + "\n")
+        f.flush()
+        if "STOPPING=1" in m:
+            break
+PY
+NOTIFY=$!
+LAB_PIDS+=("$NOTIFY")
+wait_for 3 test -S "$T/notify.sock" || fail "no notify socket"
+export NOTIFY_SOCKET=$T/notify.sock
 agent_start
+unset NOTIFY_SOCKET
+GEN=$(status_q 'd["policy"]["generation"]')
 agent_stop
 ok "SIGTERM stops the agent with exit status 0"
+wait "$NOTIFY"
+expect_eq "$(sed -e 's/MAINPID=[0-9]*/MAINPID=N/' "$T/notify.log")" \
+	"STATUS=protecting 5 of 5 interfaces; policy generation $GEN (adopted)
+READY=1|MAINPID=N
+STOPPING=1" "systemd hears STATUS=, then READY=1 after the first reconcile, then STOPPING=1"
 expect_eq "$(has_hooks h-a)" "xdp tc egress" "the hooks stay after SIGTERM"
 
 # ---- 12. A reboot replayed: nothing loaded, start from config and state ----------------

@@ -198,8 +198,7 @@ static int start(struct agent *a)
 		  "started (pid %d, %s): protecting %zu of %zu selected interfaces, policy "
 		  "generation %u (%s)",
 		  (int)getpid(), a->cfg.file, prot, sel, a->pol.generation, a->pol.source);
-	a->status_line[0] = '\0';
-	agent_notify_status(a);
+	agent_notify_status(a); /* if the reconcile did not */
 	sd_notifyf(0, "READY=1\nMAINPID=%d", (int)getpid());
 	a->ready = true;
 	return 0;
