@@ -293,7 +293,16 @@ expect_eq "$(status_q 'd["policy"]["generation"], d["policy"]["hash"], d["policy
 wait_for 3 grep -q "notice: policy generation 3 applied by another process: $OTHER (sha256 $OTHER_HASH)" "$LOG" ||
 	fail "the agent did not log generation 3"
 ok "the agent logs the CLI's generation"
-agent_req '{"cmd":"reload"}' >/dev/null
+
+# Unloaded under a running agent: loaded again, the configured policy first.
+lab_xs detach --all >/dev/null || fail "detach --all under the agent"
+wait_for 4 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show h-a | grep -q 'prog/xdp.*xs_xdp'" ||
+	fail "the agent did not load xdpseg again"
+expect_eq "$(status_q 'd["policy"]["hash"], d["policy"]["source"]')" "[\"$FARM_HASH\", \"config\"]" \
+	"detach --all under a running agent: loaded again with the configured policy"
+expect_eq "$(status_q "sorted(i['state'] for i in d['interfaces'])")" \
+	'["protected", "protected", "protected", "protected", "protected"]' "every selected interface is attached again"
+expect_match "$(cat "$LOG")" "warning: xdpseg was unloaded under $P while the agent runs" "the log says why"
 
 # ---- 8. The socket: status for anyone who may connect, reload and stop for root ---------
 

@@ -355,9 +355,13 @@ bool dp_poll(struct agent *a)
 	bool repair = false;
 	int err;
 
+	memset(&meta, 0, sizeof(meta));
 	err = dp_open(a, &ctl);
 	if (err == -ENOENT) {
-		if (a->pol.generation || a->xdp_prog_id) {
+		/* Once: the next batch loads it again (at once when something is
+		 * selected, else at the first selected link that appears). */
+		repair = a->pol.generation || a->xdp_prog_id;
+		if (repair) {
 			agent_log(LOG_WARNING,
 				  "xdpseg was unloaded under %s while the agent runs ('xdpseg "
 				  "detach --all'?): loading it again (stop the agent first to stop "
@@ -367,7 +371,7 @@ bool dp_poll(struct agent *a)
 			a->xdp_prog_id = 0;
 		}
 		xs_ctl_close(&ctl);
-		return true;
+		return repair;
 	}
 	if (err || read_in_force(&ctl, &gen, &meta)) {
 		xs_ctl_close(&ctl);

@@ -127,7 +127,9 @@ void agent_link_event(void *agent, const struct nl_link *m)
 		if (!l)
 			return;
 		bridge = is_bridge_name(a, l->name);
-		agent_link_gone(a, l->ifindex, l->name);
+		/* Records of links the agent never selected are the reconcile's. */
+		if (l->matched_by[0] || l->state != AGENT_LINK_NEW)
+			agent_link_gone(a, l->ifindex, l->name);
 		link_remove(a, l);
 		if (bridge)
 			agent_links_rematch(a);

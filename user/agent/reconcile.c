@@ -207,8 +207,18 @@ void agent_flush(struct agent *a)
 		return;
 	a->npending = false;
 
-	/* Without the lock: what is protected already needs nothing. */
+	/* Without the lock: what is protected already needs nothing, a link
+	 * gone without a record leaves nothing to drop. */
 	open = dp_open(a, &ctl) == 0;
+	for (size_t i = 0; open && i < a->ngone;) {
+		struct xs_iface rec;
+		__u32 key = a->gone[i].ifindex;
+
+		if (bpf_map_lookup_elem(ctl.maps.ifaces, &key, &rec))
+			a->gone[i] = a->gone[--a->ngone];
+		else
+			i++;
+	}
 	for (size_t i = 0; i < a->nlinks; i++) {
 		struct agent_link *l = &a->links[i];
 
