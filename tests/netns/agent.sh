@@ -273,6 +273,18 @@ wait_for 3 bash -c "[ \"\$(nsenter --net=/run/netns/$(lab_ns host) ip link show 
 	fail "q-2 got no XDP once it joined br1"
 ok "q-2 is hooked once it joins br1"
 
+# Renamed: into the patterns (hooked), out of them (kept protected, recorded anew).
+lab_in host ip link add x-r type veth peer name x-rp
+lab_in host ip link set x-r name v-r
+wait_for 3 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show v-r | grep -q prog/xdp" ||
+	fail "x-r renamed v-r got no XDP"
+ok "a link renamed into the patterns is hooked"
+lab_in host ip link set v-r name x-r2
+sleep 0.3
+expect_eq "$(has_hooks x-r2)" "xdp tc egress" "renamed out of the patterns, it keeps its hooks"
+expect_match "$(lab_xs status)" "x-r2 +ifindex [0-9]+ .* protected" "its record follows the new name"
+lab_in host ip link del x-r2
+
 # ---- 6. Hooks removed by hand: repaired by the reconcile ------------------------------
 
 bpftool link detach pinned "$P/links/xdp-h-a" || fail "cannot detach h-a's XDP link"
