@@ -13,7 +13,9 @@
  *   prefixes.c    every segment prefix, indexed (containers, contents)
  *   lint.c        warnings: shadowed and repeated allows, unused names
  *   compile.c     the map entries and their hash; print.c as text and JSON
- *   artefact.c    the compiled form as bytes and back (untrusted on the way in)
+ *   artefact_write.c  the compiled form as bytes (artefact.h: the format)
+ *   artefact_read.c   ... and back, untrusted on the way in
+ *   artefact_check.c  ... whose tables are checked against each other
  *   eval.c        the reference evaluator, binding_for, bind_allows
  *   diag.c        diagnostics: collection, sorting, escaped printing
  *   state.c       the parser's bookkeeping every pass shares: arrays, where
