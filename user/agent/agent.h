@@ -109,16 +109,19 @@ struct agent {
 };
 
 /* Monotonic seconds. */
-double agent_now(void);
+static inline double agent_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- guard.c: one agent per pin directory ---- */
 /* Take the lock of cfg.pin_dir; another agent holding it is an error naming its pid. */
 int agent_guard_take(struct agent *a);
 /* Release it and remove its files (a clean stop). */
 void agent_guard_release(struct agent *a);
-/* The links the agent set down: written at every change, read back at start. */
-void agent_downed_save(const struct agent *a);
-void agent_downed_load(struct agent *a);
 
 /* ---- links.c: the link table and the selection ---- */
 struct agent_link *agent_link_find(struct agent *a, unsigned int ifindex);
@@ -133,6 +136,12 @@ void agent_links_rematch(struct agent *a);
 void agent_links_invalidate(struct agent *a);
 /* How many links are selected, and how many of them are protected. */
 void agent_links_count(const struct agent *a, size_t *selected, size_t *protected_);
+/* A link went away: its record is dropped at the next flush. */
+void agent_link_gone(struct agent *a, unsigned int ifindex, const char *name);
+/* The links the agent set down (in guard.c's down_path): written at every
+ * change, read back at start, so a restarted agent knows which are its. */
+void agent_downed_save(const struct agent *a);
+void agent_downed_load(struct agent *a);
 
 /* ---- datapath.c: the loaded object and the policy ---- */
 /*
@@ -164,8 +173,6 @@ bool dp_poll(struct agent *a);
 void agent_flush(struct agent *a);
 /* Check every selected link and record against the kernel; repair. */
 void agent_reconcile(struct agent *a);
-/* A link went away: drop its record. */
-void agent_link_gone(struct agent *a, unsigned int ifindex, const char *name);
 /* Update systemd's STATUS= line when the counts changed. */
 void agent_notify_status(struct agent *a);
 

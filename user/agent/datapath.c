@@ -120,14 +120,6 @@ void dp_compile_configured(struct agent *a)
 		xs_hex(p->compiled->hash, sizeof(p->compiled->hash), p->compiled_hash);
 }
 
-double agent_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void ctl_setup(struct agent *a, struct xs_ctl *ctl)
 {
 	xs_ctl_init(ctl);

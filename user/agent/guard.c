@@ -4,8 +4,8 @@
  * the pin directory in the run directory (/run/xdpseg), so that it works
  * before the pin directory exists and across network namespaces (the
  * bpffs is shared by all of them, abstract sockets are not). F_GETLK names
- * the holder's pid for the refusal. Next to it, the links the agent set
- * down, so that a restarted agent knows which ones are its to set up.
+ * the holder's pid for the refusal. Next to it, the file of the links the
+ * agent set down (its path; links.c writes it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -132,54 +132,4 @@ void agent_guard_release(struct agent *a)
 	unlink(a->guard_path);
 	close(a->guard_fd);
 	a->guard_fd = -1;
-}
-
-void agent_downed_save(const struct agent *a)
-{
-	char tmp[PATH_MAX + 8];
-	size_t n = 0;
-	FILE *f;
-
-	for (size_t i = 0; i < a->nlinks; i++)
-		n += a->links[i].downed;
-	if (!n) {
-		unlink(a->down_path);
-		return;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", a->down_path);
-	f = fopen(tmp, "we");
-	if (!f) {
-		agent_log(LOG_WARNING, "cannot write %s: %s", tmp, strerror(errno));
-		return;
-	}
-	for (size_t i = 0; i < a->nlinks; i++) {
-		if (a->links[i].downed)
-			fprintf(f, "%u %s\n", a->links[i].ifindex, a->links[i].name);
-	}
-	if (fclose(f) || rename(tmp, a->down_path)) {
-		agent_log(LOG_WARNING, "cannot write %s: %s", a->down_path, strerror(errno));
-		unlink(tmp);
-	}
-}
-
-void agent_downed_load(struct agent *a)
-{
-	char name[IF_NAMESIZE + 1];
-	unsigned int ifindex;
-	FILE *f;
-
-	f = fopen(a->down_path, "re");
-	if (!f)
-		return;
-	while (fscanf(f, "%u %16s", &ifindex, name) == 2) {
-		struct agent_link *l = agent_link_find(a, ifindex);
-
-		/* Only the very link: an ifindex reused by another name is not ours. */
-		if (l && !strcmp(l->name, name) && !(l->flags & IFF_UP)) {
-			l->downed = true;
-			agent_log(LOG_INFO, "%s: set down by an earlier agent until protected",
-				  name);
-		}
-	}
-	fclose(f);
 }

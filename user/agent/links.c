@@ -4,13 +4,17 @@
  * selection: a link is the agent's when its name matches an `interfaces`
  * pattern, or its master is a configured bridge. Events and dumps feed the
  * same idempotent handler; a link that needs hooks is marked pending and
- * attached at the next flush (reconcile.c).
+ * attached at the next flush (reconcile.c). A link that goes is queued for
+ * its record to be dropped; the links the agent set down are kept in a
+ * file, for a restarted agent.
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/log.h"
@@ -31,6 +35,76 @@ struct agent_link *agent_link_by_name(struct agent *a, const char *name)
 			return &a->links[i];
 	}
 	return NULL;
+}
+
+void agent_link_gone(struct agent *a, unsigned int ifindex, const char *name)
+{
+	struct agent_gone *nv;
+
+	for (size_t i = 0; i < a->ngone; i++) {
+		if (a->gone[i].ifindex == ifindex)
+			return;
+	}
+	nv = realloc(a->gone, (a->ngone + 1) * sizeof(*nv));
+	if (!nv) {
+		a->resync = true; /* the next reconcile finds the record */
+		return;
+	}
+	a->gone = nv;
+	a->gone[a->ngone].ifindex = ifindex;
+	snprintf(a->gone[a->ngone].name, sizeof(a->gone[0].name), "%s", name);
+	a->ngone++;
+	a->npending = true;
+}
+
+void agent_downed_save(const struct agent *a)
+{
+	char tmp[PATH_MAX + 8];
+	size_t n = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < a->nlinks; i++)
+		n += a->links[i].downed;
+	if (!n) {
+		unlink(a->down_path);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->down_path);
+	f = fopen(tmp, "we");
+	if (!f) {
+		agent_log(LOG_WARNING, "cannot write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < a->nlinks; i++) {
+		if (a->links[i].downed)
+			fprintf(f, "%u %s\n", a->links[i].ifindex, a->links[i].name);
+	}
+	if (fclose(f) || rename(tmp, a->down_path)) {
+		agent_log(LOG_WARNING, "cannot write %s: %s", a->down_path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+void agent_downed_load(struct agent *a)
+{
+	char name[IF_NAMESIZE + 1];
+	unsigned int ifindex;
+	FILE *f;
+
+	f = fopen(a->down_path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%u %16s", &ifindex, name) == 2) {
+		struct agent_link *l = agent_link_find(a, ifindex);
+
+		/* Only the very link: an ifindex reused by another name is not ours. */
+		if (l && !strcmp(l->name, name) && !(l->flags & IFF_UP)) {
+			l->downed = true;
+			agent_log(LOG_INFO, "%s: set down by an earlier agent until protected",
+				  name);
+		}
+	}
+	fclose(f);
 }
 
 static bool is_bridge_name(const struct agent *a, const char *name)

@@ -24,26 +24,6 @@
 
 #define BATCH 16
 
-void agent_link_gone(struct agent *a, unsigned int ifindex, const char *name)
-{
-	struct agent_gone *nv;
-
-	for (size_t i = 0; i < a->ngone; i++) {
-		if (a->gone[i].ifindex == ifindex)
-			return;
-	}
-	nv = realloc(a->gone, (a->ngone + 1) * sizeof(*nv));
-	if (!nv) {
-		a->resync = true; /* the next reconcile finds the record */
-		return;
-	}
-	a->gone = nv;
-	a->gone[a->ngone].ifindex = ifindex;
-	snprintf(a->gone[a->ngone].name, sizeof(a->gone[0].name), "%s", name);
-	a->ngone++;
-	a->npending = true;
-}
-
 /* The record of `l`, when it records this very link (its ifindex and name). */
 static bool own_record(const struct xs_ctl *ctl, const struct agent_link *l, struct xs_iface *rec)
 {
