@@ -97,8 +97,8 @@
 #define XS_CT_MAX 262144
 #define XS_FRAG_MAX 16384
 #define XS_DENY_CACHE_MAX 65536
-#define XS_MAX_IFACES 256
-#define XS_MAX_BINDS 4096 /* bind ids 1..4095; 0 is "not bound" */
+#define XS_MAX_IFACES 4096 /* interfaces recorded (a large hypervisor: VMs x NICs) */
+#define XS_MAX_BINDS 4096  /* bind ids 1..4095; 0 is "not bound" */
 #define XS_MAX_BIND_PREFIXES 65536
 #define XS_IFBIND_DIRECT 65536 /* ifindexes below this: xs_ifbind_*; others: xs_ifbindx_* */
 #define XS_RINGBUF_BYTES (4 * 1024 * 1024)

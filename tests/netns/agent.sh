@@ -279,9 +279,14 @@ lab_in host ip link set x-r name v-r
 wait_for 3 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show v-r | grep -q prog/xdp" ||
 	fail "x-r renamed v-r got no XDP"
 ok "a link renamed into the patterns is hooked"
+link_id() { bpftool -j link show pinned "$P/links/xdp-$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+LINK_VR=$(link_id v-r)
+[ -n "$LINK_VR" ] || fail "v-r has no pinned XDP link"
 lab_in host ip link set v-r name x-r2
 sleep 0.3
 expect_eq "$(has_hooks x-r2)" "xdp tc egress" "renamed out of the patterns, it keeps its hooks"
+expect_eq "$(link_id x-r2)|$(ls "$P/links" | grep -c '^xdp-v-r$')" "$LINK_VR|0" \
+	"its XDP link is the same one (never detached), its pin follows the name"
 expect_match "$(lab_xs status)" "x-r2 +ifindex [0-9]+ .* protected" "its record follows the new name"
 lab_in host ip link del x-r2
 

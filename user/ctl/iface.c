@@ -271,10 +271,56 @@ int xs_iface_drop(const struct xs_ctl *ctl, const struct xs_iface *e, unsigned i
 }
 
 /*
+ * A record of `ifindex` under another name, whose hooks (some of them, at
+ * least) run on `ifindex` still: the very interface, renamed (hooks die with
+ * their interface, so a new interface that got an old ifindex has none).
+ * The record and its link pin follow the new name and the interface is
+ * bound by it, without a moment unhooked. Returns 1 when renamed, 0 when
+ * the record is not this interface's, or a negative errno.
+ */
+static int follow_rename(const struct xs_ctl *ctl, const struct xs_iface *rec, const char *ifname)
+{
+	char from[512], to[512];
+	struct xs_iface_live l;
+	struct xs_iface e = *rec;
+	int err, bind;
+
+	snprintf(e.name, sizeof(e.name), "%s", ifname);
+	xs_iface_live(ctl, &e, &l);
+	if (l.state != XS_LIVE_PROTECTED && l.state != XS_LIVE_PARTIAL)
+		return 0;
+	if (!e.tc_ingress) {
+		err = link_pin_path(ctl, rec->name, from, sizeof(from));
+		if (!err)
+			err = link_pin_path(ctl, ifname, to, sizeof(to));
+		if (err)
+			return err;
+		if (rename(from, to) && errno != ENOENT) {
+			err = -errno;
+			p_err("%s was renamed %s: cannot move its XDP link's pin %s to %s: %s",
+			      rec->name, ifname, from, to, strerror(errno));
+			return err;
+		}
+	}
+	err = record_iface(ctl, &e);
+	if (err)
+		return err;
+	bind = xs_iface_bind(&ctl->maps, e.ifindex, ifname);
+	if (bind < 0) {
+		p_err("%s: cannot bind it by the policy's bind statements: %s", ifname,
+		      strerror(-bind));
+		return bind;
+	}
+	return 1;
+}
+
+/*
  * Before attaching `ifname` (`ifindex`): a record of the same name with
  * another ifindex (the interface was deleted and made again), or of this
  * ifindex with another name (a new interface got an old ifindex), is
- * stale. Drop it, its link pin and its hooks first.
+ * stale. Drop it, its link pin and its hooks first. A record of this
+ * ifindex whose hooks still run on it is the interface renamed: it
+ * follows the new name (follow_rename()).
  */
 static int drop_stale(const struct xs_ctl *ctl, const char *ifname, unsigned int ifindex)
 {
@@ -292,6 +338,13 @@ static int drop_stale(const struct xs_ctl *ctl, const char *ifname, unsigned int
 
 		if (same_name == (v[i].ifindex == ifindex))
 			continue; /* this interface's own record, or an unrelated one */
+		if (!same_name) {
+			err = follow_rename(ctl, &v[i], ifname);
+			if (err) {
+				err = err < 0 ? err : 0;
+				continue;
+			}
+		}
 		if (same_name)
 			p_warn("%s was recorded with ifindex %u, but it is ifindex %u now (the "
 			       "interface was made again): dropping the stale record",
