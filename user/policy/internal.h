@@ -16,6 +16,7 @@
  *   artefact_write.c  the compiled form as bytes (artefact.h: the format)
  *   artefact_read.c   ... and back, untrusted on the way in
  *   artefact_check.c  ... whose tables are checked against each other
+ *   artefact_rd.c     the reasons and checks reading and checking share
  *   eval.c        the reference evaluator, binding_for, bind_allows
  *   diag.c        diagnostics: collection, sorting, escaped printing
  *   state.c       the parser's bookkeeping every pass shares: arrays, where
