@@ -30,6 +30,9 @@ POLICY=$T/farm.policy
 LOG=$T/agent.log
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 AGENT_PID=
+# The agents' lock files go in /run/xdpseg: made by them when missing, then
+# removed again with the lab.
+[ -d /run/xdpseg ] && RUN_DIR_KEEP=1 || RUN_DIR_KEEP=
 
 # The agent is stopped before the lab is torn down (a running agent would
 # load xdpseg again after `detach --all`), and its run files go with it.
@@ -46,6 +49,7 @@ agent_teardown() {
 		wait "$AGENT_PID" 2>/dev/null
 	fi
 	rm -f /run/xdpseg/agent-sys-fs-bpf-"${LAB_PREFIX%-}"-* "/sys/fs/bpf/${LAB_PREFIX}foreign"
+	[ -n "$RUN_DIR_KEEP" ] || rmdir /run/xdpseg 2>/dev/null
 	(exit $rc)
 	lab_teardown
 }
