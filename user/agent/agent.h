@@ -5,7 +5,7 @@
  * and go (xdpseg(8), AGENT). One struct agent owns the loop and every
  * concern's state; each concern is a file:
  *
- *   cmd_agent.c  the command line           loop.c       epoll, signals, timer
+ *   loop.c       epoll, signals, timer (agent_run(): user/cli/cmd_agent.c)
  *   config.c     the configuration file     guard.c      one agent per pin dir
  *   netlink.c    rtnetlink (libmnl)         links.c      the links and what matches
  *   datapath.c   load/adopt, the policy     reconcile.c  attach, repair, drop, down

@@ -150,7 +150,7 @@ static struct json_object *status_interfaces(struct agent *a)
 	return arr;
 }
 
-static struct json_object *cmd_status(struct agent *a)
+static struct json_object *reply_status(struct agent *a)
 {
 	struct json_object *r = reply_new(true), *o;
 	const struct agent_config *c = &a->cfg;
@@ -280,7 +280,7 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	return 0;
 }
 
-static struct json_object *cmd_reload(struct agent *a)
+static struct json_object *reply_reload(struct agent *a)
 {
 	struct json_object *r;
 	const char *code = "internal";
@@ -335,7 +335,7 @@ struct json_object *control_request(struct agent *a, const struct agent_peer *pe
 	} else {
 		cmd = json_object_get_string(v);
 		if (!strcmp(cmd, "status")) {
-			r = cmd_status(a);
+			r = reply_status(a);
 		} else if (strcmp(cmd, "reload") && strcmp(cmd, "stop")) {
 			r = error_new("unknown-command",
 				      "unknown command: the commands are status, reload, stop");
@@ -345,7 +345,7 @@ struct json_object *control_request(struct agent *a, const struct agent_peer *pe
 			agent_log(LOG_WARNING, "refused '%s' from uid %u (pid %d): not root", cmd,
 				  (unsigned)peer->uid, (int)peer->pid);
 		} else if (!strcmp(cmd, "reload")) {
-			r = cmd_reload(a);
+			r = reply_reload(a);
 		} else {
 			agent_log(LOG_NOTICE, "stop asked by pid %d: enforcement stays",
 				  (int)peer->pid);

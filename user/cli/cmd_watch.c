@@ -18,8 +18,8 @@
 
 #include "cmds.h"
 #include "json.h"
-#include "loader.h"
-#include "show.h"
+#include "ctl/loader.h"
+#include "ctl/show.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop;

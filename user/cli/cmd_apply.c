@@ -7,9 +7,9 @@
 
 #include "cmds.h"
 #include "json.h"
-#include "loader.h"
+#include "ctl/loader.h"
 #include "policy.h"
-#include "state.h"
+#include "ctl/state.h"
 #include "util.h"
 
 static const char apply_help[] =

@@ -11,10 +11,10 @@
 #include <bpf/bpf.h>
 
 #include "cmds.h"
-#include "hooks.h"
+#include "ctl/hooks.h"
 #include "json.h"
-#include "loader.h"
-#include "show.h"
+#include "ctl/loader.h"
+#include "ctl/show.h"
 #include "status_agent.h"
 #include "util.h"
 

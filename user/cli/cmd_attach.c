@@ -17,9 +17,9 @@
 #include <bpf/libbpf.h>
 
 #include "cmds.h"
-#include "hooks.h"
-#include "iface.h"
-#include "loader.h"
+#include "ctl/hooks.h"
+#include "ctl/iface.h"
+#include "ctl/loader.h"
 #include "util.h"
 
 static void attach_usage(FILE *out)
