@@ -25,6 +25,7 @@
 #include "xdpseg.h"
 #include "lib/arp.h"
 #include "lib/bind.h"
+#include "lib/clock.h"
 #include "lib/conntrack.h"
 #include "lib/ctx.h"
 #include "lib/deny.h"
@@ -215,9 +216,11 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, stru
 	struct xs_pkt *p = r->p;
 	__u8 verdict;
 
-	if (v->generation != r->gen) {
+	/* decided again under a new policy, or past its grant's deadline */
+	if (v->generation != r->gen || (v->deadline && clock_tai_s(r->cfg) >= v->deadline)) {
 		int init_b = !!(v->flags & XS_CTF_INIT_B);
 		int from_init = ct_from_initiator(v, from_b);
+		int expired = v->deadline && clock_tai_s(r->cfg) >= v->deadline;
 		struct xs_decision d = {};
 		struct xs_class cl;
 		__be16 port;
@@ -229,11 +232,16 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, stru
 		stats_misc(XS_STAT_CT_REVALIDATED);
 		if (d.verdict == XS_VERDICT_DROP) {
 			bpf_map_delete_elem(&xs_ct, k);
+			if (expired) { /* cut by its grant's end, which the event names */
+				d.reason = XS_REASON_GRANT_EXPIRED;
+				d.rule_id = v->rule_id;
+			}
 			if (!from_init) /* the event: packet's direction */
 				decision_flip(&d);
 			return xs_drop(r, &d, 0);
 		}
 		v->generation = r->gen;
+		v->deadline = d.deadline;
 		v->rule_id = d.rule_id;
 		v->reason = d.reason;
 		v->src_seg = d.src_seg;
@@ -255,22 +263,22 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, stru
 }
 
 /*
- * A packet that starts a flow: deny cache, then the policy. `dk` is the
- * deny-cache key; for a lone SYN (`syn_only`) the caller has already built
- * it and asked the cache.
+ * A packet that starts a flow: deny cache, then the policy. `k` is scratch
+ * space for the deny-cache key and then the conntrack key (one tuple on
+ * the stack, not two: a new flow needs one of them at a time); for a lone
+ * SYN (`syn_only`) the caller has already asked the deny cache.
  */
-static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, struct xs_tuple *dk,
-				       int from_b, int syn_only)
+static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int syn_only)
 {
 	struct xs_pkt *p = r->p;
 	int tcp_nonsyn = p->proto == IPPROTO_TCP && !syn_only;
 	struct xs_decision d = {};
-	int init_b = from_b, reversed = 0;
+	int reversed = 0;
 	struct xs_class cl;
 
 	if (!syn_only) {
-		deny_key(dk, p);
-		if (deny_cached(dk, r->gen, tcp_nonsyn, &d))
+		deny_key(k, p);
+		if (deny_cached(k, r->gen, tcp_nonsyn, &d))
 			return xs_drop(r, &d, 0);
 	}
 
@@ -288,7 +296,6 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, str
 		policy_decide(r->set, p->family, p->daddr, p->saddr, p->proto, p->sport, &cl, &rev);
 		if (rev.verdict != XS_VERDICT_DROP) {
 			d = rev;
-			init_b = !from_b;
 			reversed = 1;
 		}
 	}
@@ -296,14 +303,21 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, str
 	if (d.verdict == XS_VERDICT_DROP) {
 		/* a bound port classifies link-local ends by its segment, so the
 		 * same tuple may be decided otherwise at another port: not cached */
-		if (!r->port_seg)
-			deny_remember(dk, r->gen, tcp_nonsyn, &d);
+		if (!r->port_seg) {
+			deny_key(k, p);
+			deny_remember(k, r->gen, tcp_nonsyn, &d);
+		}
 		return xs_drop(r, &d, 1);
 	}
 
-	/* a TCP packet without SYN: the connection is picked up mid-stream */
-	if (!p->icmp_err)
-		ct_create(k, init_b, p, &d, r->gen, r->now, tcp_nonsyn);
+	/* tracked from the initiator: the packet's sender, or its receiver
+	 * (reversed); a TCP packet without SYN is picked up mid-stream */
+	if (!p->icmp_err) {
+		int from_b =
+			ct_tuple(k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+
+		ct_create(k, reversed ? !from_b : from_b, p, &d, r->gen, r->now, tcp_nonsyn);
+	}
 	if (reversed) /* the event reports segments in the packet's direction */
 		decision_flip(&d);
 	if (p->frag == XS_FRAG_FIRST)
@@ -318,7 +332,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, str
 static __always_inline int xs_policy(struct xs_run *r)
 {
 	struct xs_pkt *p = r->p;
-	struct xs_tuple k, dk;
+	struct xs_tuple k;
 	struct xs_ct_val *v;
 	int from_b, syn_only;
 
@@ -335,8 +349,8 @@ static __always_inline int xs_policy(struct xs_run *r)
 	if (syn_only) {
 		struct xs_decision d = {};
 
-		deny_key(&dk, p);
-		if (deny_cached(&dk, r->gen, 0, &d))
+		deny_key(&k, p);
+		if (deny_cached(&k, r->gen, 0, &d))
 			return xs_drop(r, &d, 0);
 	}
 
@@ -351,7 +365,7 @@ static __always_inline int xs_policy(struct xs_run *r)
 		    (v->state != XS_CT_ICMP || ct_icmp_follows(v, from_b, p)))
 			return xs_tracked(r, &k, v, from_b);
 	}
-	return xs_new_flow(r, &k, &dk, from_b, syn_only);
+	return xs_new_flow(r, &k, syn_only);
 }
 
 /*
@@ -371,8 +385,14 @@ __attribute__((noinline)) int xs_decide(struct xs_pkt *p, struct xs_ctx *ctx)
 		return XS_DROP;
 	/* Read once: this packet is decided by one policy set only. */
 	r.gen = *(volatile __u32 *)&r.cfg->generation;
+	r.now = clock_mono(r.cfg);
+	/* An unconfirmed apply --confirm past its deadline: the policy before. */
+	if (r.cfg->confirm_deadline_ns && r.now >= r.cfg->confirm_deadline_ns) {
+		r.gen = r.cfg->rollback_generation;
+		if (!r.cfg->rolled_back && !__sync_lock_test_and_set(&r.cfg->rolled_back, 1))
+			ev_rollback(ctx, r.gen);
+	}
 	r.set = r.gen & 1;
-	r.now = bpf_ktime_get_coarse_ns();
 
 	if (ctx->parsed == XS_PARSED_BAD) {
 		struct xs_decision d = {

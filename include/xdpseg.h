@@ -67,7 +67,8 @@
  *   xs_origins     HASH (no prealloc) struct xs_origin_key -> struct xs_origin  (userspace only)
  *   xs_meta        ARRAY[XS_POLICY_SETS] u32 set -> struct xs_policy_meta       (userspace only)
  *   xs_ifaces      HASH[XS_MAX_IFACES]  u32 ifindex -> struct xs_iface         (userspace only)
- *   xs_barrier     ARRAY_OF_MAPS[1] of xs_barrier_in (ARRAY[1] u32 -> u32): userspace updates
+ *   xs_overlays    HASH[2*XS_MAX_OVERLAYS] struct xs_overlay_key -> struct xs_overlay (userspace
+ * only) xs_barrier     ARRAY_OF_MAPS[1] of xs_barrier_in (ARRAY[1] u32 -> u32): userspace updates
  *                  it to wait for every running program (the kernel does synchronize_rcu()
  *                  on map-in-map updates), see "Apply protocol".
  * Maps carry NO `pinning` attribute in the BPF source (so tests that load the
@@ -100,6 +101,7 @@
 #define XS_MAX_IFACES 4096 /* interfaces recorded (a large hypervisor: VMs x NICs) */
 #define XS_MAX_BINDS 4096  /* bind ids 1..4095; 0 is "not bound" */
 #define XS_MAX_BIND_PREFIXES 65536
+#define XS_MAX_OVERLAYS 1024   /* quarantines and grants in force, per set */
 #define XS_IFBIND_DIRECT 65536 /* ifindexes below this: xs_ifbind_*; others: xs_ifbindx_* */
 #define XS_RINGBUF_BYTES (4 * 1024 * 1024)
 
@@ -127,20 +129,25 @@ enum xs_verdict {
 /* Why a packet was decided the way it was. Shared by events and counters. */
 enum xs_reason {
 	XS_REASON_NONE = 0,
-	XS_REASON_RULE = 1,	   /* an allow rule matched */
-	XS_REASON_DENY_RULE = 2,   /* a deny rule matched */
-	XS_REASON_DEFAULT = 3,	   /* no rule; both defaults allow */
-	XS_REASON_DEFAULT_IN = 4,  /* no rule; destination segment's `in deny` */
-	XS_REASON_DEFAULT_OUT = 5, /* no rule; source segment's `out deny` */
-	XS_REASON_ESTABLISHED = 6, /* packet of a tracked flow */
-	XS_REASON_RELATED = 7,	   /* ICMP error quoting a tracked flow */
-	XS_REASON_MALFORMED = 8,   /* truncated or invalid header */
-	XS_REASON_FRAGMENT = 9,	   /* non-first fragment of no accepted datagram */
-	XS_REASON_NOT_IP = 10,	   /* ARP, LLDP, ...: not subject to policy */
-	XS_REASON_ND = 11,	   /* IPv6 neighbour discovery / router messages */
-	XS_REASON_NO_POLICY = 12,  /* attached, no policy applied yet */
-	XS_REASON_SPOOFED = 13,	   /* from a bound port with a source it may not use */
-	XS_REASON__MAX = 16,
+	XS_REASON_RULE = 1,	      /* an allow rule matched */
+	XS_REASON_DENY_RULE = 2,      /* a deny rule matched */
+	XS_REASON_DEFAULT = 3,	      /* no rule; both defaults allow */
+	XS_REASON_DEFAULT_IN = 4,     /* no rule; destination segment's `in deny` */
+	XS_REASON_DEFAULT_OUT = 5,    /* no rule; source segment's `out deny` */
+	XS_REASON_ESTABLISHED = 6,    /* packet of a tracked flow */
+	XS_REASON_RELATED = 7,	      /* ICMP error quoting a tracked flow */
+	XS_REASON_MALFORMED = 8,      /* truncated or invalid header */
+	XS_REASON_FRAGMENT = 9,	      /* non-first fragment of no accepted datagram */
+	XS_REASON_NOT_IP = 10,	      /* ARP, LLDP, ...: not subject to policy */
+	XS_REASON_ND = 11,	      /* IPv6 neighbour discovery / router messages */
+	XS_REASON_NO_POLICY = 12,     /* attached, no policy applied yet */
+	XS_REASON_SPOOFED = 13,	      /* from a bound port with a source it may not use */
+	XS_REASON_QUARANTINE = 14,    /* to or from a quarantined address or segment */
+	XS_REASON_FORENSIC = 15,      /* into a quarantine: its forensic access */
+	XS_REASON_GRANT = 16,	      /* a grant (access that closes itself) in force */
+	XS_REASON_GRANT_EXPIRED = 17, /* a tracked flow of a grant that has expired */
+	XS_REASON_FAILSAFE = 18,      /* a failsafe port: no rule may drop it */
+	XS_REASON__MAX = 24,
 };
 
 /* ---- Policy maps (one copy per policy set) -------------------------------- */
@@ -189,23 +196,44 @@ XS_ASSERT_SIZE(struct xs_rule_key, 12);
 #define XS_RULE_PLEN_PROTO 48
 #define XS_RULE_PLEN_PORT(bits) (48 + (bits))
 
+/*
+ * A rule-table entry: what decides a new flow of its key, every precedence
+ * resolved by the compiler (include/xdpseg_decide.h). A grant entry
+ * (XS_RULEF_GRANT) allows until `expires_ns` and then decides as the
+ * entry it covers would have: fb_action and fb_rule_id (XS_ACT_NONE: no
+ * entry, the defaults decide).
+ */
 struct xs_rule_val {
-	__u32 rule_id; /* index into rule counters and origins */
-	__u8 action;   /* enum xs_action, deny/allow precedence resolved */
-	__u8 pad[3];
+	__u32 rule_id;	  /* index into rule counters and origins */
+	__u32 fb_rule_id; /* XS_RULEF_GRANT: the covered entry's rule id */
+	__u32 expires;	  /* XS_RULEF_GRANT: the end, CLOCK_TAI seconds (wall clock) */
+	__u8 action;	  /* enum xs_action, deny/allow precedence resolved */
+	__u8 flags;	  /* XS_RULEF_* */
+	__u8 fb_action;	  /* XS_RULEF_GRANT: the covered entry's action */
+	__u8 pad;
 };
-XS_ASSERT_SIZE(struct xs_rule_val, 8);
+XS_ASSERT_SIZE(struct xs_rule_val, 16);
+
+#define XS_RULEF_GRANT (1U << 0)    /* a grant: allows until `expires` */
+#define XS_RULEF_DRAIN (1U << 1)    /* ... whose tracked flows may finish past it */
+#define XS_RULEF_FORENSIC (1U << 2) /* allows into a quarantine (forensic access) */
+#define XS_RULEF_FAILSAFE (1U << 3) /* a failsafe port: outranks every rule */
 
 /* Per-segment defaults and mode: array indexed by segment id (0 = world). */
 struct xs_seg_info {
-	__u8 in_action;	 /* enum xs_action: default for flows into the segment */
-	__u8 out_action; /* default for flows out of the segment */
-	__u8 monitor;	 /* 1: drops touching this segment become audits */
-	__u8 pad;
-	__u32 in_rule_id;  /* origin of the `in` default (a rule id, never 0) */
-	__u32 out_rule_id; /* origin of the `out` default */
+	__u8 in_action;	    /* enum xs_action: default for flows into the segment */
+	__u8 out_action;    /* default for flows out of the segment */
+	__u8 monitor;	    /* 1: drops touching this segment become audits */
+	__u8 flags;	    /* XS_SEGF_* */
+	__u32 in_rule_id;   /* origin of the `in` default (a rule id, never 0) */
+	__u32 out_rule_id;  /* origin of the `out` default */
+	__u32 quar_rule_id; /* XS_SEGF_QUARANTINE: the quarantine's origin */
 };
-XS_ASSERT_SIZE(struct xs_seg_info, 12);
+XS_ASSERT_SIZE(struct xs_seg_info, 16);
+
+/* Quarantined: nothing in or out but forensic entries (XS_RULEF_FORENSIC),
+ * whatever the rules, defaults, modes, grants and failsafe ports say. */
+#define XS_SEGF_QUARANTINE (1U << 0)
 
 /* Per policy set: array indexed by set (0 or 1), written before the flip. */
 struct xs_set_info {
@@ -269,8 +297,24 @@ struct xs_config {
 	__u32 drop_ev_rate;
 	__u32 drop_ev_burst;
 	__u32 flags; /* XS_CFG_* */
+	/*
+	 * Commit-confirm (`apply --confirm`): from confirm_deadline_ns on (the
+	 * datapath's clock, bpf_ktime_get_coarse_ns() + clock_offset_ns), the
+	 * datapath decides by rollback_generation (the policy before, still in
+	 * the other set) instead of generation. 0: nothing pending.
+	 */
+	__u64 confirm_deadline_ns;
+	__u32 rollback_generation;
+	__u32 pad;
+	/* Added to every clock the datapath reads (monotonic and TAI): tests
+	 * advance time with it. 0 in production. */
+	__s64 clock_offset_ns;
+	/* Set to 1 by the datapath, once, at the first packet past the confirm
+	 * deadline (with an event: XS_EVF_ROLLBACK); userspace clears it with
+	 * the deadline. 64 bits: a BPF atomic exchange. */
+	__u64 rolled_back;
 };
-XS_ASSERT_SIZE(struct xs_config, 16);
+XS_ASSERT_SIZE(struct xs_config, 48);
 
 #define XS_CFG_QUIET_ALLOW (1U << 0) /* no events for new allowed flows */
 
@@ -322,8 +366,12 @@ struct xs_ct_val {
 	__u8 flags;	/* XS_CTF_* */
 	__u8 reason;	/* enum xs_reason of the accepting decision */
 	__u8 icmp_type; /* ICMP: type of the initiating message (to re-decide) */
+	/* Accepted by a grant (not --drain): its end (CLOCK_TAI seconds),
+	 * after which the flow is decided again at its next packet. 0: none. */
+	__u32 deadline;
+	__u32 pad;
 };
-XS_ASSERT_SIZE(struct xs_ct_val, 24);
+XS_ASSERT_SIZE(struct xs_ct_val, 32);
 
 /* Timeouts, nanoseconds. */
 #define XS_NS_PER_SEC 1000000000ULL
@@ -438,6 +486,9 @@ XS_ASSERT_SIZE(struct xs_event, 72);
 /* An ARP packet (a bound port's spoofed sender): saddr/daddr are the ARP
  * sender and target IPv4 addresses, proto is 0. */
 #define XS_EVF_ARP (1U << 0)
+/* The first packet past a commit-confirm deadline: the datapath fell back to
+ * xs_config.rollback_generation (the event's generation) from then on. */
+#define XS_EVF_ROLLBACK (1U << 1)
 
 /* ---- Userspace bookkeeping kept with the pinned state ------------------- */
 
@@ -459,11 +510,15 @@ struct xs_origin {
 XS_ASSERT_SIZE(struct xs_origin, 256);
 
 enum xs_origin_kind {
-	XS_ORIGIN_RULE = 1,	/* an allow/deny statement */
-	XS_ORIGIN_DEFAULT = 2,	/* a `default` statement */
-	XS_ORIGIN_IMPLICIT = 3, /* an implicit default; file/line of the segment */
-	XS_ORIGIN_SEGMENT = 4,	/* a segment's name (text), key XS_ORIGIN_SEG_KEY(id) */
-	XS_ORIGIN_BIND = 5,	/* a `bind` statement (events with reason `spoofed`) */
+	XS_ORIGIN_RULE = 1,	  /* an allow/deny statement */
+	XS_ORIGIN_DEFAULT = 2,	  /* a `default` statement */
+	XS_ORIGIN_IMPLICIT = 3,	  /* an implicit default; file/line of the segment */
+	XS_ORIGIN_SEGMENT = 4,	  /* a segment's name (text), key XS_ORIGIN_SEG_KEY(id) */
+	XS_ORIGIN_BIND = 5,	  /* a `bind` statement (events with reason `spoofed`) */
+	XS_ORIGIN_QUARANTINE = 6, /* a quarantine (xs_overlays has it, key its id) */
+	XS_ORIGIN_FORENSIC = 7,	  /* a forensic access: a quarantine's or the policy's */
+	XS_ORIGIN_GRANT = 8,	  /* a grant (xs_overlays has it, key its id) */
+	XS_ORIGIN_FAILSAFE = 9,	  /* a failsafe port of the configuration */
 };
 
 /* xs_origins also names the segments of each set, so `watch` needs no policy file. */
@@ -478,6 +533,38 @@ struct xs_policy_meta {
 	char file[256];
 };
 XS_ASSERT_SIZE(struct xs_policy_meta, 304);
+
+/*
+ * Runtime overlays of the policy in force, per set: quarantines and grants
+ * (`xdpseg quarantine`, `grant`), compiled with the policy into the set's
+ * tables, so `status` and `show` list them without the state directory.
+ * Key (set, the rule id of the overlay's origin in that set's tables).
+ */
+struct xs_overlay_key {
+	__u32 set;
+	__u32 rule_id;
+};
+XS_ASSERT_SIZE(struct xs_overlay_key, 8);
+
+enum xs_overlay_kind {
+	XS_OVERLAY_QUARANTINE = 1,
+	XS_OVERLAY_GRANT = 2,
+};
+
+#define XS_OVERLAY_TEXT_LEN 256
+#define XS_OVERLAY_REASON_LEN 128
+struct xs_overlay {
+	__u64 created; /* unix seconds */
+	__u64 expires; /* grants: unix seconds (0: none) */
+	__u32 number;  /* the admin's handle (`revoke N`, `release N`), stable */
+	__u32 uid;     /* who made it */
+	__u8 kind;     /* enum xs_overlay_kind */
+	__u8 flags;    /* XS_RULEF_DRAIN for a grant made with --drain */
+	__u8 pad[6];
+	char text[XS_OVERLAY_TEXT_LEN];	    /* the statement, NUL-terminated */
+	char reason[XS_OVERLAY_REASON_LEN]; /* --reason, NUL-terminated ("" none) */
+};
+XS_ASSERT_SIZE(struct xs_overlay, 416);
 
 /* Interfaces xdpseg is attached to, keyed by ifindex. */
 enum xs_xdp_mode {

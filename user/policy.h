@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "xdpseg.h"
+#include "xdpseg_decide.h"
 
 /* ---- Diagnostics ---------------------------------------------------------- */
 
@@ -290,12 +291,7 @@ struct xs_flow {
 	uint16_t src_port_seg, dst_port_seg;
 };
 
-struct xs_decision {
-	uint8_t verdict;  /* enum xs_verdict */
-	uint8_t reason;	  /* enum xs_reason */
-	uint32_t rule_id; /* rule or default origin */
-	uint16_t src_seg, dst_seg;
-};
+/* struct xs_decision: include/xdpseg_decide.h (the datapath's own). */
 
 void xs_policy_evaluate(const struct xs_policy *p, const struct xs_flow *f, struct xs_decision *d);
 

@@ -97,6 +97,7 @@ static __always_inline void ct_create(const struct xs_tuple *k, int init_b, cons
 	struct xs_ct_val v = {};
 
 	v.rule_id = d->rule_id;
+	v.deadline = d->deadline;
 	v.generation = generation;
 	v.src_seg = d->src_seg;
 	v.dst_seg = d->dst_seg;

@@ -7,19 +7,11 @@
 #include <linux/in.h>
 #include <bpf/bpf_endian.h>
 
+#include "xdpseg_decide.h"
 #include "ctx.h"
 #include "maps.h"
 #include "pkt.h"
 #include "stats.h"
-
-/* A decision about a packet, as reported. */
-struct xs_decision {
-	__u32 rule_id;
-	__u16 src_seg;
-	__u16 dst_seg;
-	__u8 verdict; /* enum xs_verdict */
-	__u8 reason;  /* enum xs_reason */
-};
 
 /* The same decision seen from the other direction (segments swapped). */
 static __always_inline void decision_flip(struct xs_decision *d)
@@ -108,6 +100,30 @@ static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_co
 	e->flags = p->l2_proto == bpf_htons(ETH_P_ARP) ? XS_EVF_ARP : 0;
 	__builtin_memcpy(e->saddr, p->saddr, 16);
 	__builtin_memcpy(e->daddr, p->daddr, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * The datapath passed a commit-confirm deadline and decides by `generation`
+ * (the rollback generation) from now on: one event says so, whatever the
+ * packet, with no bucket (it is sent once per apply --confirm).
+ */
+static __always_inline void ev_rollback(const struct xs_ctx *ctx, __u32 generation)
+{
+	struct xs_event *e = bpf_ringbuf_reserve(&xs_events, sizeof(*e), 0);
+
+	if (!e) {
+		stats_misc(XS_STAT_EV_LOST);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ifindex = ctx->ifindex;
+	e->pkt_len = ctx->len;
+	e->generation = generation;
+	e->hook = ctx->hook;
+	e->verdict = XS_VERDICT_ALLOW;
+	e->flags = XS_EVF_ROLLBACK;
 	bpf_ringbuf_submit(e, 0);
 }
 

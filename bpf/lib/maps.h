@@ -225,6 +225,13 @@ struct {
 	__type(value, struct xs_iface);
 } xs_ifaces SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XS_POLICY_SETS *XS_MAX_OVERLAYS);
+	__type(key, struct xs_overlay_key);
+	__type(value, struct xs_overlay);
+} xs_overlays SEC(".maps");
+
 /* Barrier: userspace updates xs_barrier[0] to wait for running programs. */
 struct xs_barrier_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

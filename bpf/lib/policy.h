@@ -2,15 +2,17 @@
 /*
  * The policy decision for a new flow: two segment lookups, one rule-table
  * lookup (the single-port hash, then the trie of port ranges on a miss),
- * then the per-segment defaults and modes (policies/README.md).
- * Precedence (deny over allow) is resolved by the compiler, so the longest
- * matching rule entry is the answer.
+ * then what they found decides (include/xdpseg_decide.h, shared with
+ * userspace): quarantine, the entry (failsafe, grant, deny, allow: their
+ * precedence resolved by the compiler), the defaults, monitor mode.
  */
 #ifndef XS_LIB_POLICY_H
 #define XS_LIB_POLICY_H
 
 #include <linux/in.h>
 
+#include "xdpseg_decide.h"
+#include "clock.h"
 #include "events.h"
 #include "maps.h"
 
@@ -121,31 +123,11 @@ __attribute__((noinline)) int xs_policy_decide(const struct xs_addr *sa, const s
 		d->verdict = XS_VERDICT_DROP;
 		d->reason = XS_REASON_MALFORMED;
 		d->rule_id = 0;
+		d->deadline = 0;
 		return 0;
 	}
-	if (r && r->action == XS_ACT_DENY) {
-		d->verdict = XS_VERDICT_DROP;
-		d->reason = XS_REASON_DENY_RULE;
-		d->rule_id = r->rule_id;
-	} else if (r && r->action == XS_ACT_ALLOW) {
-		d->verdict = XS_VERDICT_ALLOW;
-		d->reason = XS_REASON_RULE;
-		d->rule_id = r->rule_id;
-	} else if (si->out_action == XS_ACT_DENY) {
-		d->verdict = XS_VERDICT_DROP;
-		d->reason = XS_REASON_DEFAULT_OUT;
-		d->rule_id = si->out_rule_id;
-	} else if (di->in_action == XS_ACT_DENY) {
-		d->verdict = XS_VERDICT_DROP;
-		d->reason = XS_REASON_DEFAULT_IN;
-		d->rule_id = di->in_rule_id;
-	} else {
-		d->verdict = XS_VERDICT_ALLOW;
-		d->reason = XS_REASON_DEFAULT;
-		d->rule_id = di->in_rule_id;
-	}
-	if (d->verdict == XS_VERDICT_DROP && (si->monitor || di->monitor))
-		d->verdict = XS_VERDICT_AUDIT;
+	/* CLOCK_TAI only when a grant entry decides */
+	xs_decide_entry(r, si, di, xs_decide_needs_clock(r) ? clock_tai_s_lookup() : 0, d);
 	return 0;
 }
 

@@ -56,6 +56,7 @@ static const struct map_slot map_slots[] = {
 	SLOT("xs_origins", origins),
 	SLOT("xs_meta", meta),
 	SLOT("xs_ifaces", ifaces),
+	SLOT("xs_overlays", overlays),
 	SLOT("xs_barrier", barrier),
 	SLOT("xs_barrier_in", barrier_in),
 };

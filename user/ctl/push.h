@@ -38,6 +38,7 @@ struct xs_maps {
 	int origins;
 	int meta;
 	int ifaces;
+	int overlays;
 	int barrier;
 	int barrier_in;
 	bool owned; /* fds were opened here (pinned): xs_maps_close() closes them */

@@ -94,8 +94,10 @@ static void check_rule_table(struct reader *R)
 		else if (k->src_seg > c->policy->nsegments || k->dst_seg > c->policy->nsegments)
 			art_fail(r, "segment pair %u -> %u is not the policy's", k->src_seg,
 				 k->dst_seg);
-		else if (k->pad || e->val.pad[0] || e->val.pad[1] || e->val.pad[2])
+		else if (k->pad || e->val.pad)
 			art_fail(r, "padding is not zero");
+		else if (e->val.flags || e->val.fb_action || e->val.fb_rule_id || e->val.expires)
+			art_fail(r, "an overlay's entry in a policy without overlays");
 		else if (i && rule_key_cmp(&c->rules[i - 1].key, k) >= 0)
 			art_fail(r, "not after the entry before it");
 		else if (art_action_ok(r, e->val.action, "the action"))
@@ -121,8 +123,9 @@ static void check_infos(struct reader *R)
 		return;
 	}
 	r->rec = 1;
-	if (w->in_action != XS_ACT_ALLOW || w->out_action != XS_ACT_ALLOW || w->monitor || w->pad ||
-	    w->in_rule_id != p->world_in_rule_id || w->out_rule_id != p->world_out_rule_id)
+	if (w->in_action != XS_ACT_ALLOW || w->out_action != XS_ACT_ALLOW || w->monitor ||
+	    w->flags || w->quar_rule_id || w->in_rule_id != p->world_in_rule_id ||
+	    w->out_rule_id != p->world_out_rule_id)
 		art_fail(r, "world's entry is not world's defaults");
 	for (size_t i = 1; i < c->nseginfo && !r->failed; i++) {
 		const struct xs_seg_info *e = &c->seginfo[i];
@@ -130,8 +133,8 @@ static void check_infos(struct reader *R)
 
 		r->rec = i + 1;
 		if (e->in_action != s->in_action || e->out_action != s->out_action ||
-		    e->monitor != s->monitor || e->pad || e->in_rule_id != s->in_rule_id ||
-		    e->out_rule_id != s->out_rule_id)
+		    e->monitor != s->monitor || e->flags || e->quar_rule_id ||
+		    e->in_rule_id != s->in_rule_id || e->out_rule_id != s->out_rule_id)
 			art_fail(r, "not what segment %zu declares", i);
 	}
 	r->sect = S_SETINFO;

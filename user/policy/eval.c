@@ -206,6 +206,16 @@ const char *xs_reason_name(enum xs_reason r)
 		return "no-policy";
 	case XS_REASON_SPOOFED:
 		return "spoofed";
+	case XS_REASON_QUARANTINE:
+		return "quarantine";
+	case XS_REASON_FORENSIC:
+		return "forensic";
+	case XS_REASON_GRANT:
+		return "grant";
+	case XS_REASON_GRANT_EXPIRED:
+		return "grant-expired";
+	case XS_REASON_FAILSAFE:
+		return "failsafe";
 	default:
 		return "?";
 	}
