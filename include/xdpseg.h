@@ -67,8 +67,8 @@
  *   xs_origins     HASH (no prealloc) struct xs_origin_key -> struct xs_origin  (userspace only)
  *   xs_meta        ARRAY[XS_POLICY_SETS] u32 set -> struct xs_policy_meta       (userspace only)
  *   xs_ifaces      HASH[XS_MAX_IFACES]  u32 ifindex -> struct xs_iface         (userspace only)
- *   xs_overlays    HASH[2*XS_MAX_OVERLAYS] struct xs_overlay_key -> struct xs_overlay (userspace
- * only) xs_barrier     ARRAY_OF_MAPS[1] of xs_barrier_in (ARRAY[1] u32 -> u32): userspace updates
+ *   xs_overlays    HASH[2*XS_MAX_OVERLAYS] xs_overlay_key -> xs_overlay (userspace only)
+ *   xs_barrier     ARRAY_OF_MAPS[1] of xs_barrier_in (ARRAY[1] u32 -> u32): userspace updates
  *                  it to wait for every running program (the kernel does synchronize_rcu()
  *                  on map-in-map updates), see "Apply protocol".
  * Maps carry NO `pinning` attribute in the BPF source (so tests that load the

@@ -236,6 +236,12 @@ struct xs_compiled {
 	size_t nbind4;
 	struct xs_bind6_entry *bind6;
 	size_t nbind6;
+	struct xs_overlay_entry *overlays; /* sorted by number */
+	size_t noverlays;
+	/* Every file the policy was compiled from, the top-level first, with
+	 * its bytes (xs_resolve_sources()); kept in the artefact. */
+	struct xs_file *sources;
+	size_t nsources;
 	uint8_t hash[32]; /* SHA-256 over the entries above, in order */
 };
 
@@ -247,6 +253,76 @@ struct xs_compiled {
 int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct xs_compiled **out,
 		      struct xs_diags *diags);
 void xs_compiled_free(struct xs_compiled *c);
+
+/* ---- Overlays, failsafe ports and compile options ------------------------ */
+
+/*
+ * A runtime overlay as `xdpseg quarantine` / `grant` made it: one statement
+ * of the overlay language (policies/README.md, "Overlays"), compiled with
+ * the policy into the set's tables at every push, and re-validated against
+ * every new policy (an overlay the new policy cannot hold is an error of
+ * that apply, which changes nothing):
+ *
+ *   quarantine TARGET[, TARGET]...                  forensic access: the policy's
+ *                                                   `quarantine forensic` declarations
+ *   quarantine TARGET[, TARGET]... strict           nothing in or out
+ *   quarantine TARGET[, ...] forensic SEG[, SEG]... [: SERVICES] [forensic ...]...
+ *   grant ENDPOINT[, ...] -> ENDPOINT[, ...] : SERVICES
+ *
+ * TARGET and ENDPOINT: a segment's name, or an address or prefix (a
+ * derived segment `PARENT[PREFIX]` of the segment holding it, with its
+ * parent's rules and defaults). Diagnostics name it "<quarantine N>" or
+ * "<grant N>", line 1.
+ */
+struct xs_overlay_in {
+	uint32_t number;    /* the admin's handle (`release N`, `revoke N`), 1.., stable */
+	uint8_t kind;	    /* enum xs_overlay_kind */
+	uint8_t flags;	    /* grants: XS_RULEF_DRAIN */
+	uint32_t uid;	    /* who made it */
+	uint64_t created;   /* unix seconds */
+	uint64_t expires;   /* grants: unix seconds */
+	const char *text;   /* the statement */
+	const char *reason; /* --reason, "" none */
+};
+
+/* A failsafe port of the configuration (`failsafe = ADDR[/LEN][, ...] :
+ * SERVICES`): from anywhere to those addresses and services, no rule,
+ * default or grant drops; only a quarantine outranks it. */
+struct xs_failsafe_in {
+	const char *text; /* the value after `failsafe =` */
+	const char *file; /* the configuration file and line, for diagnostics */
+	int line;
+};
+
+struct xs_compile_opts {
+	const struct xs_overlay_in *overlays;
+	size_t noverlays;
+	const struct xs_failsafe_in *failsafe;
+	size_t nfailsafe;
+	uint64_t now;	    /* unix seconds: grants that expired by then are left out (a note) */
+	int64_t tai_offset; /* CLOCK_TAI - CLOCK_REALTIME, seconds: a grant's kernel deadline
+			     * is its `expires` + tai_offset */
+};
+
+/* An overlay as compiled: its record for xs_overlays, key (set, rule_id). */
+struct xs_overlay_entry {
+	uint32_t rule_id; /* its origin in the tables (kind XS_ORIGIN_QUARANTINE / _GRANT) */
+	struct xs_overlay rec;
+};
+
+/* xs_policy_compile() with overlays and failsafe ports (o may be NULL: none). */
+int xs_policy_compile_opts(const char *path, xs_resolve_fn resolve, void *ctx,
+			   const struct xs_compile_opts *o, struct xs_compiled **out,
+			   struct xs_diags *diags);
+
+/*
+ * A resolver over the sources a compiled policy was made from
+ * (c->sources, kept in the artefact): recompiling a running policy with
+ * new overlays uses the bytes in force, not the files as edited since.
+ * ctx: the struct xs_compiled.
+ */
+int xs_resolve_sources(void *ctx, const char *from, const char *name, size_t limit,
+		       struct xs_file *out);
 
 /*
  * The compiled artefact: everything `apply` pushes (the map entries, the
