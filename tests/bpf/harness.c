@@ -92,11 +92,10 @@ static int mem_resolve(void *ctx, const char *from, const char *name, size_t lim
 	return 0;
 }
 
-void h_push(struct h *h, const char *text)
+struct xs_compiled *h_compile(const char *text)
 {
 	struct memtext m = { text };
 	struct xs_compiled *c = NULL;
-	struct xs_push_result res;
 	struct xs_diags d;
 	int err;
 
@@ -106,11 +105,40 @@ void h_push(struct h *h, const char *text)
 		xs_diags_print(stderr, &d, false);
 	xs_diags_free(&d);
 	cr_assert_eq(err, 0, "test policy does not compile: %d", err);
+	return c;
+}
+
+void h_push_c(struct h *h, struct xs_compiled *c)
+{
+	struct xs_push_result res;
+	int err;
+
 	err = xs_policy_push(&h->maps, c, "main.policy", &res);
 	cr_assert_eq(err, 0, "xs_policy_push: %d", err);
 	xs_compiled_free(h->c);
 	h->c = c;
 	h->generation = res.generation;
+}
+
+void h_push(struct h *h, const char *text)
+{
+	h_push_c(h, h_compile(text));
+}
+
+struct xs_config h_cfg(const struct h *h)
+{
+	struct xs_config cfg;
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(h->maps.config, &zero, &cfg), 0);
+	return cfg;
+}
+
+void h_cfg_set(struct h *h, const struct xs_config *cfg)
+{
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_update_elem(h->maps.config, &zero, cfg, BPF_ANY), 0);
 }
 
 void h_set_rate(struct h *h, uint32_t rate, uint32_t burst)

@@ -46,6 +46,15 @@ void h_close(struct h *h);
 /* Compile `text` as "main.policy" and push it; asserts success. */
 void h_push(struct h *h, const char *text);
 
+/* Compile `text` as "main.policy"; asserts success. The caller owns it. */
+struct xs_compiled *h_compile(const char *text);
+/* Push `c` (maybe edited: overlays written by hand) and own it. */
+void h_push_c(struct h *h, struct xs_compiled *c);
+
+/* The datapath's configuration, read and written whole. */
+struct xs_config h_cfg(const struct h *h);
+void h_cfg_set(struct h *h, const struct xs_config *cfg);
+
 /* Set the drop-event token bucket (keeps the generation). */
 void h_set_rate(struct h *h, uint32_t rate, uint32_t burst);
 
