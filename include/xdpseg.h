@@ -316,7 +316,9 @@ struct xs_config {
 };
 XS_ASSERT_SIZE(struct xs_config, 48);
 
-#define XS_CFG_QUIET_ALLOW (1U << 0) /* no events for new allowed flows */
+/* No events for new allowed flows, except those an overlay let in (reasons
+ * forensic, grant, failsafe): every use of such an access is an event. */
+#define XS_CFG_QUIET_ALLOW (1U << 0)
 
 #define XS_DEFAULT_DROP_EV_RATE 1000
 #define XS_DEFAULT_DROP_EV_BURST 200

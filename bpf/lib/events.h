@@ -68,8 +68,8 @@ static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_co
 			stats_misc(XS_STAT_EV_RATELIMITED);
 			return;
 		}
-	} else if (cfg->flags & XS_CFG_QUIET_ALLOW) {
-		return;
+	} else if ((cfg->flags & XS_CFG_QUIET_ALLOW) && d->reason < XS_REASON_QUARANTINE) {
+		return; /* (an access by an overlay is always an event) */
 	}
 	e = bpf_ringbuf_reserve(&xs_events, sizeof(*e), 0);
 	if (!e) {

@@ -278,6 +278,22 @@ Test(overlay, grant_opens_then_closes_at_its_kernel_deadline)
 	cr_assert_eq(h_stat(&H, XS_STAT_IDX(XS_VERDICT_DROP, XS_REASON_GRANT_EXPIRED)).packets, 1);
 }
 
+Test(overlay, every_use_of_a_grant_is_an_event_even_when_quiet)
+{
+	struct pkt_spec s = PKT_TCP(BASTION, 40000, VDA, 22, TH_SYN);
+	struct xs_config cfg;
+	uint32_t expires, g;
+
+	h_push(&H, policy);
+	cfg = h_cfg(&H);
+	cfg.flags |= XS_CFG_QUIET_ALLOW;
+	h_cfg_set(&H, &cfg);
+	g = grant_rdp(0, 10, &expires);
+	cr_assert_eq(h_send(&H, false, &s), XDP_PASS_);
+	cr_assert_eq(H.nev, 0, "quiet: an allow by a rule made an event");
+	tcp_connect(BASTION, VDA, 3389, XS_REASON_GRANT, g);
+}
+
 Test(overlay, grant_reply_after_the_deadline_is_cut_too)
 {
 	struct pkt_spec reply = PKT_TCP(VDA, 3389, BASTION, 40000, TH_ACK);
