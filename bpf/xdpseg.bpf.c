@@ -183,8 +183,8 @@ static __always_inline int xs_later_fragment(struct xs_run *r)
 /*
  * An ICMP error is related to a tracked flow when it travels towards the
  * quoted packet's sender and quotes a packet of a flow tracked under the
- * current policy. A fragmented error never is: it is decided as ICMP.
- * `k` is scratch space for the quoted flow's key.
+ * current policy (and, accepted by a grant, before the grant's end). A fragmented error never is:
+ * it is decided as ICMP. `k` is scratch space for the quoted flow's key.
  */
 static __always_inline int xs_icmp_related(struct xs_run *r, struct xs_tuple *k)
 {
@@ -201,6 +201,9 @@ static __always_inline int xs_icmp_related(struct xs_run *r, struct xs_tuple *k)
 	ct_tuple(k, in->family, in->proto, a, in->port_a, b, in->port_b);
 	v = bpf_map_lookup_elem(&xs_ct, k);
 	if (!v || v->expires_ns < r->now || v->generation != r->gen)
+		return 0;
+	/* a flow of a grant that has ended relates nothing */
+	if (v->deadline && clock_tai_s(r->cfg) >= v->deadline)
 		return 0;
 	stats_count(XS_VERDICT_ALLOW, XS_REASON_RELATED, r->ctx->len);
 	return 1;

@@ -306,6 +306,23 @@ Test(overlay, grant_reply_after_the_deadline_is_cut_too)
 		     "the event is in the packet's direction");
 }
 
+Test(overlay, an_ended_grant_relates_no_icmp_error)
+{
+	struct pkt_spec syn = PKT_TCP(BASTION, 40000, VDA, 3389, TH_SYN);
+	struct pkt_spec e = { .src = VDA, .dst = BASTION, .proto = IPPROTO_ICMP, .icmp_type = 3 };
+	struct pkt orig;
+	uint32_t expires, g = grant_rdp(0, 5, &expires);
+
+	tcp_connect(BASTION, VDA, 3389, XS_REASON_GRANT, g);
+	cr_assert_eq(pkt_build(&orig, &syn), 0);
+	e.icmp_code = 3;
+	e.quote = orig.data + orig.l3;
+	e.quote_len = orig.len - orig.l3;
+	h_check(&H, false, &e, XS_VERDICT_ALLOW, XS_REASON_RELATED, 0);
+	advance(6);
+	h_check(&H, false, &e, XS_VERDICT_DROP, XS_REASON_DEFAULT_IN, h_in_rid(&H, "bastion"));
+}
+
 Test(overlay, drained_grant_lets_its_connections_finish_but_opens_nothing_new)
 {
 	struct pkt_spec ack = PKT_TCP(BASTION, 40000, VDA, 3389, TH_ACK);
