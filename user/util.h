@@ -36,4 +36,17 @@ int p_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf,
 /* Lowercase hex of `n` bytes into `out` (2n+1 bytes, NUL-terminated). */
 void xs_hex(const uint8_t *b, size_t n, char *out);
 
+/*
+ * A duration as the commands take it (apply --confirm, grant --for): one or
+ * more NUMBER UNIT pairs, unit s, m, h or d, as `90s`, `15m`, `8h`, `1d`,
+ * `1h30m`; a unit is required (is `8` hours or seconds?). Returns 0 and
+ * *secs (at least 1), -EINVAL for anything else (empty, no unit, an unknown
+ * unit, a sign, a space, zero), -ERANGE past 100 years.
+ */
+int xs_parse_duration(const char *s, uint64_t *secs);
+
+/* `secs` the way a person reads it: the largest unit, and the next one when
+ * it is not zero ("45s", "2m30s", "8h", "1d2h"; 3725 s is "1h2m"). */
+void xs_format_duration(uint64_t secs, char *buf, size_t size);
+
 #endif /* XS_UTIL_H */
