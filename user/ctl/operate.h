@@ -2,7 +2,7 @@
 /*
  * Operating a policy: THE path every policy change takes (`apply`,
  * `quarantine`, `release`, `grant`, `revoke`, the agent's applies,
- * `apply --confirm`).
+ * `apply --confirm`, whose own steps are in confirm.h).
  *
  *   compile(base sources, overlays, failsafe ports, now)
  *     -> xs_policy_push() (which writes the new set's xs_overlays)
@@ -60,9 +60,16 @@ struct xs_operate {
 	 * (gcc-style, colour on a terminal); else they are added here and
 	 * not printed (the agent logs them). */
 	struct xs_diags *diags;
+	/* The command, for the refusal while a commit-confirm is pending
+	 * ("apply", "grant", ...; NULL: "a policy change"). */
+	const char *what;
 	/* Refuse nothing because a commit-confirm is pending (the
-	 * commit-confirm's own push). Everything else refuses then. */
+	 * commit-confirm's own push, after xs_confirm_prearm()). Everything
+	 * else refuses then (xs_confirm_refuse()). */
 	bool allow_pending;
+	/* Where the pushed policy's artefact is saved (NULL: state_dir);
+	 * `apply --confirm` keeps it in STATE_DIR/confirm until confirmed. */
+	const char *save_dir;
 
 	/* ---- out ---- */
 	struct xs_compiled *comp;  /* what was compiled (and pushed); xs_operate_free() */
@@ -84,17 +91,13 @@ int xs_operate_overlays_in_force(const struct xs_maps *m, struct xs_overlay_in *
 uint32_t xs_operate_next_number(const struct xs_overlay_in *v, size_t n);
 
 /*
- * Is a commit-confirm pending (xs_config.confirm_deadline_ns set and not
- * rolled back)? 1 yes, 0 no, negative errno when the config cannot be read.
- */
-int xs_confirm_pending(const struct xs_maps *m);
-
-/*
  * Compile and push as described above. Preconditions: ctl locked
  * (xs_ctl_lock()) and its maps open (xs_ctl_load() / xs_ctl_open()).
  * Compile options: now = time(NULL), tai_offset = CLOCK_TAI - CLOCK_REALTIME.
- * Refuses (unless allow_pending) while a commit-confirm is pending, with a
- * message naming `xdpseg confirm` and `xdpseg rollback`.
+ * First makes a rollback the datapath did explicit (xs_confirm_settle(),
+ * confirm.h: a push never rewrites the set the datapath went back to);
+ * then refuses (unless allow_pending) while a commit-confirm is pending,
+ * with a message naming `xdpseg confirm` and `xdpseg rollback`.
  * Returns 0; -EINVAL on a policy error (diagnostics printed, nerrors set);
  * -EBUSY when refused because a commit-confirm is pending; -ESTALE when
  * the state artefact is not what the kernel enforces (file NULL); another
