@@ -37,6 +37,7 @@
 #define XS_CONFIRM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -115,6 +116,17 @@ int xs_confirm_arm(const struct xs_maps *m, uint32_t prev, uint64_t secs, struct
  * made explicit here, then refused).
  */
 int xs_confirm_confirm(const struct xs_maps *m, const char *state_dir, struct xs_confirm *c);
+
+/*
+ * Where the unconfirmed policy's artefact goes: "STATE_DIR/confirm" into
+ * buf (state_dir NULL: xs_state_dir()), the state directory made (0700)
+ * when missing so that xs_state_save() can make the subdirectory.
+ */
+const char *xs_confirm_dir(const char *state_dir, char *buf, size_t size);
+
+/* Save the unconfirmed policy `c` applied from `file` there (a failure is
+ * a warning: `confirm` then leaves the last good policy as it was). */
+int xs_confirm_save(const char *state_dir, const struct xs_compiled *c, const char *file);
 
 /* What a rollback did: the generation undone, the one restored, the new one. */
 struct xs_rollback {
