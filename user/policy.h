@@ -403,4 +403,83 @@ const char *xs_proto_name(uint8_t proto);	/* "tcp", "udp", "icmp", "icmpv6", "an
 
 void xs_sha256(const void *data, size_t len, uint8_t out[32]);
 
+/* ==== Lookups over the compiled tables (lookup.c) ==========================
+ *
+ * `verify`, `diff` and `apply --dry-run` decide flows from compiled tables,
+ * a file's or the running policy's as read back from the kernel
+ * (user/ctl/readback.h), never from the source form: as the datapath does
+ * (bpf/lib/policy.h): each address's longest segment prefix (an address in
+ * the built-in link-local behind a bound port takes the port's segment),
+ * the rule table's longest match for (src, dst, protocol, port) (the
+ * single-port entry first, then the longest prefix, as the kernel's trie),
+ * then xs_decide_entry(), the datapath's own code. Every lookup needs the
+ * tables in the compiler's order: compiled ones are; read-back ones go
+ * through xs_compiled_sort() first.
+ */
+
+/* Put c's tables in the compiler's order, the bits past each prefix cleared
+ * (tables read from maps come in hash order): v4, v6, rules, bind4, bind6,
+ * overlays (by number). */
+void xs_compiled_sort(struct xs_compiled *c);
+
+/* The content hash of c's tables, as the compiler computes c->hash. */
+int xs_compiled_rehash(const struct xs_compiled *c, uint8_t out[32]);
+
+/* c's tables ready for lookups: the prefix lengths each holds, longest first
+ * (a lookup tries only those). Points at c, which must outlive it. */
+struct xs_tables {
+	const struct xs_compiled *c;
+	uint8_t len4[33], len6[129], lenr[65], lenb4[33], lenb6[129];
+	uint8_t n4, n6, nr, nb4, nb6;
+};
+
+void xs_tables_init(struct xs_tables *t, const struct xs_compiled *c);
+
+/* What a segment trie answers for an address. */
+struct xs_seg_match {
+	uint16_t seg;	    /* XS_SEG_WORLD when no prefix holds the address */
+	uint8_t family;	    /* 4 or 6 */
+	int16_t len;	    /* the matching prefix's length; -1: none (world) */
+	uint8_t prefix[16]; /* the matching prefix, host bits clear */
+};
+
+void xs_tables_segment(const struct xs_tables *t, uint8_t family, const uint8_t *addr,
+		       struct xs_seg_match *m);
+
+/* The rule table's longest match for (src, dst, proto, port), port in host
+ * order (ICMP: the type), or NULL. */
+const struct xs_rule_entry *xs_tables_rule(const struct xs_tables *t, uint16_t src, uint16_t dst,
+					   uint8_t proto, uint16_t port);
+
+/* The bind id of an interface named `ifname` (the first `bind` whose pattern
+ * matches, as apply binds it), 0 for none. */
+uint32_t xs_tables_bind_for(const struct xs_compiled *c, const char *ifname);
+
+/* May the port bound by `bind` send from addr (the datapath's bind_src_ok():
+ * one of its addresses, or link-local)? */
+bool xs_tables_bind_allows(const struct xs_tables *t, uint32_t bind, uint8_t family,
+			   const uint8_t *addr);
+
+/* A flow decided, and what decided it. */
+struct xs_lookup {
+	struct xs_decision d;		   /* as the datapath reports it (segments included) */
+	struct xs_seg_match src, dst;	   /* the tries' answers, before the ports' */
+	bool src_by_port, dst_by_port;	   /* link-local, classified by the bound port */
+	const struct xs_rule_entry *entry; /* the rule table's match (NULL: none) */
+};
+
+/*
+ * Decide the new flow `f` (f->src_port_seg / dst_port_seg: the segment of
+ * the bound port its source / destination is behind, as xs_class() in the
+ * datapath) at CLOCK_TAI second now_tai (grants compare it).
+ */
+void xs_tables_decide(const struct xs_tables *t, const struct xs_flow *f, uint64_t now_tai,
+		      struct xs_lookup *r);
+
+/* The origin of rule id `rule_id` (NULL: none), the overlay record whose
+ * origin it is (NULL: none), a segment's name (NULL: unknown id). */
+const struct xs_origin_entry *xs_compiled_origin(const struct xs_compiled *c, uint32_t rule_id);
+const struct xs_overlay_entry *xs_compiled_overlay(const struct xs_compiled *c, uint32_t rule_id);
+const char *xs_compiled_segment_name(const struct xs_compiled *c, uint16_t seg);
+
 #endif /* XS_POLICY_H */
