@@ -184,7 +184,8 @@ Test(agent_config, errors)
 	cr_assert_str_eq(
 		one_error("xyz = 1\n"),
 		"1: error: unknown key 'xyz': the keys are policy, interfaces, bridge, mode, "
-		"pin-dir, state-dir, unprotected, socket, reconcile-interval");
+		"pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, "
+		"grant-max, grant-reason");
 }
 
 Test(agent_config, nul_byte_and_missing_file)
@@ -216,4 +217,101 @@ Test(agent_config, every_error_reported)
 	for (char *p = e; *p; p++)
 		lines += *p == '\n';
 	cr_assert_eq(lines, 3, "%s", e);
+}
+
+/* The operating keys: failsafe (repeatable), grant-max, grant-reason. */
+Test(agent_config, operating_keys)
+{
+	struct agent_config c;
+
+	cr_assert_str_empty(read_conf("failsafe = 192.0.2.10 : tcp/22\n"
+				      "# management\n"
+				      "failsafe = 192.0.2.0/24, fd00::1 : ssh, tcp/443\n"
+				      "grant-max = 8h\n"
+				      "grant-reason = required\n",
+				      &c));
+	cr_assert_eq(c.nfailsafe, 2);
+	cr_assert_str_eq(c.failsafe[0].text, "192.0.2.10 : tcp/22");
+	cr_assert_eq(c.failsafe[0].line, 1);
+	cr_assert_str_eq(c.failsafe[1].text, "192.0.2.0/24, fd00::1 : ssh, tcp/443");
+	cr_assert_eq(c.failsafe[1].line, 3);
+	cr_assert_str_eq(c.failsafe[1].file, file);
+	cr_assert_eq(c.grant_max, 8 * 3600);
+	cr_assert(c.grant_reason_required);
+	agent_config_free(&c);
+
+	/* defaults: no failsafe port, 24h, a reason optional */
+	cr_assert_str_empty(read_conf("", &c));
+	cr_assert_eq(c.nfailsafe, 0);
+	cr_assert_eq(c.grant_max, 24 * 3600);
+	cr_assert(!c.grant_reason_required);
+	agent_config_free(&c);
+
+	cr_assert_str_empty(read_conf("grant-reason = optional\ngrant-max = 1d2h\n", &c));
+	cr_assert(!c.grant_reason_required);
+	cr_assert_eq(c.grant_max, 26 * 3600);
+	agent_config_free(&c);
+}
+
+Test(agent_config, operating_errors)
+{
+	cr_assert_str_eq(one_error("grant-max = 8\n"),
+			 "1: error: bad value '8' for grant-max: a duration with its unit, as 90s, "
+			 "15m, 8h or 1d");
+	cr_assert_str_eq(
+		one_error("grant-max = 0s\n"),
+		"1: error: bad value '0s' for grant-max: a duration with its unit, as 90s, "
+		"15m, 8h or 1d");
+	cr_assert_str_eq(one_error("grant-reason = yes\n"),
+			 "1: error: bad value 'yes' for grant-reason: use required or optional");
+	cr_assert_str_eq(one_error("grant-max = 1h\ngrant-max = 2h\n"),
+			 "2: error: duplicate key 'grant-max' (first at line 1)");
+	cr_assert_str_eq(one_error("failsafe = 192.0.2.10\n"),
+			 "1: error: bad value '192.0.2.10' for failsafe: expected ADDR[/LEN][, "
+			 "ADDR[/LEN]]... : SERVICES (as 192.0.2.10 : tcp/22)");
+	cr_assert_str_eq(one_error("failsafe = mgmt : ssh\n"),
+			 "1: error: bad address 'mgmt' in failsafe: an IPv4 or IPv6 address or "
+			 "prefix (ADDR/LEN); the failsafe ports are addresses of this host, not "
+			 "segments");
+	cr_assert_str_eq(one_error("failsafe = 192.0.2.300 : ssh\n"),
+			 "1: error: bad address '192.0.2.300' in failsafe: an IPv4 or IPv6 address "
+			 "or prefix (ADDR/LEN); the failsafe ports are addresses of this host, not "
+			 "segments");
+	cr_assert_str_eq(
+		one_error("failsafe = 192.0.2.1/33 : ssh\n"),
+		"1: error: bad address '192.0.2.1/33' in failsafe: an IPv4 or IPv6 address "
+		"or prefix (ADDR/LEN); the failsafe ports are addresses of this host, not "
+		"segments");
+	cr_assert_str_eq(one_error("failsafe = 192.0.2.1 :\n"), "1: error: no services after ':'");
+	cr_assert_str_eq(one_error("failsafe = 192.0.2.1 : ssh,\n"),
+			 "1: error: an empty service after ','");
+	cr_assert_str_eq(one_error("failsafe = 192.0.2.1 : s$h\n"),
+			 "1: error: bad service 's$h': a service's name or PROTO/PORT (tcp/443, "
+			 "udp/53-54, icmp/8)");
+	cr_assert_str_eq(one_error("grant_max = 1h\n"),
+			 "1: error: unknown key 'grant_max': did you mean 'grant-max'?");
+}
+
+/* A command reads the configuration when there is one, defaults when not. */
+Test(agent_config, optional)
+{
+	struct agent_config_errors errs = { 0 };
+	struct agent_config c;
+
+	unlink(file);
+	cr_assert_eq(agent_config_read_optional(file, &c, &errs), 0);
+	cr_assert_eq(errs.n, 0);
+	cr_assert_eq(c.grant_max, 24 * 3600);
+	cr_assert_str_eq(c.file, file);
+	agent_config_free(&c);
+
+	write_conf("grant-max = 1h\n", 15);
+	cr_assert_eq(agent_config_read_optional(file, &c, &errs), 0);
+	cr_assert_eq(c.grant_max, 3600);
+	agent_config_free(&c);
+
+	setenv("XDPSEG_CONFIG", "/x/y.conf", 1);
+	cr_assert_str_eq(agent_config_path(), "/x/y.conf");
+	unsetenv("XDPSEG_CONFIG");
+	cr_assert_str_eq(agent_config_path(), AGENT_CONFIG_FILE);
 }

@@ -15,7 +15,9 @@
 
 #include "agent/client.h"
 #include "ctl/loader.h"
+#include "ctl/overlay.h"
 #include "ctl/state.h"
+#include "util.h"
 
 /* Past this many errors the rest of the file is not read. */
 #define MAX_ERRORS 20
@@ -30,6 +32,9 @@ static const char *const key_names[AGENT_KEY__COUNT] = {
 	[AGENT_KEY_UNPROTECTED] = "unprotected",
 	[AGENT_KEY_SOCKET] = "socket",
 	[AGENT_KEY_RECONCILE_INTERVAL] = "reconcile-interval",
+	[AGENT_KEY_FAILSAFE] = "failsafe",
+	[AGENT_KEY_GRANT_MAX] = "grant-max",
+	[AGENT_KEY_GRANT_REASON] = "grant-reason",
 };
 
 const char *agent_key_name(enum agent_key k)
@@ -93,6 +98,9 @@ void agent_config_free(struct agent_config *c)
 	free(c->policy);
 	free_words(c->ifpat, c->nifpat);
 	free_words(c->bridges, c->nbridges);
+	for (size_t i = 0; i < c->nfailsafe; i++)
+		free((char *)c->failsafe[i].text);
+	free(c->failsafe);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -139,7 +147,8 @@ static void unknown_key(struct reader *r, const char *key)
 		add_error(
 			r,
 			"unknown key '%s': the keys are policy, interfaces, bridge, mode, pin-dir, "
-			"state-dir, unprotected, socket, reconcile-interval",
+			"state-dir, unprotected, socket, reconcile-interval, failsafe, grant-max, "
+			"grant-reason",
 			key);
 }
 
@@ -220,8 +229,33 @@ static int set_policy(struct reader *r, struct agent_config *c, const char *valu
 	return 0;
 }
 
+/* `failsafe`: checked here (addresses, the services' syntax), compiled
+ * with every policy (the services' names are the policy's). */
+static int add_failsafe(struct reader *r, struct agent_config *c, const char *value)
+{
+	struct xs_failsafe_in *nv;
+	char why[256];
+
+	if (xs_failsafe_check(value, why, sizeof(why))) {
+		add_error(r, "%s", why);
+		return -EINVAL;
+	}
+	nv = realloc(c->failsafe, (c->nfailsafe + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	c->failsafe = nv;
+	nv[c->nfailsafe].text = strdup(value);
+	if (!nv[c->nfailsafe].text)
+		return -ENOMEM;
+	nv[c->nfailsafe].line = r->line;
+	nv[c->nfailsafe].file = NULL; /* c->file, set when the read is done */
+	c->nfailsafe++;
+	return 0;
+}
+
 static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, const char *value)
 {
+	uint64_t secs;
 	const char *key = key_names[k];
 	char *end;
 	long n;
@@ -301,6 +335,29 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 		}
 		c->interval = (unsigned int)n;
 		return 0;
+	case AGENT_KEY_FAILSAFE:
+		return add_failsafe(r, c, value);
+	case AGENT_KEY_GRANT_MAX:
+		if (xs_parse_duration(value, &secs)) {
+			add_error(r,
+				  "bad value '%s' for grant-max: a duration with its unit, as 90s, "
+				  "15m, 8h or 1d",
+				  value);
+			return -EINVAL;
+		}
+		c->grant_max = secs;
+		return 0;
+	case AGENT_KEY_GRANT_REASON:
+		if (!strcmp(value, "required")) {
+			c->grant_reason_required = true;
+		} else if (!strcmp(value, "optional")) {
+			c->grant_reason_required = false;
+		} else {
+			add_error(r, "bad value '%s' for grant-reason: use required or optional",
+				  value);
+			return -EINVAL;
+		}
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -356,7 +413,7 @@ static int parse_line(struct reader *r, struct agent_config *c, char *line, size
 		unknown_key(r, key);
 		return -EINVAL;
 	}
-	if (c->line[k]) {
+	if (c->line[k] && k != AGENT_KEY_FAILSAFE) {
 		add_error(r, "duplicate key '%s' (first at line %d)", key, c->line[k]);
 		return -EINVAL;
 	}
@@ -428,6 +485,10 @@ static void set_defaults(struct agent_config *c)
 		snprintf(c->sock, sizeof(c->sock), "%s", xs_agent_sock_path());
 	if (!c->interval)
 		c->interval = AGENT_RECONCILE_DEFAULT;
+	if (!c->line[AGENT_KEY_GRANT_MAX])
+		c->grant_max = AGENT_GRANT_MAX_DEFAULT;
+	for (size_t i = 0; i < c->nfailsafe; i++)
+		c->failsafe[i].file = c->file;
 }
 
 int agent_config_read(const char *file, struct agent_config *out, struct agent_config_errors *errs)
@@ -466,5 +527,28 @@ int agent_config_read(const char *file, struct agent_config *out, struct agent_c
 	}
 	set_defaults(&c);
 	*out = c;
+	return 0;
+}
+
+const char *agent_config_path(void)
+{
+	const char *env = getenv("XDPSEG_CONFIG");
+
+	return env && *env ? env : AGENT_CONFIG_FILE;
+}
+
+int agent_config_read_optional(const char *file, struct agent_config *c,
+			       struct agent_config_errors *errs)
+{
+	struct agent_config d;
+
+	if (access(file, F_OK) == 0 || errno != ENOENT)
+		return agent_config_read(file, c, errs);
+	memset(&d, 0, sizeof(d));
+	d.file = strdup(file);
+	if (!d.file)
+		return -ENOMEM;
+	set_defaults(&d);
+	*c = d;
 	return 0;
 }

@@ -11,13 +11,16 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ctl/iface.h"
+#include "policy.h"
 
 #define AGENT_CONFIG_FILE "/etc/xdpseg/xdpseg.conf"
 #define AGENT_RECONCILE_DEFAULT 30 /* seconds */
 #define AGENT_CONFIG_MAX_BYTES (1u << 20)
-#define AGENT_SOCK_MAX 108 /* sizeof(sun_path) */
+#define AGENT_SOCK_MAX 108		    /* sizeof(sun_path) */
+#define AGENT_GRANT_MAX_DEFAULT (24 * 3600) /* seconds: Azure JIT's longest window */
 
 enum agent_key {
 	AGENT_KEY_POLICY,
@@ -29,6 +32,9 @@ enum agent_key {
 	AGENT_KEY_UNPROTECTED,
 	AGENT_KEY_SOCKET,
 	AGENT_KEY_RECONCILE_INTERVAL,
+	AGENT_KEY_FAILSAFE, /* repeatable */
+	AGENT_KEY_GRANT_MAX,
+	AGENT_KEY_GRANT_REASON,
 	AGENT_KEY__COUNT,
 };
 
@@ -50,8 +56,15 @@ struct agent_config {
 	char state_dir[PATH_MAX];
 	char sock[AGENT_SOCK_MAX];
 	enum agent_unprotected unprotected;
-	unsigned int interval;	    /* `reconcile-interval`, seconds */
-	int line[AGENT_KEY__COUNT]; /* the line that set each key (0: its default) */
+	unsigned int interval; /* `reconcile-interval`, seconds */
+	/* `failsafe = ADDR[/LEN][, ...] : SERVICES`, one per line, in order:
+	 * file and line point into this struct (file: c->file). */
+	struct xs_failsafe_in *failsafe;
+	size_t nfailsafe;
+	uint64_t grant_max;	    /* `grant-max`, seconds (default 24h) */
+	bool grant_reason_required; /* `grant-reason = required` (default optional) */
+	int line[AGENT_KEY__COUNT]; /* the line that set each key (0: its default;
+				     * failsafe: the last one) */
 };
 
 /* Every error of one read, each "FILE:LINE: error: ..." (or "FILE: error: ..."). */
@@ -68,6 +81,17 @@ struct agent_config_errors {
  */
 int agent_config_read(const char *file, struct agent_config *c, struct agent_config_errors *errs);
 void agent_config_free(struct agent_config *c);
+
+/* The configuration file in force: $XDPSEG_CONFIG or AGENT_CONFIG_FILE. */
+const char *agent_config_path(void);
+
+/*
+ * The configuration as a command reads it (grant-max, grant-reason,
+ * failsafe; the state directory): agent_config_read() of `file`, or every
+ * default when the file does not exist.
+ */
+int agent_config_read_optional(const char *file, struct agent_config *c,
+			       struct agent_config_errors *errs);
 void agent_config_errors_free(struct agent_config_errors *e);
 
 /* The key's name as written in the file ("pin-dir"). */

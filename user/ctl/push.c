@@ -226,6 +226,59 @@ out:
 	return err;
 }
 
+/*
+ * The overlays of set `set` (xs_overlays): every record of that set not in
+ * `c` deleted (a released quarantine, a revoked or expired grant), then
+ * c's written.
+ */
+static int push_overlays(const struct xs_maps *m, const struct xs_compiled *c, __u32 set)
+{
+	struct xs_overlay_key *keys = NULL, key, cur;
+	size_t n = 0, cap = 0;
+	bool first = true;
+	int err = 0;
+
+	while (bpf_map_get_next_key(m->overlays, first ? NULL : &cur, &key) == 0) {
+		first = false;
+		cur = key;
+		if (key.set != set)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct xs_overlay_key *nk = realloc(keys, ncap * sizeof(*keys));
+
+			if (!nk) {
+				err = -ENOMEM;
+				goto out;
+			}
+			keys = nk;
+			cap = ncap;
+		}
+		keys[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool keep = false;
+
+		for (size_t k = 0; k < c->noverlays && !keep; k++)
+			keep = c->overlays[k].rule_id == keys[i].rule_id;
+		if (!keep && bpf_map_delete_elem(m->overlays, &keys[i]) && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < c->noverlays; i++) {
+		struct xs_overlay_key k = { .set = set, .rule_id = c->overlays[i].rule_id };
+
+		if (bpf_map_update_elem(m->overlays, &k, &c->overlays[i].rec, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+out:
+	free(keys);
+	return err;
+}
+
 /* Copy src into a fixed field, keeping the tail when it is too long. */
 static void copy_tail(char *dst, size_t size, const char *src)
 {
@@ -531,6 +584,9 @@ int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const c
 	if (err)
 		return err;
 	err = push_origins(m, c->policy, set);
+	if (err)
+		return err;
+	err = push_overlays(m, c, set);
 	if (err)
 		return err;
 	err = push_meta(m, c, file, set, next);

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "util.h"
 
 #define STATE_FILE "policy.xsc"
@@ -325,4 +327,60 @@ int xs_state_load(const char *dir, struct xs_compiled **out, char **file)
 	else if (err)
 		p_err("cannot read the last good policy %s: %s", path, strerror(-err));
 	return err;
+}
+
+int xs_state_load_running(const char *dir, const struct xs_maps *m, struct xs_compiled **out,
+			  char **file)
+{
+	struct xs_policy_meta meta;
+	struct xs_config cfg;
+	char have[65], want[65];
+	__u32 set;
+	int err;
+
+	*out = NULL;
+	*file = NULL;
+	err = xs_config_read(m, &cfg);
+	if (err) {
+		p_err("cannot read the datapath's configuration: %s", strerror(-err));
+		return err;
+	}
+	if (!cfg.generation) {
+		p_err("no policy is applied: apply one first ('xdpseg apply FILE')");
+		return -ENOENT;
+	}
+	set = cfg.generation & 1;
+	if (bpf_map_lookup_elem(m->meta, &set, &meta)) {
+		err = -errno;
+		p_err("cannot read the active policy's metadata: %s", strerror(-err));
+		return err;
+	}
+	meta.file[sizeof(meta.file) - 1] = '\0';
+	err = xs_state_load(dir, out, file);
+	if (err == -ENOENT) {
+		p_err("the policy in force (generation %u, applied from %s) is not saved in the "
+		      "state directory %s: apply the policy again ('xdpseg apply FILE'), then try "
+		      "again",
+		      cfg.generation, meta.file, dir);
+		return err;
+	}
+	if (err) {
+		p_err("the policy in force cannot be recompiled without its last good copy: apply "
+		      "the policy again ('xdpseg apply FILE'), then try again");
+		return err;
+	}
+	if (memcmp((*out)->hash, meta.hash, sizeof(meta.hash))) {
+		xs_hex((*out)->hash, sizeof((*out)->hash), have);
+		xs_hex(meta.hash, sizeof(meta.hash), want);
+		p_err("the last good policy in %s (sha256 %.16s..., applied from %s) is not the "
+		      "policy the kernel enforces (sha256 %.16s..., generation %u, applied from "
+		      "%s): apply the policy again ('xdpseg apply FILE'), then try again",
+		      dir, have, *file, want, cfg.generation, meta.file);
+		xs_compiled_free(*out);
+		free(*file);
+		*out = NULL;
+		*file = NULL;
+		return -ESTALE;
+	}
+	return 0;
 }

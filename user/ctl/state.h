@@ -11,6 +11,7 @@
 #define XS_STATE_H
 
 #include "policy.h"
+#include "push.h"
 
 #define XS_STATE_DIR "/var/lib/xdpseg"
 
@@ -34,5 +35,16 @@ int xs_state_save(const char *dir, const struct xs_compiled *c, const char *file
  * content does not match its hash).
  */
 int xs_state_load(const char *dir, struct xs_compiled **out, char **file);
+
+/*
+ * Load the last good policy under `dir` as xs_state_load() does, and check
+ * it is the policy the kernel enforces: its hash equals the active set's
+ * metadata hash (maps `m`). Returns 0; -ENOENT when no policy is applied
+ * or none is saved, -ESTALE when the saved one is not the one in force,
+ * another negative errno: each reported (p_err()) with the fix ("apply
+ * the policy again").
+ */
+int xs_state_load_running(const char *dir, const struct xs_maps *m, struct xs_compiled **out,
+			  char **file);
 
 #endif /* XS_STATE_H */
