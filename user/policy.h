@@ -129,8 +129,14 @@ struct xs_segment {
 /* A rule endpoint: a segment id, XS_SEG_WORLD, or XS_ENDPOINT_ANY. */
 #define XS_ENDPOINT_ANY 0xffffffffu
 
+/*
+ * A rule entry: one (source, destination) pair of a rule statement. A
+ * statement with lists (`allow a, b -> c, d`) has an entry per pair, sources
+ * outer, all with the statement's id, one after the other: ids repeat, and
+ * rules[i].id is not i + 1 (xs_policy_rule_statements() counts statements).
+ */
 struct xs_rule {
-	uint32_t id;		   /* 1.., also the origin id */
+	uint32_t id;		   /* 1.., also the origin id: the statement's */
 	uint8_t action;		   /* XS_ACT_ALLOW / XS_ACT_DENY */
 	uint32_t src, dst;	   /* segment id, XS_SEG_WORLD or XS_ENDPOINT_ANY */
 	struct xs_portspec *ports; /* NULL/0 = every protocol and port */
@@ -167,7 +173,7 @@ struct xs_origin_entry {
 struct xs_policy {
 	struct xs_segment *segments; /* index i has id i+1 */
 	size_t nsegments;
-	struct xs_rule *rules;
+	struct xs_rule *rules; /* entries, in rule id order (a statement: one per pair) */
 	size_t nrules;
 	size_t nservices;
 	/* Every rule id (rules, explicit and implicit defaults) -> origin,
@@ -387,6 +393,12 @@ bool xs_policy_bind_allows(const struct xs_policy *p, const struct xs_binding *b
 static inline size_t xs_policy_declared_segments(const struct xs_policy *p)
 {
 	return p->nsegments - (p->linklocal_seg ? 1 : 0);
+}
+
+/* Rule statements (ids 1..n); p->nrules counts their entries, one per pair. */
+static inline size_t xs_policy_rule_statements(const struct xs_policy *p)
+{
+	return p->nrules ? p->rules[p->nrules - 1].id : 0;
 }
 
 /* Segment of an address by longest prefix (XS_SEG_WORLD if none). */

@@ -160,8 +160,8 @@ Test(input, caret_counts_escapes_and_characters)
 	/* the caret stands under the error after escaped and multibyte characters */
 	char *s = printed("main.policy", "allow \"\xc3\xa9\xe2\x80\xae\xff\" -> world\n");
 
-	cr_expect_str_eq(s, "main.policy:1:7: error: expected: allow SRC -> DST [: "
-			    "SERVICE|PROTO/PORT, ...]\n"
+	cr_expect_str_eq(s, "main.policy:1:7: error: expected: allow SRC[, SRC...] -> DST[, "
+			    "DST...] [: SERVICE|PROTO/PORT, ...]\n"
 			    "allow \"\xc3\xa9\\xe2\\x80\\xae\\xff\" -> world\n"
 			    "      ^\n");
 	free(s);

@@ -424,6 +424,189 @@ Test(unit, any_expands_to_every_segment_and_world)
 	xs_compiled_free(c);
 }
 
+/* ---- Lists on both sides of a rule ---------------------------------------- */
+
+static const char *lists_policy = "segment storefront 10.10.1.0/24\n"
+				  "segment controllers 10.10.2.0/24\n"
+				  "segment dc 10.10.3.0/24\n"
+				  "segment sql 10.10.5.0/24\n"
+				  "service ad tcp/88, udp/88\n"
+				  "allow storefront, controllers -> dc, sql : ad\n"
+				  "deny  controllers,storefront -> sql : udp/88\n"
+				  "allow world, storefront -> dc : tcp/443\n";
+
+Test(unit, rule_lists_are_one_statement_per_pair)
+{
+	struct xs_compiled *c = must_compile(lists_policy);
+	const struct xs_policy *p = c->policy;
+	static const uint32_t want[][3] = {
+		{ 1, 1, 3 },
+		{ 1, 1, 4 },
+		{ 1, 2, 3 },
+		{ 1, 2, 4 }, /* sources outer */
+		{ 2, 2, 4 },
+		{ 2, 1, 4 }, /* in the order written */
+		{ 3, XS_SEG_WORLD, 3 },
+		{ 3, 1, 3 },
+	};
+
+	cr_assert_eq(p->nrules, 8);
+	cr_expect_eq(xs_policy_rule_statements(p), 3);
+	for (size_t i = 0; i < 8; i++) {
+		cr_expect_eq(p->rules[i].id, want[i][0], "entry %zu", i);
+		cr_expect_eq(p->rules[i].src, want[i][1], "entry %zu", i);
+		cr_expect_eq(p->rules[i].dst, want[i][2], "entry %zu", i);
+		cr_expect_eq(p->rules[i].loc.line, (int)want[i][0] + 5);
+		cr_expect_eq(p->rules[i].nports, want[i][0] == 1 ? 2 : 1);
+	}
+	/* one origin per statement, its text as written (blanks folded) */
+	cr_expect_eq(p->origins[0].kind, XS_ORIGIN_RULE);
+	cr_expect_str_eq(p->origins[0].text, "allow storefront, controllers -> dc, sql : ad");
+	cr_expect_eq(p->origins[1].kind, XS_ORIGIN_RULE);
+	cr_expect_str_eq(p->origins[1].text, "deny controllers,storefront -> sql : udp/88");
+	cr_expect_eq(p->origins[2].kind, XS_ORIGIN_RULE);
+	cr_expect_eq(p->origins[3].kind, XS_ORIGIN_IMPLICIT);
+	xs_compiled_free(c);
+}
+
+Test(unit, rule_lists_decide_every_pair)
+{
+	struct xs_compiled *c = must_compile(lists_policy);
+	struct xs_decision d;
+
+	/* each source to each destination, by the one rule id */
+	d = decide(c, flow4("10.10.1.5", "10.10.3.5", 6, 88));
+	cr_expect(d.verdict == XS_VERDICT_ALLOW && d.rule_id == 1);
+	d = decide(c, flow4("10.10.2.5", "10.10.3.5", 17, 88));
+	cr_expect(d.verdict == XS_VERDICT_ALLOW && d.rule_id == 1);
+	d = decide(c, flow4("10.10.2.5", "10.10.5.5", 6, 88));
+	cr_expect(d.verdict == XS_VERDICT_ALLOW && d.rule_id == 1);
+	/* the deny's list: both sources, its port only */
+	d = decide(c, flow4("10.10.1.5", "10.10.5.5", 17, 88));
+	cr_expect(d.verdict == XS_VERDICT_DROP && d.reason == XS_REASON_DENY_RULE &&
+		  d.rule_id == 2);
+	d = decide(c, flow4("10.10.2.5", "10.10.5.5", 17, 88));
+	cr_expect(d.verdict == XS_VERDICT_DROP && d.rule_id == 2);
+	/* world in a list */
+	d = decide(c, flow4("192.0.2.1", "10.10.3.5", 6, 443));
+	cr_expect(d.verdict == XS_VERDICT_ALLOW && d.rule_id == 3);
+	d = decide(c, flow4("10.10.1.5", "10.10.3.5", 6, 443));
+	cr_expect(d.verdict == XS_VERDICT_ALLOW && d.rule_id == 3);
+	/* not listed: the defaults */
+	d = decide(c, flow4("10.10.2.5", "10.10.3.5", 6, 443));
+	cr_expect_eq(d.reason, XS_REASON_DEFAULT_IN);
+	d = decide(c, flow4("10.10.3.5", "10.10.1.5", 6, 88));
+	cr_expect_eq(d.reason, XS_REASON_DEFAULT_IN);
+	xs_compiled_free(c);
+}
+
+/* A list compiles to the entries of the rules written one per pair, under one id. */
+Test(unit, rule_lists_compile_as_rules_per_pair)
+{
+	struct xs_compiled *a = must_compile("segment a 10.1.0.0/16\nsegment b 10.2.0.0/16\n"
+					     "segment c 10.3.0.0/16\n"
+					     "allow a, b -> c, world : tcp/22, udp/53\n");
+	struct xs_compiled *b = must_compile("segment a 10.1.0.0/16\nsegment b 10.2.0.0/16\n"
+					     "segment c 10.3.0.0/16\n"
+					     "allow a -> c : tcp/22, udp/53\n"
+					     "allow a -> world : tcp/22, udp/53\n"
+					     "allow b -> c : tcp/22, udp/53\n"
+					     "allow b -> world : tcp/22, udp/53\n");
+
+	cr_assert_eq(a->nrules, b->nrules);
+	for (size_t i = 0; i < a->nrules; i++) {
+		cr_expect(!memcmp(&a->rules[i].key, &b->rules[i].key, sizeof(a->rules[i].key)));
+		cr_expect_eq(a->rules[i].val.rule_id, 1);
+		cr_expect_eq(a->rules[i].val.action, b->rules[i].val.action);
+	}
+	xs_compiled_free(a);
+	xs_compiled_free(b);
+}
+
+Test(unit, rule_lists_round_trip_in_the_artefact)
+{
+	struct xs_compiled *c = must_compile(lists_policy), *d = NULL;
+	void *buf = NULL, *buf2 = NULL;
+	size_t len = 0, len2 = 0;
+	char err[256] = "", *file = NULL;
+
+	cr_assert_eq(xs_compiled_serialize(c, "main.policy", &buf, &len), 0);
+	cr_assert_eq(xs_compiled_deserialize(buf, len, &d, &file, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(d->policy->nrules, c->policy->nrules);
+	for (size_t i = 0; i < c->policy->nrules; i++) {
+		cr_expect_eq(d->policy->rules[i].id, c->policy->rules[i].id);
+		cr_expect_eq(d->policy->rules[i].src, c->policy->rules[i].src);
+		cr_expect_eq(d->policy->rules[i].dst, c->policy->rules[i].dst);
+		cr_expect_str_eq(d->policy->rules[i].text, c->policy->rules[i].text);
+	}
+	cr_expect_eq(xs_policy_rule_statements(d->policy), 3);
+	cr_assert_eq(xs_compiled_serialize(d, file, &buf2, &len2), 0);
+	cr_expect(len == len2 && !memcmp(buf, buf2, len));
+	free(buf);
+	free(buf2);
+	free(file);
+	xs_compiled_free(c);
+	xs_compiled_free(d);
+}
+
+Test(unit, diag_rule_lists)
+{
+	expect_diags(
+		"segment a 10.1.0.0/16\n"
+		"segment b 10.2.0.0/16\n"
+		"allow any, a -> b\n"
+		"allow a -> b, any : tcp/1\n"
+		"allow a, b, a -> b\n"
+		"deny a -> world, b, world\n"
+		"allow world, a -> b, world : tcp/2\n"
+		"allow a, bb, c -> b\n"
+		"allow a, -> b\n"
+		"allow a -> b,\n"
+		"allow a b -> b\n"
+		"allow a, b -> b c\n"
+		"allow , a -> b\n",
+		-EINVAL,
+		"main.policy:3:7: error: 'any' cannot be in a list: it is every segment and "
+		"'world' already (write it alone)\n"
+		"main.policy:4:15: error: 'any' cannot be in a list: it is every segment and "
+		"'world' already (write it alone)\n"
+		"main.policy:5:13: error: 'a' is listed twice\n"
+		"main.policy:6:21: error: 'world' is listed twice\n"
+		"main.policy:7:7: error: a rule from 'world' to 'world' is not allowed: xdpseg "
+		"governs flows that touch a segment\n"
+		"main.policy:8:10: error: unknown segment 'bb'\n"
+		"main.policy:8:14: error: unknown segment 'c'\n"
+		"main.policy:9:10: error: expected: allow SRC[, SRC...] -> DST[, DST...] [: "
+		"SERVICE|PROTO/PORT, ...]\n"
+		"main.policy:10:14: error: expected: allow SRC[, SRC...] -> DST[, DST...] [: "
+		"SERVICE|PROTO/PORT, ...]\n"
+		"main.policy:11:9: error: expected: allow SRC[, SRC...] -> DST[, DST...] [: "
+		"SERVICE|PROTO/PORT, ...]\n"
+		"main.policy:12:17: error: expected ':' before 'c'\n"
+		"main.policy:13:7: error: expected: allow SRC[, SRC...] -> DST[, DST...] [: "
+		"SERVICE|PROTO/PORT, ...]\n");
+}
+
+/* Shadowed and repeated: a statement with lists when each of its pairs is. */
+Test(unit, lint_rule_lists)
+{
+	expect_diags("segment a 10.1.0.0/16\n"
+		     "segment b 10.2.0.0/16\n"
+		     "segment c 10.3.0.0/16\n"
+		     "deny any -> c : tcp/22\n"
+		     "allow a, b -> c : tcp/22\n"
+		     "allow a -> b, c : tcp/80\n"
+		     "allow b -> b : tcp/80\n"
+		     "allow a, b -> b, c : tcp/80\n"
+		     "allow b -> c : tcp/80\n"
+		     "allow b, a -> b : tcp/80\n",
+		     0,
+		     "main.policy:5:1: warning: this allow is fully shadowed by the deny at "
+		     "main.policy:4\n"
+		     "main.policy:9:1: warning: this allow repeats the allow at main.policy:8\n"
+		     "main.policy:10:1: warning: this allow repeats the allow at main.policy:6\n");
+}
+
 Test(unit, defaults_and_monitor)
 {
 	struct xs_compiled *c = must_compile("segment a 10.1.0.0/16\n"
@@ -663,21 +846,21 @@ Test(unit, diag_unknown_statement)
 
 Test(unit, diag_syntax_one_error_per_statement)
 {
-	expect_diags(
-		"segment a 10.0.0.0/8\n"
-		"allow a b : tcp/1\n"
-		"allow a -> world tcp/1\n"
-		"allow a -> world : tcp/1 tcp/2\n"
-		"allow a -> world : tcp/1,\n"
-		"default a in maybe\n"
-		"include nope\n",
-		-EINVAL,
-		"main.policy:2:9: error: expected: allow SRC -> DST [: SERVICE|PROTO/PORT, ...]\n"
-		"main.policy:3:18: error: expected ':' before 'tcp/1'\n"
-		"main.policy:4:26: error: expected ',' before 'tcp/2'\n"
-		"main.policy:5:25: error: trailing ','\n"
-		"main.policy:6:14: error: expected 'allow' or 'deny' after 'in'\n"
-		"main.policy:7:9: error: expected: include \"FILE\"\n");
+	expect_diags("segment a 10.0.0.0/8\n"
+		     "allow a b : tcp/1\n"
+		     "allow a -> world tcp/1\n"
+		     "allow a -> world : tcp/1 tcp/2\n"
+		     "allow a -> world : tcp/1,\n"
+		     "default a in maybe\n"
+		     "include nope\n",
+		     -EINVAL,
+		     "main.policy:2:9: error: expected: allow SRC[, SRC...] -> DST[, DST...] [: "
+		     "SERVICE|PROTO/PORT, ...]\n"
+		     "main.policy:3:18: error: expected ':' before 'tcp/1'\n"
+		     "main.policy:4:26: error: expected ',' before 'tcp/2'\n"
+		     "main.policy:5:25: error: trailing ','\n"
+		     "main.policy:6:14: error: expected 'allow' or 'deny' after 'in'\n"
+		     "main.policy:7:9: error: expected: include \"FILE\"\n");
 }
 
 Test(unit, diag_no_cascade_from_broken_service)

@@ -53,7 +53,7 @@ static void summary(const char *file, const struct xs_compiled *c)
 	const struct xs_policy *p = c->policy;
 
 	printf("%s: ok: %zu segments, %zu services, %zu rules", file,
-	       xs_policy_declared_segments(p), p->nservices, p->nrules);
+	       xs_policy_declared_segments(p), p->nservices, xs_policy_rule_statements(p));
 	if (p->nbindings)
 		printf(", %zu binds", p->nbindings);
 	printf("; map entries: %zu ipv4, %zu ipv6, %zu rules, %zu seginfo", c->nv4, c->nv6,

@@ -365,20 +365,44 @@ static void read_rules(struct reader *R)
 	struct rd *r = &R->r;
 	uint64_t nspecs = 0;
 
-	if (!section(R, S_RULES) || !count_ok(r, R->count, p->norigins, 20))
+	/* a statement has an entry per (source, destination) pair: each counts
+	 * one of the policy's port specs at least */
+	if (!section(R, S_RULES) || !count_ok(r, R->count, XS_MAX_FLAT_SPECS, 20))
 		return;
 	p->rules = art_alloc_n(r, R->count, sizeof(*p->rules));
 	if (!p->rules)
 		return;
-	for (uint32_t i = 0; i < R->count && !r->failed; i++) {
+	for (uint32_t i = 0, id = 0; i < R->count && !r->failed; i++) {
 		struct xs_rule *ru = &p->rules[i];
-		const struct xs_origin_entry *o = &p->origins[i];
+		const struct xs_origin_entry *o;
+		uint8_t same;
 		uint32_t n;
 
 		r->rec = i + 1;
 		p->nrules++;
 		ru->action = get_u8(r);
-		get_pad(r, 3);
+		same = get_u8(r);
+		get_pad(r, 2);
+		if (r->failed)
+			break;
+		if (same > 1) {
+			art_fail(r, "its statement flag %u is neither 0 nor 1", same);
+			break;
+		}
+		if (same && !i) {
+			art_fail(r, "the first rule continues no statement");
+			break;
+		}
+		if (same && ru->action != p->rules[i - 1].action) {
+			art_fail(r, "its action is not its statement's");
+			break;
+		}
+		id += !same;
+		if (id > p->norigins) {
+			art_fail(r, "rule id %u has no origin", id);
+			break;
+		}
+		o = &p->origins[id - 1];
 		ru->src = get_u32(r);
 		ru->dst = get_u32(r);
 		ru->loc.col = get_i32(r);
@@ -396,7 +420,7 @@ static void read_rules(struct reader *R)
 			art_nomem(r);
 			break;
 		}
-		ru->id = i + 1;
+		ru->id = id;
 		ru->loc.file = o->file;
 		ru->loc.line = o->line;
 		for (uint32_t k = 0; k < n && !r->failed; k++) {

@@ -172,7 +172,9 @@ static void put_policy(struct wbuf *w, const struct xs_policy *p, const struct x
 		const struct xs_rule *r = &p->rules[i];
 
 		put_u8(w, r->action);
-		put(w, "\0\0\0", 3);
+		/* 1: the same statement (rule id) as the record before (a list's pair) */
+		put_u8(w, i && r->id == p->rules[i - 1].id);
+		put(w, "\0\0", 2);
 		put_u32(w, r->src);
 		put_u32(w, r->dst);
 		put_i32(w, r->loc.col);

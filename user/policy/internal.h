@@ -112,10 +112,18 @@ struct svc {
 	size_t nflat, capflat;
 };
 
+/* An endpoint of a rule as written: a name and where. */
+struct rend {
+	char *name;
+	struct xs_src_loc loc;
+};
+
+/* A rule statement: `allow|deny SRC[, SRC]... -> DST[, DST]... [: ITEMS]`. */
 struct rrule {
 	uint8_t action;
-	char *src, *dst;
-	struct xs_src_loc loc, src_loc, dst_loc;
+	struct rend *src, *dst; /* at least one each */
+	size_t nsrc, ndst;
+	struct xs_src_loc loc;
 	bool has_ports;
 	struct item *items;
 	size_t nitems, capitems;

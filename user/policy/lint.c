@@ -312,6 +312,49 @@ out:
 	return err;
 }
 
+/* The first entry of rule id `id` (entries are in id order), or NULL. */
+static const struct xs_rule *rule_by_id(const struct xs_policy *p, uint32_t id)
+{
+	size_t lo = 0, hi = p->nrules;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->rules[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nrules && p->rules[lo].id == id ? &p->rules[lo] : NULL;
+}
+
+/*
+ * One rule statement, entries [from, to) (one per source-destination pair):
+ * shadowed when each of its entries is (by the lowest deny over them),
+ * else a repeat when each of its entries is.
+ */
+static void lint_statement(struct parser *P, const struct xs_lint_hit *hits, size_t from, size_t to)
+{
+	const struct xs_policy *p = P->pol;
+	const struct xs_rule *r = &p->rules[from], *o;
+	uint32_t deny = UINT32_MAX, allow = UINT32_MAX;
+
+	for (size_t i = from; i < to; i++) {
+		deny = !hits[i].shadowed_by		    ? 0
+		       : deny && hits[i].shadowed_by < deny ? hits[i].shadowed_by
+							    : deny;
+		allow = !hits[i].repeats		   ? 0
+			: allow && hits[i].repeats < allow ? hits[i].repeats
+							   : allow;
+	}
+	if (deny && (o = rule_by_id(p, deny)))
+		warn_at(P, r->loc, "this allow is fully shadowed by the deny at %s:%d", o->loc.file,
+			o->loc.line);
+	else if (allow && (o = rule_by_id(p, allow)))
+		warn_at(P, r->loc, "this allow repeats the allow at %s:%d", o->loc.file,
+			o->loc.line);
+}
+
 void xs_lint(struct parser *P)
 {
 	const struct xs_policy *p = P->pol;
@@ -322,18 +365,11 @@ void xs_lint(struct parser *P)
 		free(hits);
 		return;
 	}
-	for (size_t i = 0; i < p->nrules; i++) {
-		const struct xs_rule *r = &p->rules[i], *o;
-
-		if (hits[i].shadowed_by) {
-			o = &p->rules[hits[i].shadowed_by - 1];
-			warn_at(P, r->loc, "this allow is fully shadowed by the deny at %s:%d",
-				o->loc.file, o->loc.line);
-		} else if (hits[i].repeats) {
-			o = &p->rules[hits[i].repeats - 1];
-			warn_at(P, r->loc, "this allow repeats the allow at %s:%d", o->loc.file,
-				o->loc.line);
-		}
+	for (size_t i = 0, j; i < p->nrules; i = j) {
+		for (j = i + 1; j < p->nrules && p->rules[j].id == p->rules[i].id; j++)
+			;
+		if (p->rules[i].id && p->rules[i].action == XS_ACT_ALLOW)
+			lint_statement(P, hits, i, j);
 	}
 	free(hits);
 	for (size_t i = 0; i < P->nsvcs; i++)

@@ -125,42 +125,86 @@ static void stmt_segment(struct parser *P, struct tok *t, int n)
 		P->nomem = true;
 }
 
+/*
+ * Endpoints "E[, E]..." from t[*i..n) into *v (names and places); *i ends
+ * past them. Returns false at the first token that is not one (the caller
+ * reports it at t[*i], or at the end of the line when *i == n).
+ */
+static bool parse_endpoints(struct parser *P, struct tok *t, int *i, int n, struct rend **v,
+			    size_t *nv)
+{
+	size_t cap = 0;
+
+	for (;;) {
+		struct rend *e;
+
+		if (*i >= n || t[*i].type != T_WORD)
+			return false;
+		e = xs_push(v, nv, &cap, sizeof(*e));
+		if (!e || !(e->name = xs_tokdup(&t[*i]))) {
+			P->nomem = true;
+			return false;
+		}
+		e->loc = xs_here(P, t[*i].col);
+		if (*i + 1 >= n || t[*i + 1].type != T_COMMA) {
+			(*i)++;
+			return true;
+		}
+		*i += 2;
+	}
+}
+
+/* allow|deny SRC[, SRC]... -> DST[, DST]... [: ITEM, ...] */
+static void free_endpoints(struct rend *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
 static void stmt_rule(struct parser *P, struct tok *t, int n, uint8_t action, const char *line)
 {
+	struct rend *src = NULL, *dst = NULL;
+	size_t nsrc = 0, ndst = 0;
 	struct rrule *r;
+	int i = 1;
 
-	if (n < 4 || t[1].type != T_WORD || t[2].type != T_ARROW || t[3].type != T_WORD) {
-		int bad = n < 2				  ? 1
-			  : t[1].type != T_WORD		  ? 1
-			  : n < 3 || t[2].type != T_ARROW ? 2
-							  : 3;
-		int col = bad < n ? t[bad].col : t[n - 1].col + t[n - 1].len;
+	if (!parse_endpoints(P, t, &i, n, &src, &nsrc) || i >= n || t[i].type != T_ARROW ||
+	    (i++, !parse_endpoints(P, t, &i, n, &dst, &ndst))) {
+		int col = i < n ? t[i].col : t[n - 1].col + t[n - 1].len;
 
-		err_at(P, xs_here(P, col), "expected: %s SRC -> DST [: SERVICE|PROTO/PORT, ...]",
-		       action == XS_ACT_ALLOW ? "allow" : "deny");
-		return;
+		if (!P->nomem)
+			err_at(P, xs_here(P, col),
+			       "expected: %s SRC[, SRC...] -> DST[, DST...] [: SERVICE|PROTO/PORT, "
+			       "...]",
+			       action == XS_ACT_ALLOW ? "allow" : "deny");
+		goto fail;
 	}
-	if (n > 4 && t[4].type != T_COLON) {
-		err_at(P, xs_here(P, t[4].col), "expected ':' before '%.*s'", t[4].len, t[4].s);
-		return;
+	if (i < n && t[i].type != T_COLON) {
+		err_at(P, xs_here(P, t[i].col), "expected ':' before '%.*s'", t[i].len, t[i].s);
+		goto fail;
 	}
 	r = xs_push(&P->rules, &P->nrules, &P->caprules, sizeof(*r));
 	if (!r) {
 		P->nomem = true;
-		return;
+		goto fail;
 	}
 	r->action = action;
 	r->loc = xs_here(P, t[0].col);
-	r->src = xs_tokdup(&t[1]);
-	r->src_loc = xs_here(P, t[1].col);
-	r->dst = xs_tokdup(&t[3]);
-	r->dst_loc = xs_here(P, t[3].col);
+	r->src = src;
+	r->nsrc = nsrc;
+	r->dst = dst;
+	r->ndst = ndst;
 	r->text = xs_fold(line);
-	if (n > 4) {
+	if (i < n) {
 		r->has_ports = true;
-		if (!xs_parse_items(P, t, 5, n, &r->items, &r->nitems, &r->capitems, "':'"))
+		if (!xs_parse_items(P, t, i + 1, n, &r->items, &r->nitems, &r->capitems, "':'"))
 			r->broken = true;
 	}
+	return;
+fail:
+	free_endpoints(src, nsrc);
+	free_endpoints(dst, ndst);
 }
 
 static int parse_action(const struct tok *t)
@@ -605,8 +649,8 @@ static void parser_free(struct parser *P)
 	free(P->svcs);
 	free(P->segx);
 	for (size_t i = 0; i < P->nrules; i++) {
-		free(P->rules[i].src);
-		free(P->rules[i].dst);
+		free_endpoints(P->rules[i].src, P->rules[i].nsrc);
+		free_endpoints(P->rules[i].dst, P->rules[i].ndst);
 		free(P->rules[i].text);
 		free_items(P->rules[i].items, P->rules[i].nitems);
 	}

@@ -289,69 +289,169 @@ void xs_check_segments(struct parser *P)
 	free(refs);
 }
 
-void xs_check_rules(struct parser *P)
+/* Not an endpoint (set before resolving). */
+#define NO_ENDPOINT 0xfffffffeu
+
+/*
+ * One side of a rule: each name resolved into out[i] (NO_ENDPOINT after an
+ * error). In a list, `any` (every segment and `world` already) and a name
+ * given twice are errors. False after any error.
+ */
+static bool resolve_side(struct parser *P, const struct rend *v, size_t n, uint32_t *out)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < n; i++) {
+		long id = xs_resolve_seg(P, v[i].name, v[i].loc, true);
+
+		out[i] = NO_ENDPOINT;
+		if (id == -2) {
+			ok = false;
+			continue;
+		}
+		if (n > 1 && id == XS_ENDPOINT_ANY) {
+			err_at(P, v[i].loc,
+			       "'any' cannot be in a list: it is every segment and 'world' "
+			       "already (write it alone)");
+			ok = false;
+			continue;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (out[k] == (uint32_t)id) {
+				err_at(P, v[i].loc, "'%s' is listed twice", v[i].name);
+				ok = false;
+				id = -2;
+				break;
+			}
+		}
+		if (id != -2)
+			out[i] = (uint32_t)id;
+	}
+	return ok;
+}
+
+/* The port specs of a rule statement's items into *ports; false after an error. */
+static bool rule_specs(struct parser *P, struct rrule *rr, struct xs_portspec **ports,
+		       size_t *nports)
+{
+	size_t cap = 0;
+	bool ok = true;
+
+	for (size_t j = 0; j < rr->nitems; j++) {
+		struct item *it = &rr->items[j];
+		struct svc *s;
+
+		if (it->is_spec) {
+			if (!add_specs(P, ports, nports, &cap, &it->spec, 1, it->loc, "the rule"))
+				ok = false;
+			continue;
+		}
+		if (!it->name)
+			continue;
+		s = xs_find_svc(P, it->name);
+		if (!s) {
+			xs_unknown_svc(P, it);
+			ok = false;
+			continue;
+		}
+		s->used = true;
+		if (s->broken) {
+			ok = false;
+			continue;
+		}
+		if (!add_specs(P, ports, nports, &cap, s->flat, s->nflat, it->loc, "the rule"))
+			ok = false;
+	}
+	return ok;
+}
+
+/*
+ * The entries of rule statement `rr` (id `id`): one per (source,
+ * destination) pair, sources outer, each with its own copy of the specs
+ * and of the text. Every pair counts against the policy's port specs.
+ */
+static void add_pairs(struct parser *P, struct rrule *rr, uint32_t id, const uint32_t *src,
+		      const uint32_t *dst, const struct xs_portspec *ports, size_t nports,
+		      size_t *cap)
 {
 	struct xs_policy *pol = P->pol;
+	size_t npairs = rr->nsrc * rr->ndst, each = nports ? nports : 1;
 
-	pol->rules = calloc(P->nrules + 1, sizeof(*pol->rules));
-	if (!pol->rules) {
-		P->nomem = true;
+	if (npairs > 1 && (npairs - 1) * each > XS_MAX_FLAT_SPECS - P->nflat_specs) {
+		err_at(P, rr->loc,
+		       "the rule's lists make %zu source-destination pairs of %zu port specs each: "
+		       "more than %d port specs in a policy",
+		       npairs, each, XS_MAX_FLAT_SPECS);
 		return;
 	}
-	for (size_t i = 0; i < P->nrules; i++) {
-		struct rrule *rr = &P->rules[i];
-		struct xs_rule *r = &pol->rules[pol->nrules];
-		long src, dst;
-		bool bad = rr->broken;
-		size_t cap = 0;
+	if (npairs > 1)
+		P->nflat_specs += (npairs - 1) * each;
+	for (size_t s = 0; s < rr->nsrc; s++) {
+		for (size_t d = 0; d < rr->ndst; d++) {
+			struct xs_rule *r = xs_push(&pol->rules, &pol->nrules, cap, sizeof(*r));
 
+			if (!r) {
+				P->nomem = true;
+				return;
+			}
+			r->id = id;
+			r->action = rr->action;
+			r->src = src[s];
+			r->dst = dst[d];
+			r->loc = rr->loc;
+			r->text = strdup(rr->text ? rr->text : "");
+			r->ports = nports ? malloc(nports * sizeof(*r->ports)) : NULL;
+			if (!r->text || (nports && !r->ports)) {
+				P->nomem = true;
+				return;
+			}
+			if (nports)
+				memcpy(r->ports, ports, nports * sizeof(*r->ports));
+			r->nports = nports;
+		}
+	}
+}
+
+void xs_check_rules(struct parser *P)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < P->nrules && !P->nomem; i++) {
+		struct rrule *rr = &P->rules[i];
+		uint32_t *src = calloc(rr->nsrc, sizeof(*src)),
+			 *dst = calloc(rr->ndst, sizeof(*dst));
+		struct xs_portspec *ports = NULL;
+		size_t nports = 0;
+		bool ok = !rr->broken;
+
+		if (!src || !dst) {
+			P->nomem = true;
+			goto next;
+		}
 		if (i + 1 == XS_MAX_RULES)
 			err_at(P, rr->loc, "too many rules: rule ids end at %d", XS_MAX_RULES - 1);
-		src = xs_resolve_seg(P, rr->src, rr->src_loc, true);
-		dst = xs_resolve_seg(P, rr->dst, rr->dst_loc, true);
-		if (src == -2 || dst == -2)
-			bad = true;
-		else if (src == XS_SEG_WORLD && dst == XS_SEG_WORLD)
-			err_at(P, rr->src_loc,
-			       "a rule from 'world' to 'world' is not allowed: xdpseg governs "
-			       "flows that touch a segment");
-		for (size_t j = 0; j < rr->nitems; j++) {
-			struct item *it = &rr->items[j];
-			struct svc *s;
-
-			if (it->is_spec) {
-				if (!add_specs(P, &r->ports, &r->nports, &cap, &it->spec, 1,
-					       it->loc, "the rule"))
-					bad = true;
-				continue;
+		ok &= resolve_side(P, rr->src, rr->nsrc, src);
+		ok &= resolve_side(P, rr->dst, rr->ndst, dst);
+		for (size_t s = 0; s < rr->nsrc; s++) {
+			for (size_t d = 0; d < rr->ndst; d++) {
+				if (src[s] != XS_SEG_WORLD || dst[d] != XS_SEG_WORLD)
+					continue;
+				err_at(P, rr->src[s].loc,
+				       "a rule from 'world' to 'world' is not allowed: xdpseg "
+				       "governs "
+				       "flows that touch a segment");
+				s = rr->nsrc; /* once per statement */
+				break;
 			}
-			if (!it->name)
-				continue;
-			s = xs_find_svc(P, it->name);
-			if (!s) {
-				xs_unknown_svc(P, it);
-				bad = true;
-				continue;
-			}
-			s->used = true;
-			if (s->broken) {
-				bad = true;
-				continue;
-			}
-			if (!add_specs(P, &r->ports, &r->nports, &cap, s->flat, s->nflat, it->loc,
-				       "the rule"))
-				bad = true;
 		}
-		r->id = (uint32_t)(i + 1);
-		r->action = rr->action;
-		r->src = (uint32_t)src;
-		r->dst = (uint32_t)dst;
-		r->text = rr->text;
-		rr->text = NULL;
-		r->loc = rr->loc;
-		pol->nrules++;
-		if (bad || (rr->has_ports && !r->nports))
-			r->id = 0; /* dropped: errors already reported */
+		ok &= rule_specs(P, rr, &ports, &nports);
+		/* a ':' whose services are all empty matches nothing: dropped */
+		if (ok && !(rr->has_ports && !nports))
+			add_pairs(P, rr, (uint32_t)(i + 1), src, dst, ports, nports, &cap);
+	next:
+		free(src);
+		free(dst);
+		free(ports);
 	}
 }
 
@@ -464,6 +564,9 @@ void xs_build_origins(struct parser *P)
 	for (size_t i = 0; i < pol->nrules; i++) {
 		struct xs_rule *r = &pol->rules[i];
 
+		/* one id per statement: its entries (one per pair) follow each other */
+		if (i && r->id == pol->rules[i - 1].id)
+			continue;
 		if (!(o = add_origin(P, &cap)))
 			return;
 		o->kind = XS_ORIGIN_RULE;
