@@ -67,7 +67,7 @@ struct xs_file {
 	size_t len;		 /* the number of bytes */
 	char id[XS_FILE_ID_LEN]; /* what makes two paths one file ("dev:inode"), for
 				  * include cycles and once-only includes; "": the path */
-	char err[128];		 /* on failure, why, when errno says too little */
+	char err[512];		 /* on failure, why, when errno says too little */
 };
 
 /*
@@ -81,11 +81,20 @@ struct xs_file {
 typedef int (*xs_resolve_fn)(void *ctx, const char *from, const char *name, size_t limit,
 			     struct xs_file *out);
 
+/* Where xs_resolve_fs() looks for an include after the including file's
+ * folder and before the search path: the `-I DIR` folders, in order. */
+struct xs_resolve_fs_ctx {
+	const char *const *dirs;
+	size_t ndirs;
+};
+
 /*
- * Resolver over the file system: the top-level file as named; an include
- * relative to the including file's folder, then, when no file has that
- * name there and the name is relative, in each folder of the search path
- * (the first that has it). policies/README.md, `include`.
+ * Resolver over the file system (ctx: a struct xs_resolve_fs_ctx, or NULL
+ * for no -I folders): the top-level file as named; an include relative to
+ * the including file's folder, then, when no file has that name there and
+ * the name is relative, in each -I folder, then in each folder of the
+ * search path (the first that has it). Not found anywhere: -ENOENT, and
+ * out->err names every folder looked in. policies/README.md, `include`.
  */
 int xs_resolve_fs(void *ctx, const char *from, const char *name, size_t limit, struct xs_file *out);
 

@@ -11,6 +11,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$root" || exit 1
 fail=0 pass=0
+# includes not found next to their file are looked for here (relative: the
+# output does not depend on where the tree or the presets are)
+export XDPSEG_POLICY_PATH=policies
 
 # name: a golden file stem; the rest: the xdpseg arguments (paths relative to the root)
 run() {
@@ -63,6 +66,9 @@ run compile-help compile -h
 run check-bind check tests/unit/data/bind.policy
 run compile-bind compile tests/unit/data/bind.policy
 run compile-bind-json compile --json tests/unit/data/bind.policy
+# -I DIR: after the including file's folder, before the search path
+run check-include-dir check -I tests/unit/data/none -I tests/unit/data/lib tests/unit/data/uses-lib.policy
+run compile-include-dir compile --include-dir=tests/unit/data/lib tests/unit/data/uses-lib.policy
 
 # Policy input is untrusted (issue 6, class 5). The files are made here, in a
 # scratch folder, so that the tree holds no control bytes, FIFOs, links or

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The include search path (xs_resolve_fs): an include by a relative name is
- * read next to the including file first, then from each folder of
- * $XDPSEG_POLICY_PATH (or the installed DATADIR/xdpseg/policies) in turn;
- * the top-level file and absolute names are never searched for. In a
- * temporary directory.
+ * read next to the including file first, then from each -I folder (the
+ * resolver's context), then from each folder of $XDPSEG_POLICY_PATH (or the
+ * installed DATADIR/xdpseg/policies) in turn; the top-level file and
+ * absolute names are never searched for. Not found: one error naming every
+ * folder looked in. In a temporary directory.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -35,8 +36,9 @@ static void setup(void)
 
 	snprintf(tmp, sizeof(tmp), "/tmp/xs-search-XXXXXX");
 	cr_assert(mkdtemp(tmp));
-	for (const char *const *s = (const char *const[]){ "farm", "share", "share2", NULL }; *s;
-	     s++) {
+	for (const char *const *s =
+		     (const char *const[]){ "farm", "share", "share2", "inc", "inc2", NULL };
+	     *s; s++) {
 		snprintf(d, sizeof(d), "%s/%s", tmp, *s);
 		cr_assert_eq(mkdir(d, 0700), 0);
 	}
@@ -58,14 +60,24 @@ static void teardown(void)
 TestSuite(search, .init = setup, .fini = teardown);
 
 /* Compile farm/main.policy (or `top`) with XDPSEG_POLICY_PATH = `path`
- * (folders of tmp, ':'-separated; NULL: unset). Returns the one port the
+ * (folders of tmp, ':'-separated; NULL: unset) and the -I folders `idirs`
+ * (of tmp, NULL-terminated; NULL: a NULL context). Returns the one port the
  * rule allows (0: did not compile) and the diagnostics in *diags. */
-static unsigned int port_of(const char *top, const char *path, char **diags)
+static unsigned int port_of_I(const char *top, const char *path, const char *const *idirs,
+			      char **diags)
 {
-	char env[512] = "", main[128], *p = env;
+	char env[512] = "", main[128], *p = env, dirs[8][128];
+	const char *dirv[8];
+	struct xs_resolve_fs_ctx ctx = { dirv, 0 };
 	struct xs_compiled *c = NULL;
 	unsigned int port = 0;
 	struct xs_diags d;
+
+	for (size_t i = 0; idirs && idirs[i] && i < 8; i++) {
+		/* "" stays empty (skipped); a relative name stays relative */
+		snprintf(dirs[i], sizeof(dirs[i]), "%s%s", idirs[i][0] == '/' ? tmp : "", idirs[i]);
+		dirv[ctx.ndirs++] = dirs[i];
+	}
 
 	if (path) {
 		for (const char *s = path; *s;) {
@@ -81,7 +93,7 @@ static unsigned int port_of(const char *top, const char *path, char **diags)
 	}
 	snprintf(main, sizeof(main), "%s/%s", tmp, top ? top : "farm/main.policy");
 	xs_diags_init(&d);
-	if (xs_policy_compile(main, xs_resolve_fs, NULL, &c, &d) == 0) {
+	if (xs_policy_compile(main, xs_resolve_fs, idirs ? &ctx : NULL, &c, &d) == 0) {
 		for (size_t i = 0; i < c->nrules; i++)
 			if (c->rules[i].key.proto == 6)
 				port = (c->rules[i].key.port >> 8 | c->rules[i].key.port << 8) &
@@ -91,6 +103,11 @@ static unsigned int port_of(const char *top, const char *path, char **diags)
 	xs_diags_free(&d);
 	xs_compiled_free(c);
 	return port;
+}
+
+static unsigned int port_of(const char *top, const char *path, char **diags)
+{
+	return port_of_I(top, path, NULL, diags);
 }
 
 Test(search, datadir_when_not_next_to_it)
@@ -117,17 +134,21 @@ Test(search, next_to_the_including_file_first)
 
 Test(search, not_found_anywhere)
 {
-	char *diags, want[256];
+	char *diags, want[512];
 
 	cr_assert_eq(port_of(NULL, "/none", &diags), 0);
 	snprintf(want, sizeof(want),
-		 "%s/farm/main.policy:1:9: error: cannot include 'web.policy': No such file or "
-		 "directory\n",
-		 tmp);
+		 "%s/farm/main.policy:1:9: error: cannot include 'web.policy': no such file in "
+		 "'%s/farm', '%s/none'\n",
+		 tmp, tmp, tmp);
 	cr_assert(!strncmp(diags, want, strlen(want)), "%s", diags);
 	free(diags);
 	/* an empty search path searches nowhere */
 	cr_assert_eq(port_of(NULL, "", &diags), 0);
+	snprintf(want, sizeof(want),
+		 "%s/farm/main.policy:1:9: error: cannot include 'web.policy': no such file in "
+		 "'%s/farm'\n",
+		 tmp, tmp);
 	cr_assert(!strncmp(diags, want, strlen(want)), "%s", diags);
 	free(diags);
 }
@@ -188,4 +209,95 @@ Test(search, default_path)
 	cr_assert_str_eq(xs_policy_path() + strlen(xs_policy_path()) - strlen("/xdpseg/policies"),
 			 "/xdpseg/policies");
 	cr_assert_eq(xs_policy_path()[0], '/');
+}
+
+/* -I folders: after the including file's folder, in the order given, before
+ * the search path. */
+Test(search, include_dirs_in_order)
+{
+	char *diags;
+
+	put("inc/web.policy", "service web tcp/1001\n");
+	put("inc2/web.policy", "service web tcp/1002\n");
+	cr_assert_eq(
+		port_of_I(NULL, "/share", (const char *const[]){ "/inc", "/inc2", NULL }, &diags),
+		1001, "%s", diags);
+	free(diags);
+	cr_assert_eq(
+		port_of_I(NULL, "/share", (const char *const[]){ "/inc2", "/inc", NULL }, &diags),
+		1002, "%s", diags);
+	free(diags);
+	/* a folder without it, and an empty name, are skipped */
+	cr_assert_eq(port_of_I(NULL, "/share",
+			       (const char *const[]){ "/farm/none", "", "/inc2", NULL }, &diags),
+		     1002, "%s", diags);
+	free(diags);
+	/* none of them has it: the search path */
+	cr_assert_eq(port_of_I(NULL, "/share", (const char *const[]){ "/share2/x", NULL }, &diags),
+		     443, "%s", diags);
+	free(diags);
+	/* the including file's folder first */
+	put("farm/web.policy", "service web tcp/22\n");
+	cr_assert_eq(port_of_I(NULL, "/share", (const char *const[]){ "/inc", NULL }, &diags), 22,
+		     "%s", diags);
+	free(diags);
+}
+
+/* Diagnostics name the file by the -I folder it was found in. */
+Test(search, include_dirs_name_the_file_found)
+{
+	char *diags, want[256];
+
+	put("inc/web.policy", "service web tcp/0\n");
+	cr_assert_eq(port_of_I(NULL, "", (const char *const[]){ "/inc", NULL }, &diags), 0);
+	snprintf(want, sizeof(want), "%s/inc/web.policy:1:17: error: port 0 is not a valid port",
+		 tmp);
+	cr_assert(strstr(diags, want), "%s", diags);
+	free(diags);
+}
+
+/* Not found: one error, naming every folder looked in, in order. */
+Test(search, not_found_names_every_folder)
+{
+	char *diags, want[512];
+
+	cr_assert_eq(port_of_I(NULL, "/none::/share3",
+			       (const char *const[]){ "/inc", "", "/inc2", NULL }, &diags),
+		     0);
+	snprintf(want, sizeof(want),
+		 "%s/farm/main.policy:1:9: error: cannot include 'web.policy': no such file in "
+		 "'%s/farm', '%s/inc', '%s/inc2', '%s/none', '%s/share3'\n",
+		 tmp, tmp, tmp, tmp, tmp, tmp);
+	cr_assert(!strncmp(diags, want, strlen(want)), "%s", diags);
+	free(diags);
+}
+
+/* A folder list longer than the message has room for ends in "...". */
+Test(search, not_found_long_list_is_cut)
+{
+	const char *dirs[9];
+	char names[8][128], *diags;
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(names[i], sizeof(names[i]), "/%0100d", i);
+		dirs[i] = names[i];
+	}
+	dirs[8] = NULL;
+	cr_assert_eq(port_of_I(NULL, "", dirs, &diags), 0);
+	cr_assert(strstr(diags, "error: cannot include 'web.policy': no such file in '"), "%s",
+		  diags);
+	cr_assert(strstr(diags, "...\n"), "%s", diags);
+	free(diags);
+}
+
+/* An include naming a folder is that folder's error; a top-level file is
+ * never looked for in the -I folders. */
+Test(search, include_dirs_not_for_the_top_level_file)
+{
+	char *diags;
+
+	put("inc/top.policy", "segment a 10.0.0.0/8\nallow a -> world\n");
+	cr_assert_eq(port_of_I("top.policy", "", (const char *const[]){ "/inc", NULL }, &diags), 0);
+	cr_assert(strstr(diags, "cannot read the policy: No such file or directory"), "%s", diags);
+	free(diags);
 }

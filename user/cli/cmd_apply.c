@@ -13,7 +13,7 @@
 #include "util.h"
 
 static const char apply_help[] =
-	"Usage: xdpseg apply FILE [--json]\n\n"
+	"Usage: xdpseg apply [-I DIR]... FILE [--json]\n\n"
 	"Compile FILE and make it the active policy atomically: every packet is decided\n"
 	"by the whole old policy or the whole new one. A policy with an error is\n"
 	"reported like 'xdpseg check' reports it and changes nothing (exit 1).\n"
@@ -21,7 +21,7 @@ static const char apply_help[] =
 	"Then saves the compiled policy as the last good one in the state directory\n"
 	"(/var/lib/xdpseg, or $XDPSEG_STATE_DIR), for the next boot; a failure to save\n"
 	"is a warning (the policy is enforced all the same).\n\n"
-	"  -j, --json   print the result as one JSON object\n"
+	"  -j, --json   print the result as one JSON object\n" XS_CLI_HELP_INCLUDE
 	"  -h, --help   this help\n";
 
 static void print_result(const char *file, const struct xs_compiled *c,
@@ -63,6 +63,7 @@ int cmd_apply(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		XS_CLI_OPT_INCLUDE,
 		{ 0 },
 	};
 	struct xs_compiled *comp = NULL;
@@ -72,8 +73,12 @@ int cmd_apply(int argc, char **argv)
 	const char *file;
 	int c, err, ret = XS_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jI:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'I':
+			if (xs_cli_include_dir(optarg))
+				return XS_EXIT_FAIL;
+			break;
 		case 'j':
 			xs_json = true;
 			break;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,22 +13,46 @@
 
 static void check_usage(FILE *out)
 {
-	fprintf(out, "Usage: xdpseg check FILE...\n\n"
+	fprintf(out, "Usage: xdpseg check [-I DIR]... FILE...\n\n"
 		     "Parse and compile each policy FILE; print gcc-style diagnostics\n"
 		     "(FILE:LINE:COL: error|warning: MESSAGE) and, for each file without\n"
 		     "errors, one summary line. Exit status 1 if any file has an error.\n\n"
-		     "Options:\n"
-		     "  -h, --help   this help\n");
+		     "Options:\n" XS_CLI_HELP_INCLUDE "  -h, --help              this help\n");
 }
 
 static void compile_usage(FILE *out)
 {
-	fprintf(out, "Usage: xdpseg compile FILE [--json]\n\n"
+	fprintf(out, "Usage: xdpseg compile [-I DIR]... FILE [--json]\n\n"
 		     "Print the map entries FILE compiles to: prefix -> segment, rule keys\n"
 		     "-> action with the rule's origin (FILE:LINE), segment defaults, hash.\n\n"
 		     "Options:\n"
-		     "  -j, --json   print JSON\n"
-		     "  -h, --help   this help\n");
+		     "  -j, --json              print JSON\n" XS_CLI_HELP_INCLUDE
+		     "  -h, --help              this help\n");
+}
+
+/* The -I folders of this command, in the order given (argv's strings). */
+static const char **include_dirs;
+static size_t ninclude_dirs;
+static struct xs_resolve_fs_ctx include_ctx;
+
+int xs_cli_include_dir(const char *dir)
+{
+	const char **v = realloc(include_dirs, (ninclude_dirs + 1) * sizeof(*v));
+
+	if (!v) {
+		p_err("out of memory");
+		return -1;
+	}
+	include_dirs = v;
+	include_dirs[ninclude_dirs++] = dir;
+	return 0;
+}
+
+struct xs_resolve_fs_ctx *xs_cli_include_ctx(void)
+{
+	include_ctx.dirs = include_dirs;
+	include_ctx.ndirs = ninclude_dirs;
+	return &include_ctx;
 }
 
 int xs_cli_compile(const char *file, struct xs_compiled **out, size_t *nerrors)
@@ -36,7 +61,7 @@ int xs_cli_compile(const char *file, struct xs_compiled **out, size_t *nerrors)
 	int err;
 
 	xs_diags_init(&diags);
-	err = xs_policy_compile(file, xs_resolve_fs, NULL, out, &diags);
+	err = xs_policy_compile(file, xs_resolve_fs, xs_cli_include_ctx(), out, &diags);
 	xs_diags_print(stderr, &diags, isatty(STDERR_FILENO));
 	if (err && err != -EINVAL && !diags.errors)
 		p_err("%s: %s", file, strerror(-err));
@@ -66,14 +91,19 @@ static void summary(const char *file, const struct xs_compiled *c)
 int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		XS_CLI_OPT_INCLUDE,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c, rc = XS_EXIT_OK;
 
 	optind = 0; /* 0: full re-initialisation, so options may follow FILE */
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "I:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'I':
+			if (xs_cli_include_dir(optarg))
+				return XS_EXIT_FAIL;
+			break;
 		case 'h':
 			check_usage(stdout);
 			return XS_EXIT_OK;
@@ -100,6 +130,7 @@ int cmd_compile(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		XS_CLI_OPT_INCLUDE,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -107,10 +138,14 @@ int cmd_compile(int argc, char **argv)
 	int c;
 
 	optind = 0; /* 0: full re-initialisation, so options may follow FILE */
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jI:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			xs_json = true;
+			break;
+		case 'I':
+			if (xs_cli_include_dir(optarg))
+				return XS_EXIT_FAIL;
 			break;
 		case 'h':
 			compile_usage(stdout);

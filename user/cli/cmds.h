@@ -21,7 +21,38 @@ int cmd_agent(int argc, char **argv); /* agent/ */
  * Compile a policy file for a command: diagnostics go to stderr (with the
  * file's own error when it has none, e.g. unreadable). Returns 0 and *out,
  * or a negative errno; *nerrors (if not NULL) counts the errors printed.
+ * Includes are looked for in the -I folders given (xs_cli_include_dir()).
  */
 int xs_cli_compile(const char *file, struct xs_compiled **out, size_t *nerrors);
+
+/*
+ * `-I DIR` / `--include-dir DIR`, for every command that compiles a policy
+ * file: add XS_CLI_OPT_INCLUDE to its options, "I:" to its short ones,
+ * XS_CLI_HELP_INCLUDE to its help, and call xs_cli_include_dir(optarg) for
+ * 'I'. The folders are searched in the order given, after the including
+ * file's folder and before the installed presets (policies/README.md,
+ * `include`). xs_cli_include_ctx() is the resolver context they make
+ * (for xs_resolve_fs()).
+ */
+#define XS_CLI_OPT_INCLUDE                                  \
+	{                                                   \
+		"include-dir", required_argument, NULL, 'I' \
+	}
+#define XS_CLI_HELP_INCLUDE                                                                     \
+	"  -I, --include-dir DIR   look for included files in DIR too (repeatable, in order:\n" \
+	"                          after the including file's folder, before the presets)\n"
+int xs_cli_include_dir(const char *dir);
+struct xs_resolve_fs_ctx *xs_cli_include_ctx(void);
+
+/*
+ * The configuration as every policy change reads it (cmd_overlay.c):
+ * $XDPSEG_CONFIG or /etc/xdpseg/xdpseg.conf, every default when it does
+ * not exist: the failsafe ports (struct xs_operate's failsafe), grant-max,
+ * grant-reason, state-dir. A file with an error is printed line by line
+ * and refused (-EINVAL): the failsafe ports it holds must not be lost.
+ * agent_config_free() it.
+ */
+struct agent_config;
+int xs_cli_config(struct agent_config *c);
 
 #endif /* XS_CMDS_H */

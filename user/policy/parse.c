@@ -462,7 +462,7 @@ out:
 static void unreadable(struct parser *P, const char *name, const char *from,
 		       struct xs_src_loc inc_loc, int err, const struct xs_file *in, size_t limit)
 {
-	char why[192];
+	char why[sizeof(in->err) + 64];
 
 	if (err == -EFBIG && limit == XS_MAX_FILE_BYTES)
 		snprintf(why, sizeof(why), "it is larger than %u MiB (the limit per file)",

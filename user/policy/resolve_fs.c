@@ -188,24 +188,59 @@ const char *xs_policy_path(void)
 	return env ? env : XS_POLICY_DATADIR;
 }
 
+/* The folders an include was looked for in, quoted: "no such file in 'a', 'b'". */
+struct looked {
+	char s[sizeof(((struct xs_file *)0)->err)];
+};
+
+/* Append folder `dir` (len bytes) to *l ("..." once it is full). */
+static void looked_in(struct looked *l, const char *dir, int len)
+{
+	size_t o = strlen(l->s), room = sizeof(l->s) - o;
+	int n;
+
+	if (o >= 3 && !strcmp(l->s + o - 3, "..."))
+		return;
+	n = snprintf(l->s + o, room, "%s'%.*s'", o ? ", " : "no such file in ", len, dir);
+	if (n < 0 || (size_t)n >= room)
+		strcpy(l->s + sizeof(l->s) - 4, "...");
+}
+
+/* Read dir/name (dir: len bytes) unless it does not exist (-ENOENT). */
+static int try_in(struct looked *l, const char *dir, int len, const char *name, size_t limit,
+		  struct xs_file *out)
+{
+	char *p;
+
+	looked_in(l, dir, len);
+	if (asprintf(&p, "%.*s/%s", len, dir, name) < 0)
+		return -ENOMEM;
+	return read_as(p, limit, out);
+}
+
 /*
- * An include that is not next to the including file: each folder of the
- * search path in turn. The first file that exists is the one (an error
- * reading it is the include's error); none: -ENOENT.
+ * An include that is not next to the including file: each -I folder (ctx),
+ * then each folder of the search path, in turn. The first file that exists
+ * is the one (an error reading it is the include's error); none: -ENOENT.
  */
-static int search(const char *name, size_t limit, struct xs_file *out)
+static int search(const struct xs_resolve_fs_ctx *ctx, struct looked *l, const char *name,
+		  size_t limit, struct xs_file *out)
 {
 	const char *dirs = xs_policy_path();
+	int err;
 
+	for (size_t i = 0; ctx && i < ctx->ndirs; i++) {
+		if (!ctx->dirs[i] || !ctx->dirs[i][0])
+			continue;
+		err = try_in(l, ctx->dirs[i], (int)strlen(ctx->dirs[i]), name, limit, out);
+		if (err != -ENOENT)
+			return err;
+	}
 	while (*dirs) {
 		size_t len = strcspn(dirs, ":");
-		char *p;
-		int err;
 
 		if (len) {
-			if (asprintf(&p, "%.*s/%s", (int)len, dirs, name) < 0)
-				return -ENOMEM;
-			err = read_as(p, limit, out);
+			err = try_in(l, dirs, (int)len, name, limit, out);
 			if (err != -ENOENT)
 				return err;
 		}
@@ -217,6 +252,7 @@ static int search(const char *name, size_t limit, struct xs_file *out)
 int xs_resolve_fs(void *ctx, const char *from, const char *name, size_t limit, struct xs_file *out)
 {
 	const char *slash = from ? strrchr(from, '/') : NULL;
+	struct looked l = { "" };
 	char *p;
 	int err;
 
@@ -228,8 +264,15 @@ int xs_resolve_fs(void *ctx, const char *from, const char *name, size_t limit, s
 	if (!p)
 		return -ENOMEM;
 	err = read_as(p, limit, out);
-	/* an include by a relative name: then the search path */
-	if (err == -ENOENT && from && name[0] != '/')
-		err = search(name, limit, out);
+	/* an include by a relative name: then the -I folders and the search path */
+	if (err == -ENOENT && from && name[0] != '/') {
+		if (slash)
+			looked_in(&l, from, (int)(slash - from));
+		else
+			looked_in(&l, ".", 1);
+		err = search(ctx, &l, name, limit, out);
+		if (err == -ENOENT)
+			memcpy(out->err, l.s, sizeof(out->err));
+	}
 	return err;
 }
