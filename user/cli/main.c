@@ -20,6 +20,8 @@ static const struct cmd cmds[] = {
 	{ "attach", cmd_attach, "load xdpseg and attach it to interfaces" },
 	{ "detach", cmd_detach, "detach from interfaces (--all: unload everything)" },
 	{ "apply", cmd_apply, "compile a policy and push it atomically" },
+	{ "confirm", cmd_confirm, "keep a policy applied with apply --confirm" },
+	{ "rollback", cmd_rollback, "go back now to the policy before apply --confirm" },
 	{ "status", cmd_status, "interfaces, active policy, conntrack, event losses" },
 	{ "stats", cmd_stats, "counters per rule, per default and per drop reason" },
 	{ "watch", cmd_watch, "stream live flow events" },

@@ -120,8 +120,7 @@ int xs_confirm_pending(const struct xs_maps *m)
 	return c.state == XS_CONFIRM_PENDING;
 }
 
-/* The file a set's policy was applied from ("?" when unknown). */
-static void set_file(const struct xs_maps *m, uint32_t generation, char *buf, size_t size)
+void xs_generation_file(const struct xs_maps *m, uint32_t generation, char *buf, size_t size)
 {
 	struct xs_policy_meta meta;
 
@@ -141,7 +140,7 @@ int xs_confirm_refuse(const struct xs_maps *m, const char *what)
 	xs_format_duration(c.left_ns > 0 ? ((uint64_t)c.left_ns + XS_NS_PER_SEC - 1) / XS_NS_PER_SEC
 					 : 0,
 			   left, sizeof(left));
-	set_file(m, c.generation, file, sizeof(file));
+	xs_generation_file(m, c.generation, file, sizeof(file));
 	p_err("%s refused: a commit-confirm is pending: generation %u (%s) goes back to generation "
 	      "%u in %s unless confirmed; run 'xdpseg confirm' to keep it or 'xdpseg rollback' to "
 	      "go back now, then %s again",
@@ -317,8 +316,8 @@ static int do_rollback(const struct xs_maps *m, struct xs_config *cfg, bool miss
 	rb->restored = back;
 	rb->missed = missed;
 	rb->at = missed ? wall_of(cfg->confirm_deadline_ns, now) : time(NULL);
-	set_file(m, undone, rb->undone_file, sizeof(rb->undone_file));
-	set_file(m, back, rb->restored_file, sizeof(rb->restored_file));
+	xs_generation_file(m, undone, rb->undone_file, sizeof(rb->undone_file));
+	xs_generation_file(m, back, rb->restored_file, sizeof(rb->restored_file));
 
 	if (back == undone) {
 		/* an apply --confirm stopped before its push: nothing to undo */

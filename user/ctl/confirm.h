@@ -70,6 +70,10 @@ struct xs_confirm {
 /* The datapath's clock now (ns), under configuration `cfg`. */
 uint64_t xs_confirm_clock(const struct xs_config *cfg);
 
+/* The file generation `generation`'s policy was applied from, as its set's
+ * metadata says ("?" when the set holds another generation by now). */
+void xs_generation_file(const struct xs_maps *m, uint32_t generation, char *buf, size_t size);
+
 /* Read the commit-confirm's state. Returns 0 or a negative errno. */
 int xs_confirm_read(const struct xs_maps *m, struct xs_confirm *c);
 
