@@ -133,6 +133,13 @@ struct xs_segment {
 	bool monitor;
 	uint32_t in_rule_id, out_rule_id; /* origins of the defaults */
 	struct xs_src_loc loc;
+	/* A derived segment: an overlay's or a failsafe port's address or
+	 * prefix, named `PARENT[PREFIX]` (policies/README.md, "Overlays"). Its
+	 * one prefix, after every declared segment and link-local; the rules,
+	 * defaults and mode of its declared segment (world for an address in
+	 * none); the overlays of each segment whose prefix holds it. */
+	bool derived;
+	uint16_t parent; /* derived: the segment holding its prefix (derived or not; 0 world) */
 };
 
 /* A rule endpoint: a segment id, XS_SEG_WORLD, or XS_ENDPOINT_ANY. */
@@ -171,6 +178,34 @@ struct xs_binding {
 	struct xs_src_loc loc;
 };
 
+/*
+ * What the overlays and the failsafe ports add to the source form, in
+ * terms of segments (each id stands for itself and every derived segment
+ * inside it, see xs_segment.parent); what the compiler compiles and the
+ * reference evaluator decides by:
+ *
+ *   XS_ORIGIN_QUARANTINE  dst are quarantined (flags XS_OVR_STRICT: none of them
+ *                         has forensic access, whatever other quarantines say)
+ *   XS_ORIGIN_FORENSIC    src may reach the quarantined dst on ports (a policy's
+ *                         `quarantine forensic` declaration has no dst: the
+ *                         quarantines that name no mode copy it, with its id)
+ *   XS_ORIGIN_GRANT       src may reach dst on ports until `expires` (flags
+ *                         XS_RULEF_DRAIN)
+ *   XS_ORIGIN_FAILSAFE    every segment may reach dst on ports
+ */
+struct xs_overlay_rule {
+	uint32_t rule_id; /* its origin */
+	uint8_t kind;	  /* enum xs_origin_kind */
+	uint8_t flags;	  /* XS_OVR_STRICT, XS_RULEF_DRAIN */
+	uint16_t *src, *dst;
+	size_t nsrc, ndst;
+	struct xs_portspec *ports; /* NULL/0 = every protocol and port */
+	size_t nports;
+	uint32_t expires; /* grants: the end, CLOCK_TAI seconds (as the kernel entry) */
+};
+
+#define XS_OVR_STRICT (1U << 0)
+
 struct xs_origin_entry {
 	uint32_t rule_id;
 	enum xs_origin_kind kind;
@@ -196,6 +231,9 @@ struct xs_policy {
 	uint16_t linklocal_seg;	     /* id of the built-in segment `link-local` */
 	struct xs_binding *bindings; /* index i has id i+1 */
 	size_t nbindings;
+	/* Quarantines, forensic access, grants, failsafe ports, by rule id. */
+	struct xs_overlay_rule *overlay_rules;
+	size_t noverlay_rules;
 };
 
 /* ---- The compiled form: exactly the map entries -------------------------- */
@@ -366,10 +404,11 @@ void xs_compiled_print_json(FILE *out, const struct xs_compiled *c);
 
 /*
  * Decides a new flow straight from the source form, by the semantics in
- * policies/README.md (longest-prefix segment, deny > allow > defaults,
- * monitor). Independent of the compiled tables: tests compare it with the
- * datapath. Among several matching rules of the winning action, the lowest
- * rule id (first in source order) is reported.
+ * policies/README.md (longest-prefix segment; quarantine > failsafe >
+ * grant > deny > allow > defaults > monitor, "Precedence"). Independent of
+ * the compiled tables: tests compare it with the datapath. Among several
+ * matching rules of the winning action, the lowest rule id (first in
+ * source order) is reported; among grants, the one that ends last.
  */
 struct xs_flow {
 	uint8_t family; /* 4 or 6 */
@@ -380,6 +419,7 @@ struct xs_flow {
 	/* The segment of the bound port the source / destination is behind (0:
 	 * none): a link-local address there is classified by the port's segment. */
 	uint16_t src_port_seg, dst_port_seg;
+	uint64_t now; /* CLOCK_TAI seconds: a grant allows while now < its end */
 };
 
 /* struct xs_decision: include/xdpseg_decide.h (the datapath's own). */

@@ -44,7 +44,15 @@ static struct sect find_sect(const uint8_t *b, uint32_t tag)
 	}
 }
 
-enum { S_FILES = 2, S_ORIGINS = 3, S_SEGMENTS = 5, S_IPV4 = 8 };
+enum {
+	S_FILES = 2,
+	S_ORIGINS = 3,
+	S_SEGMENTS = 5,
+	S_IPV4 = 8,
+	S_OVERLAY_RULES = 16,
+	S_OVERLAYS = 17,
+	S_SOURCES = 18
+};
 
 /* Recompute the checksum at the end after a change. */
 static void fix_trailer(uint8_t *b, size_t n)
@@ -257,16 +265,17 @@ Test(artefact, every_bit_flip_rejected)
 
 /*
  * Every flipped byte with the checksum made right again (a writer that
- * means harm): in the header and from the first table on, each is
- * rejected (the structure, or the hash over the tables); in the source
- * form, a flip is rejected or read faithfully (written again, the same
- * bytes: a name with another letter is still a name).
+ * means harm): in the header and in the tables, each is rejected (the
+ * structure, or the hash over the tables); in the source form (and the
+ * overlays' source form, and the sources' bytes after the tables), a flip
+ * is rejected or read faithfully (written again, the same bytes: a name
+ * with another letter is still a name).
  */
 Test(artefact, byte_flips_with_checksum_rejected_or_faithful)
 {
 	size_t n;
 	uint8_t *b = artefact_of("tests/unit/data/bind.policy", &n);
-	size_t tables = find_sect(b, S_IPV4).at;
+	size_t tables = find_sect(b, S_IPV4).at, after = find_sect(b, S_OVERLAY_RULES).at;
 	size_t faithful = 0;
 
 	for (size_t i = 0; i < n - TRAILER; i++) {
@@ -277,7 +286,7 @@ Test(artefact, byte_flips_with_checksum_rejected_or_faithful)
 
 		b[i] ^= 0x5a;
 		fix_trailer(b, n);
-		if (i < HEADER || i >= tables) {
+		if (i < HEADER || (i >= tables && i < after)) {
 			rejected(b, n, "byte", i);
 		} else if (xs_compiled_deserialize(b, n, &c, &f, err, sizeof(err)) == 0) {
 			cr_assert_eq(xs_compiled_serialize(c, f, &again, &len), 0);
@@ -315,10 +324,10 @@ Test(artefact, reasons)
 	cr_assert_str_eq(rejected(b, n, "", 0), "written on a host of the other byte order");
 	v = 0x01020304;
 	memcpy(b + 8, &v, 4);
-	v = 2;
-	memcpy(b + 12, &v, 4);
-	cr_assert_str_eq(rejected(b, n, "", 0), "format version 2; this xdpseg reads version 1");
 	v = 1;
+	memcpy(b + 12, &v, 4);
+	cr_assert_str_eq(rejected(b, n, "", 0), "format version 1; this xdpseg reads version 2");
+	v = 2;
 	memcpy(b + 12, &v, 4);
 	snprintf(want, sizeof(want), "truncated: %zu of %zu bytes", n - 1, n);
 	cr_assert_str_eq(rejected(b, n - 1, "", 0), want);

@@ -840,7 +840,7 @@ Test(unit, diag_unknown_statement)
 		"main.policy:1:1: error: unknown statement 'segmnet'; did you mean 'segment'?\n"
 		"main.policy:2:1: error: unknown statement 'alow'; did you mean 'allow'?\n"
 		"main.policy:3:1: error: unknown statement 'frobnicate' (expected include, "
-		"service, segment, allow, deny, default, mode or bind)\n"
+		"service, segment, allow, deny, default, mode, bind or quarantine)\n"
 		"main.policy:4:8: error: unknown mode 'monitr'; did you mean 'monitor'?\n");
 }
 

@@ -23,7 +23,7 @@
 #define ART_MAGIC "\x89XSC\r\n\x1a\n"
 #define ART_MAGIC_LEN 8
 #define ART_BOM 0x01020304u
-#define ART_VERSION 1u
+#define ART_VERSION 2u
 #define ART_HEADER 64u
 #define ART_SECTION_HEADER 16u
 #define ART_TRAILER 32u
@@ -37,7 +37,7 @@ enum {
 	S_FILES,      /* every file the compiler read */
 	S_ORIGINS,    /* rule id -> kind, file, line, text */
 	S_POLICY,     /* counts and ids of the source form */
-	S_SEGMENTS,   /* names, defaults, modes, declarations */
+	S_SEGMENTS,   /* names, defaults, modes, declarations, derived segments */
 	S_RULES,      /* the source rules (for the reference evaluator) */
 	S_BINDINGS,   /* bind statements */
 	S_IPV4,	      /* the tables, as xs_policy_compile() made them */
@@ -48,9 +48,15 @@ enum {
 	S_BINDS,
 	S_BIND4,
 	S_BIND6,
+	S_OVERLAY_RULES, /* the overlays' source form (for the reference evaluator) */
+	S_OVERLAYS,	 /* the overlays' records (xs_overlays) */
+	S_SOURCES,	 /* every file the compiler read, with its bytes */
 	S__END,
 };
 #define ART_NSECTIONS (S__END - 1)
+
+/* A segment record's first byte. */
+enum { ART_SEG_DECLARED = 0, ART_SEG_BUILTIN = 1, ART_SEG_DERIVED = 2 };
 
 /* The sections' names, for the reader's reasons. */
 extern const char *const art_sect_names[S__END];

@@ -69,6 +69,68 @@ static int rule_key_cmp(const struct xs_rule_key *x, const struct xs_rule_key *y
 	return (x->prefixlen > y->prefixlen) - (x->prefixlen < y->prefixlen);
 }
 
+/* The origin of `id` is of kind `kind`; else the reason names `what`. */
+static bool origin_kind_ok(struct reader *R, uint32_t id, enum xs_origin_kind kind,
+			   const char *what)
+{
+	if (!art_rule_id_ok(R, id, what))
+		return false;
+	if (R->c->policy->origins[id - 1].kind == kind)
+		return true;
+	art_fail(&R->r, "%s %u is not a %s's", what, id,
+		 kind == XS_ORIGIN_RULE	      ? "rule"
+		 : kind == XS_ORIGIN_GRANT    ? "grant"
+		 : kind == XS_ORIGIN_FORENSIC ? "forensic access"
+					      : "failsafe port");
+	return false;
+}
+
+/*
+ * An entry's value as the compiler makes it: a rule's decision (allow or
+ * deny, its origin a rule's), a grant (allow until its end, then the
+ * rules' decision or none), forensic access or a failsafe port (allow).
+ */
+static void check_rule_val(struct reader *R, const struct xs_rule_val *v)
+{
+	struct rd *r = &R->r;
+	uint8_t kind = v->flags & (XS_RULEF_GRANT | XS_RULEF_FORENSIC | XS_RULEF_FAILSAFE);
+
+	if (v->flags & ~(XS_RULEF_GRANT | XS_RULEF_DRAIN | XS_RULEF_FORENSIC | XS_RULEF_FAILSAFE) ||
+	    (kind & (kind - 1)) || ((v->flags & XS_RULEF_DRAIN) && kind != XS_RULEF_GRANT)) {
+		art_fail(r, "flags 0x%x are not an entry's", v->flags);
+		return;
+	}
+	if (kind != XS_RULEF_GRANT && (v->fb_action || v->fb_rule_id || v->expires)) {
+		art_fail(r, "a fallback or an end in an entry that is not a grant's");
+		return;
+	}
+	if (!kind) {
+		if (art_action_ok(r, v->action, "the action"))
+			origin_kind_ok(R, v->rule_id, XS_ORIGIN_RULE, "the origin");
+		return;
+	}
+	if (v->action != XS_ACT_ALLOW) {
+		art_fail(r, "an overlay's entry that does not allow");
+		return;
+	}
+	if (kind == XS_RULEF_FORENSIC) {
+		origin_kind_ok(R, v->rule_id, XS_ORIGIN_FORENSIC, "the origin");
+		return;
+	}
+	if (kind == XS_RULEF_FAILSAFE) {
+		origin_kind_ok(R, v->rule_id, XS_ORIGIN_FAILSAFE, "the origin");
+		return;
+	}
+	if (!origin_kind_ok(R, v->rule_id, XS_ORIGIN_GRANT, "the origin"))
+		return;
+	if (!v->expires)
+		art_fail(r, "a grant's entry without an end");
+	else if (!v->fb_action != !v->fb_rule_id)
+		art_fail(r, "a grant's fallback %u with origin %u", v->fb_action, v->fb_rule_id);
+	else if (v->fb_action && art_action_ok(r, v->fb_action, "the fallback"))
+		origin_kind_ok(R, v->fb_rule_id, XS_ORIGIN_RULE, "the fallback's origin");
+}
+
 static void check_rule_table(struct reader *R)
 {
 	const struct xs_compiled *c = R->c;
@@ -96,16 +158,14 @@ static void check_rule_table(struct reader *R)
 				 k->dst_seg);
 		else if (k->pad || e->val.pad)
 			art_fail(r, "padding is not zero");
-		else if (e->val.flags || e->val.fb_action || e->val.fb_rule_id || e->val.expires)
-			art_fail(r, "an overlay's entry in a policy without overlays");
 		else if (i && rule_key_cmp(&c->rules[i - 1].key, k) >= 0)
 			art_fail(r, "not after the entry before it");
-		else if (art_action_ok(r, e->val.action, "the action"))
-			art_rule_id_ok(R, e->val.rule_id, "the origin");
+		else
+			check_rule_val(R, &e->val);
 	}
 }
 
-/* seginfo and setinfo say what the segments and the bindings say. */
+/* seginfo and setinfo say what the segments, the quarantines and the bindings say. */
 static void check_infos(struct reader *R)
 {
 	const struct xs_compiled *c = R->c;
@@ -115,6 +175,8 @@ static void check_infos(struct reader *R)
 	struct xs_set_info si = { .ll_seg = p->linklocal_seg,
 				  .flags = p->nbindings ? XS_SETF_BINDS : 0,
 				  .nbinds = (uint32_t)p->nbindings };
+	uint32_t *quar;
+	bool *strict;
 
 	r->sect = S_SEGINFO;
 	r->rec = 0;
@@ -122,6 +184,13 @@ static void check_infos(struct reader *R)
 		art_fail(r, "%zu entries for %zu segments and world", c->nseginfo, p->nsegments);
 		return;
 	}
+	quar = art_alloc_n(r, c->nseginfo, sizeof(*quar));
+	strict = quar ? art_alloc_n(r, c->nseginfo, sizeof(*strict)) : NULL;
+	if (!strict) {
+		free(quar);
+		return;
+	}
+	xs_quarantine_state(p, quar, strict);
 	r->rec = 1;
 	if (w->in_action != XS_ACT_ALLOW || w->out_action != XS_ACT_ALLOW || w->monitor ||
 	    w->flags || w->quar_rule_id || w->in_rule_id != p->world_in_rule_id ||
@@ -133,10 +202,15 @@ static void check_infos(struct reader *R)
 
 		r->rec = i + 1;
 		if (e->in_action != s->in_action || e->out_action != s->out_action ||
-		    e->monitor != s->monitor || e->flags || e->quar_rule_id ||
-		    e->in_rule_id != s->in_rule_id || e->out_rule_id != s->out_rule_id)
+		    e->monitor != s->monitor || e->in_rule_id != s->in_rule_id ||
+		    e->out_rule_id != s->out_rule_id)
 			art_fail(r, "not what segment %zu declares", i);
+		else if (e->flags != (quar[i] ? XS_SEGF_QUARANTINE : 0) ||
+			 e->quar_rule_id != quar[i])
+			art_fail(r, "segment %zu's quarantine is not its overlays'", i);
 	}
+	free(quar);
+	free(strict);
 	r->sect = S_SETINFO;
 	r->rec = 0;
 	if (!r->failed && memcmp(&c->setinfo, &si, sizeof(si)))
@@ -252,6 +326,13 @@ static void segment_prefixes(struct reader *R)
 		for (size_t i = 0; !pass && i < p->nsegments; i++) {
 			struct xs_segment *s = &p->segments[i];
 
+			if (s->derived && s->nprefixes != 1) {
+				R->r.sect = S_SEGMENTS;
+				R->r.rec = i + 1;
+				art_fail(&R->r, "a derived segment with %zu prefixes",
+					 s->nprefixes);
+				return;
+			}
 			s->prefixes = art_alloc_n(&R->r, s->nprefixes, sizeof(*s->prefixes));
 			s->nprefixes = 0;
 			if (!s->prefixes)

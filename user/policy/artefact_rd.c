@@ -12,11 +12,15 @@
 #include "artefact.h"
 
 const char *const art_sect_names[S__END] = {
-	[S_SOURCE] = "source",	       [S_FILES] = "files",	  [S_ORIGINS] = "origins",
-	[S_POLICY] = "policy",	       [S_SEGMENTS] = "segments", [S_RULES] = "rules",
-	[S_BINDINGS] = "bindings",     [S_IPV4] = "ipv4",	  [S_IPV6] = "ipv6",
-	[S_RULE_TABLE] = "rule-table", [S_SEGINFO] = "seginfo",	  [S_SETINFO] = "setinfo",
-	[S_BINDS] = "binds",	       [S_BIND4] = "bind4",	  [S_BIND6] = "bind6",
+	[S_SOURCE] = "source",	   [S_FILES] = "files",
+	[S_ORIGINS] = "origins",   [S_POLICY] = "policy",
+	[S_SEGMENTS] = "segments", [S_RULES] = "rules",
+	[S_BINDINGS] = "bindings", [S_IPV4] = "ipv4",
+	[S_IPV6] = "ipv6",	   [S_RULE_TABLE] = "rule-table",
+	[S_SEGINFO] = "seginfo",   [S_SETINFO] = "setinfo",
+	[S_BINDS] = "binds",	   [S_BIND4] = "bind4",
+	[S_BIND6] = "bind6",	   [S_OVERLAY_RULES] = "overlay-rules",
+	[S_OVERLAYS] = "overlays", [S_SOURCES] = "sources",
 };
 
 void art_fail(struct rd *r, const char *fmt, ...)

@@ -272,8 +272,7 @@ static void read_origins(struct reader *R)
 		o->kind = (enum xs_origin_kind)kind;
 		o->file = loc.file;
 		o->line = loc.line;
-		if (kind != XS_ORIGIN_RULE && kind != XS_ORIGIN_DEFAULT &&
-		    kind != XS_ORIGIN_IMPLICIT && kind != XS_ORIGIN_BIND)
+		if (kind < XS_ORIGIN_RULE || kind > XS_ORIGIN_FAILSAFE || kind == XS_ORIGIN_SEGMENT)
 			art_fail(r, "kind %u is not a rule origin's", kind);
 	}
 	section_done(R);
@@ -309,32 +308,43 @@ static void read_segments(struct reader *R)
 	struct xs_policy *p = R->c->policy;
 	struct rd *r = &R->r;
 
-	if (!section(R, S_SEGMENTS) || !count_ok(r, R->count, XS_MAX_SEGMENTS - 1, 28))
+	if (!section(R, S_SEGMENTS) || !count_ok(r, R->count, XS_MAX_SEGMENTS - 1, 32))
 		return;
 	p->segments = art_alloc_n(r, R->count, sizeof(*p->segments));
 	if (!p->segments)
 		return;
 	for (uint32_t i = 0; i < R->count && !r->failed; i++) {
 		struct xs_segment *s = &p->segments[i];
-		uint8_t builtin, monitor;
+		uint8_t kind, builtin, monitor;
 
 		r->rec = i + 1;
 		p->nsegments++;
-		builtin = get_u8(r);
+		kind = get_u8(r);
 		s->in_action = get_u8(r);
 		s->out_action = get_u8(r);
 		monitor = get_u8(r);
 		s->in_rule_id = get_u32(r);
 		s->out_rule_id = get_u32(r);
+		s->parent = get_u16(r);
+		get_pad(r, 2);
 		get_loc(R, &s->loc, true);
 		s->name = get_str(r, ART_MAX_STR, "the name");
 		if (r->failed)
 			break;
 		s->id = (uint16_t)(i + 1);
+		builtin = kind == ART_SEG_BUILTIN;
 		s->builtin = builtin;
+		s->derived = kind == ART_SEG_DERIVED;
 		s->monitor = monitor;
-		if (builtin > 1 || monitor > 1)
+		if (kind > ART_SEG_DERIVED)
+			art_fail(r, "kind %u is not a segment's", kind);
+		else if (monitor > 1)
 			art_fail(r, "a flag is neither 0 nor 1");
+		else if (s->derived ? s->parent >= s->id || (i && !p->segments[i - 1].derived &&
+							     !p->segments[i - 1].builtin)
+				    : s->parent || (i && p->segments[i - 1].derived))
+			art_fail(r, "a derived segment not after the others, or with parent %u",
+				 s->parent);
 		else if (!s->name[0])
 			art_fail(r, "an empty name");
 		else if (builtin != (s->id == p->linklocal_seg))
@@ -351,12 +361,31 @@ static void read_segments(struct reader *R)
 		art_fail(r, "link-local's id %u is not one of the %zu segments", p->linklocal_seg,
 			 p->nsegments);
 	}
+	/* a derived segment: its declared segment's defaults and mode (world's) */
+	for (size_t i = 0; i < p->nsegments && !r->failed; i++) {
+		const struct xs_segment *s = &p->segments[i];
+		uint16_t root = xs_seg_root(p, s->id);
+		const struct xs_segment *o = root ? &p->segments[root - 1] : NULL;
+
+		r->rec = i + 1;
+		if (!s->derived)
+			continue;
+		if (root == p->linklocal_seg)
+			art_fail(r, "derived from link-local");
+		else if (s->in_action != (o ? o->in_action : XS_ACT_ALLOW) ||
+			 s->out_action != (o ? o->out_action : XS_ACT_ALLOW) ||
+			 s->monitor != (o ? o->monitor : false) ||
+			 s->in_rule_id != (o ? o->in_rule_id : p->world_in_rule_id) ||
+			 s->out_rule_id != (o ? o->out_rule_id : p->world_out_rule_id))
+			art_fail(r, "not the defaults and mode of segment %u", root);
+	}
 }
 
-/* An endpoint of a rule: a segment, world or any. */
+/* An endpoint of a rule: a segment (not a derived one), world or any. */
 static bool endpoint_ok(const struct xs_policy *p, uint32_t e)
 {
-	return e == XS_ENDPOINT_ANY || e <= p->nsegments;
+	return e == XS_ENDPOINT_ANY || e == XS_SEG_WORLD ||
+	       (e <= p->nsegments && !p->segments[e - 1].derived);
 }
 
 static void read_rules(struct reader *R)
@@ -497,11 +526,237 @@ static void read_bindings(struct reader *R)
 			break;
 		if (!b->pattern[0])
 			art_fail(r, "an empty pattern");
-		else if (!b->seg || b->seg > p->nsegments || b->seg == p->linklocal_seg)
+		else if (!b->seg || b->seg > p->nsegments || b->seg == p->linklocal_seg ||
+			 p->segments[b->seg - 1].derived)
 			art_fail(r, "segment %u is not a declared segment", b->seg);
 		else if (art_rule_id_ok(R, b->rule_id, "its origin") &&
 			 p->origins[b->rule_id - 1].kind != XS_ORIGIN_BIND)
 			art_fail(r, "its origin %u is not a bind statement's", b->rule_id);
+	}
+	section_done(R);
+}
+
+/* n segment ids (a segment or world); false after a failure. */
+static bool get_segs(struct reader *R, uint16_t **v, uint32_t n)
+{
+	struct rd *r = &R->r;
+
+	*v = art_alloc_n(r, n, sizeof(**v));
+	if (!*v)
+		return false;
+	for (uint32_t i = 0; i < n && !r->failed; i++) {
+		(*v)[i] = get_u16(r);
+		if (!r->failed && (*v)[i] > R->c->policy->nsegments)
+			art_fail(r, "segment %u is not one of the policy's", (*v)[i]);
+	}
+	return !r->failed;
+}
+
+/* What an overlay rule of each kind has: sources, destinations, ports, flags. */
+static void overlay_rule_ok(struct reader *R, const struct xs_overlay_rule *o)
+{
+	struct rd *r = &R->r;
+	const struct xs_policy *p = R->c->policy;
+	bool has_src = o->kind == XS_ORIGIN_FORENSIC || o->kind == XS_ORIGIN_GRANT;
+	uint8_t flags = o->kind == XS_ORIGIN_QUARANTINE ? XS_OVR_STRICT
+			: o->kind == XS_ORIGIN_GRANT	? XS_RULEF_DRAIN
+							: 0;
+
+	if (o->kind < XS_ORIGIN_QUARANTINE || o->kind > XS_ORIGIN_FAILSAFE)
+		art_fail(r, "kind %u is not an overlay's", o->kind);
+	else if (!art_rule_id_ok(R, o->rule_id, "its origin"))
+		return;
+	else if (p->origins[o->rule_id - 1].kind != o->kind)
+		art_fail(r, "its origin %u is of another kind", o->rule_id);
+	else if (o->flags & ~flags)
+		art_fail(r, "flags 0x%x are not its kind's", o->flags);
+	else if ((o->kind == XS_ORIGIN_GRANT) != (o->expires != 0))
+		art_fail(r, "an end %u (a grant has one, nothing else does)", o->expires);
+	else if (has_src != (o->nsrc != 0))
+		art_fail(r, "%zu sources", o->nsrc);
+	else if (!o->ndst && o->kind != XS_ORIGIN_FORENSIC)
+		art_fail(r, "no destination");
+	else if (o->kind == XS_ORIGIN_QUARANTINE ? o->nports != 0
+						 : o->kind != XS_ORIGIN_FORENSIC && !o->nports)
+		art_fail(r, "%zu port specs", o->nports);
+}
+
+static void read_overlay_rules(struct reader *R)
+{
+	struct xs_policy *p = R->c->policy;
+	struct rd *r = &R->r;
+	uint64_t nspecs = 0;
+
+	if (!section(R, S_OVERLAY_RULES) || !count_ok(r, R->count, 1u << 22, 24))
+		return;
+	p->overlay_rules = art_alloc_n(r, R->count, sizeof(*p->overlay_rules));
+	if (!p->overlay_rules)
+		return;
+	for (uint32_t i = 0; i < R->count && !r->failed; i++) {
+		struct xs_overlay_rule *o = &p->overlay_rules[i];
+		uint32_t nsrc, ndst, nports;
+
+		r->rec = i + 1;
+		p->noverlay_rules++;
+		o->kind = get_u8(r);
+		o->flags = get_u8(r);
+		get_pad(r, 2);
+		o->rule_id = get_u32(r);
+		o->expires = get_u32(r);
+		nsrc = get_u32(r);
+		ndst = get_u32(r);
+		nports = get_u32(r);
+		if (!count_ok(r, nsrc, XS_MAX_SEGMENTS, 2) || !get_segs(R, &o->src, nsrc))
+			break;
+		o->nsrc = nsrc;
+		if (!count_ok(r, ndst, XS_MAX_SEGMENTS, 2) || !get_segs(R, &o->dst, ndst))
+			break;
+		o->ndst = ndst;
+		nspecs += nports;
+		if (!count_ok(r, nports, XS_MAX_FLAT_SPECS, 6) || nspecs > XS_MAX_FLAT_SPECS) {
+			art_fail(r, "more than %d port specs", XS_MAX_FLAT_SPECS);
+			break;
+		}
+		o->ports = art_alloc_n(r, nports, sizeof(*o->ports));
+		if (!o->ports)
+			break;
+		for (uint32_t k = 0; k < nports && !r->failed; k++) {
+			struct xs_portspec *ps = &o->ports[k];
+
+			ps->proto = get_u8(r);
+			get_pad(r, 1);
+			ps->lo = get_u16(r);
+			ps->hi = get_u16(r);
+			o->nports++;
+			if (r->failed)
+				break;
+			if (!ps->proto || !xs_proto_name(ps->proto))
+				art_fail(r, "protocol %u is not one a policy can name", ps->proto);
+			else if (ps->lo > ps->hi)
+				art_fail(r, "port range %u-%u is inverted", ps->lo, ps->hi);
+		}
+		if (!r->failed)
+			overlay_rule_ok(R, o);
+	}
+	section_done(R);
+}
+
+/* A NUL-terminated string in a fixed field, zero after its end. */
+static bool field_ok(const char *f, size_t size)
+{
+	const char *e = memchr(f, 0, size);
+
+	if (!e)
+		return false;
+	for (; e < f + size; e++)
+		if (*e)
+			return false;
+	return true;
+}
+
+static void read_overlays(struct reader *R)
+{
+	struct xs_compiled *c = R->c;
+	const struct xs_policy *p = c->policy;
+	struct rd *r = &R->r;
+	static const uint8_t zero[6];
+
+	if (!section(R, S_OVERLAYS) || !count_ok(r, R->count, XS_MAX_OVERLAYS, 420))
+		return;
+	c->overlays = art_alloc_n(r, R->count, sizeof(*c->overlays));
+	if (!c->overlays)
+		return;
+	for (uint32_t i = 0; i < R->count && !r->failed; i++) {
+		struct xs_overlay_entry *e = &c->overlays[i];
+		const struct xs_overlay *o = &e->rec;
+		uint32_t kind;
+
+		r->rec = i + 1;
+		e->rule_id = get_u32(r);
+		get(r, &e->rec, sizeof(e->rec));
+		c->noverlays++;
+		if (r->failed)
+			break;
+		kind = o->kind == XS_OVERLAY_GRANT ? XS_ORIGIN_GRANT : XS_ORIGIN_QUARANTINE;
+		if (o->kind != XS_OVERLAY_GRANT && o->kind != XS_OVERLAY_QUARANTINE)
+			art_fail(r, "kind %u is not an overlay's", o->kind);
+		else if (!o->number || (i && o->number <= c->overlays[i - 1].rec.number))
+			art_fail(r, "number %u is not after the one before it", o->number);
+		else if (o->flags & ~(o->kind == XS_OVERLAY_GRANT ? XS_RULEF_DRAIN : 0))
+			art_fail(r, "flags 0x%x", o->flags);
+		else if (o->kind == XS_OVERLAY_GRANT && !o->expires)
+			art_fail(r, "a grant without an end");
+		else if (memcmp(o->pad, zero, sizeof(o->pad)))
+			art_fail(r, "padding is not zero");
+		else if (!field_ok(o->text, sizeof(o->text)) || !o->text[0] ||
+			 !field_ok(o->reason, sizeof(o->reason)))
+			art_fail(r, "its text or reason is not a string");
+		else if (art_rule_id_ok(R, e->rule_id, "its origin") &&
+			 p->origins[e->rule_id - 1].kind != kind)
+			art_fail(r, "its origin %u is not a %s's", e->rule_id,
+				 kind == XS_ORIGIN_GRANT ? "grant" : "quarantine");
+	}
+	section_done(R);
+	/* each quarantine and grant of the source form has its record */
+	for (size_t i = 0; i < p->noverlay_rules && !r->failed; i++) {
+		const struct xs_overlay_rule *o = &p->overlay_rules[i];
+		bool found = false;
+
+		if (o->kind != XS_ORIGIN_QUARANTINE && o->kind != XS_ORIGIN_GRANT)
+			continue;
+		for (size_t k = 0; k < c->noverlays && !found; k++)
+			found = c->overlays[k].rule_id == o->rule_id;
+		if (!found) {
+			r->rec = 0;
+			art_fail(r, "overlay rule %zu (origin %u) has no record", i + 1,
+				 o->rule_id);
+		}
+	}
+}
+
+static void read_sources(struct reader *R)
+{
+	struct xs_compiled *c = R->c;
+	struct rd *r = &R->r;
+
+	if (!section(R, S_SOURCES) || !count_ok(r, R->count, 1u << 24, 12))
+		return;
+	c->sources = art_alloc_n(r, R->count, sizeof(*c->sources));
+	if (!c->sources)
+		return;
+	for (uint32_t i = 0; i < R->count && !r->failed; i++) {
+		struct xs_file *f = &c->sources[i];
+		char *id;
+		uint32_t len;
+
+		r->rec = i + 1;
+		c->nsources++;
+		f->path = get_str(r, ART_MAX_STR, "the file name");
+		id = get_str(r, XS_FILE_ID_LEN - 1, "the file's identity");
+		if (id)
+			memcpy(f->id, id, strlen(id) + 1);
+		free(id);
+		len = get_u32(r);
+		if (r->failed)
+			break;
+		if (len > XS_MAX_FILE_BYTES) {
+			art_fail(r, "%u bytes (a policy file has at most %u)", len,
+				 XS_MAX_FILE_BYTES);
+			break;
+		}
+		if (!need(r, len))
+			break;
+		f->text = malloc((size_t)len + 1);
+		if (!f->text) {
+			art_nomem(r);
+			break;
+		}
+		memcpy(f->text, r->p + r->o, len);
+		f->text[len] = '\0';
+		f->len = len;
+		r->o += len;
+		if (!f->path[0])
+			art_fail(r, "an empty file name");
 	}
 	section_done(R);
 }
@@ -618,6 +873,9 @@ int xs_compiled_deserialize(const void *buf, size_t len, struct xs_compiled **ou
 	c->binds = table(&R, S_BINDS, sizeof(*c->binds), XS_MAX_BINDS, &c->nbinds);
 	c->bind4 = table(&R, S_BIND4, sizeof(*c->bind4), XS_MAX_BIND_PREFIXES, &c->nbind4);
 	c->bind6 = table(&R, S_BIND6, sizeof(*c->bind6), XS_MAX_BIND_PREFIXES, &c->nbind6);
+	read_overlay_rules(&R);
+	read_overlays(&R);
+	read_sources(&R);
 	if (!r->failed && R.next != len - ART_TRAILER) {
 		r->sect = 0;
 		art_fail(r, "%zu bytes after the last section", len - ART_TRAILER - R.next);

@@ -156,12 +156,16 @@ static void put_policy(struct wbuf *w, const struct xs_policy *p, const struct x
 	for (size_t i = 0; i < p->nsegments; i++) {
 		const struct xs_segment *s = &p->segments[i];
 
-		put_u8(w, s->builtin);
+		put_u8(w, s->derived   ? ART_SEG_DERIVED
+			  : s->builtin ? ART_SEG_BUILTIN
+				       : ART_SEG_DECLARED);
 		put_u8(w, s->in_action);
 		put_u8(w, s->out_action);
 		put_u8(w, s->monitor);
 		put_u32(w, s->in_rule_id);
 		put_u32(w, s->out_rule_id);
+		put_u16(w, s->derived ? s->parent : 0);
+		put_u16(w, 0);
 		put_loc(w, m, s->loc.file, s->loc.line, s->loc.col, true);
 		put_str(w, s->name);
 	}
@@ -205,6 +209,58 @@ static void put_policy(struct wbuf *w, const struct xs_policy *p, const struct x
 	sect_end(w, at);
 }
 
+static void put_segs(struct wbuf *w, const uint16_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		put_u16(w, v[i]);
+}
+
+static void put_overlays(struct wbuf *w, const struct xs_compiled *c)
+{
+	const struct xs_policy *p = c->policy;
+	size_t at = sect_begin(w, S_OVERLAY_RULES, p->noverlay_rules);
+
+	for (size_t i = 0; i < p->noverlay_rules; i++) {
+		const struct xs_overlay_rule *o = &p->overlay_rules[i];
+
+		put_u8(w, o->kind);
+		put_u8(w, o->flags);
+		put_u16(w, 0);
+		put_u32(w, o->rule_id);
+		put_u32(w, o->expires);
+		put_u32(w, (uint32_t)o->nsrc);
+		put_u32(w, (uint32_t)o->ndst);
+		put_u32(w, (uint32_t)o->nports);
+		put_segs(w, o->src, o->nsrc);
+		put_segs(w, o->dst, o->ndst);
+		for (size_t k = 0; k < o->nports; k++) {
+			put_u8(w, o->ports[k].proto);
+			put_u8(w, 0);
+			put_u16(w, o->ports[k].lo);
+			put_u16(w, o->ports[k].hi);
+		}
+	}
+	sect_end(w, at);
+
+	at = sect_begin(w, S_OVERLAYS, c->noverlays);
+	for (size_t i = 0; i < c->noverlays; i++) {
+		put_u32(w, c->overlays[i].rule_id);
+		put(w, &c->overlays[i].rec, sizeof(c->overlays[i].rec));
+	}
+	sect_end(w, at);
+
+	at = sect_begin(w, S_SOURCES, c->nsources);
+	for (size_t i = 0; i < c->nsources; i++) {
+		const struct xs_file *f = &c->sources[i];
+
+		put_str(w, f->path);
+		put_str(w, f->id);
+		put_u32(w, (uint32_t)f->len);
+		put(w, f->text, f->len);
+	}
+	sect_end(w, at);
+}
+
 int xs_compiled_serialize(const struct xs_compiled *c, const char *file, void **buf, size_t *len)
 {
 	const struct xs_policy *p = c->policy;
@@ -239,6 +295,7 @@ int xs_compiled_serialize(const struct xs_compiled *c, const char *file, void **
 	put_table(&w, S_BINDS, c->binds, c->nbinds, sizeof(*c->binds));
 	put_table(&w, S_BIND4, c->bind4, c->nbind4, sizeof(*c->bind4));
 	put_table(&w, S_BIND6, c->bind6, c->nbind6, sizeof(*c->bind6));
+	put_overlays(&w, c);
 	xs_map_free(&files);
 
 	total = w.n + ART_TRAILER;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The compiler proper: source form in, map entries out. Deny/allow
- * precedence is resolved here, so one longest-prefix lookup in the rule
- * table decides a new flow (see policies/README.md, "Compiled form").
+ * The compiler proper: source form in, map entries out. Every precedence
+ * but a quarantine's (failsafe > grant > deny > allow) is resolved here, so
+ * one longest-prefix lookup in the rule table finds the entry that decides
+ * a new flow (see policies/README.md, "Compiled form", "Precedence").
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,14 +34,20 @@ size_t xs_port_split(uint32_t lo, uint32_t hi, void (*fn)(void *ctx, uint16_t st
 /* ---- Rule table ---------------------------------------------------------- */
 
 /*
- * Per (src, dst) pair that has rules: the pair's /32 value from the rules
- * without ':' (every protocol and port), then per protocol the decision over
- * ports 0..65535 as maximal runs of equal value, each run that differs from
- * the pair's value split into aligned prefixes. The decision at a port is
- * deny > allow > nothing, lowest id within an action; a sweep over the sorted
- * range boundaries keeps the rules active at the current port in two
- * min-heaps (deny, allow), so a pair costs O(specs log specs), not
- * O(specs x boundaries).
+ * Per (src, dst) pair that has items (rules, overlays' entries): the pair's
+ * /32 value from the items without ':' (every protocol and port), then per
+ * protocol the decision over ports 0..65535 as maximal runs of equal value,
+ * each run that differs from the pair's value split into aligned prefixes.
+ * The decision at a port is forensic > failsafe > grant (covering the rules'
+ * decision) > deny > allow > nothing, lowest id within a kind (a grant: the
+ * one that ends last); a sweep over the sorted range boundaries keeps the
+ * rules active at the current port in two min-heaps (deny, allow), so a pair
+ * costs O(specs log specs), not O(specs x boundaries). A pair's overlay
+ * entries are few: the active ones are looked at one by one.
+ *
+ * A rule applies to its segments and the segments derived from them (an
+ * overlay's address: `vda[10.1.0.7]` has vda's rules, both ways); an
+ * overlay's entry to the segments it names and those derived inside them.
  */
 
 /* Bound on the work of compile_pairs(): the sum over the segment pairs with
@@ -52,8 +59,22 @@ struct val {
 	uint32_t id;
 };
 
+/* What makes a pair's entries: a rule, or an overlay's entry. */
+enum layer { L_RULE, L_GRANT, L_FAILSAFE, L_FORENSIC };
+
+struct citem {
+	uint32_t src, dst; /* segment ids, XS_SEG_WORLD or XS_ENDPOINT_ANY */
+	const struct xs_portspec *ports;
+	size_t nports;
+	uint32_t id;	  /* the rule id (origin) */
+	uint8_t action;	  /* L_RULE: allow or deny */
+	uint8_t layer;	  /* enum layer */
+	uint8_t flags;	  /* L_GRANT: XS_RULEF_DRAIN */
+	uint32_t expires; /* L_GRANT: its end */
+};
+
 /* Fold rule r into the best value so far: deny beats allow, lowest id wins. */
-static void better(struct val *v, const struct xs_rule *r)
+static void better(struct val *v, const struct citem *r)
 {
 	if (v->action == XS_ACT_DENY && r->action != XS_ACT_DENY)
 		return;
@@ -63,9 +84,9 @@ static void better(struct val *v, const struct xs_rule *r)
 	v->id = r->id;
 }
 
-static bool val_eq(struct val a, struct val b)
+static bool val_eq(const struct xs_rule_val *a, const struct xs_rule_val *b)
 {
-	return a.action == b.action && a.id == b.id;
+	return !memcmp(a, b, sizeof(*a));
 }
 
 /* A range boundary: rule `rule` (index) starts (+1) or stops (-1) matching at `pos`. */
@@ -143,17 +164,20 @@ static uint32_t heap_min(struct heap *h, const uint32_t *count)
 
 struct rbuild {
 	const struct xs_policy *p;
+	const struct citem *items;
 	struct xs_rule_entry *v;
 	size_t n, cap;
 	bool nomem, toomany, toomuch;
-	size_t work; /* (pair, rule) and (pair, spec) visited so far */
+	size_t work; /* (pair, item) and (pair, spec) visited so far */
 	/* current pair, protocol and value, for emit_block */
 	uint16_t src, dst;
 	uint8_t proto;
-	struct val val;
-	/* per pair: its rules (indexes), their boundaries, the active rules */
+	struct xs_rule_val val;
+	/* per pair: its items (indexes), their boundaries, the active rules */
 	uint32_t *rules;
 	size_t nrules, caprules;
+	uint32_t *ov; /* the pair's overlay items */
+	size_t nov, capov;
 	struct event *ev;
 	size_t nev, capev;
 	uint32_t *count; /* by rule id: active specs */
@@ -188,8 +212,7 @@ static void add_entry(struct rbuild *b, uint32_t plen, uint8_t proto, uint16_t p
 	e->key.dst_seg = b->dst;
 	e->key.proto = proto;
 	e->key.port = htons(port);
-	e->val.rule_id = b->val.id;
-	e->val.action = b->val.action;
+	e->val = b->val;
 }
 
 static void emit_block(void *ctx, uint16_t start, int bits)
@@ -204,13 +227,13 @@ static int apply_events(struct rbuild *b, size_t *i, size_t end, uint32_t pos)
 {
 	for (; *i < end && b->ev[*i].pos == pos; (*i)++) {
 		const struct event *e = &b->ev[*i];
-		const struct xs_rule *r = &b->p->rules[e->rule];
+		const struct citem *r = &b->items[e->rule];
 
 		if (e->delta < 0) {
 			b->count[r->id]--;
 			continue;
 		}
-		if (b->count[r->id]++)
+		if (b->count[r->id]++ || r->layer != L_RULE)
 			continue;
 		if (heap_push(r->action == XS_ACT_DENY ? &b->deny : &b->allow, r->id))
 			return -ENOMEM;
@@ -218,8 +241,8 @@ static int apply_events(struct rbuild *b, size_t *i, size_t end, uint32_t pos)
 	return 0;
 }
 
-/* The decision where the active rules and the pair's rules without ':' apply. */
-static struct val value_now(struct rbuild *b, struct val wild_deny, struct val wild_allow)
+/* The rules' decision where the active rules and the pair's rules without ':' apply. */
+static struct val rules_now(struct rbuild *b, struct val wild_deny, struct val wild_allow)
 {
 	uint32_t d = heap_min(&b->deny, b->count), a = heap_min(&b->allow, b->count);
 
@@ -234,17 +257,64 @@ static struct val value_now(struct rbuild *b, struct val wild_deny, struct val w
 	return (struct val){ 0 };
 }
 
+/* Does overlay item i apply where the sweep is (without ':': everywhere)? */
+static bool ov_active(const struct rbuild *b, uint32_t i)
+{
+	const struct citem *it = &b->items[i];
+
+	return !it->nports || b->count[it->id];
+}
+
+/* The entry where the sweep is: the rules' decision, then the overlays'. */
+static struct xs_rule_val value_now(struct rbuild *b, struct val wild_deny, struct val wild_allow)
+{
+	struct val base = rules_now(b, wild_deny, wild_allow);
+	struct xs_rule_val v = { .rule_id = base.id, .action = base.action };
+	const struct citem *g = NULL, *fs = NULL, *fo = NULL;
+
+	for (size_t k = 0; k < b->nov; k++) {
+		const struct citem *it = &b->items[b->ov[k]];
+		const struct citem **best = it->layer == L_GRANT      ? &g
+					    : it->layer == L_FAILSAFE ? &fs
+								      : &fo;
+
+		if (!ov_active(b, b->ov[k]))
+			continue;
+		if (it->layer == L_GRANT) {
+			/* the one that ends last covers the others */
+			if (!g || it->expires > g->expires ||
+			    (it->expires == g->expires && it->id < g->id))
+				g = it;
+		} else if (!*best || it->id < (*best)->id) {
+			*best = it;
+		}
+	}
+	if (fo || fs) {
+		v = (struct xs_rule_val){ .rule_id = (fo ? fo : fs)->id,
+					  .action = XS_ACT_ALLOW,
+					  .flags = fo ? XS_RULEF_FORENSIC : XS_RULEF_FAILSAFE };
+	} else if (g) {
+		v = (struct xs_rule_val){ .rule_id = g->id,
+					  .fb_rule_id = base.id,
+					  .expires = g->expires,
+					  .action = XS_ACT_ALLOW,
+					  .flags = (uint8_t)(XS_RULEF_GRANT | g->flags),
+					  .fb_action = base.action };
+	}
+	return v;
+}
+
 /*
  * One protocol of the pair, boundaries ev[from..to): walk the elementary
  * intervals between boundaries (and 0, 65536), merge equal neighbours into
  * runs, emit the runs that differ from the pair's value.
  */
-static int sweep_proto(struct rbuild *b, size_t from, size_t to, struct val pair,
+static int sweep_proto(struct rbuild *b, size_t from, size_t to, const struct xs_rule_val *pair,
 		       struct val wild_deny, struct val wild_allow)
 {
 	size_t i = from;
 	uint32_t start = 0;
-	struct val cur;
+	struct xs_rule_val cur;
 
 	b->deny.n = b->allow.n = 0;
 	if (apply_events(b, &i, to, 0))
@@ -252,16 +322,16 @@ static int sweep_proto(struct rbuild *b, size_t from, size_t to, struct val pair
 	cur = value_now(b, wild_deny, wild_allow);
 	for (;;) {
 		uint32_t pos = i < to ? b->ev[i].pos : 65536;
-		struct val v = { 0 };
+		struct xs_rule_val v = { 0 };
 
 		if (apply_events(b, &i, to, pos))
 			return -ENOMEM;
 		if (pos < 65536) {
 			v = value_now(b, wild_deny, wild_allow);
-			if (val_eq(v, cur))
+			if (val_eq(&v, &cur))
 				continue;
 		}
-		if (!val_eq(cur, pair)) {
+		if (!val_eq(&cur, pair)) {
 			b->val = cur;
 			xs_port_split(start, pos - 1, emit_block, b);
 		}
@@ -272,19 +342,26 @@ static int sweep_proto(struct rbuild *b, size_t from, size_t to, struct val pair
 	}
 }
 
-/* Entries of one (src, dst) pair whose rules are b->rules. */
+/* Entries of one (src, dst) pair whose items are b->rules. */
 static int compile_pair(struct rbuild *b, uint16_t src, uint16_t dst)
 {
-	struct val pair = { 0 }, wild_deny = { 0 }, wild_allow = { 0 };
+	struct val wild_deny = { 0 }, wild_allow = { 0 };
+	struct xs_rule_val pair;
 
 	b->src = src;
 	b->dst = dst;
 	b->nev = 0;
+	b->nov = 0;
 	for (size_t i = 0; i < b->nrules; i++) {
-		const struct xs_rule *r = &b->p->rules[b->rules[i]];
+		const struct citem *r = &b->items[b->rules[i]];
 
-		if (!r->nports) {
-			better(&pair, r);
+		if (r->layer != L_RULE) {
+			uint32_t *o = xs_push(&b->ov, &b->nov, &b->capov, sizeof(*o));
+
+			if (!o)
+				return -ENOMEM;
+			*o = b->rules[i];
+		} else if (!r->nports) {
 			better(r->action == XS_ACT_DENY ? &wild_deny : &wild_allow, r);
 		}
 		for (size_t j = 0; j < r->nports; j++) {
@@ -299,6 +376,9 @@ static int compile_pair(struct rbuild *b, uint16_t src, uint16_t dst)
 			*hi = (struct event){ (uint32_t)ps->hi + 1, ps->proto, -1, b->rules[i] };
 		}
 	}
+	/* no spec is active yet: the value of the items without ':' */
+	b->deny.n = b->allow.n = 0;
+	pair = value_now(b, wild_deny, wild_allow);
 	if (pair.action) {
 		b->val = pair;
 		add_entry(b, XS_RULE_PLEN_PAIR, 0, 0);
@@ -311,7 +391,7 @@ static int compile_pair(struct rbuild *b, uint16_t src, uint16_t dst)
 		while (j < b->nev && b->ev[j].proto == b->ev[i].proto)
 			j++;
 		b->proto = b->ev[i].proto;
-		if (sweep_proto(b, i, j, pair, wild_deny, wild_allow))
+		if (sweep_proto(b, i, j, &pair, wild_deny, wild_allow))
 			return -ENOMEM;
 		i = j;
 	}
@@ -334,10 +414,10 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 /*
- * The rules by endpoints, without expanding `any`: exact[] holds the rules
- * between two segments (or world) sorted by (src, dst); row[d] the rules
- * `any -> d`, col[s] the rules `s -> any`, all[] the rules `any -> any`.
- * Rows and columns are CSR arrays: rules of d at rowv[rowi[d]..rowi[d+1]).
+ * The items by endpoints, without expanding `any`: exact[] holds the items
+ * between two segments (or world) sorted by (src, dst); row[d] the items
+ * `any -> d`, col[s] the items `s -> any`, all[] the items `any -> any`.
+ * Rows and columns are CSR arrays: items of d at rowv[rowi[d]..rowi[d+1]).
  */
 struct by_ends {
 	size_t nseg;	 /* segments + world */
@@ -356,15 +436,16 @@ static int u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int csr(const struct xs_policy *p, size_t nseg, bool rows, uint32_t **idx, uint32_t **val)
+static int csr(const struct citem *items, size_t nitems, size_t nseg, bool rows, uint32_t **idx,
+	       uint32_t **val)
 {
 	size_t n = 0;
 
 	*idx = calloc(nseg + 2, sizeof(**idx));
 	if (!*idx)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nrules; i++) {
-		const struct xs_rule *r = &p->rules[i];
+	for (size_t i = 0; i < nitems; i++) {
+		const struct citem *r = &items[i];
 		uint32_t any = rows ? r->src : r->dst, seg = rows ? r->dst : r->src;
 
 		if (any == XS_ENDPOINT_ANY && seg != XS_ENDPOINT_ANY)
@@ -375,8 +456,8 @@ static int csr(const struct xs_policy *p, size_t nseg, bool rows, uint32_t **idx
 	*val = malloc((n + 1) * sizeof(**val));
 	if (!*val)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nrules; i++) {
-		const struct xs_rule *r = &p->rules[i];
+	for (size_t i = 0; i < nitems; i++) {
+		const struct citem *r = &items[i];
 		uint32_t any = rows ? r->src : r->dst, seg = rows ? r->dst : r->src;
 
 		if (any == XS_ENDPOINT_ANY && seg != XS_ENDPOINT_ANY)
@@ -385,17 +466,18 @@ static int csr(const struct xs_policy *p, size_t nseg, bool rows, uint32_t **idx
 	return 0;
 }
 
-static int by_ends_init(struct by_ends *e, const struct xs_policy *p)
+static int by_ends_init(struct by_ends *e, size_t nseg, const struct citem *items, size_t nitems)
 {
-	e->nseg = p->nsegments + 1;
-	e->exact = malloc((p->nrules + 1) * sizeof(*e->exact));
-	e->all = malloc((p->nrules + 1) * sizeof(*e->all));
+	e->nseg = nseg;
+	e->exact = malloc((nitems + 1) * sizeof(*e->exact));
+	e->all = malloc((nitems + 1) * sizeof(*e->all));
 	e->rowsegs = malloc(e->nseg * sizeof(*e->rowsegs));
-	if (!e->exact || !e->all || !e->rowsegs || csr(p, e->nseg, true, &e->rowi, &e->rowv) ||
-	    csr(p, e->nseg, false, &e->coli, &e->colv))
+	if (!e->exact || !e->all || !e->rowsegs ||
+	    csr(items, nitems, e->nseg, true, &e->rowi, &e->rowv) ||
+	    csr(items, nitems, e->nseg, false, &e->coli, &e->colv))
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nrules; i++) {
-		const struct xs_rule *r = &p->rules[i];
+	for (size_t i = 0; i < nitems; i++) {
+		const struct citem *r = &items[i];
 
 		if (r->src == XS_ENDPOINT_ANY && r->dst == XS_ENDPOINT_ANY)
 			e->all[e->nall++] = (uint32_t)i;
@@ -451,7 +533,7 @@ static int do_pair(struct rbuild *b, const struct by_ends *e, uint16_t s, uint16
 	    add_rules(b, e->all, e->nall))
 		return -ENOMEM;
 	for (size_t i = 0; i < b->nrules; i++)
-		work += b->p->rules[b->rules[i]].nports + 1;
+		work += b->items[b->rules[i]].nports + 1;
 	if (work > XS_MAX_COMPILE_WORK - b->work) {
 		b->toomuch = true;
 		return 0;
@@ -498,15 +580,190 @@ static int compile_pairs(struct rbuild *b, const struct by_ends *e)
 	return err;
 }
 
+/* ---- The items: rules over segments and their derived ones, overlays' entries ---- */
+
+struct items {
+	struct citem *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void add_item(struct items *it, uint32_t src, uint32_t dst, const struct citem *proto)
+{
+	struct citem *c = xs_push(&it->v, &it->n, &it->cap, sizeof(*c));
+
+	if (!c) {
+		it->nomem = true;
+		return;
+	}
+	*c = *proto;
+	c->src = src;
+	c->dst = dst;
+}
+
+/*
+ * The segments each declared segment's (and world's) rules apply to: it
+ * and the segments derived from it, as CSR: segments of x at
+ * v[i[x]..i[x+1]).
+ */
+struct members {
+	uint32_t *i;
+	uint16_t *v;
+};
+
+static int members_init(struct members *m, const struct xs_policy *p)
+{
+	size_t nseg = p->nsegments + 1;
+	uint16_t *root = malloc(nseg * sizeof(*root));
+
+	m->i = calloc(nseg + 2, sizeof(*m->i));
+	m->v = malloc(nseg * sizeof(*m->v));
+	if (!root || !m->i || !m->v) {
+		free(root);
+		return -ENOMEM;
+	}
+	for (size_t s = 0; s < nseg; s++) {
+		root[s] = xs_seg_root(p, (uint16_t)s);
+		m->i[root[s] + 2]++;
+	}
+	for (size_t s = 0; s < nseg; s++)
+		m->i[s + 2] += m->i[s + 1];
+	for (size_t s = 0; s < nseg; s++)
+		m->v[m->i[root[s] + 1]++] = (uint16_t)s;
+	free(root);
+	return 0;
+}
+
+/* Rule r for each pair of segments its endpoints reach (`any` stays `any`). */
+static void rule_items(struct items *it, const struct members *m, const struct xs_rule *r)
+{
+	struct citem c = { .ports = r->ports,
+			   .nports = r->nports,
+			   .id = r->id,
+			   .action = r->action,
+			   .layer = L_RULE };
+	uint32_t any = XS_ENDPOINT_ANY;
+	const uint16_t *sv = NULL, *dv = NULL;
+	size_t ns = 1, nd = 1;
+
+	if (!r->id)
+		return;
+	if (r->src != XS_ENDPOINT_ANY) {
+		sv = m->v + m->i[r->src];
+		ns = m->i[r->src + 1] - m->i[r->src];
+	}
+	if (r->dst != XS_ENDPOINT_ANY) {
+		dv = m->v + m->i[r->dst];
+		nd = m->i[r->dst + 1] - m->i[r->dst];
+	}
+	for (size_t i = 0; i < ns; i++)
+		for (size_t j = 0; j < nd; j++)
+			add_item(it, sv ? sv[i] : any, dv ? dv[j] : any, &c);
+}
+
+/*
+ * Overlay rule o's entries: a grant from each segment within its sources
+ * to each within its destinations; a failsafe port from `any` to each
+ * within its destinations; forensic access from each segment within its
+ * sources that is not quarantined to each within its destinations that is
+ * quarantined, not strictly.
+ */
+static void overlay_items(struct items *it, const struct xs_policy *p,
+			  const struct xs_overlay_rule *o, const uint32_t *quar, const bool *strict)
+{
+	struct citem c = { .ports = o->ports, .nports = o->nports, .id = o->rule_id };
+	size_t nseg = p->nsegments + 1;
+
+	if (o->kind == XS_ORIGIN_GRANT) {
+		c.layer = L_GRANT;
+		c.flags = o->flags & XS_RULEF_DRAIN;
+		c.expires = o->expires;
+	} else if (o->kind == XS_ORIGIN_FAILSAFE) {
+		c.layer = L_FAILSAFE;
+	} else if (o->kind == XS_ORIGIN_FORENSIC && o->ndst) {
+		c.layer = L_FORENSIC;
+	} else {
+		return; /* a quarantine (seginfo), a declaration no quarantine uses */
+	}
+	c.action = XS_ACT_ALLOW;
+	for (size_t d = 0; d < nseg && !it->nomem; d++) {
+		if (!xs_seg_within_any(p, (uint16_t)d, o->dst, o->ndst) ||
+		    (c.layer == L_FORENSIC && (!quar[d] || strict[d])))
+			continue;
+		if (c.layer == L_FAILSAFE) {
+			add_item(it, XS_ENDPOINT_ANY, (uint32_t)d, &c);
+			continue;
+		}
+		for (size_t s = 0; s < nseg && !it->nomem; s++)
+			if (xs_seg_within_any(p, (uint16_t)s, o->src, o->nsrc) &&
+			    !(c.layer == L_FORENSIC && quar[s]))
+				add_item(it, (uint32_t)s, (uint32_t)d, &c);
+	}
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct citem *x = a, *y = b;
+
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	if (x->dst != y->dst)
+		return x->dst < y->dst ? -1 : 1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return (x->layer > y->layer) - (x->layer < y->layer);
+}
+
+static int build_items(const struct xs_policy *p, struct items *it)
+{
+	struct members m = { 0 };
+	uint32_t *quar = calloc(p->nsegments + 1, sizeof(*quar));
+	bool *strict = calloc(p->nsegments + 1, sizeof(*strict));
+	size_t nrule_items, n;
+	int err = -ENOMEM;
+
+	if (!quar || !strict || members_init(&m, p))
+		goto out;
+	for (size_t i = 0; i < p->nrules && !it->nomem; i++)
+		rule_items(it, &m, &p->rules[i]);
+	nrule_items = it->n;
+	xs_quarantine_state(p, quar, strict);
+	for (size_t i = 0; i < p->noverlay_rules && !it->nomem; i++)
+		overlay_items(it, p, &p->overlay_rules[i], quar, strict);
+	if (it->nomem)
+		goto out;
+	/* an overlay's entry once per pair (a quarantine's targets may overlap) */
+	n = it->n - nrule_items;
+	if (n) {
+		struct citem *o = it->v + nrule_items;
+		size_t k = 0;
+
+		qsort(o, n, sizeof(*o), item_cmp);
+		for (size_t i = 0; i < n; i++)
+			if (!k || item_cmp(&o[k - 1], &o[i]))
+				o[k++] = o[i];
+		it->n = nrule_items + k;
+	}
+	err = 0;
+out:
+	free(m.i);
+	free(m.v);
+	free(quar);
+	free(strict);
+	return err;
+}
+
 static int compile_rules(const struct xs_policy *p, struct xs_compiled *c)
 {
 	struct rbuild b = { .p = p };
 	struct by_ends e = { 0 };
+	struct items it = { 0 };
 	int err = -ENOMEM;
 
-	b.count = calloc(p->nrules + 2, sizeof(*b.count));
-	if (!b.count || by_ends_init(&e, p))
+	b.count = calloc(p->norigins + 2, sizeof(*b.count));
+	if (!b.count || build_items(p, &it) || by_ends_init(&e, p->nsegments + 1, it.v, it.n))
 		goto out;
+	b.items = it.v;
 	err = compile_pairs(&b, &e);
 	if (!err && b.nomem)
 		err = -ENOMEM;
@@ -523,8 +780,10 @@ static int compile_rules(const struct xs_policy *p, struct xs_compiled *c)
 	b.v = NULL;
 out:
 	by_ends_free(&e);
+	free(it.v);
 	free(b.v);
 	free(b.rules);
+	free(b.ov);
 	free(b.ev);
 	free(b.count);
 	free(b.deny.v);
@@ -589,10 +848,16 @@ static int compile_tries(const struct xs_policy *p, struct xs_compiled *c)
 
 static int compile_seginfo(const struct xs_policy *p, struct xs_compiled *c)
 {
+	uint32_t *quar = calloc(p->nsegments + 1, sizeof(*quar));
+	bool *strict = calloc(p->nsegments + 1, sizeof(*strict));
+
 	c->nseginfo = p->nsegments + 1;
 	c->seginfo = calloc(c->nseginfo, sizeof(*c->seginfo));
-	if (!c->seginfo)
+	if (!c->seginfo || !quar || !strict) {
+		free(quar);
+		free(strict);
 		return -ENOMEM;
+	}
 	c->seginfo[0].in_action = XS_ACT_ALLOW;
 	c->seginfo[0].out_action = XS_ACT_ALLOW;
 	c->seginfo[0].in_rule_id = p->world_in_rule_id;
@@ -607,14 +872,26 @@ static int compile_seginfo(const struct xs_policy *p, struct xs_compiled *c)
 		si->in_rule_id = s->in_rule_id;
 		si->out_rule_id = s->out_rule_id;
 	}
+	/* quarantined: the segments within a quarantine's targets (world never is) */
+	xs_quarantine_state(p, quar, strict);
+	for (size_t i = 1; i < c->nseginfo; i++) {
+		if (!quar[i])
+			continue;
+		c->seginfo[i].flags = XS_SEGF_QUARANTINE;
+		c->seginfo[i].quar_rule_id = quar[i];
+	}
+	free(quar);
+	free(strict);
 	return 0;
 }
 
 /*
  * Content hash: SHA-256 of "xdpseg-compiled-v2", then for each table (v4,
  * v6, rules, seginfo, setinfo, binds, bind4, bind6) its entry count as 4
- * little-endian bytes followed by its entries' bytes in order. The
- * compiler and the artefact's reader (artefact.c) both compute it here.
+ * little-endian bytes followed by its entries' bytes in order; then, when
+ * there are overlays, their count the same way and each one's rule id (4
+ * bytes) and record (struct xs_overlay), by number. The compiler and the
+ * artefact's reader (artefact.c) both compute it here.
  */
 int xs_compiled_hash(const struct xs_compiled *c, uint8_t out[32])
 {
@@ -637,6 +914,8 @@ int xs_compiled_hash(const struct xs_compiled *c, uint8_t out[32])
 
 	for (size_t i = 0; i < nparts; i++)
 		total += 4 + parts[i].n * parts[i].sz;
+	if (c->noverlays)
+		total += 4 + c->noverlays * (4 + sizeof(struct xs_overlay));
 	buf = malloc(total);
 	if (!buf)
 		return -ENOMEM;
@@ -650,6 +929,17 @@ int xs_compiled_hash(const struct xs_compiled *c, uint8_t out[32])
 		if (n)
 			memcpy(buf + o, parts[i].p, parts[i].n * parts[i].sz);
 		o += parts[i].n * parts[i].sz;
+	}
+	if (c->noverlays) {
+		uint32_t n = (uint32_t)c->noverlays;
+
+		for (int k = 0; k < 4; k++)
+			buf[o++] = (uint8_t)(n >> (8 * k));
+		for (size_t i = 0; i < c->noverlays; i++) {
+			memcpy(buf + o, &c->overlays[i].rule_id, 4);
+			memcpy(buf + o + 4, &c->overlays[i].rec, sizeof(c->overlays[i].rec));
+			o += 4 + sizeof(c->overlays[i].rec);
+		}
 	}
 	xs_sha256(buf, total, out);
 	free(buf);
@@ -668,12 +958,22 @@ void xs_compiled_free(struct xs_compiled *c)
 	free(c->binds);
 	free(c->bind4);
 	free(c->bind6);
+	free(c->overlays);
+	xs_files_free(c->sources, c->nsources);
 	free(c);
 }
 
 int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct xs_compiled **out,
 		      struct xs_diags *diags)
 {
+	return xs_policy_compile_opts(path, resolve, ctx, NULL, out, diags);
+}
+
+int xs_policy_compile_opts(const char *path, xs_resolve_fn resolve, void *ctx,
+			   const struct xs_compile_opts *o, struct xs_compiled **out,
+			   struct xs_diags *diags)
+{
+	struct xs_recorder rec = { .fn = resolve, .ctx = ctx };
 	struct xs_compiled *c;
 	int err;
 
@@ -681,7 +981,12 @@ int xs_policy_compile(const char *path, xs_resolve_fn resolve, void *ctx, struct
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	err = xs_policy_parse(path, resolve, ctx, &c->policy, diags);
+	err = xs_policy_parse_opts(path, xs_record_resolve, &rec, o, &c->policy, &c->overlays,
+				   &c->noverlays, diags);
+	c->sources = rec.v;
+	c->nsources = rec.n;
+	if (!err && rec.nomem)
+		err = -ENOMEM;
 	if (err)
 		goto fail;
 	err = compile_tries(c->policy, c);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The reference evaluator: decides a flow straight from the source form, by
- * the semantics of policies/README.md. It never looks at the compiled
- * tables, so tests can hold the compiler (and the datapath) against it.
+ * the semantics of policies/README.md (overlays included: "Overlays",
+ * "Precedence"). It never looks at the compiled tables, so tests can hold
+ * the compiler (and the datapath) against it.
  */
 #include <fnmatch.h>
 #include <string.h>
@@ -59,16 +60,51 @@ static bool endpoint_matches(uint32_t ep, uint16_t seg)
 	return ep == XS_ENDPOINT_ANY || ep == seg;
 }
 
-static bool ports_match(const struct xs_rule *r, uint8_t proto, uint16_t port)
+static bool specs_match(const struct xs_portspec *v, size_t n, uint8_t proto, uint16_t port)
 {
-	if (!r->nports)
+	if (!n)
 		return true;
-	for (size_t i = 0; i < r->nports; i++) {
-		const struct xs_portspec *ps = &r->ports[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct xs_portspec *ps = &v[i];
 
 		if ((ps->proto == 0 || ps->proto == proto) && ps->lo <= port && port <= ps->hi)
 			return true;
 	}
+	return false;
+}
+
+static bool ports_match(const struct xs_rule *r, uint8_t proto, uint16_t port)
+{
+	return specs_match(r->ports, r->nports, proto, port);
+}
+
+/* A derived segment's parent; false for the others (the walk's end). */
+static bool up(const struct xs_policy *p, uint16_t *seg)
+{
+	const struct xs_segment *s = *seg && *seg <= p->nsegments ? &p->segments[*seg - 1] : NULL;
+
+	if (!s || !s->derived)
+		return false;
+	*seg = s->parent;
+	return true;
+}
+
+/* The declared segment (or world) whose rules a segment has. */
+static uint16_t rules_segment(const struct xs_policy *p, uint16_t seg)
+{
+	while (up(p, &seg))
+		;
+	return seg;
+}
+
+/* Does an overlay naming v[0..n) reach seg: one of them, or derived inside one? */
+static bool reaches(const struct xs_policy *p, const uint16_t *v, size_t n, uint16_t seg)
+{
+	do {
+		for (size_t i = 0; i < n; i++)
+			if (v[i] == seg)
+				return true;
+	} while (up(p, &seg));
 	return false;
 }
 
@@ -86,22 +122,118 @@ static uint16_t side_segment(const struct xs_policy *p, uint8_t family, const ui
 	return seg;
 }
 
+/*
+ * Quarantine (precedence 1): true when the flow touches a quarantined
+ * segment, decided: forensic access (a forensic overlay rule from a source
+ * not quarantined itself into a destination no strict quarantine holds),
+ * else a drop naming the destination's quarantine, else the source's.
+ */
+static bool quarantine(const struct xs_policy *p, const struct xs_flow *f, struct xs_decision *d)
+{
+	uint32_t qs = 0, qd = 0, fo = 0;
+	bool strict = false;
+
+	for (size_t i = 0; i < p->noverlay_rules; i++) {
+		const struct xs_overlay_rule *o = &p->overlay_rules[i];
+
+		if (o->kind != XS_ORIGIN_QUARANTINE)
+			continue;
+		if (reaches(p, o->dst, o->ndst, d->src_seg) && (!qs || o->rule_id < qs))
+			qs = o->rule_id;
+		if (reaches(p, o->dst, o->ndst, d->dst_seg)) {
+			if (!qd || o->rule_id < qd)
+				qd = o->rule_id;
+			strict = strict || (o->flags & XS_OVR_STRICT);
+		}
+	}
+	if (!qs && !qd)
+		return false;
+	for (size_t i = 0; qd && !qs && !strict && i < p->noverlay_rules; i++) {
+		const struct xs_overlay_rule *o = &p->overlay_rules[i];
+
+		if (o->kind == XS_ORIGIN_FORENSIC && reaches(p, o->src, o->nsrc, d->src_seg) &&
+		    reaches(p, o->dst, o->ndst, d->dst_seg) &&
+		    specs_match(o->ports, o->nports, f->proto, f->dport) &&
+		    (!fo || o->rule_id < fo))
+			fo = o->rule_id;
+	}
+	if (fo) {
+		d->verdict = XS_VERDICT_ALLOW;
+		d->reason = XS_REASON_FORENSIC;
+		d->rule_id = fo;
+	} else {
+		d->verdict = XS_VERDICT_DROP;
+		d->reason = XS_REASON_QUARANTINE;
+		d->rule_id = qd ? qd : qs;
+	}
+	return true;
+}
+
+/*
+ * A failsafe port (precedence 2), else a grant in force (3): true when one
+ * decides. Among grants the one that ends last is named (it covers the
+ * others); after its end the flow is decided as if it had none.
+ */
+static bool failsafe_or_grant(const struct xs_policy *p, const struct xs_flow *f,
+			      struct xs_decision *d)
+{
+	const struct xs_overlay_rule *g = NULL;
+	uint32_t fs = 0;
+
+	for (size_t i = 0; i < p->noverlay_rules; i++) {
+		const struct xs_overlay_rule *o = &p->overlay_rules[i];
+
+		if ((o->kind != XS_ORIGIN_FAILSAFE && o->kind != XS_ORIGIN_GRANT) ||
+		    !reaches(p, o->dst, o->ndst, d->dst_seg) ||
+		    !specs_match(o->ports, o->nports, f->proto, f->dport))
+			continue;
+		if (o->kind == XS_ORIGIN_FAILSAFE) {
+			if (!fs || o->rule_id < fs)
+				fs = o->rule_id;
+		} else if (reaches(p, o->src, o->nsrc, d->src_seg) &&
+			   (!g || o->expires > g->expires ||
+			    (o->expires == g->expires && o->rule_id < g->rule_id))) {
+			g = o;
+		}
+	}
+	if (fs) {
+		d->verdict = XS_VERDICT_ALLOW;
+		d->reason = XS_REASON_FAILSAFE;
+		d->rule_id = fs;
+		return true;
+	}
+	if (g && f->now < g->expires) {
+		d->verdict = XS_VERDICT_ALLOW;
+		d->reason = XS_REASON_GRANT;
+		d->rule_id = g->rule_id;
+		d->deadline = (g->flags & XS_RULEF_DRAIN) ? 0 : g->expires;
+		return true;
+	}
+	return false;
+}
+
 void xs_policy_evaluate(const struct xs_policy *p, const struct xs_flow *f, struct xs_decision *d)
 {
 	uint32_t deny = 0, allow = 0;
 	uint8_t sin, sout, din, dout;
+	uint16_t rs, rd;
 	bool monitor = false;
 
 	memset(d, 0, sizeof(*d));
 	d->src_seg = side_segment(p, f->family, f->saddr, f->src_port_seg);
 	d->dst_seg = side_segment(p, f->family, f->daddr, f->dst_port_seg);
+	if (quarantine(p, f, d) || failsafe_or_grant(p, f, d))
+		return;
 
+	/* a derived segment has its declared segment's rules */
+	rs = rules_segment(p, d->src_seg);
+	rd = rules_segment(p, d->dst_seg);
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct xs_rule *r = &p->rules[i];
 		uint32_t *best = r->action == XS_ACT_DENY ? &deny : &allow;
 
-		if (!endpoint_matches(r->src, d->src_seg) ||
-		    !endpoint_matches(r->dst, d->dst_seg) || !ports_match(r, f->proto, f->dport))
+		if (!r->id || !endpoint_matches(r->src, rs) || !endpoint_matches(r->dst, rd) ||
+		    !ports_match(r, f->proto, f->dport))
 			continue;
 		if (!*best || r->id < *best)
 			*best = r->id;
@@ -168,7 +300,7 @@ bool xs_policy_bind_allows(const struct xs_policy *p, const struct xs_binding *b
 	if (seg && seg == p->linklocal_seg)
 		return true;
 	if (!b->nprefixes)
-		return seg == b->seg;
+		return rules_segment(p, seg) == b->seg; /* an overlay's address is its segment's */
 	for (size_t i = 0; i < b->nprefixes; i++)
 		if (b->prefixes[i].family == family && prefix_contains(&b->prefixes[i], addr))
 			return true;

@@ -12,7 +12,11 @@
  *   bind.c        bind statements: their checks and their compiled entries
  *   prefixes.c    every segment prefix, indexed (containers, contents)
  *   lint.c        warnings: shadowed and repeated allows, unused names
+ *   overlay.c     `quarantine forensic` declarations; overlays and failsafe
+ *                 ports: their statements, derived segments, origins, records
+ *   derive.c      derived segments: what each overlay reaches
  *   compile.c     the map entries and their hash; print.c as text and JSON
+ *   sources.c     the files a policy was compiled from, and a resolver over them
  *   artefact_write.c  the compiled form as bytes (artefact.h: the format)
  *   artefact_read.c   ... and back, untrusted on the way in
  *   artefact_check.c  ... whose tables are checked against each other
@@ -154,6 +158,23 @@ struct rbind {
 	char *text;
 };
 
+/* `quarantine forensic SEG, ... [: ITEM, ...]`: a policy's forensic tools. */
+struct rfseg {
+	char *name;
+	struct xs_src_loc loc;
+};
+
+struct rforensic {
+	struct rfseg *segs;
+	size_t nsegs, capsegs;
+	struct item *items;
+	size_t nitems, capitems;
+	bool has_ports, broken;
+	struct xs_src_loc loc;
+	char *text;
+	size_t rule; /* index in policy->overlay_rules, once resolved */
+};
+
 struct segx {
 	bool used;
 	bool in_set, out_set, mode_set;
@@ -200,6 +221,9 @@ struct parser {
 	const struct srcfile *cur;
 	int lineno;
 	struct tok *toks; /* MAX_TOKENS */
+	/* `quarantine forensic` declarations (overlay.c) */
+	struct rforensic *fors;
+	size_t nfors, capfors;
 };
 
 /* ---- map.c ----------------------------------------------------------------- */
@@ -323,6 +347,60 @@ void xs_check_defaults(struct parser *P);
 void xs_check_binds(struct parser *P);
 void xs_build_origins(struct parser *P);
 
+/* ---- overlay.c: forensic declarations, overlays, failsafe ports --------------- */
+
+/* `quarantine ...` in a policy file (tokens as for a rule, ':' separates). */
+void xs_stmt_quarantine(struct parser *P, struct tok *t, int n, const char *line);
+/* After the services: the declarations' segments and services. */
+void xs_check_forensic(struct parser *P);
+/* After the origins: the declarations' origins (kind forensic), after the binds'. */
+void xs_forensic_origins(struct parser *P);
+void xs_forensic_free(struct parser *P);
+
+/*
+ * After the origins of a policy without errors: the overlays and failsafe
+ * ports of `o` into the policy (derived segments, overlay rules, origins),
+ * their records into *ov (sorted by number). Errors name the overlay.
+ */
+void xs_parse_overlays(struct parser *P, const struct xs_compile_opts *o,
+		       struct xs_overlay_entry **ov, size_t *nov);
+
+/* xs_policy_parse() with overlays (o NULL: none); *ov, *nov their records. */
+int xs_policy_parse_opts(const char *path, xs_resolve_fn resolve, void *ctx,
+			 const struct xs_compile_opts *o, struct xs_policy **out,
+			 struct xs_overlay_entry **ov, size_t *nov, struct xs_diags *diags);
+
+/* ---- derive.c: derived segments and what overlays reach ----------------------- */
+
+/* The declared segment (or world) a segment's rules are those of. */
+uint16_t xs_seg_root(const struct xs_policy *p, uint16_t seg);
+/* Is seg `x` or a derived segment inside it? */
+bool xs_seg_within(const struct xs_policy *p, uint16_t seg, uint16_t x);
+/* Is seg within one of v[0..n)? */
+bool xs_seg_within_any(const struct xs_policy *p, uint16_t seg, const uint16_t *v, size_t n);
+
+/*
+ * The quarantine of each segment 0..nsegments: quar[s] the lowest rule id
+ * of the quarantines it is within (0: none), strict[s] whether one of them
+ * is strict. Arrays of nsegments + 1.
+ */
+void xs_quarantine_state(const struct xs_policy *p, uint32_t *quar, bool *strict);
+
+/* ---- sources.c: the bytes a policy was compiled from --------------------------- */
+
+/* A resolver that records what `fn` reads (each path once, in reading order). */
+struct xs_recorder {
+	xs_resolve_fn fn;
+	void *ctx;
+	struct xs_file *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+int xs_record_resolve(void *ctx, const char *from, const char *name, size_t limit,
+		      struct xs_file *out);
+void xs_files_free(struct xs_file *v, size_t n);
+
 /* ---- compile.c ------------------------------------------------------------- */
 
 /* The content hash of c's tables (policies/README.md, "Compiled form"), as
@@ -349,6 +427,7 @@ struct xs_pfx_index {
 /* Does `outer` contain `inner` (same family, outer no longer)? */
 bool xs_prefix_contains(const struct xs_prefix *outer, const struct xs_prefix *inner);
 
+/* Every prefix of the segments but the derived ones. */
 int xs_pfx_index_build(struct xs_pfx_index *ix, const struct xs_policy *p);
 void xs_pfx_index_free(struct xs_pfx_index *ix);
 

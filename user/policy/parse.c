@@ -13,8 +13,8 @@
 
 #include "internal.h"
 
-static const char *const keywords[] = { "include", "service", "segment", "allow",
-					"deny",	   "default", "mode",	 "bind" };
+static const char *const keywords[] = { "include", "service", "segment", "allow",     "deny",
+					"default", "mode",    "bind",	 "quarantine" };
 
 /* ---- Statements ------------------------------------------------------------ */
 
@@ -433,6 +433,10 @@ static void parse_line(struct parser *P, const char *line)
 		stmt_mode(P, toks, n);
 	} else if (xs_tok_is(&toks[0], "bind")) {
 		stmt_bind(P, toks, n, line);
+	} else if (xs_tok_is(&toks[0], "quarantine")) {
+		n = xs_lex(P, code, false, -1, toks);
+		if (n > 0)
+			xs_stmt_quarantine(P, toks, n, line);
 	} else {
 		char *w = xs_tokdup(&toks[0]);
 		const char *s =
@@ -447,7 +451,7 @@ static void parse_line(struct parser *P, const char *line)
 		else
 			err_at(P, xs_here(P, toks[0].col),
 			       "unknown statement '%.*s' (expected include, service, segment, "
-			       "allow, deny, default, mode or bind)",
+			       "allow, deny, default, mode, bind or quarantine)",
 			       toks[0].len, toks[0].s);
 		free(w);
 	}
@@ -618,6 +622,12 @@ void xs_policy_free(struct xs_policy *p)
 		free(p->bindings[i].text);
 	}
 	free(p->bindings);
+	for (size_t i = 0; i < p->noverlay_rules; i++) {
+		free(p->overlay_rules[i].src);
+		free(p->overlay_rules[i].dst);
+		free(p->overlay_rules[i].ports);
+	}
+	free(p->overlay_rules);
 	for (size_t i = 0; i < p->nfiles; i++)
 		free(p->files[i]);
 	free(p->files);
@@ -680,11 +690,21 @@ static void parser_free(struct parser *P)
 	xs_map_free(&P->svc_map);
 	free(P->seg_names);
 	free(P->svc_names);
+	xs_forensic_free(P);
 }
 
 int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct xs_policy **out,
 		    struct xs_diags *diags)
 {
+	return xs_policy_parse_opts(path, resolve, ctx, NULL, out, NULL, NULL, diags);
+}
+
+int xs_policy_parse_opts(const char *path, xs_resolve_fn resolve, void *ctx,
+			 const struct xs_compile_opts *o, struct xs_policy **out,
+			 struct xs_overlay_entry **ov, size_t *nov, struct xs_diags *diags)
+{
+	struct xs_overlay_entry *recs = NULL;
+	size_t nrecs = 0;
 	struct parser P;
 	struct xs_src_loc none = { 0 };
 	size_t errors0 = diags->errors, warnings0 = diags->n;
@@ -714,12 +734,18 @@ int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct x
 		xs_check_rules(&P);
 		xs_check_defaults(&P);
 		xs_check_binds(&P);
+		xs_check_forensic(&P);
 	}
 	if (!P.nomem && diags->errors == errors0)
 		xs_lint(&P);
-	if (!P.nomem && diags->errors == errors0)
+	if (!P.nomem && diags->errors == errors0) {
 		xs_build_origins(&P);
+		xs_forensic_origins(&P);
+	}
 	xs_diags_sort(diags, warnings0, P.pol->files, P.pol->nfiles);
+	/* the overlays' diagnostics in their order (each one's note after its errors) */
+	if (!P.nomem && diags->errors == errors0)
+		xs_parse_overlays(&P, o, &recs, &nrecs);
 	if (P.nomem) {
 		err = -ENOMEM;
 		goto fail;
@@ -731,8 +757,15 @@ int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct x
 	P.pol->nservices = P.nsvcs;
 	parser_free(&P);
 	*out = P.pol;
+	if (ov) {
+		*ov = recs;
+		*nov = nrecs;
+	} else {
+		free(recs);
+	}
 	return 0;
 fail:
+	free(recs);
 	parser_free(&P);
 	xs_policy_free(P.pol);
 	return err;

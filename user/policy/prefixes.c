@@ -65,8 +65,9 @@ int xs_pfx_index_build(struct xs_pfx_index *ix, const struct xs_policy *p)
 	ix->v = calloc(n + 1, sizeof(*ix->v));
 	if (!ix->v)
 		return -ENOMEM;
+	/* derived segments (overlays) are their declared segment's addresses */
 	for (size_t i = 0; i < p->nsegments; i++)
-		for (size_t j = 0; j < p->segments[i].nprefixes; j++)
+		for (size_t j = 0; !p->segments[i].derived && j < p->segments[i].nprefixes; j++)
 			ix->v[ix->n++] = (struct xs_pfx_ref){ &p->segments[i].prefixes[j],
 							      p->segments[i].id };
 	if (ix->n)

@@ -2,6 +2,7 @@
 /* The compiled form as text and as JSON: what `xdpseg compile` prints. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "internal.h"
 #include "json.h"
@@ -39,6 +40,26 @@ static void fmt_ports(char *buf, size_t size, const struct xs_rule_key *k)
 		snprintf(buf, size, "%s/%u", pn ? pn : "?", lo);
 	else
 		snprintf(buf, size, "%s/%u-%u", pn ? pn : "?", lo, hi);
+}
+
+/* A unix second as UTC, "2025-01-31T08:00:00Z". */
+static const char *utc_time(char *buf, size_t size, uint64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "%llu", (unsigned long long)t);
+	return buf;
+}
+
+/* The record of the overlay whose origin is `id`, or NULL. */
+static const struct xs_overlay *overlay_of(const struct xs_compiled *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->noverlays; i++)
+		if (c->overlays[i].rule_id == id)
+			return &c->overlays[i].rec;
+	return NULL;
 }
 
 static const struct xs_origin_entry *origin_of(const struct xs_policy *p, uint32_t id)
@@ -90,6 +111,56 @@ static void print_binds(FILE *out, const struct xs_compiled *c)
 				 c->bind6[i].key.prefixlen, c->bind6[i].val);
 }
 
+/* " grant until TIME, then deny #7 FILE:LINE", " forensic", " failsafe" */
+static void print_flags(FILE *out, const struct xs_compiled *c, const struct xs_rule_val *v)
+{
+	const struct xs_overlay *o = overlay_of(c, v->rule_id);
+	char when[40];
+
+	if (v->flags & XS_RULEF_FORENSIC)
+		fprintf(out, " forensic");
+	if (v->flags & XS_RULEF_FAILSAFE)
+		fprintf(out, " failsafe");
+	if (!(v->flags & XS_RULEF_GRANT))
+		return;
+	if (o) /* the record's end: the entry's is CLOCK_TAI */
+		utc_time(when, sizeof(when), o->expires);
+	else
+		snprintf(when, sizeof(when), "TAI %u", v->expires);
+	fprintf(out, " grant%s until %s, then %s", (v->flags & XS_RULEF_DRAIN) ? " (drain)" : "",
+		when, act_name(v->fb_action));
+	if (v->fb_action) {
+		fputc(' ', out);
+		put_origin(out, c->policy, v->fb_rule_id);
+	}
+}
+
+/* The overlays in force (nothing when there are none). */
+static void print_overlays(FILE *out, const struct xs_compiled *c)
+{
+	char when[40];
+
+	if (!c->noverlays)
+		return;
+	fprintf(out, "\noverlays (%zu):\n", c->noverlays);
+	for (size_t i = 0; i < c->noverlays; i++) {
+		const struct xs_overlay *o = &c->overlays[i].rec;
+
+		fprintf(out, "  %-10s %4u #%u ",
+			o->kind == XS_OVERLAY_GRANT ? "grant" : "quarantine", o->number,
+			c->overlays[i].rule_id);
+		xs_put_escaped(out, o->text);
+		if (o->kind == XS_OVERLAY_GRANT)
+			fprintf(out, " until %s", utc_time(when, sizeof(when), o->expires));
+		if (o->reason[0]) {
+			fprintf(out, " (");
+			xs_put_escaped(out, o->reason);
+			fputc(')', out);
+		}
+		fputc('\n', out);
+	}
+}
+
 void xs_compiled_print(FILE *out, const struct xs_compiled *c)
 {
 	const struct xs_policy *p = c->policy;
@@ -107,7 +178,13 @@ void xs_compiled_print(FILE *out, const struct xs_compiled *c)
 		put_origin(out, p, si->in_rule_id);
 		fprintf(out, ") out %-5s (", act_name(si->out_action));
 		put_origin(out, p, si->out_rule_id);
-		fprintf(out, ")%s\n", si->monitor ? " monitor" : "");
+		fprintf(out, ")%s", si->monitor ? " monitor" : "");
+		if (si->flags & XS_SEGF_QUARANTINE) {
+			fprintf(out, " quarantine (");
+			put_origin(out, p, si->quar_rule_id);
+			fputc(')', out);
+		}
+		fputc('\n', out);
 	}
 	fprintf(out, "\nipv4 prefixes (%zu):\n", c->nv4);
 	for (size_t i = 0; i < c->nv4; i++) {
@@ -129,9 +206,11 @@ void xs_compiled_print(FILE *out, const struct xs_compiled *c)
 			xs_policy_segment_name(p, e->key.dst_seg), buf, e->key.prefixlen,
 			act_name(e->val.action));
 		put_origin(out, p, e->val.rule_id);
+		print_flags(out, c, &e->val);
 		fputc('\n', out);
 	}
 	print_binds(out, c);
+	print_overlays(out, c);
 }
 
 static void json_origin(FILE *out, const struct xs_policy *p, uint32_t id)
@@ -188,6 +267,32 @@ static void json_binds(FILE *out, const struct xs_compiled *c)
 	}
 }
 
+/* ,"overlays":[...] when there are any. */
+static void json_overlays(FILE *out, const struct xs_compiled *c)
+{
+	if (!c->noverlays)
+		return;
+	json_print_key(out, "overlays", 0);
+	fprintf(out, "[");
+	for (size_t i = 0; i < c->noverlays; i++) {
+		const struct xs_overlay *o = &c->overlays[i].rec;
+
+		fprintf(out,
+			"%s{\"number\":%u,\"kind\":\"%s\",\"rule_id\":%u,\"created\":%llu,"
+			"\"expires\":%llu,\"uid\":%u,\"drain\":%s,\"text\":",
+			i ? "," : "", o->number,
+			o->kind == XS_OVERLAY_GRANT ? "grant" : "quarantine",
+			c->overlays[i].rule_id, (unsigned long long)o->created,
+			(unsigned long long)o->expires, o->uid,
+			(o->flags & XS_RULEF_DRAIN) ? "true" : "false");
+		json_print_str(out, o->text);
+		fprintf(out, ",\"reason\":");
+		json_print_str(out, o->reason);
+		fprintf(out, "}");
+	}
+	fprintf(out, "]");
+}
+
 void xs_compiled_print_json(FILE *out, const struct xs_compiled *c)
 {
 	const struct xs_policy *p = c->policy;
@@ -207,8 +312,13 @@ void xs_compiled_print_json(FILE *out, const struct xs_compiled *c)
 		fprintf(out, ",\"in\":\"%s\",\"out\":\"%s\",\"monitor\":%s",
 			act_name(si->in_action), act_name(si->out_action),
 			si->monitor ? "true" : "false");
-		fprintf(out, ",\"in_rule_id\":%u,\"out_rule_id\":%u}", si->in_rule_id,
+		fprintf(out, ",\"in_rule_id\":%u,\"out_rule_id\":%u", si->in_rule_id,
 			si->out_rule_id);
+		if (i && p->segments[i - 1].derived)
+			fprintf(out, ",\"derived\":true,\"parent\":%u", p->segments[i - 1].parent);
+		if (si->flags & XS_SEGF_QUARANTINE)
+			fprintf(out, ",\"quarantine_rule_id\":%u", si->quar_rule_id);
+		fprintf(out, "}");
 	}
 	fprintf(out, "]");
 	for (int fam = 4; fam <= 6; fam += 2) {
@@ -258,6 +368,16 @@ void xs_compiled_print_json(FILE *out, const struct xs_compiled *c)
 			",\"action\":\"%s\",\"rule_id\":%u,\"origin\":", act_name(e->val.action),
 			e->val.rule_id);
 		json_origin(out, p, e->val.rule_id);
+		if (e->val.flags & XS_RULEF_FORENSIC)
+			fprintf(out, ",\"forensic\":true");
+		if (e->val.flags & XS_RULEF_FAILSAFE)
+			fprintf(out, ",\"failsafe\":true");
+		if (e->val.flags & XS_RULEF_GRANT)
+			fprintf(out,
+				",\"grant\":{\"expires_tai\":%u,\"drain\":%s,\"then\":\"%s\","
+				"\"then_rule_id\":%u}",
+				e->val.expires, (e->val.flags & XS_RULEF_DRAIN) ? "true" : "false",
+				act_name(e->val.fb_action), e->val.fb_rule_id);
 		fprintf(out, "}");
 	}
 	fprintf(out, "]");
@@ -265,16 +385,19 @@ void xs_compiled_print_json(FILE *out, const struct xs_compiled *c)
 	json_print_key(out, "origins", 0);
 	fprintf(out, "[");
 	for (size_t i = 0; i < p->norigins; i++) {
-		static const char *const kinds[] = { "?",	 "rule",    "default",
-						     "implicit", "segment", "bind" };
+		static const char *const kinds[] = { "?",	"rule",	   "default",	 "implicit",
+						     "segment", "bind",	   "quarantine", "forensic",
+						     "grant",	"failsafe" };
 		const struct xs_origin_entry *o = &p->origins[i];
 
 		fprintf(out, "%s{\"rule_id\":%u,\"kind\":\"%s\",\"file\":", i ? "," : "",
-			o->rule_id, o->kind <= XS_ORIGIN_BIND ? kinds[o->kind] : "?");
+			o->rule_id, o->kind <= XS_ORIGIN_FAILSAFE ? kinds[o->kind] : "?");
 		json_print_str(out, o->file);
 		fprintf(out, ",\"line\":%d,\"text\":", o->line);
 		json_print_str(out, o->text ? o->text : "");
 		fprintf(out, "}");
 	}
-	fprintf(out, "]}\n");
+	fprintf(out, "]");
+	json_overlays(out, c);
+	fprintf(out, "}\n");
 }
