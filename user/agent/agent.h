@@ -74,7 +74,7 @@ struct agent_policy {
 	uint32_t generation;	      /* xs_config.generation last seen (0: none applied) */
 	char hash[65];		      /* its SHA-256 ("" when none) */
 	char file[256];		      /* the file it was applied from */
-	const char *source;	      /* config, state, cli, adopted, builtin-deny */
+	const char *source;	      /* config, state, cli, adopted, builtin-deny, rollback */
 	char *file_error;	      /* the configured policy's first error, or NULL */
 	struct xs_compiled *compiled; /* the configured policy, compiled (NULL: none) */
 	char compiled_hash[65];	      /* its hash ("" when none) */

@@ -262,6 +262,16 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	dp_poll(a);
 	if (comp && strcmp(hash, a->pol.hash)) {
 		err = dp_apply(a, comp, a->cfg.policy, "config");
+		if (err == -EBUSY) {
+			/* the configuration is taken; the policy waits for the confirm */
+			if (asprintf(errmsg,
+				     "%s is not applied: a commit-confirm is pending (run 'xdpseg "
+				     "confirm' or 'xdpseg rollback', then reload)",
+				     a->cfg.policy) < 0)
+				*errmsg = NULL;
+			*code = "confirm-pending";
+			return err;
+		}
 		if (err) {
 			if (asprintf(errmsg, "applying %s failed: %s (see the log)", a->cfg.policy,
 				     strerror(-err)) < 0)

@@ -21,7 +21,9 @@
 
 #include "agent/agent.h"
 #include "agent/log.h"
+#include "ctl/confirm.h"
 #include "ctl/push.h"
+#include "ctl/show.h"
 #include "ctl/state.h"
 #include "policy.h"
 #include "util.h"
@@ -243,6 +245,42 @@ static int apply_initial(struct agent *a, struct xs_ctl *ctl)
 	return err;
 }
 
+/*
+ * A missed commit-confirm: the datapath went back to the policy before at
+ * the deadline by itself; make it explicit (a new generation of the old
+ * set, the log says so). Precondition: the lock is held.
+ */
+static void settle_locked(struct agent *a, struct xs_ctl *ctl)
+{
+	struct xs_policy_meta meta;
+	struct xs_rollback rb;
+	uint32_t gen = 0;
+
+	if (xs_confirm_settle(&ctl->maps, a->cfg.state_dir, &rb) != 1)
+		return;
+	/* xs_confirm_settle() logged the warning (p_warn: the agent's log) */
+	if (read_in_force(ctl, &gen, &meta) == 0)
+		note_in_force(a, gen, &meta, "rollback");
+}
+
+/*
+ * The same from the unlocked view of a tick: the lock is taken only when the
+ * deadline has passed. Returns true when it made a rollback explicit.
+ */
+static bool settle_unlocked(struct agent *a, struct xs_ctl *ctl)
+{
+	uint32_t before = a->pol.generation;
+	struct xs_confirm c;
+
+	if (xs_confirm_read(&ctl->maps, &c) || c.state != XS_CONFIRM_ROLLED_BACK)
+		return false;
+	if (xs_ctl_lock(ctl, false))
+		return false;
+	settle_locked(a, ctl);
+	xs_ctl_unlock(ctl);
+	return a->pol.generation != before;
+}
+
 int dp_begin(struct agent *a, struct xs_ctl *ctl)
 {
 	struct xs_policy_meta meta;
@@ -260,6 +298,8 @@ int dp_begin(struct agent *a, struct xs_ctl *ctl)
 		goto fail;
 	if (ctl->loaded_now)
 		agent_log(LOG_NOTICE, "loaded xdpseg (pinned under %s)", ctl->dir);
+	else
+		settle_locked(a, ctl);
 	if (ctl->prog_id[XS_PROG_XDP] != a->xdp_prog_id) {
 		/* Loaded anew since the agent last looked: no hook of before counts. */
 		a->xdp_prog_id = ctl->prog_id[XS_PROG_XDP];
@@ -295,7 +335,11 @@ int dp_boot(struct agent *a)
 	int err;
 
 	dp_compile_configured(a);
-	if (dp_open(a, &ctl) == 0 && read_in_force(&ctl, &gen, &meta) == 0 && gen) {
+	err = dp_open(a, &ctl);
+	/* A confirm missed while no agent ran: explicit before anything else. */
+	if (!err)
+		settle_unlocked(a, &ctl);
+	if (!err && read_in_force(&ctl, &gen, &meta) == 0 && gen) {
 		/* Loaded and enforcing: adopt it as it is. */
 		note_in_force(a, gen, &meta, "adopted");
 		a->xdp_prog_id = ctl.prog_id[XS_PROG_XDP];
@@ -334,9 +378,34 @@ int dp_apply(struct agent *a, const struct xs_compiled *c, const char *file, con
 	err = dp_begin(a, &ctl);
 	if (err)
 		return err;
-	err = push(a, &ctl, c, file, source, true);
+	/* An apply --confirm waits for its confirm: nothing else is pushed. */
+	err = xs_confirm_pending(&ctl.maps);
+	if (err > 0)
+		err = xs_confirm_refuse(&ctl.maps, "applying the configured policy");
+	if (!err)
+		err = push(a, &ctl, c, file, source, true);
 	dp_end(&ctl);
 	return err;
+}
+
+/* Another process applied generation `gen`: say so, and when it is an
+ * unconfirmed apply --confirm, what it goes back to and when. */
+static void note_applied(const struct xs_ctl *ctl, uint32_t gen, const char *file, const char *hash)
+{
+	char at[64] = "";
+	struct xs_confirm c;
+
+	if (xs_confirm_read(&ctl->maps, &c) == 0 && c.state == XS_CONFIRM_PENDING &&
+	    c.generation == gen) {
+		xs_show_time((uint64_t)c.deadline_at, at, sizeof(at));
+		agent_log(LOG_NOTICE,
+			  "policy generation %u applied by another process: %s (sha256 %s), "
+			  "unconfirmed: goes back to generation %u at %s unless 'xdpseg confirm'",
+			  gen, file, hash, c.rollback_generation, at);
+		return;
+	}
+	agent_log(LOG_NOTICE, "policy generation %u applied by another process: %s (sha256 %s)",
+		  gen, file, hash);
 }
 
 bool dp_poll(struct agent *a)
@@ -365,7 +434,13 @@ bool dp_poll(struct agent *a)
 		xs_ctl_close(&ctl);
 		return repair;
 	}
-	if (err || read_in_force(&ctl, &gen, &meta)) {
+	if (err) {
+		xs_ctl_close(&ctl);
+		return false;
+	}
+	/* A missed confirm the datapath rolled back: explicit within a tick. */
+	settle_unlocked(a, &ctl);
+	if (read_in_force(&ctl, &gen, &meta)) {
 		xs_ctl_close(&ctl);
 		return false;
 	}
@@ -382,9 +457,7 @@ bool dp_poll(struct agent *a)
 	if (gen != a->pol.generation) {
 		note_in_force(a, gen, &meta, "cli");
 		if (gen)
-			agent_log(LOG_NOTICE,
-				  "policy generation %u applied by another process: %s (sha256 %s)",
-				  gen, a->pol.file, a->pol.hash);
+			note_applied(&ctl, gen, a->pol.file, a->pol.hash);
 		else
 			repair = true; /* nothing applied: the next batch applies one */
 	}

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "cmds.h"
+#include "ctl/confirm.h"
 #include "ctl/hooks.h"
 #include "json.h"
 #include "ctl/loader.h"
@@ -342,6 +343,70 @@ static bool port_binding(const struct xs_maps *m, const struct xs_iface *e, char
 	return true;
 }
 
+/* ---- commit-confirm (apply --confirm) ------------------------------------- */
+
+/*
+ * A rollback the datapath did at a missed confirm deadline is made explicit
+ * here (under the lock, taken only then): a new generation, a warning.
+ */
+static void confirm_settle(struct xs_ctl *ctl)
+{
+	struct xs_confirm c;
+
+	if (xs_confirm_read(&ctl->maps, &c) || c.state != XS_CONFIRM_ROLLED_BACK)
+		return;
+	if (xs_ctl_lock(ctl, false))
+		return;
+	xs_confirm_settle(&ctl->maps, NULL, NULL);
+	xs_ctl_unlock(ctl);
+}
+
+static void confirm_text(const struct xs_maps *m, const struct xs_confirm *c)
+{
+	char at[64], file[256], left[32];
+
+	if (c->state == XS_CONFIRM_PENDING) {
+		xs_show_time((uint64_t)c->deadline_at, at, sizeof(at));
+		xs_generation_file(m, c->rollback_generation, file, sizeof(file));
+		xs_format_duration(((uint64_t)c->left_ns + XS_NS_PER_SEC - 1) / XS_NS_PER_SEC, left,
+				   sizeof(left));
+		printf("  confirm: pending: goes back to generation %u (%s) at %s, in %s, unless "
+		       "'xdpseg confirm'\n",
+		       c->rollback_generation, file, at, left);
+	} else if (c->undone_generation) {
+		xs_show_time((uint64_t)c->undone_at, at, sizeof(at));
+		xs_generation_file(m, c->undone_generation, file, sizeof(file));
+		printf("  rolled back at %s (confirm missed): generation %u (%s) was not "
+		       "confirmed\n",
+		       at, c->undone_generation, file);
+	}
+}
+
+static void confirm_json(const struct xs_maps *m, const struct xs_confirm *c)
+{
+	char file[256];
+
+	printf(",\"confirm\":");
+	if (c->state == XS_CONFIRM_PENDING) {
+		xs_generation_file(m, c->rollback_generation, file, sizeof(file));
+		printf("{\"state\":\"pending\",\"deadline\":%lld,\"left_ms\":%lld,"
+		       "\"rollback_generation\":%u,\"rollback_file\":",
+		       (long long)c->deadline_at, (long long)(c->left_ns / 1000000),
+		       c->rollback_generation);
+		json_print_str(stdout, file);
+		printf("}");
+	} else if (c->undone_generation) {
+		xs_generation_file(m, c->undone_generation, file, sizeof(file));
+		printf("{\"state\":\"rolled-back\",\"at\":%lld,\"undone_generation\":%u,"
+		       "\"undone_file\":",
+		       (long long)c->undone_at, c->undone_generation);
+		json_print_str(stdout, file);
+		printf("}");
+	} else {
+		printf("null");
+	}
+}
+
 static const char status_help[] =
 	"Usage: xdpseg status [--json]\n\n"
 	"Whether this host is protected, then each attached interface checked against\n"
@@ -411,6 +476,7 @@ int cmd_status(int argc, char **argv)
 	struct xs_policy_meta meta;
 	struct xs_iface *v = NULL;
 	struct stray *strays = NULL;
+	struct xs_confirm cs;
 	struct xs_config cfg;
 	struct xs_ctl ctl;
 	uint64_t ct_total = 0, ct_live = 0, lost = 0, rl = 0;
@@ -440,8 +506,10 @@ int cmd_status(int argc, char **argv)
 	}
 	if (xs_ctl_open(&ctl))
 		goto out;
-	if (xs_config_read(&ctl.maps, &cfg) || xs_ifaces_list(&ctl.maps, &v, &n) ||
-	    ct_count(ctl.maps.ct, &ct_total, &ct_live) || xs_event_losses(&ctl.maps, &lost, &rl)) {
+	confirm_settle(&ctl);
+	if (xs_confirm_read(&ctl.maps, &cs) || xs_config_read(&ctl.maps, &cfg) ||
+	    xs_ifaces_list(&ctl.maps, &v, &n) || ct_count(ctl.maps.ct, &ct_total, &ct_live) ||
+	    xs_event_losses(&ctl.maps, &lost, &rl)) {
 		p_err("cannot read the pinned maps under %s", ctl.dir);
 		goto out;
 	}
@@ -508,8 +576,10 @@ int cmd_status(int argc, char **argv)
 			printf("{\"generation\":%u,\"set\":%u,\"file\":", cfg.generation,
 			       cfg.generation & 1);
 			json_print_str(stdout, meta.file);
-			printf(",\"sha256\":\"%s\",\"applied_at\":%llu,\"rules\":%u}", hash,
+			printf(",\"sha256\":\"%s\",\"applied_at\":%llu,\"rules\":%u", hash,
 			       (unsigned long long)meta.applied_at, meta.nrules);
+			confirm_json(&ctl.maps, &cs);
+			printf("}");
 		} else {
 			printf("null");
 		}
@@ -552,6 +622,7 @@ int cmd_status(int argc, char **argv)
 		printf("policy: generation %u (set %u)\n", cfg.generation, cfg.generation & 1);
 		printf("  file:    %s\n  sha256:  %s\n  applied: %s\n  rules:   %u\n", meta.file,
 		       hash, when, meta.nrules);
+		confirm_text(&ctl.maps, &cs);
 	} else {
 		printf("policy: none applied (traffic passes unchecked): run 'xdpseg apply "
 		       "FILE'\n");

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "cmds.h"
+#include "ctl/confirm.h"
 #include "json.h"
 #include "ctl/loader.h"
 #include "ctl/show.h"
@@ -79,6 +80,46 @@ static bool is_icmp(uint8_t proto)
 	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
 }
 
+/*
+ * The datapath passed a commit-confirm deadline (XS_EVF_ROLLBACK): from this
+ * packet on it decides by the event's generation, the policy before `apply
+ * --confirm`. Shown whatever the filters: it is the policy's change, not a flow.
+ */
+static void print_rollback(const struct watch *w, const struct xs_event *e, const char *ifn)
+{
+	int64_t real = (int64_t)e->ts_ns + w->mono_to_real_ns;
+	time_t secs = (time_t)(real / (int64_t)XS_NS_PER_SEC);
+	char when[32], file[256];
+	struct xs_policy_meta meta;
+	struct xs_confirm c;
+	struct tm tm;
+
+	/* the set's policy: under the event's generation, or under the new one
+	 * a command or the agent gave it since when they made it explicit */
+	if (xs_meta_get(w->maps, e->generation & 1, &meta) == 0 && meta.file[0] &&
+	    (meta.generation == e->generation ||
+	     (xs_confirm_read(w->maps, &c) == 0 && meta.generation == c.generation &&
+	      c.undone_generation == e->generation + 1)))
+		snprintf(file, sizeof(file), "%.*s", (int)sizeof(meta.file), meta.file);
+	else
+		snprintf(file, sizeof(file), "?");
+	if (xs_json) {
+		printf("{\"time\":%lld.%09lld,\"iface\":", (long long)secs,
+		       (long long)(real % (int64_t)XS_NS_PER_SEC));
+		json_print_str(stdout, ifn);
+		printf(",\"rollback\":true,\"generation\":%u,\"file\":", e->generation);
+		json_print_str(stdout, file);
+		printf("}\n");
+		return;
+	}
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	printf("%s.%03lld %s ROLLBACK the confirm deadline passed: the datapath went back to "
+	       "generation %u (%s)\n",
+	       when, (long long)(real % (int64_t)XS_NS_PER_SEC) / 1000000, ifn, e->generation,
+	       file);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct watch *w = ctx;
@@ -95,6 +136,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e) || stop)
 		return 0;
+	if (e->flags & XS_EVF_ROLLBACK) {
+		iface_name(w->maps, e->ifindex, ifn, sizeof(ifn));
+		print_rollback(w, e, ifn);
+		fflush(stdout);
+		w->seen++;
+		if (w->count && w->seen >= w->count)
+			stop = 1;
+		return 0;
+	}
 	arp = e->flags & XS_EVF_ARP;
 	if (w->verdict >= 0 && e->verdict != w->verdict)
 		return 0;
