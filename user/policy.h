@@ -543,4 +543,65 @@ const struct xs_origin_entry *xs_compiled_origin(const struct xs_compiled *c, ui
 const struct xs_overlay_entry *xs_compiled_overlay(const struct xs_compiled *c, uint32_t rule_id);
 const char *xs_compiled_segment_name(const struct xs_compiled *c, uint16_t seg);
 
+/* Print a file name or policy text as diagnostics do: control bytes, invalid
+ * UTF-8 and bidi controls as \xNN (they are untrusted). */
+void xs_print_escaped(FILE *out, const char *s);
+
+/* ==== The semantic difference of two policies (semdiff.c) ===================
+ *
+ * What `xdpseg diff` and `apply --dry-run` report: segments compared by
+ * name; for every pair of segments both policies have, the decisions that
+ * change (the verdict), per protocol class and maximal port run, with the
+ * rule that decides on each side; segments added, removed, or whose
+ * prefixes, defaults, mode or quarantine change. Decided from the compiled
+ * tables by the lookups above (grants at each side's CLOCK_TAI `now`).
+ */
+
+enum xs_semdiff_class {
+	XS_SEMDIFF_PROTO = 0, /* one protocol, ports (ICMP: types) lo..hi */
+	XS_SEMDIFF_ANY = 1,   /* every protocol and port alike */
+	XS_SEMDIFF_OTHER = 2, /* every protocol but tcp, udp, icmp, icmpv6 and those
+			       * the tables name for the pair */
+};
+
+/* One side's decision. */
+struct xs_semdiff_side {
+	uint8_t verdict;  /* enum xs_verdict */
+	uint8_t reason;	  /* enum xs_reason */
+	uint32_t rule_id; /* its origin in that policy (xs_compiled_origin()) */
+};
+
+struct xs_semdiff_change {
+	const char *src, *dst;		     /* segment names (the first policy's strings) */
+	uint16_t src_a, dst_a, src_b, dst_b; /* their ids in each policy */
+	int cls;			     /* enum xs_semdiff_class */
+	uint8_t proto;			     /* XS_SEMDIFF_PROTO: the protocol */
+	uint16_t lo, hi;		     /* ports or ICMP types, inclusive */
+	struct xs_semdiff_side a, b;
+};
+
+/* A segment added (only in b), removed (only in a) or changed. */
+struct xs_semdiff_seg {
+	const char *name; /* the policies' string */
+	bool in_a, in_b;
+	uint16_t id_a, id_b;
+	struct xs_prefix *added, *removed; /* prefixes b has and a lacks, and back */
+	size_t nadded, nremoved;
+	struct xs_seg_info info_a, info_b; /* defaults, mode, quarantine on each side */
+};
+
+struct xs_semdiff {
+	struct xs_semdiff_seg *segs; /* a's order, then b's new ones */
+	size_t nsegs;
+	struct xs_semdiff_change *changes; /* by source, destination (a's order), class, port */
+	size_t nchanges;
+	size_t pairs; /* segment pairs compared */
+};
+
+/* The difference from a to b (both must outlive *out: names point into
+ * them). Returns 0 or -ENOMEM. */
+int xs_semdiff(const struct xs_compiled *a, uint64_t now_a, const struct xs_compiled *b,
+	       uint64_t now_b, struct xs_semdiff *out);
+void xs_semdiff_free(struct xs_semdiff *d);
+
 #endif /* XS_POLICY_H */

@@ -116,5 +116,36 @@ run_in "$in5" check-fifo check fifo
 run_in "$in5" check-too-big check big.policy
 run_in "$in5" check-large check large.policy wide.policy
 
+# verify and diff over files (issue 8): the answers from the compiled tables,
+# the origins that decide, the exit status (0 passes, 1 drops, 2 trouble).
+S=tests/unit/data/small.policy
+run verify-deny-rule verify 10.1.0.5 10.2.0.9 tcp/8080 --policy $S
+run verify-allow-rule verify --policy $S 10.1.0.5 10.2.0.9 tcp/80
+run verify-default-in verify 10.1.0.5 10.2.0.9 udp/53 --policy $S
+run verify-default-out verify 10.2.0.9 10.1.0.5 tcp/22 --policy $S
+run verify-monitor-audit verify 10.2.0.9 10.2.0.7 udp/9 --policy $S
+run verify-world-icmp verify 192.0.2.1 10.2.0.7 icmp/8 --policy $S
+run verify-other-proto verify 10.1.0.5 10.2.0.9 47 --policy $S
+run verify-nd-exempt verify fd00:1::1 fe80::1 icmpv6/135 --policy $S
+run verify-icmp-error verify 10.1.0.5 10.2.0.9 icmp/3 --policy $S
+run verify-json verify 10.1.0.5 10.2.0.7 tcp/22 --policy $S --json
+run verify-json-rule verify -j -p $S 10.1.0.5 10.2.0.9 tcp/8080
+run verify-bind verify 169.254.1.1 169.254.169.254 tcp/80 --src-iface tap3 --policy tests/unit/data/bind.policy
+run verify-spoofed verify 10.1.0.6 10.1.99.1 tcp/22 --src-iface vnet0 --policy tests/unit/data/bind.policy
+run verify-usage verify 10.1.0.5 10.2.0.9
+run verify-usage-family verify 10.1.0.5 fd00::1 tcp/22 --policy $S
+run verify-usage-port verify 10.1.0.5 10.2.0.9 tcp/65536 --policy $S
+run verify-usage-icmp6 verify fd00::1 fd00::2 icmp/8 --policy $S
+run verify-usage-noport verify 10.1.0.5 10.2.0.9 udp --policy $S
+run verify-broken verify 10.1.0.5 10.2.0.9 tcp/1 --policy tests/unit/data/broken.policy
+run verify-help verify --help
+run diff-same diff $S $S
+run diff-files diff $S tests/unit/data/small-b.policy
+run diff-files-json diff --json $S tests/unit/data/small-b.policy
+run diff-usage diff $S
+run diff-missing diff $S tests/unit/data/does-not-exist.policy
+run diff-help diff -h
+run show-help show --help
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

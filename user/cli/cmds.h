@@ -17,7 +17,10 @@ int cmd_rollback(int argc, char **argv); /* cmd_confirm.c */
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
-int cmd_agent(int argc, char **argv); /* agent/ */
+int cmd_show(int argc, char **argv);   /* cmd_show.c */
+int cmd_verify(int argc, char **argv); /* cmd_verify.c */
+int cmd_diff(int argc, char **argv);   /* cmd_diff.c */
+int cmd_agent(int argc, char **argv);  /* agent/ */
 
 /*
  * Compile a policy file for a command: diagnostics go to stderr (with the

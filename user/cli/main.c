@@ -24,6 +24,9 @@ static const struct cmd cmds[] = {
 	{ "rollback", cmd_rollback, "go back now to the policy before apply --confirm" },
 	{ "status", cmd_status, "interfaces, active policy, conntrack, event losses" },
 	{ "stats", cmd_stats, "counters per rule, per default and per drop reason" },
+	{ "show", cmd_show, "the running policy as it is enforced" },
+	{ "verify", cmd_verify, "would a flow pass? the verdict and the rule that decides" },
+	{ "diff", cmd_diff, "what two policies (files or 'running') decide differently" },
 	{ "watch", cmd_watch, "stream live flow events" },
 	{ "agent", cmd_agent, "run the host agent (follows interfaces, keeps them protected)" },
 };

@@ -388,3 +388,8 @@ const char *xs_compiled_segment_name(const struct xs_compiled *c, uint16_t seg)
 		return NULL;
 	return p->segments[seg - 1].name;
 }
+
+void xs_print_escaped(FILE *out, const char *s)
+{
+	xs_put_escaped(out, s ? s : "");
+}
