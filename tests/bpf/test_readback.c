@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -278,4 +279,144 @@ Test(readback, tracked_connections)
 		0);
 	cr_assert_eq(n, 0);
 	free(v);
+}
+
+/* ---- Overlays ------------------------------------------------------------------- */
+
+struct one_file {
+	const char *text;
+};
+
+static int one_resolve(void *ctx, const char *from, const char *name, size_t limit,
+		       struct xs_file *out)
+{
+	const struct one_file *f = ctx;
+	size_t len = strlen(f->text);
+
+	if (from || strcmp(name, "main.policy"))
+		return -ENOENT;
+	if (len > limit)
+		return -EFBIG;
+	out->path = strdup(name);
+	out->text = strdup(f->text);
+	out->len = len;
+	return out->path && out->text ? 0 : -ENOMEM;
+}
+
+static int64_t tai_offset(void)
+{
+	struct timespec tai, real;
+
+	clock_gettime(CLOCK_TAI, &tai);
+	clock_gettime(CLOCK_REALTIME, &real);
+	return (int64_t)tai.tv_sec - (int64_t)real.tv_sec;
+}
+
+static const char pol_ov[] = "segment bastion 10.9.0.0/24\n"
+			     "segment vda 10.10.10.0/24\n"
+			     "segment clients 10.20.0.0/16\n"
+			     "allow clients -> vda : tcp/1494\n"
+			     "quarantine forensic bastion : tcp/22\n";
+
+/* A decision the lookups make from the tables read back, and the event of
+ * a real first packet of that flow. */
+static void same_as_datapath(const struct xs_tables *t, uint64_t now_tai, const char *src,
+			     const char *dst, uint16_t dport, uint8_t reason)
+{
+	struct pkt_spec s = PKT_TCP(src, 40000 + dport, dst, dport, TH_SYN);
+	struct xs_flow f = { .family = 4, .proto = IPPROTO_TCP, .dport = dport };
+	const struct xs_event *e;
+	struct xs_lookup lk;
+	struct pkt p;
+
+	pkt_addr(src, f.saddr);
+	pkt_addr(dst, f.daddr);
+	xs_tables_decide(t, &f, now_tai, &lk);
+	cr_assert_eq(lk.d.reason, reason, "%s -> %s tcp/%u: %s, expected %s", src, dst, dport,
+		     xs_reason_name(lk.d.reason), xs_reason_name(reason));
+	cr_assert_eq(pkt_build(&p, &s), 0);
+	h_run(&H, false, &p);
+	cr_assert_eq(H.nev, 1);
+	e = &H.ev[0];
+	cr_assert(e->verdict == lk.d.verdict && e->reason == lk.d.reason &&
+			  e->rule_id == lk.d.rule_id && e->src_seg == lk.d.src_seg &&
+			  e->dst_seg == lk.d.dst_seg,
+		  "%s -> %s tcp/%u: event %s/%s #%u %u->%u, lookup %s/%s #%u %u->%u", src, dst,
+		  dport, xs_verdict_name(e->verdict), xs_reason_name(e->reason), e->rule_id,
+		  e->src_seg, e->dst_seg, xs_verdict_name(lk.d.verdict),
+		  xs_reason_name(lk.d.reason), lk.d.rule_id, lk.d.src_seg, lk.d.dst_seg);
+}
+
+/* A quarantine (forensic by the policy's declaration), a grant and a
+ * failsafe port, compiled with the policy: read back with their records,
+ * derived segments and entries, the hash (which covers the records) the
+ * same, and every decision the datapath's. */
+Test(readback, overlays)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	struct xs_overlay_in ov[] = {
+		{ .number = 1,
+		  .kind = XS_OVERLAY_QUARANTINE,
+		  .created = now,
+		  .text = "quarantine 10.10.10.11",
+		  .reason = "incident 42" },
+		{ .number = 2,
+		  .kind = XS_OVERLAY_GRANT,
+		  .created = now,
+		  .expires = now + 3600,
+		  .text = "grant bastion -> 10.10.10.12 : tcp/3389",
+		  .reason = "" },
+	};
+	struct xs_failsafe_in fs = { .text = "10.10.10.13 : tcp/22",
+				     .file = "xdpseg.conf",
+				     .line = 3 };
+	struct xs_compile_opts o = { .overlays = ov,
+				     .noverlays = 2,
+				     .failsafe = &fs,
+				     .nfailsafe = 1,
+				     .now = now,
+				     .tai_offset = tai_offset() };
+	struct one_file mf = { pol_ov };
+	struct xs_compiled *c = NULL, *rb;
+	struct xs_readback info;
+	struct xs_tables t;
+	struct xs_diags d;
+	struct xs_config cfg;
+	uint64_t tai;
+	bool derived = false;
+
+	xs_diags_init(&d);
+	cr_assert_eq(xs_policy_compile_opts("main.policy", one_resolve, &mf, &o, &c, &d), 0);
+	xs_diags_free(&d);
+	h_push_c(&H, c);
+	rb = read_ok(&info);
+	same_policy(rb, H.c);
+	cr_assert_eq(rb->noverlays, 2);
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_eq(rb->overlays[i].rule_id, H.c->overlays[i].rule_id);
+		cr_assert(!memcmp(&rb->overlays[i].rec, &H.c->overlays[i].rec,
+				  sizeof(rb->overlays[i].rec)));
+	}
+	cr_assert_str_eq(rb->overlays[0].rec.reason, "incident 42");
+	for (size_t i = 0; i < rb->policy->nsegments; i++)
+		derived |= !strcmp(rb->policy->segments[i].name, "vda[10.10.10.11]");
+	cr_assert(derived, "the quarantined address is a derived segment");
+	cr_assert_eq(xs_compiled_origin(rb, rb->overlays[0].rule_id)->kind, XS_ORIGIN_QUARANTINE);
+
+	cfg = h_cfg(&H);
+	tai = xs_datapath_tai_s(&cfg);
+	xs_tables_init(&t, rb);
+	same_as_datapath(&t, tai, "10.20.0.1", "10.10.10.11", 1494, XS_REASON_QUARANTINE);
+	same_as_datapath(&t, tai, "10.9.0.5", "10.10.10.11", 22, XS_REASON_FORENSIC);
+	same_as_datapath(&t, tai, "10.9.0.5", "10.10.10.11", 23, XS_REASON_QUARANTINE);
+	same_as_datapath(&t, tai, "10.9.0.5", "10.10.10.12", 3389, XS_REASON_GRANT);
+	same_as_datapath(&t, tai, "10.20.0.1", "10.10.10.13", 22, XS_REASON_FAILSAFE);
+	same_as_datapath(&t, tai, "10.20.0.1", "10.10.10.12", 1494, XS_REASON_RULE);
+
+	/* two hours later the grant has ended: the entry it covered decides */
+	cfg.clock_offset_ns = 2 * 3600 * (int64_t)XS_NS_PER_SEC;
+	h_cfg_set(&H, &cfg);
+	same_as_datapath(&t, xs_datapath_tai_s(&cfg), "10.9.0.5", "10.10.10.12", 3389,
+			 XS_REASON_DEFAULT_IN);
+	xs_compiled_free(rb);
 }
