@@ -69,6 +69,8 @@ run compile-bind-json compile --json tests/unit/data/bind.policy
 # -I DIR: after the including file's folder, before the search path
 run check-include-dir check -I tests/unit/data/none -I tests/unit/data/lib tests/unit/data/uses-lib.policy
 run compile-include-dir compile --include-dir=tests/unit/data/lib tests/unit/data/uses-lib.policy
+# not found: one error naming the folders, one note for the names it would have declared
+run check-include-missing check -I tests/unit/data/none tests/unit/data/uses-lib.policy
 
 # Policy input is untrusted (issue 6, class 5). The files are made here, in a
 # scratch folder, so that the tree holds no control bytes, FIFOs, links or

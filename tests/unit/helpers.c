@@ -180,7 +180,10 @@ char *diags_str(const struct xs_diags *d)
 
 	for (size_t i = 0; i < d->n; i++)
 		fprintf(f, "%s:%d:%d: %s: %s\n", d->v[i].file, d->v[i].line, d->v[i].col,
-			d->v[i].severity == XS_SEV_ERROR ? "error" : "warning", d->v[i].msg);
+			d->v[i].severity == XS_SEV_ERROR     ? "error"
+			: d->v[i].severity == XS_SEV_WARNING ? "warning"
+							     : "note",
+			d->v[i].msg);
 	fclose(f);
 	return buf;
 }

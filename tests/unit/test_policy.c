@@ -733,6 +733,89 @@ Test(unit, include_cycle_and_missing)
 	xs_diags_free(&d);
 }
 
+/* Compile files[0..n) (the first is main.policy); the diagnostics must be `want`. */
+static void expect_files_diags(const struct memfile *files, size_t n, int rc, const char *want)
+{
+	struct xs_compiled *c = NULL;
+	struct xs_diags d;
+	char *s;
+
+	xs_diags_init(&d);
+	cr_expect_eq(compile_files(files, n, &c, &d), rc);
+	s = diags_str(&d);
+	cr_expect_str_eq(s, want);
+	free(s);
+	xs_diags_free(&d);
+	xs_compiled_free(c);
+}
+
+/* A missing include is one error: the names it would have declared are
+ * not reported one by one, one note counts them. */
+Test(unit, include_missing_is_one_error)
+{
+	struct memfile files[] = {
+		{ "main.policy",
+		  "include \"services.policy\"\n"
+		  "include \"segments.policy\"\n"
+		  "segment b 10.2.0.0/16\n"
+		  "allow a -> b : web, ssh\n"
+		  "allow a, b -> dc : web\n"
+		  "default dc in allow\n"
+		  "allow b -> a : tcp/0\n",
+		  0 },
+		{ "segments.policy", "segment a 10.1.0.0/16\n", 0 },
+	};
+
+	expect_files_diags(files, 2, -EINVAL,
+			   "main.policy:1:9: error: cannot include 'services.policy': No such "
+			   "file or directory\n"
+			   "main.policy:1:9: note: 5 uses of unknown segment or service names are "
+			   "not reported: they may be declared in 'services.policy', which could "
+			   "not be included\n"
+			   "main.policy:7:20: error: port 0 is not a valid port (ports are "
+			   "1-65535)\n");
+}
+
+Test(unit, include_missing_counts_every_failed_include)
+{
+	struct memfile files[] = {
+		{ "main.policy",
+		  "segment a 10.1.0.0/16\n"
+		  "allow a -> b : web\n"
+		  "include \"x.policy\"\n",
+		  0 },
+		{ "x.policy", "include \"y.policy\"\ninclude \"z.policy\"\n", 0 },
+	};
+	struct memfile one[] = {
+		{ "main.policy", "include \"lib.policy\"\nsegment a 10.1.0.0/16\nmode b monitor\n",
+		  0 },
+	};
+	struct memfile none[] = {
+		{ "main.policy",
+		  "include \"lib.policy\"\nsegment a 10.1.0.0/16\nallow a -> world\n", 0 },
+	};
+
+	/* the note at the first include that failed, wherever the uses are */
+	expect_files_diags(files, 2, -EINVAL,
+			   "x.policy:1:9: error: cannot include 'y.policy': No such file or "
+			   "directory\n"
+			   "x.policy:1:9: note: 2 uses of unknown segment or service names are "
+			   "not reported: they may be declared in the 2 files that could not be "
+			   "included\n"
+			   "x.policy:2:9: error: cannot include 'z.policy': No such file or "
+			   "directory\n");
+	expect_files_diags(one, 1, -EINVAL,
+			   "main.policy:1:9: error: cannot include 'lib.policy': No such file or "
+			   "directory\n"
+			   "main.policy:1:9: note: 1 use of unknown segment or service names is "
+			   "not reported: they may be declared in 'lib.policy', which could not be "
+			   "included\n");
+	/* nothing left unreported: no note */
+	expect_files_diags(none, 1, -EINVAL,
+			   "main.policy:1:9: error: cannot include 'lib.policy': No such file or "
+			   "directory\n");
+}
+
 Test(unit, missing_top_level_file)
 {
 	struct memfile files[] = { { "other", "", 0 } };

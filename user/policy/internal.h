@@ -217,6 +217,11 @@ struct parser {
 	const char **seg_names, **svc_names;
 	size_t suggest_budget;
 	size_t nflat_specs; /* port specs in services and rules so far */
+	/* Includes that could not be read: names used but declared nowhere
+	 * are not reported (they may be declared there), only counted. */
+	size_t failed_includes, unreported;
+	struct xs_src_loc failed_loc; /* the first failed include statement */
+	char *failed_name;	      /* ... and the name it gave */
 	/* the line being parsed, its tokens */
 	const struct srcfile *cur;
 	int lineno;
@@ -330,6 +335,10 @@ void xs_unknown_svc(struct parser *P, const struct item *it);
 
 /* Resolve a segment name in a rule/default/mode; -2 after an error. */
 long xs_resolve_seg(struct parser *P, const char *name, struct xs_src_loc loc, bool endpoint);
+
+/* After the second pass: the one note on the names not reported because an
+ * include failed (nothing when none was left unreported). */
+void xs_note_unreported(struct parser *P);
 
 /* ---- resolve.c: the second pass -------------------------------------------- */
 

@@ -126,6 +126,10 @@ void xs_unknown_svc(struct parser *P, const struct item *it)
 
 	if (xs_poisoned(P, 'v', it->name))
 		return; /* its declaration already has an error */
+	if (P->failed_includes) {
+		P->unreported++; /* it may be declared in a file that could not be read */
+		return;
+	}
 	s = xs_closest_budget(it->name, P->svc_names, P->nsvcs, &P->suggest_budget);
 	if (s)
 		err_at(P, it->loc, "unknown service '%s'; did you mean '%s'?", it->name, s);
@@ -154,6 +158,10 @@ long xs_resolve_seg(struct parser *P, const char *name, struct xs_src_loc loc, b
 		err_at(P, loc, "'%s' has fixed defaults (in allow out allow) and no mode", name);
 		return -2;
 	}
+	if (P->failed_includes) {
+		P->unreported++; /* it may be declared in a file that could not be read */
+		return -2;
+	}
 	s = xs_closest_budget(name, P->seg_names, P->pol->nsegments + (endpoint ? 2 : 0),
 			      &P->suggest_budget);
 	if (s)
@@ -161,4 +169,25 @@ long xs_resolve_seg(struct parser *P, const char *name, struct xs_src_loc loc, b
 	else
 		err_at(P, loc, "unknown segment '%s'", name);
 	return -2;
+}
+
+void xs_note_unreported(struct parser *P)
+{
+	const struct xs_src_loc *l = &P->failed_loc;
+
+	if (!P->unreported)
+		return;
+	if (P->failed_includes == 1)
+		xs_diag_add(P->diags, XS_SEV_NOTE, l->file, l->line, l->col, NULL,
+			    "%zu use%s of unknown segment or service names %s not reported: they "
+			    "may be declared in '%s', which could not be included",
+			    P->unreported, P->unreported == 1 ? "" : "s",
+			    P->unreported == 1 ? "is" : "are",
+			    P->failed_name ? P->failed_name : "");
+	else
+		xs_diag_add(P->diags, XS_SEV_NOTE, l->file, l->line, l->col, NULL,
+			    "%zu use%s of unknown segment or service names %s not reported: they "
+			    "may be declared in the %zu files that could not be included",
+			    P->unreported, P->unreported == 1 ? "" : "s",
+			    P->unreported == 1 ? "is" : "are", P->failed_includes);
 }

@@ -480,6 +480,11 @@ static void unreadable(struct parser *P, const char *name, const char *from,
 		snprintf(why, sizeof(why), "a loop of symbolic links");
 	else
 		snprintf(why, sizeof(why), "%s", in->err[0] ? in->err : strerror(-err));
+	if (from && !P->failed_includes++) {
+		/* names it would have declared are not reported (xs_note_unreported) */
+		P->failed_loc = inc_loc;
+		P->failed_name = strdup(name);
+	}
 	if (!from)
 		xs_diag_add(P->diags, XS_SEV_ERROR, name, 0, 0, NULL, "cannot read the policy: %s",
 			    why);
@@ -555,6 +560,10 @@ static int parse_file(struct parser *P, const char *name, const char *from,
 
 	if (P->depth == MAX_INCLUDE_DEPTH) {
 		err_at(P, inc_loc, "includes nested too deeply (at most %d)", MAX_INCLUDE_DEPTH);
+		if (!P->failed_includes++) {
+			P->failed_loc = inc_loc;
+			P->failed_name = strdup(name);
+		}
 		return 0;
 	}
 	if (limit > XS_MAX_FILE_BYTES)
@@ -690,6 +699,7 @@ static void parser_free(struct parser *P)
 	xs_map_free(&P->svc_map);
 	free(P->seg_names);
 	free(P->svc_names);
+	free(P->failed_name);
 	xs_forensic_free(P);
 }
 
@@ -736,6 +746,8 @@ int xs_policy_parse_opts(const char *path, xs_resolve_fn resolve, void *ctx,
 		xs_check_binds(&P);
 		xs_check_forensic(&P);
 	}
+	if (!P.nomem)
+		xs_note_unreported(&P);
 	if (!P.nomem && diags->errors == errors0)
 		xs_lint(&P);
 	if (!P.nomem && diags->errors == errors0) {
