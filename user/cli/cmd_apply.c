@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* xdpseg apply: compile a policy and push it atomically into the inactive set. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/config.h"
 #include "cmds.h"
 #include "ctl/confirm.h"
 #include "ctl/loader.h"
+#include "ctl/operate.h"
 #include "ctl/show.h"
-#include "ctl/state.h"
 #include "json.h"
 #include "policy.h"
 #include "util.h"
@@ -17,12 +19,14 @@
 static const char apply_help[] =
 	"Usage: xdpseg apply [-I DIR]... [--confirm DURATION] FILE [--json]\n\n"
 	"Compile FILE and make it the active policy atomically: every packet is decided\n"
-	"by the whole old policy or the whole new one. A policy with an error is\n"
-	"reported like 'xdpseg check' reports it and changes nothing (exit 1).\n"
+	"by the whole old policy or the whole new one. The quarantines and grants in\n"
+	"force carry over (checked against the new policy), and the configuration's\n"
+	"failsafe ports (xdpseg.conf, 'failsafe =') are compiled in. A policy with an\n"
+	"error is reported like 'xdpseg check' reports it and changes nothing (exit 1).\n"
 	"Loads xdpseg if needed, so a policy can be in place before 'xdpseg attach'.\n"
 	"Then saves the compiled policy as the last good one in the state directory\n"
-	"(/var/lib/xdpseg, or $XDPSEG_STATE_DIR), for the next boot; a failure to save\n"
-	"is a warning (the policy is enforced all the same).\n\n"
+	"(the configuration's state-dir, $XDPSEG_STATE_DIR or /var/lib/xdpseg), for the\n"
+	"next boot; a failure to save is a warning (the policy is enforced all the same).\n\n"
 	"With --confirm, the new policy must be confirmed ('xdpseg confirm') within\n"
 	"DURATION (90s, 15m, 8h, 1d), or the datapath itself goes back to the policy\n"
 	"before at the deadline, with no xdpseg process needed; 'xdpseg rollback' goes\n"
@@ -80,24 +84,25 @@ static void print_result(const char *file, const struct xs_compiled *c,
 	       dur, at, ci->st.rollback_generation, ci->back_file);
 }
 
-/* The last good policy for the next boot (state.h), named by its absolute
- * path; a failure is a warning, never the apply's: the kernel enforces it. */
-static void save_last_good(const char *file, const struct xs_compiled *c)
+/*
+ * The configuration the command reads (failsafe ports, state directory):
+ * $XDPSEG_CONFIG or /etc/xdpseg/xdpseg.conf, every default when it does not
+ * exist. An error in it changes nothing: a failsafe port could be lost.
+ */
+static int read_config(struct agent_config *c)
 {
-	char *abs = realpath(file, NULL);
+	struct agent_config_errors errs = { 0 };
+	const char *file = agent_config_path();
 
-	xs_state_save(xs_state_dir(), c, abs ? abs : file);
-	free(abs);
-}
-
-/* The unconfirmed policy waits beside the last good one: `confirm` makes it
- * the last good policy, a rollback drops it (confirm.h). */
-static void save_unconfirmed(const char *file, const struct xs_compiled *c)
-{
-	char *abs = realpath(file, NULL);
-
-	xs_confirm_save(NULL, c, abs ? abs : file);
-	free(abs);
+	if (agent_config_read_optional(file, c, &errs) == 0)
+		return 0;
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.v[i]);
+	agent_config_errors_free(&errs);
+	p_err("the configuration %s has errors (above): nothing applied; fix it (or point "
+	      "XDPSEG_CONFIG elsewhere) and try again",
+	      file);
+	return -EINVAL;
 }
 
 int cmd_apply(int argc, char **argv)
@@ -109,11 +114,11 @@ int cmd_apply(int argc, char **argv)
 		XS_CLI_OPT_INCLUDE,
 		{ 0 },
 	};
-	struct xs_compiled *comp = NULL;
 	struct confirm_info ci = { 0 };
-	struct xs_push_result res;
-	bool confirm = false;
-	size_t nerrors = 0;
+	struct agent_config cfg = { 0 };
+	struct xs_operate op = { 0 };
+	char cdir[4096];
+	bool confirm = false, have_cfg = false;
 	struct xs_ctl ctl;
 	const char *file;
 	uint32_t prev = 0;
@@ -148,41 +153,37 @@ int cmd_apply(int argc, char **argv)
 	file = argv[optind];
 
 	xs_ctl_init(&ctl);
-	/* Compile first: a policy error needs no root and changes nothing. */
-	err = xs_cli_compile(file, &comp, &nerrors);
-	if (err) {
-		if (nerrors)
-			p_err("%s: %zu error%s: nothing applied, the active policy is unchanged",
-			      file, nerrors, nerrors == 1 ? "" : "s");
-		else
-			p_err("%s: nothing applied, the active policy is unchanged", file);
-		goto out;
-	}
-
 	xs_libbpf_log_setup();
+	if (read_config(&cfg))
+		goto out;
+	have_cfg = true;
 	if (xs_ctl_check_env(ctl.dir))
 		goto out;
 	/* The lock orders concurrent applies (each reads, then bumps, the generation). */
 	if (xs_ctl_lock(&ctl, true) || xs_ctl_load(&ctl))
 		goto out;
-	/* A rollback the datapath did is made explicit first; then nothing
-	 * changes while a commit-confirm is pending. */
-	if (xs_confirm_settle(&ctl.maps, NULL, NULL) < 0)
-		goto unload;
-	err = xs_confirm_pending(&ctl.maps);
-	if (err) {
-		if (err > 0)
-			xs_confirm_refuse(&ctl.maps, confirm ? "apply --confirm" : "apply");
-		goto unload;
+
+	op.file = file;
+	op.search = xs_cli_include_ctx();
+	op.state_dir = cfg.state_dir;
+	op.failsafe = cfg.failsafe;
+	op.nfailsafe = cfg.nfailsafe;
+	op.what = confirm ? "apply --confirm" : "apply";
+	if (confirm) {
+		/* A rollback the datapath did is made explicit first; then a
+		 * deadline before the push, so the flip to the new policy carries
+		 * one (refused while another confirm is pending). */
+		if (xs_confirm_settle(&ctl.maps, cfg.state_dir, NULL) < 0 ||
+		    xs_confirm_prearm(&ctl.maps, ci.secs, &prev))
+			goto unload;
+		op.allow_pending = true;
+		/* confirmed, it becomes the last good policy; until then it waits */
+		op.save_dir = xs_confirm_dir(cfg.state_dir, cdir, sizeof(cdir));
 	}
-	/* A deadline before the push: the flip to the new policy carries it. */
-	if (confirm && xs_confirm_prearm(&ctl.maps, ci.secs, &prev))
-		goto unload;
-	err = xs_policy_push(&ctl.maps, comp, file, &res);
+	/* Settles a rollback, refuses while a confirm is pending, compiles with
+	 * the overlays in force and the failsafe ports, pushes, saves. */
+	err = xs_operate_push(&ctl, &op);
 	if (err) {
-		p_err("pushing %s into the maps under %s failed: %s; the active policy is "
-		      "unchanged",
-		      file, ctl.dir, strerror(-err));
 		if (confirm)
 			xs_confirm_disarm(&ctl.maps);
 		goto unload;
@@ -194,16 +195,17 @@ int cmd_apply(int argc, char **argv)
 			p_err("%s is in force as generation %u, but its confirm deadline could not "
 			      "be set (%s): the provisional one applies; run 'xdpseg confirm' or "
 			      "'xdpseg rollback'",
-			      file, res.generation, strerror(-err));
+			      file, op.res.generation, strerror(-err));
 			goto out;
 		}
 		xs_generation_file(&ctl.maps, prev, ci.back_file, sizeof(ci.back_file));
+		if (!op.saved)
+			p_warn("the unconfirmed policy is not saved in %s: 'xdpseg confirm' will "
+			       "keep "
+			       "it in force but not make it the last good policy",
+			       cdir);
 	}
-	print_result(file, comp, &res, confirm ? &ci : NULL);
-	if (confirm)
-		save_unconfirmed(file, comp);
-	else
-		save_last_good(file, comp);
+	print_result(file, op.comp, &op.res, confirm ? &ci : NULL);
 	ret = XS_EXIT_OK;
 	goto out;
 unload:
@@ -211,7 +213,9 @@ unload:
 	if (ctl.loaded_now)
 		xs_ctl_unload(&ctl);
 out:
-	xs_compiled_free(comp);
+	xs_operate_free(&op);
+	if (have_cfg)
+		agent_config_free(&cfg);
 	xs_ctl_close(&ctl);
 	return ret;
 }
