@@ -69,6 +69,12 @@ struct agent_gone {
 	char name[IF_NAMESIZE];
 };
 
+/* A grant in force whose end has passed and was logged. */
+struct agent_grant_end {
+	uint32_t number;
+	uint64_t created;
+};
+
 /* The policy in force, as the agent knows it. */
 struct agent_policy {
 	uint32_t generation;	      /* xs_config.generation last seen (0: none applied) */
@@ -101,6 +107,10 @@ struct agent {
 	unsigned long ticks; /* seconds of the 1 s timer */
 	time_t started_at;   /* wall clock */
 	double started_mono; /* monotonic */
+
+	/* Grants whose end the log has told, each once (while in force). */
+	struct agent_grant_end *ended;
+	size_t nended;
 
 	int guard_fd; /* the single-agent lock, or -1 */
 	char guard_path[PATH_MAX];
@@ -155,12 +165,21 @@ void dp_end(struct xs_ctl *ctl);
 int dp_open(struct agent *a, struct xs_ctl *ctl);
 /* At start: adopt what is loaded, or load and apply (see datapath.c). */
 int dp_boot(struct agent *a);
-/* Compile a policy file, logging its diagnostics; *errline: its first error. */
-int dp_compile(const char *path, struct xs_compiled **out, char **errline);
+/*
+ * Compile a policy file as the agent would apply it: with the failsafe
+ * ports of `cfg` and the quarantines and grants in force (else those of the
+ * last good policy), logging its diagnostics; *errline: its first error.
+ */
+int dp_compile(struct agent *a, const struct agent_config *cfg, const char *path,
+	       struct xs_compiled **out, char **errline);
 /* Compile the configured policy into a->pol (compiled, or file_error). */
 void dp_compile_configured(struct agent *a);
-/* Push `c` under the lock, save it as the last good, note its source. */
-int dp_apply(struct agent *a, const struct xs_compiled *c, const char *file, const char *source);
+/*
+ * Apply policy file `file` under the lock through ctl/operate (overlays in
+ * force, failsafe ports, the last good saved) and note its source. -EBUSY:
+ * refused, a commit-confirm is pending.
+ */
+int dp_apply(struct agent *a, const char *file, const char *source);
 /*
  * Once a second: has another process applied a policy (a new generation:
  * noted and logged), reloaded or unloaded the datapath? Returns true when

@@ -235,7 +235,7 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 		return -EINVAL;
 	}
 	if (nc.policy) {
-		err = dp_compile(nc.policy, &comp, &errline);
+		err = dp_compile(a, &nc, nc.policy, &comp, &errline);
 		if (err) {
 			free(a->pol.file_error);
 			a->pol.file_error = errline ? strdup(errline) : NULL;
@@ -261,7 +261,7 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	a->pol.file_error = NULL;
 	dp_poll(a);
 	if (comp && strcmp(hash, a->pol.hash)) {
-		err = dp_apply(a, comp, a->cfg.policy, "config");
+		err = dp_apply(a, a->cfg.policy, "config");
 		if (err == -EBUSY) {
 			/* the configuration is taken; the policy waits for the confirm */
 			if (asprintf(errmsg,

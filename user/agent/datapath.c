@@ -22,6 +22,7 @@
 #include "agent/agent.h"
 #include "agent/log.h"
 #include "ctl/confirm.h"
+#include "ctl/operate.h"
 #include "ctl/push.h"
 #include "ctl/show.h"
 #include "ctl/state.h"
@@ -70,8 +71,25 @@ static char *diag_line(const struct xs_diag *g)
 	return buf;
 }
 
-static int compile_with(const char *path, xs_resolve_fn resolve, struct xs_compiled **out,
-			char **errline)
+/* Log compile diagnostics as `check` prints them; *errline: the first error. */
+static void log_diags(const struct xs_diags *diags, char **errline)
+{
+	for (size_t i = 0; i < diags->n; i++) {
+		const struct xs_diag *g = &diags->v[i];
+		char *line = diag_line(g);
+
+		if (!line)
+			continue;
+		agent_log_raw(g->severity == XS_SEV_ERROR ? LOG_ERR : LOG_WARNING, line);
+		if (errline && g->severity == XS_SEV_ERROR && !*errline)
+			*errline = line;
+		else
+			free(line);
+	}
+}
+
+static int compile_with(const char *path, xs_resolve_fn resolve, void *ctx,
+			const struct xs_compile_opts *o, struct xs_compiled **out, char **errline)
 {
 	struct xs_diags diags;
 	int err;
@@ -79,19 +97,8 @@ static int compile_with(const char *path, xs_resolve_fn resolve, struct xs_compi
 	*out = NULL;
 	*errline = NULL;
 	xs_diags_init(&diags);
-	err = xs_policy_compile(path, resolve, NULL, out, &diags);
-	for (size_t i = 0; i < diags.n; i++) {
-		const struct xs_diag *g = &diags.v[i];
-		char *line = diag_line(g);
-
-		if (!line)
-			continue;
-		agent_log_raw(g->severity == XS_SEV_ERROR ? LOG_ERR : LOG_WARNING, line);
-		if (g->severity == XS_SEV_ERROR && !*errline)
-			*errline = line;
-		else
-			free(line);
-	}
+	err = xs_policy_compile_opts(path, resolve, ctx, o, out, &diags);
+	log_diags(&diags, errline);
 	if (err && !*errline &&
 	    asprintf(errline, "%s: error: %s", path,
 		     err == -EINVAL ? "the policy has errors" : strerror(-err)) < 0)
@@ -102,9 +109,123 @@ static int compile_with(const char *path, xs_resolve_fn resolve, struct xs_compi
 	return err;
 }
 
-int dp_compile(const char *path, struct xs_compiled **out, char **errline)
+/* ---- What every compile of the agent adds: overlays and failsafe ports ---- */
+
+/*
+ * The compile options of the agent: the failsafe ports of `cfg`, now and
+ * the TAI offset, and overlays (quarantines and grants) that `ov` owns.
+ */
+struct dp_opts {
+	struct xs_compile_opts o;
+	struct xs_overlay_in *ov; /* one malloc'd block */
+	struct xs_overlay *recs;  /* the artefact's records, copied (text, reason) */
+};
+
+static void opts_init(const struct agent_config *cfg, struct dp_opts *d)
 {
-	return compile_with(path, xs_resolve_fs, out, errline);
+	memset(d, 0, sizeof(*d));
+	d->o.failsafe = cfg->failsafe;
+	d->o.nfailsafe = cfg->nfailsafe;
+	d->o.now = (uint64_t)time(NULL);
+	d->o.tai_offset = xs_tai_offset();
+}
+
+static void opts_free(struct dp_opts *d)
+{
+	free(d->ov);
+	free(d->recs);
+	d->ov = NULL;
+	d->recs = NULL;
+}
+
+/* The overlays in force: the active set's (a datapath with a policy). */
+static int opts_in_force(const struct xs_ctl *ctl, struct dp_opts *d)
+{
+	int err = xs_operate_overlays_in_force(&ctl->maps, &d->ov, &d->o.noverlays);
+
+	d->o.overlays = d->ov;
+	return err;
+}
+
+/*
+ * The overlays a compiled artefact carries (the last good policy, at a
+ * fresh load: quarantines and grants survive a reboot), but the grants that
+ * have ended meanwhile: each one logged, and left out.
+ */
+static int opts_from_artefact(const struct xs_compiled *c, struct dp_opts *d)
+{
+	size_t n = 0;
+	char until[64];
+
+	d->recs = calloc(c->noverlays + 1, sizeof(*d->recs));
+	d->ov = calloc(c->noverlays + 1, sizeof(*d->ov));
+	if (!d->recs || !d->ov)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->noverlays; i++) {
+		struct xs_overlay *r = &d->recs[n];
+
+		*r = c->overlays[i].rec;
+		r->text[sizeof(r->text) - 1] = '\0';
+		r->reason[sizeof(r->reason) - 1] = '\0';
+		if (r->kind == XS_OVERLAY_GRANT && r->expires && r->expires <= d->o.now) {
+			xs_show_time(r->expires, until, sizeof(until));
+			agent_log(LOG_NOTICE,
+				  "grant %u ended at %s, while the datapath was down: %s "
+				  "(left out)",
+				  r->number, until, r->text);
+			continue;
+		}
+		d->ov[n] = (struct xs_overlay_in){
+			.number = r->number,
+			.kind = r->kind,
+			.flags = r->flags,
+			.uid = r->uid,
+			.created = r->created,
+			.expires = r->expires,
+			.text = r->text,
+			.reason = r->reason,
+		};
+		n++;
+	}
+	d->o.overlays = d->ov;
+	d->o.noverlays = n;
+	return 0;
+}
+
+/*
+ * The overlays to compile with: the ones in force when a policy is, else
+ * the last good policy's (the datapath is not loaded yet, or was unloaded).
+ */
+static void opts_current(struct agent *a, const struct agent_config *cfg, struct dp_opts *d)
+{
+	struct xs_compiled *c = NULL;
+	struct xs_config kc;
+	struct xs_ctl ctl;
+	char *file = NULL;
+
+	opts_init(cfg, d);
+	if (dp_open(a, &ctl) == 0 && xs_config_read(&ctl.maps, &kc) == 0 && kc.generation) {
+		opts_in_force(&ctl, d);
+		xs_ctl_close(&ctl);
+		return;
+	}
+	xs_ctl_close(&ctl);
+	if (xs_state_load(cfg->state_dir, &c, &file) == 0)
+		opts_from_artefact(c, d);
+	xs_compiled_free(c);
+	free(file);
+}
+
+int dp_compile(struct agent *a, const struct agent_config *cfg, const char *path,
+	       struct xs_compiled **out, char **errline)
+{
+	struct dp_opts d;
+	int err;
+
+	opts_current(a, cfg, &d);
+	err = compile_with(path, xs_resolve_fs, NULL, &d.o, out, errline);
+	opts_free(&d);
+	return err;
 }
 
 void dp_compile_configured(struct agent *a)
@@ -118,7 +239,7 @@ void dp_compile_configured(struct agent *a)
 	p->file_error = NULL;
 	if (!a->cfg.policy)
 		return;
-	if (dp_compile(a->cfg.policy, &p->compiled, &p->file_error) == 0)
+	if (dp_compile(a, &a->cfg, a->cfg.policy, &p->compiled, &p->file_error) == 0)
 		xs_hex(p->compiled->hash, sizeof(p->compiled->hash), p->compiled_hash);
 }
 
@@ -196,52 +317,89 @@ static int push(struct agent *a, struct xs_ctl *ctl, const struct xs_compiled *c
 	return 0;
 }
 
-/* Nothing applied yet (a fresh load): the configured policy, the last good, or deny-all. */
+/*
+ * Nothing applied yet (a fresh load): the configured policy, the last good,
+ * or deny-all; each with the failsafe ports, and the first two with the
+ * quarantines and grants of the last good policy (those that have not
+ * ended): what was in force before the reboot.
+ */
 static int apply_initial(struct agent *a, struct xs_ctl *ctl)
 {
-	struct xs_compiled *c = NULL;
+	struct xs_compiled *st = NULL, *c = NULL;
 	char *file = NULL, *errline = NULL;
-	int err;
+	struct dp_opts d;
+	int err, serr;
 
-	if (a->pol.compiled)
-		return push(a, ctl, a->pol.compiled, a->cfg.policy, "config", true);
+	opts_init(&a->cfg, &d);
+	serr = xs_state_load(a->cfg.state_dir, &st, &file);
+	if (serr == 0 && opts_from_artefact(st, &d)) {
+		agent_log(LOG_ERR, "out of memory");
+		err = -ENOMEM;
+		goto out;
+	}
 
-	err = xs_state_load(a->cfg.state_dir, &c, &file);
-	if (err == 0) {
+	if (a->cfg.policy) {
+		err = compile_with(a->cfg.policy, xs_resolve_fs, NULL, &d.o, &c, &errline);
+		if (!err) {
+			err = push(a, ctl, c, a->cfg.policy, "config", true);
+			goto out;
+		}
+		if (!a->pol.file_error)
+			a->pol.file_error = errline;
+		else
+			free(errline);
+		errline = NULL;
+	}
+
+	if (serr == 0) {
 		if (a->pol.file_error)
 			agent_log(LOG_CRIT,
 				  "the configured policy %s does not compile (%s): enforcing the "
 				  "last good policy from %s instead (applied from %s); fix the "
 				  "file, then reload",
 				  a->cfg.policy, a->pol.file_error, a->cfg.state_dir, file);
-		else if (a->cfg.policy)
+		else
 			agent_log(LOG_WARNING, "no configured policy to apply: enforcing the last "
 					       "good policy from the state directory");
-		err = push(a, ctl, c, file, "state", false);
-		xs_compiled_free(c);
-		free(file);
-		return err;
+		/* Its own sources, compiled again: the ended grants left out, the
+		 * failsafe ports of this configuration in. */
+		if (st->nsources && compile_with(st->sources[0].path, xs_resolve_sources, st, &d.o,
+						 &c, &errline) == 0) {
+			err = push(a, ctl, c, file, "state", true);
+			goto out;
+		}
+		free(errline);
+		errline = NULL;
+		agent_log(LOG_WARNING, "the last good policy is enforced as it was saved");
+		err = push(a, ctl, st, file, "state", false);
+		goto out;
 	}
 
-	if (err != -ENOENT)
+	if (serr != -ENOENT)
 		agent_log(LOG_ERR, "the last good policy in %s cannot be used (see above)",
 			  a->cfg.state_dir);
 
-	/* Nothing to enforce: fail closed. */
-	err = compile_with(BUILTIN_DENY_NAME, resolve_builtin, &c, &errline);
-	free(errline);
+	/* Nothing to enforce: fail closed (but the failsafe ports). */
+	d.o.overlays = NULL;
+	d.o.noverlays = 0;
+	err = compile_with(BUILTIN_DENY_NAME, resolve_builtin, NULL, &d.o, &c, &errline);
 	if (err)
-		return err;
+		goto out;
 	agent_log(LOG_CRIT,
 		  "no policy to enforce (%s; no last good policy in %s): every protected "
-		  "interface drops every IP packet (a built-in deny-all policy) until a policy "
+		  "interface drops every IP packet (a built-in deny-all policy%s) until a policy "
 		  "applies: fix it, then reload the agent or run 'xdpseg apply FILE'",
 		  a->pol.file_error ? a->pol.file_error
 		  : a->cfg.policy   ? "the configured policy does not compile"
 				    : "no policy configured",
-		  a->cfg.state_dir);
+		  a->cfg.state_dir, a->cfg.nfailsafe ? ", but the failsafe ports" : "");
 	err = push(a, ctl, c, BUILTIN_DENY_NAME, "builtin-deny", false);
+out:
 	xs_compiled_free(c);
+	xs_compiled_free(st);
+	free(file);
+	free(errline);
+	opts_free(&d);
 	return err;
 }
 
@@ -370,22 +528,93 @@ int dp_boot(struct agent *a)
 	return 0;
 }
 
-int dp_apply(struct agent *a, const struct xs_compiled *c, const char *file, const char *source)
+int dp_apply(struct agent *a, const char *file, const char *source)
 {
+	struct xs_operate op = { 0 };
+	struct xs_diags diags;
 	struct xs_ctl ctl;
 	int err;
 
 	err = dp_begin(a, &ctl);
 	if (err)
 		return err;
-	/* An apply --confirm waits for its confirm: nothing else is pushed. */
-	err = xs_confirm_pending(&ctl.maps);
-	if (err > 0)
-		err = xs_confirm_refuse(&ctl.maps, "applying the configured policy");
-	if (!err)
-		err = push(a, &ctl, c, file, source, true);
+	/* THE path of every policy change (ctl/operate.h): the overlays in
+	 * force and the failsafe ports; refused while a confirm is pending. */
+	xs_diags_init(&diags);
+	op.file = file;
+	op.state_dir = a->cfg.state_dir;
+	op.failsafe = a->cfg.failsafe;
+	op.nfailsafe = a->cfg.nfailsafe;
+	op.diags = &diags;
+	op.what = "reload";
+	err = xs_operate_push(&ctl, &op);
+	log_diags(&diags, NULL);
+	xs_diags_free(&diags);
+	if (!err) {
+		a->pol.generation = op.res.generation;
+		xs_hex(op.comp->hash, sizeof(op.comp->hash), a->pol.hash);
+		snprintf(a->pol.file, sizeof(a->pol.file), "%s", file);
+		a->pol.source = source;
+		agent_log(LOG_NOTICE, "applied %s: generation %u, sha256 %s (%s)", file,
+			  op.res.generation, a->pol.hash, source);
+		if (op.saved)
+			agent_log(LOG_INFO, "saved it as the last good policy in %s",
+				  a->cfg.state_dir);
+	}
+	xs_operate_free(&op);
 	dp_end(&ctl);
 	return err;
+}
+
+/*
+ * The grants in force whose end has passed: the datapath closed them by
+ * itself at that second (their flows are cut at their next packet, or
+ * drain); the log says so once per grant, with its number and statement.
+ */
+static void note_grant_ends(struct agent *a, const struct xs_ctl *ctl)
+{
+	struct xs_overlay_in *v = NULL;
+	uint64_t now = (uint64_t)time(NULL);
+	size_t n = 0, kept = 0;
+	char until[64];
+
+	if (xs_operate_overlays_in_force(&ctl->maps, &v, &n))
+		return;
+	/* forget the ones no longer in force (revoked, or left out by a push) */
+	for (size_t i = 0; i < a->nended; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < n && !found; k++)
+			found = v[k].kind == XS_OVERLAY_GRANT &&
+				v[k].number == a->ended[i].number &&
+				v[k].created == a->ended[i].created;
+		if (found)
+			a->ended[kept++] = a->ended[i];
+	}
+	a->nended = kept;
+	for (size_t k = 0; k < n; k++) {
+		struct agent_grant_end *ne;
+		bool told = false;
+
+		if (v[k].kind != XS_OVERLAY_GRANT || !v[k].expires || v[k].expires > now)
+			continue;
+		for (size_t i = 0; i < a->nended && !told; i++)
+			told = a->ended[i].number == v[k].number &&
+			       a->ended[i].created == v[k].created;
+		if (told)
+			continue;
+		ne = realloc(a->ended, (a->nended + 1) * sizeof(*ne));
+		if (!ne)
+			break;
+		a->ended = ne;
+		a->ended[a->nended++] = (struct agent_grant_end){ v[k].number, v[k].created };
+		xs_show_time(v[k].expires, until, sizeof(until));
+		agent_log(LOG_NOTICE, "grant %u ended at %s: %s%s%s%s", v[k].number, until,
+			  v[k].text,
+			  v[k].flags & XS_RULEF_DRAIN ? " (--drain: its flows may finish)" : "",
+			  v[k].reason[0] ? "; reason: " : "", v[k].reason);
+	}
+	free(v);
 }
 
 /* Another process applied generation `gen`: say so, and when it is an
@@ -444,6 +673,8 @@ bool dp_poll(struct agent *a)
 		xs_ctl_close(&ctl);
 		return false;
 	}
+	if (gen)
+		note_grant_ends(a, &ctl);
 	if (ctl.prog_id[XS_PROG_XDP] != a->xdp_prog_id) {
 		if (a->xdp_prog_id)
 			agent_log(LOG_WARNING,

@@ -221,6 +221,7 @@ static void finish(struct agent *a)
 	free(a->pol.file_error);
 	free(a->links);
 	free(a->gone);
+	free(a->ended);
 	agent_config_free(&a->cfg);
 }
 
