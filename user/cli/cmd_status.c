@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "ctl/hooks.h"
 #include "json.h"
 #include "ctl/loader.h"
+#include "ctl/operate.h"
+#include "ctl/overlay.h"
 #include "ctl/show.h"
 #include "status_agent.h"
 #include "util.h"
@@ -343,6 +346,123 @@ static bool port_binding(const struct xs_maps *m, const struct xs_iface *e, char
 	return true;
 }
 
+/* ---- quarantines and grants (the overlays in force) ---------------------- */
+
+/* Who made an overlay: "name" or "uid N". */
+static void who(uint32_t uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid((uid_t)uid);
+
+	if (pw && pw->pw_name)
+		snprintf(buf, size, "%s", pw->pw_name);
+	else
+		snprintf(buf, size, "uid %u", uid);
+}
+
+/* A quarantine's targets as "a, b" (its statement without the mode). */
+static void targets_of(const char *text, char *buf, size_t size)
+{
+	char **t = NULL, *mode = NULL;
+	size_t n = 0, o = 0;
+
+	buf[0] = '\0';
+	if (xs_overlay_quarantine_parts(text, &t, &n, &mode)) {
+		snprintf(buf, size, "%s", text);
+		return;
+	}
+	for (size_t i = 0; i < n && o < size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? ", " : "", t[i]);
+	xs_overlay_strv_free(t, n);
+	free(mode);
+}
+
+static void overlays_text(const struct xs_overlay_in *v, size_t n)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	char since[64], until[64], user[64], buf[XS_OVERLAY_TEXT_LEN], mode[XS_OVERLAY_TEXT_LEN],
+		left[32];
+	size_t nq = 0, ng = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v[i].kind == XS_OVERLAY_GRANT ? ng++ : nq++;
+	if (nq)
+		printf("quarantines: %zu\n", nq);
+	for (size_t i = 0; nq && i < n; i++) {
+		if (v[i].kind != XS_OVERLAY_QUARANTINE)
+			continue;
+		targets_of(v[i].text, buf, sizeof(buf));
+		xs_overlay_mode(v[i].text, mode, sizeof(mode));
+		xs_show_time(v[i].created, since, sizeof(since));
+		who(v[i].uid, user, sizeof(user));
+		printf("  %-4u %s   mode: %s   since %s by %s   reason: %s\n", v[i].number, buf,
+		       mode, since, user, *v[i].reason ? v[i].reason : "-");
+	}
+	if (ng)
+		printf("grants: %zu\n", ng);
+	for (size_t i = 0; ng && i < n; i++) {
+		if (v[i].kind != XS_OVERLAY_GRANT)
+			continue;
+		xs_show_time(v[i].expires, until, sizeof(until));
+		who(v[i].uid, user, sizeof(user));
+		if (v[i].expires > now)
+			xs_format_duration(v[i].expires - now, left, sizeof(left));
+		printf("  %-4u %s   %s%s (until %s)%s   by %s   reason: %s\n", v[i].number,
+		       v[i].text, v[i].expires > now ? left : "expired",
+		       v[i].expires > now ? " left" : "", until,
+		       v[i].flags & XS_RULEF_DRAIN ? " --drain" : "", user,
+		       *v[i].reason ? v[i].reason : "-");
+	}
+}
+
+static void overlays_json(const struct xs_overlay_in *v, size_t n)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	char user[64], buf[XS_OVERLAY_TEXT_LEN], mode[XS_OVERLAY_TEXT_LEN];
+	bool first = true;
+
+	printf(",\"quarantines\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].kind != XS_OVERLAY_QUARANTINE)
+			continue;
+		targets_of(v[i].text, buf, sizeof(buf));
+		xs_overlay_mode(v[i].text, mode, sizeof(mode));
+		who(v[i].uid, user, sizeof(user));
+		printf("%s{\"number\":%u,\"statement\":", first ? "" : ",", v[i].number);
+		json_print_str(stdout, v[i].text);
+		printf(",\"targets\":");
+		json_print_str(stdout, buf);
+		printf(",\"mode\":");
+		json_print_str(stdout, mode);
+		printf(",\"reason\":");
+		json_print_str(stdout, v[i].reason);
+		printf(",\"uid\":%u,\"user\":", v[i].uid);
+		json_print_str(stdout, user);
+		printf(",\"since\":%llu}", (unsigned long long)v[i].created);
+		first = false;
+	}
+	printf("],\"grants\":[");
+	first = true;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].kind != XS_OVERLAY_GRANT)
+			continue;
+		who(v[i].uid, user, sizeof(user));
+		printf("%s{\"number\":%u,\"statement\":", first ? "" : ",", v[i].number);
+		json_print_str(stdout, v[i].text);
+		printf(",\"created\":%llu,\"expires\":%llu,\"left\":%llu,\"expired\":%s,"
+		       "\"drain\":%s,\"reason\":",
+		       (unsigned long long)v[i].created, (unsigned long long)v[i].expires,
+		       (unsigned long long)(v[i].expires > now ? v[i].expires - now : 0),
+		       v[i].expires > now ? "false" : "true",
+		       v[i].flags & XS_RULEF_DRAIN ? "true" : "false");
+		json_print_str(stdout, v[i].reason);
+		printf(",\"uid\":%u,\"user\":", v[i].uid);
+		json_print_str(stdout, user);
+		printf("}");
+		first = false;
+	}
+	printf("]");
+}
+
 /* ---- commit-confirm (apply --confirm) ------------------------------------- */
 
 /*
@@ -454,7 +574,7 @@ static int status_unloaded_agent(const char *dir, const struct xs_agent_view *av
 		json_print_str(stdout, dir);
 		printf(",\"interfaces\":[],\"unrecorded\":");
 		strays_json(s, n);
-		printf(",\"policy\":null,\"agent\":");
+		printf(",\"policy\":null,\"quarantines\":[],\"grants\":[],\"agent\":");
 		xs_agent_view_json(av);
 		printf("}\n");
 	} else {
@@ -472,6 +592,8 @@ static int status_unloaded_agent(const char *dir, const struct xs_agent_view *av
 int cmd_status(int argc, char **argv)
 {
 	struct xs_agent_view av = { 0 };
+	struct xs_overlay_in *ov = NULL;
+	size_t nov = 0;
 	struct xs_iface_live *live = NULL;
 	struct xs_policy_meta meta;
 	struct xs_iface *v = NULL;
@@ -530,6 +652,10 @@ int cmd_status(int argc, char **argv)
 	if (cfg.generation)
 		xs_meta_get(&ctl.maps, cfg.generation & 1, &meta);
 	xs_hex(meta.hash, sizeof(meta.hash), hash);
+	if (xs_operate_overlays_in_force(&ctl.maps, &ov, &nov)) {
+		p_err("cannot read the overlays in force under %s", ctl.dir);
+		goto out;
+	}
 	warn_file_error(&av);
 
 	if (xs_json) {
@@ -583,6 +709,7 @@ int cmd_status(int argc, char **argv)
 		} else {
 			printf("null");
 		}
+		overlays_json(ov, nov);
 		printf(",\"agent\":");
 		xs_agent_view_json(&av);
 		printf(",\"conntrack\":{\"entries\":%llu,\"live\":%llu,\"max\":%u}",
@@ -627,6 +754,7 @@ int cmd_status(int argc, char **argv)
 		printf("policy: none applied (traffic passes unchecked): run 'xdpseg apply "
 		       "FILE'\n");
 	}
+	overlays_text(ov, nov);
 	xs_agent_view_text(&av);
 	printf("conntrack: %llu entries, %llu live (max %u)\n", (unsigned long long)ct_total,
 	       (unsigned long long)ct_live, XS_CT_MAX);
@@ -635,6 +763,7 @@ int cmd_status(int argc, char **argv)
 	ret = is_protected ? XS_EXIT_OK : XS_EXIT_UNPROTECTED;
 out:
 	xs_agent_view_free(&av);
+	free(ov);
 	free(strays);
 	free(live);
 	free(v);

@@ -12,8 +12,12 @@ int cmd_compile(int argc, char **argv); /* cmd_policy.c */
 int cmd_attach(int argc, char **argv);	/* ctl/ */
 int cmd_detach(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
-int cmd_confirm(int argc, char **argv);	 /* cmd_confirm.c */
-int cmd_rollback(int argc, char **argv); /* cmd_confirm.c */
+int cmd_confirm(int argc, char **argv);	   /* cmd_confirm.c */
+int cmd_rollback(int argc, char **argv);   /* cmd_confirm.c */
+int cmd_quarantine(int argc, char **argv); /* cmd_overlay.c */
+int cmd_release(int argc, char **argv);
+int cmd_grant(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_watch(int argc, char **argv);

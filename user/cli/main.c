@@ -22,6 +22,10 @@ static const struct cmd cmds[] = {
 	{ "apply", cmd_apply, "compile a policy and push it atomically" },
 	{ "confirm", cmd_confirm, "keep a policy applied with apply --confirm" },
 	{ "rollback", cmd_rollback, "go back now to the policy before apply --confirm" },
+	{ "quarantine", cmd_quarantine, "cut addresses or segments off (forensic access only)" },
+	{ "release", cmd_release, "end a quarantine" },
+	{ "grant", cmd_grant, "open access that closes by itself (--for 8h)" },
+	{ "revoke", cmd_revoke, "end a grant now" },
 	{ "status", cmd_status, "interfaces, active policy, conntrack, event losses" },
 	{ "stats", cmd_stats, "counters per rule, per default and per drop reason" },
 	{ "show", cmd_show, "the running policy as it is enforced" },
@@ -37,7 +41,7 @@ static void usage(FILE *out)
 		     "       xdpseg --version | --help\n\n"
 		     "eBPF/XDP microsegmentation enforcer.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(out, "  %-9s %s\n", cmds[i].name, cmds[i].summary);
+		fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(out, "\nOptions:\n"
 		     "  -v, --verbose   show libbpf's own log\n"
 		     "  -V, --version   print the version\n"

@@ -155,6 +155,47 @@ static int running_base(const struct xs_maps *m, const char *dir, struct xs_comp
 	return 0;
 }
 
+/* Is `file` one of the files `c` was compiled from? */
+static bool is_source(const struct xs_compiled *c, const char *file)
+{
+	for (size_t i = 0; c && file && i < c->nsources; i++)
+		if (c->sources[i].path && !strcmp(c->sources[i].path, file))
+			return true;
+	return false;
+}
+
+/*
+ * Diagnostics on stderr. Recompiling the running policy (`base`), its own
+ * warnings were shown when it was applied: they are not shown again, only
+ * errors (with their notes) and what concerns the overlays ("<grant N>",
+ * "<quarantine N>") or the configuration's failsafe ports.
+ */
+static void print_diags(const struct xs_diags *d, const struct xs_compiled *base)
+{
+	struct xs_diags some = *d;
+	bool kept = false;
+
+	if (base && d->n) {
+		some.v = calloc(d->n, sizeof(*some.v));
+		if (!some.v) {
+			xs_diags_print(stderr, d, isatty(STDERR_FILENO));
+			return;
+		}
+		some.n = 0;
+		for (size_t i = 0; i < d->n; i++) {
+			const struct xs_diag *g = &d->v[i];
+
+			kept = g->severity == XS_SEV_ERROR || !is_source(base, g->file) ||
+			       (g->severity == XS_SEV_NOTE && kept);
+			if (kept)
+				some.v[some.n++] = *g;
+		}
+	}
+	xs_diags_print(stderr, &some, isatty(STDERR_FILENO));
+	if (some.v != d->v)
+		free(some.v);
+}
+
 int xs_operate_push(struct xs_ctl *ctl, struct xs_operate *op)
 {
 	const char *dir = op->state_dir ? op->state_dir : xs_state_dir();
@@ -240,7 +281,7 @@ int xs_operate_push(struct xs_ctl *ctl, struct xs_operate *op)
 	err = xs_policy_compile_opts(path, resolve, rctx, &o, &op->comp, diags);
 	op->nerrors = diags->errors - before;
 	if (!op->diags)
-		xs_diags_print(stderr, &local, isatty(STDERR_FILENO));
+		print_diags(&local, base);
 	if (err) {
 		op->comp = NULL;
 		if (op->nerrors)
