@@ -33,6 +33,8 @@ struct xs_diag {
 	char *msg;
 	char *line_text; /* the offending source line, without newline; may be NULL */
 	int text_col;	 /* column of the caret in line_text (an excerpt of a long line) */
+	char *hint;	 /* the fix the message suggests, also in msg ("did you mean 'vda'?",
+			  * "write 80-443"); NULL: none */
 };
 
 /* Diagnostics kept per xs_diags; past this they are only counted. */
@@ -49,6 +51,17 @@ void xs_diags_init(struct xs_diags *d);
 void xs_diags_free(struct xs_diags *d);
 /* gcc style: FILE:LINE:COL: error: MSG, then the line and a caret. */
 void xs_diags_print(FILE *out, const struct xs_diags *d, bool color);
+/*
+ * The diagnostics as JSON objects {"file", "line", "column", "severity",
+ * "message", "hint"} (line and column null without a place, hint null
+ * without one; strings escaped as xs_diags_print() escapes them), each
+ * after a ',' unless *first, which is then cleared: elements of an array
+ * the caller opens and closes.
+ */
+void xs_diags_print_json(FILE *out, const struct xs_diags *d, bool *first);
+/* s escaped as diagnostics print it (control bytes, invalid UTF-8 and bidi
+ * controls as \xNN), as a JSON string. */
+void xs_json_escaped(FILE *out, const char *s);
 
 /* ---- File resolution ------------------------------------------------------ */
 

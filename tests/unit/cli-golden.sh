@@ -71,6 +71,11 @@ run check-include-dir check -I tests/unit/data/none -I tests/unit/data/lib tests
 run compile-include-dir compile --include-dir=tests/unit/data/lib tests/unit/data/uses-lib.policy
 # not found: one error naming the folders, one note for the names it would have declared
 run check-include-missing check -I tests/unit/data/none tests/unit/data/uses-lib.policy
+# --strict: a warning fails the file (CI); --json: one document on stdout, hints apart
+run check-strict check --strict tests/unit/data/warn.policy tests/unit/data/small.policy
+run check-strict-clean check --strict policies/cvad-onprem.policy policies/citrix-managed-azure.policy
+run check-json check --json tests/unit/data/warn.policy tests/unit/data/broken.policy tests/unit/data/does-not-exist.policy tests/unit/data/small.policy
+run check-json-strict check -s -j tests/unit/data/warn.policy
 
 # Policy input is untrusted (issue 6, class 5). The files are made here, in a
 # scratch folder, so that the tree holds no control bytes, FIFOs, links or
@@ -113,6 +118,7 @@ mkdir "$in5"
 run_in "$in5" check-nul check nul.policy
 run_in "$in5" check-control check control.policy
 run_in "$in5" check-escape check "$(printf 'esc\033]0;x\007.policy')"
+run_in "$in5" check-escape-json check --json "$(printf 'esc\033]0;x\007.policy')"
 run_in "$in5" check-include-kinds check kinds.policy
 run_in "$in5" check-fifo check fifo
 run_in "$in5" check-too-big check big.policy

@@ -1047,6 +1047,110 @@ Test(unit, diag_print_format)
 	xs_diags_free(&d);
 }
 
+/* The fix a message suggests is also its hint; the message is unchanged. */
+Test(unit, diag_hints)
+{
+	static const char *const want[][2] = {
+		{ "unknown statement 'segmnet'; did you mean 'segment'?",
+		  "did you mean 'segment'?" },
+		{ "unknown segment 'vdaa'; did you mean 'vda'?", "did you mean 'vda'?" },
+		{ "unknown service 'webb'; did you mean 'web'?", "did you mean 'web'?" },
+		{ "unknown service 'ssh'", NULL },
+		{ "inverted range 443-80 (write 80-443)", "write 80-443" },
+		{ "'any' cannot be in a list: it is every segment and 'world' already (write it "
+		  "alone)",
+		  "write it alone" },
+		{ "unknown mode 'monitr'; did you mean 'monitor'?", "did you mean 'monitor'?" },
+		{ "prefix 169.254.0.0/16 is the built-in segment 'link-local': declare a longer "
+		  "prefix inside it, or write rules for 'link-local'",
+		  "declare a longer prefix inside it, or write rules for 'link-local'" },
+	};
+	struct xs_compiled *c = NULL;
+	struct xs_diags d;
+
+	xs_diags_init(&d);
+	cr_assert_eq(compile_text("segmnet x 10.0.0.0/8\n"
+				  "segment vda 10.1.0.0/16\n"
+				  "service web tcp/80\n"
+				  "allow vdaa -> vda : webb, ssh, tcp/443-80\n"
+				  "allow any, vda -> vda\n"
+				  "mode vda monitr\n"
+				  "segment ll 169.254.0.0/16\n",
+				  &c, &d),
+		     -EINVAL);
+	cr_assert_eq(d.n, 8, "%zu diagnostics", d.n);
+	for (size_t i = 0; i < d.n; i++) {
+		cr_expect_str_eq(d.v[i].msg, want[i][0]);
+		if (want[i][1])
+			cr_expect(d.v[i].hint && !strcmp(d.v[i].hint, want[i][1]), "%zu: hint %s",
+				  i, d.v[i].hint ? d.v[i].hint : "(none)");
+		else
+			cr_expect_null(d.v[i].hint, "%zu: hint %s", i, d.v[i].hint);
+	}
+	xs_diags_free(&d);
+}
+
+/* The markers are found by their place in the format: an argument holding
+ * the marker's byte (a file name may) does not move the hint. */
+Test(unit, diag_hint_markers)
+{
+	struct xs_diags d;
+
+	xs_diags_init(&d);
+	xs_diag_add(&d, XS_SEV_ERROR, "f", 1, 1, NULL, "a %s b (" XS_HINT "fix %s" XS_HINT ") %d",
+		    "x\x1fy", "z\x1f", 7);
+	xs_diag_add(&d, XS_SEV_WARNING, "f", 2, 1, NULL, "%s: " XS_HINT "do %s", "\x1f", "it");
+	xs_diag_add(&d, XS_SEV_NOTE, "f", 3, 1, NULL, "none %s", "\x1f");
+	cr_assert_eq(d.n, 3);
+	cr_expect_str_eq(d.v[0].msg, "a x\x1fy b (fix z\x1f) 7");
+	cr_expect_str_eq(d.v[0].hint, "fix z\x1f");
+	cr_expect_str_eq(d.v[1].msg, "\x1f: do it");
+	cr_expect_str_eq(d.v[1].hint, "do it");
+	cr_expect_str_eq(d.v[2].msg, "none \x1f");
+	cr_expect_null(d.v[2].hint);
+	xs_diags_free(&d);
+}
+
+Test(unit, diag_json)
+{
+	struct xs_diags d;
+	char *buf = NULL;
+	size_t len = 0;
+	bool first = true;
+	FILE *f;
+
+	xs_diags_init(&d);
+	xs_diag_add(&d, XS_SEV_ERROR, "a\"b\x1b.policy", 3, 7, "allow",
+		    "unknown segment '%s'; " XS_HINT "did you mean '%s'?", "vdaa", "vda");
+	xs_diag_add(&d, XS_SEV_WARNING, "a.policy", 4, 1, NULL, "caf\xc3\xa9 \xff \xe2\x80\xae");
+	xs_diag_add(&d, XS_SEV_NOTE, "a.policy", 0, 0, NULL, "no place");
+	f = open_memstream(&buf, &len);
+	fputc('[', f);
+	xs_diags_print_json(f, &d, &first);
+	xs_diags_print_json(f, &d, &first); /* a second list continues the array */
+	fputc(']', f);
+	fclose(f);
+	cr_expect_str_eq(
+		buf,
+		"[{\"file\":\"a\\\"b\\\\x1b.policy\",\"line\":3,\"column\":7,\"severity\":"
+		"\"error\","
+		"\"message\":\"unknown segment 'vdaa'; did you mean 'vda'?\",\"hint\":\"did you "
+		"mean 'vda'?\"},"
+		"{\"file\":\"a.policy\",\"line\":4,\"column\":1,\"severity\":\"warning\","
+		"\"message\":\"caf\xc3\xa9 \\\\xff \\\\xe2\\\\x80\\\\xae\",\"hint\":null},"
+		"{\"file\":\"a.policy\",\"line\":null,\"column\":null,\"severity\":\"note\","
+		"\"message\":\"no place\",\"hint\":null},"
+		"{\"file\":\"a\\\"b\\\\x1b.policy\",\"line\":3,\"column\":7,\"severity\":\"error\","
+		"\"message\":\"unknown segment 'vdaa'; did you mean 'vda'?\",\"hint\":\"did you "
+		"mean 'vda'?\"},"
+		"{\"file\":\"a.policy\",\"line\":4,\"column\":1,\"severity\":\"warning\","
+		"\"message\":\"caf\xc3\xa9 \\\\xff \\\\xe2\\\\x80\\\\xae\",\"hint\":null},"
+		"{\"file\":\"a.policy\",\"line\":null,\"column\":null,\"severity\":\"note\","
+		"\"message\":\"no place\",\"hint\":null}]");
+	free(buf);
+	xs_diags_free(&d);
+}
+
 Test(unit, limits_are_errors)
 {
 	char *big = NULL;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "json.h"
 
 /* Longest message and source excerpt kept per diagnostic: a policy line or
  * an include name may be megabytes long. */
@@ -28,6 +29,7 @@ void xs_diags_free(struct xs_diags *d)
 		free(d->v[i].file);
 		free(d->v[i].msg);
 		free(d->v[i].line_text);
+		free(d->v[i].hint);
 	}
 	free(d->v);
 	xs_diags_init(d);
@@ -53,11 +55,58 @@ static char *excerpt(const char *line, int col, int *text_col)
 	return out;
 }
 
-void xs_diag_add(struct xs_diags *d, enum xs_severity sev, const char *file, int line, int col,
-		 const char *line_text, const char *fmt, ...)
+/* Bytes fmt[0..n) format to, with ap's arguments (a copy of it). */
+static int formatted_len(const char *fmt, size_t n, va_list ap)
+{
+	char *prefix = strndup(fmt, n);
+	va_list aq;
+	int len;
+
+	if (!prefix)
+		return -1;
+	va_copy(aq, ap);
+	/* the arguments past the prefix's conversions are ignored (C11 7.21.6.1) */
+	len = vsnprintf(NULL, 0, prefix, aq);
+	va_end(aq);
+	free(prefix);
+	return len;
+}
+
+/*
+ * The hint between the XS_HINT markers of fmt, as formatted in msg (which
+ * loses its markers): the markers' places in msg are the lengths fmt
+ * formats to up to them (an argument may hold the marker's byte too).
+ */
+static char *take_hint(char *msg, const char *fmt, va_list ap)
+{
+	const char *m1 = strchr(fmt, XS_HINT[0]), *m2 = m1 ? strchr(m1 + 1, XS_HINT[0]) : NULL;
+	int a = m1 ? formatted_len(fmt, (size_t)(m1 - fmt), ap) : -1;
+	int b = m2 ? formatted_len(fmt, (size_t)(m2 - fmt), ap) : (int)strlen(msg);
+	size_t len = strlen(msg);
+	char *hint;
+
+	if (a < 0 || b < 0 || (size_t)b > len || b <= a || msg[a] != XS_HINT[0] ||
+	    (m2 && msg[b] != XS_HINT[0]))
+		return NULL;
+	hint = strndup(msg + a + 1, (size_t)(b - a - 1));
+	if (m2)
+		memmove(msg + b, msg + b + 1, len - (size_t)b);
+	memmove(msg + a, msg + a + 1, len - (size_t)a);
+	return hint;
+}
+
+/* Cut a message or hint longer than MSG_MAX to it, with "...". */
+static void cut(char *s)
+{
+	if (s && strlen(s) > MSG_MAX)
+		strcpy(s + MSG_MAX - 3, "...");
+}
+
+void xs_diag_addv(struct xs_diags *d, enum xs_severity sev, const char *file, int line, int col,
+		  const char *line_text, const char *fmt, va_list ap)
 {
 	struct xs_diag *g;
-	va_list ap;
+	va_list aq;
 
 	if (sev == XS_SEV_ERROR)
 		d->errors++;
@@ -83,19 +132,32 @@ void xs_diag_add(struct xs_diags *d, enum xs_severity sev, const char *file, int
 	g->line = line;
 	g->col = col;
 	g->line_text = line_text ? excerpt(line_text, col, &g->text_col) : NULL;
-	va_start(ap, fmt);
-	if (vasprintf(&g->msg, fmt, ap) < 0)
+	va_copy(aq, ap);
+	if (vasprintf(&g->msg, fmt, aq) < 0)
 		g->msg = NULL;
-	va_end(ap);
-	if (g->msg && strlen(g->msg) > MSG_MAX)
-		strcpy(g->msg + MSG_MAX - 3, "...");
+	va_end(aq);
+	if (g->msg && strchr(fmt, XS_HINT[0]))
+		g->hint = take_hint(g->msg, fmt, ap);
+	cut(g->msg);
+	cut(g->hint);
 	if (!g->file || !g->msg) {
 		free(g->file);
 		free(g->msg);
 		free(g->line_text);
+		free(g->hint);
 	} else {
 		d->n++;
 	}
+}
+
+void xs_diag_add(struct xs_diags *d, enum xs_severity sev, const char *file, int line, int col,
+		 const char *line_text, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	xs_diag_addv(d, sev, file, line, col, line_text, fmt, ap);
+	va_end(ap);
 }
 
 struct sort_key {
@@ -287,6 +349,53 @@ void xs_diags_print(FILE *out, const struct xs_diags *d, bool color)
 		fprintf(out,
 			"%snote:%s %zu more errors and warnings are not shown (the first %d are)\n",
 			color ? sev_color(XS_SEV_NOTE) : "", reset, d->dropped, XS_MAX_DIAGS);
+}
+
+void xs_json_escaped(FILE *out, const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (m) {
+		xs_put_escaped(m, s);
+		if (fclose(m))
+			buf = (free(buf), NULL);
+	}
+	json_print_str(out, buf ? buf : "");
+	free(buf);
+}
+
+void xs_diags_print_json(FILE *out, const struct xs_diags *d, bool *first)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct xs_diag *g = &d->v[i];
+
+		fputs(*first ? "{" : ",{", out);
+		*first = false;
+		json_print_key(out, "file", 1);
+		xs_json_escaped(out, g->file);
+		json_print_key(out, "line", 0);
+		if (g->line > 0)
+			fprintf(out, "%d", g->line);
+		else
+			fputs("null", out);
+		json_print_key(out, "column", 0);
+		if (g->line > 0)
+			fprintf(out, "%d", g->col);
+		else
+			fputs("null", out);
+		json_print_key(out, "severity", 0);
+		json_print_str(out, sev_name(g->severity));
+		json_print_key(out, "message", 0);
+		xs_json_escaped(out, g->msg);
+		json_print_key(out, "hint", 0);
+		if (g->hint)
+			xs_json_escaped(out, g->hint);
+		else
+			fputs("null", out);
+		fputc('}', out);
+	}
 }
 
 int xs_edit_distance(const char *a, const char *b)

@@ -38,9 +38,18 @@
  * memory for services that name each other many times over. */
 #define XS_MAX_FLAT_SPECS (1 << 22)
 
-/* Add a diagnostic; `line_text` is copied (may be NULL). */
+/*
+ * Add a diagnostic; `line_text` is copied (may be NULL). The part of the
+ * message between two XS_HINT markers in `fmt` (or after one, to the end)
+ * is also its hint (struct xs_diag): "unknown segment '%s'; " XS_HINT "did
+ * you mean '%s'?". The markers are not in the message.
+ */
+#define XS_HINT "\x1f"
 void xs_diag_add(struct xs_diags *d, enum xs_severity sev, const char *file, int line, int col,
 		 const char *line_text, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+void xs_diag_addv(struct xs_diags *d, enum xs_severity sev, const char *file, int line, int col,
+		  const char *line_text, const char *fmt, va_list ap)
+	__attribute__((format(printf, 7, 0)));
 
 /* Order diagnostics [from, n) by file (index in files[], in reading order),
  * line, column; stable, so messages at one place keep their order. */

@@ -132,7 +132,8 @@ void xs_unknown_svc(struct parser *P, const struct item *it)
 	}
 	s = xs_closest_budget(it->name, P->svc_names, P->nsvcs, &P->suggest_budget);
 	if (s)
-		err_at(P, it->loc, "unknown service '%s'; did you mean '%s'?", it->name, s);
+		err_at(P, it->loc, "unknown service '%s'; " XS_HINT "did you mean '%s'?", it->name,
+		       s);
 	else
 		err_at(P, it->loc, "unknown service '%s'", it->name);
 }
@@ -165,7 +166,7 @@ long xs_resolve_seg(struct parser *P, const char *name, struct xs_src_loc loc, b
 	s = xs_closest_budget(name, P->seg_names, P->pol->nsegments + (endpoint ? 2 : 0),
 			      &P->suggest_budget);
 	if (s)
-		err_at(P, loc, "unknown segment '%s'; did you mean '%s'?", name, s);
+		err_at(P, loc, "unknown segment '%s'; " XS_HINT "did you mean '%s'?", name, s);
 	else
 		err_at(P, loc, "unknown segment '%s'", name);
 	return -2;

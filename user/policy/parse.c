@@ -284,8 +284,8 @@ static void stmt_mode(struct parser *P, struct tok *t, int n)
 			const char *s = w ? xs_closest(w, modes, 2) : NULL;
 
 			if (s) {
-				err_at(P, xs_here(P, col), "unknown mode '%s'; did you mean '%s'?",
-				       w, s);
+				err_at(P, xs_here(P, col),
+				       "unknown mode '%s'; " XS_HINT "did you mean '%s'?", w, s);
 				free(w);
 				return;
 			}
@@ -447,7 +447,7 @@ static void parse_line(struct parser *P, const char *line)
 			xs_poison(P, s[2] == 'g' ? 's' : 'v', &toks[1]);
 		if (s)
 			err_at(P, xs_here(P, toks[0].col),
-			       "unknown statement '%s'; did you mean '%s'?", w, s);
+			       "unknown statement '%s'; " XS_HINT "did you mean '%s'?", w, s);
 		else
 			err_at(P, xs_here(P, toks[0].col),
 			       "unknown statement '%.*s' (expected include, service, segment, "

@@ -230,8 +230,8 @@ static void same_prefixes(struct parser *P, const struct pfx_ref *refs, size_t f
 	if (refs[to - 1].seg->builtin) {
 		for (size_t i = from; i + 1 < to; i++)
 			err_at(P, refs[i].p->loc,
-			       "prefix %s is the built-in segment '%s': declare a longer prefix "
-			       "inside it, or write rules for '%s'",
+			       "prefix %s is the built-in segment '%s': " XS_HINT
+			       "declare a longer prefix inside it, or write rules for '%s'",
 			       buf, XS_LINKLOCAL, XS_LINKLOCAL);
 		return;
 	}
@@ -312,7 +312,7 @@ static bool resolve_side(struct parser *P, const struct rend *v, size_t n, uint3
 		if (n > 1 && id == XS_ENDPOINT_ANY) {
 			err_at(P, v[i].loc,
 			       "'any' cannot be in a list: it is every segment and 'world' "
-			       "already (write it alone)");
+			       "already (" XS_HINT "write it alone" XS_HINT ")");
 			ok = false;
 			continue;
 		}

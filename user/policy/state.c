@@ -42,16 +42,12 @@ const char *xs_line_text(struct parser *P, const char *file, int line)
 
 void xs_diag_at(struct parser *P, enum xs_severity sev, struct xs_src_loc loc, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	xs_diag_addv(P->diags, sev, loc.file, loc.line, loc.col,
+		     xs_line_text(P, loc.file, loc.line), fmt, ap);
 	va_end(ap);
-	xs_diag_add(P->diags, sev, loc.file, loc.line, loc.col, xs_line_text(P, loc.file, loc.line),
-		    "%s", msg ? msg : "out of memory");
-	free(msg);
 }
 
 struct xs_src_loc xs_here(struct parser *P, int col)

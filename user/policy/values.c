@@ -106,8 +106,9 @@ int xs_parse_spec(struct parser *P, const struct tok *t, struct xs_portspec *ps)
 	if (dash && !check_port(P, proto, hi, t->col + plen + 2 + (int)(dash - num)))
 		return -1;
 	if (lo > hi) {
-		err_at(P, xs_here(P, t->col + plen + 1), "inverted range %ld-%ld (write %ld-%ld)",
-		       lo, hi, hi, lo);
+		err_at(P, xs_here(P, t->col + plen + 1),
+		       "inverted range %ld-%ld (" XS_HINT "write %ld-%ld" XS_HINT ")", lo, hi, hi,
+		       lo);
 		return -1;
 	}
 	ps->lo = (uint16_t)lo;
