@@ -6,7 +6,8 @@
 # `quarantine`; forensic access lets only the named segment and service in
 # (reason `forensic`), a quarantine without a mode uses the policy's own
 # `quarantine forensic`; a quarantine survives `apply` of a new policy;
-# release (by number, by target) restores; nothing changes on a bad one.
+# release (by number, by target) restores; nothing changes on a bad one;
+# an IPv6 address is a target of its own.
 source "$(dirname "$0")/common.sh"
 test_lab_init "$1"
 LAB_TIMEOUT=1
@@ -15,8 +16,8 @@ STEADY=$XS_SRCDIR/tests/netns/steady.py
 P1=$LAB_TMP/q1.policy P2=$LAB_TMP/q2.policy
 cat >"$P1" <<'EOF'
 service app tcp/5000
-segment clients 10.20.0.0/16
-segment vda     10.10.10.0/24
+segment clients 10.20.0.0/16, fd00:20::/48
+segment vda     10.10.10.0/24, fd00:10:10::/64
 segment bastion 10.10.9.7
 allow clients -> vda : app
 allow bastion -> vda : tcp/22, app
@@ -28,8 +29,8 @@ EOF
 sed 's/^allow clients -> vda : app$/allow clients -> vda : app, tcp\/5001/' "$P1" >"$P2"
 
 lab_host
-lab_vm client 10.20.0.10
-lab_vm vda1 10.10.10.11
+lab_vm client 10.20.0.10 fd00:20::10
+lab_vm vda1 10.10.10.11 fd00:10:10::11
 lab_vm vda2 10.10.10.12
 lab_vm bastion 10.10.9.7
 lab_xs apply "$P1" >/dev/null || fail "apply"
@@ -49,6 +50,7 @@ check allowed "before: vda1 -> client (vda out allow)" vda1 client 10.20.0.10 60
 lab_spawn host 60 "$LAB_XDPSEG" watch --json >"$LAB_TMP/events" 2>/dev/null
 WATCH=$LAB_SPAWNED
 lab_spawn vda1 60 python3 "$STEADY" serve 10.10.10.11 5000
+SERVER=$LAB_SPAWNED
 lab_wait_listen vda1 tcp 5000 || fail "steady server"
 lab_spawn client 60 python3 "$STEADY" probe 10.10.10.11 5000 "$LAB_TMP/steady" 8
 PROBE=$LAB_SPAWNED
@@ -67,7 +69,8 @@ sleep 1.5
 read -r okn failn < <(python3 "$STEADY" count "$LAB_TMP/steady" "$(awk -v t="$T" 'BEGIN { printf "%.3f", t + 0.2 }')")
 [ "$okn" = 0 ] && [ "$failn" -ge 3 ] || fail "the established connection was not cut ($okn ok, $failn failed after)"
 ok "the established connection is cut at its next packet ($failn probes dropped, none passed)"
-kill "$PROBE" 2>/dev/null
+kill "$PROBE" "$SERVER" 2>/dev/null
+wait "$PROBE" "$SERVER" 2>/dev/null
 
 check blocked "new client -> vda1 blocked" client vda1 10.10.10.11 5000
 check blocked "new vda1 -> client blocked (out too)" vda1 client 10.20.0.10 6000
@@ -146,6 +149,15 @@ check allowed "clients released: the new policy's service to vda2" client vda2 1
 check blocked "vda1 still quarantined" client vda1 10.10.10.11 5001
 lab_xs release 1 >/dev/null || fail "release 1"
 check allowed "vda1 released, the new policy's service" client vda1 10.10.10.11 5001
+
+# IPv6: an address of its own, the VM's IPv4 address untouched.
+out=$(lab_xs quarantine fd00:10:10::11/128 --strict)
+expect_match "$out" "^quarantine 1 in force, generation [0-9]+: quarantine fd00:10:10::11 strict$" \
+	"quarantine an IPv6 address (canonical in the statement)"
+check blocked "IPv6: client -> vda1 app" client vda1 fd00:10:10::11 5000
+check allowed "the same VM's IPv4 address is another target" client vda1 10.10.10.11 5000
+lab_xs release fd00:10:10::11 >/dev/null || fail "release an IPv6 target"
+check allowed "IPv6 released" client vda1 fd00:10:10::11 5000
 
 sleep 0.3
 kill -INT "$WATCH"
