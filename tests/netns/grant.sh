@@ -127,8 +127,9 @@ PY
 ok "events: the use (grant) and the cut (grant-expired), each naming the grant"
 
 # A grant survives `apply` of a new policy; expired ones are gone then.
-out=$(lab_xs grant bastion -\> vda : rdp --for 1h --reason "maintenance")
-expect_match "$out" "^grant 3 in force" "grant 3 to the whole segment"
+# shellcheck disable=SC2046 # --until DATE TIME as two words
+out=$(lab_xs grant bastion -\> vda : rdp --until $(date -d '+1 hour' '+%Y-%m-%d %H:%M:%S') --reason "maintenance")
+expect_match "$out" "^grant 3 in force until .* \((1h|59m[0-9]+s)\)" "grant 3 to the whole segment, --until a local time"
 can allowed "grant 3 opens bastion -> vda1 rdp again" bastion 10.10.10.11 3389
 lab_xs apply "$P2" >/dev/null 2>&1 || fail "apply P2 under a grant"
 ok "apply of a new policy under a grant"

@@ -520,6 +520,21 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, bo
 	return argv[++*i];
 }
 
+/* "YYYY-MM-DD" alone, and "HH:MM[:SS]": --until's two halves as two words. */
+static bool is_date(const char *s)
+{
+	return strlen(s) == 10 && isdigit((unsigned char)s[0]) && s[4] == '-' && s[7] == '-' &&
+	       strspn(s, "0123456789-") == 10;
+}
+
+static bool is_clock(const char *s)
+{
+	size_t n = strlen(s);
+
+	return (n == 5 || n == 8) && strspn(s, "0123456789:") == n && s[2] == ':' &&
+	       (n == 5 || s[5] == ':');
+}
+
 int cmd_grant(int argc, char **argv)
 {
 	const char *dur = NULL, *until = NULL, *reason = NULL, **words;
@@ -528,7 +543,7 @@ int cmd_grant(int argc, char **argv)
 	struct session s;
 	size_t nwords = 0;
 	uint64_t now, expires;
-	char *text = NULL, why[512];
+	char *text = NULL, why[512], until_buf[64];
 	bool drain = false, opened = false;
 	int err, ret = XS_EXIT_FAIL;
 
@@ -549,6 +564,11 @@ int cmd_grant(int argc, char **argv)
 			dur = v;
 		} else if ((v = opt_value(argc, argv, &i, "--until", &bad))) {
 			until = v;
+			/* --until 2026-11-25 18:00 (unquoted): the time is the next word */
+			if (is_date(v) && i + 1 < argc && is_clock(argv[i + 1])) {
+				snprintf(until_buf, sizeof(until_buf), "%s %s", v, argv[++i]);
+				until = until_buf;
+			}
 		} else if ((v = opt_value(argc, argv, &i, "--reason", &bad)) ||
 			   (v = opt_value(argc, argv, &i, "-r", &bad))) {
 			reason = v;
