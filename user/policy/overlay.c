@@ -346,11 +346,20 @@ static bool first_inside(void *ctx, const struct xs_pfx_ref *r)
 /* A word with a ':' that is no address: "bastion:rdp" wants blanks around ':'. */
 static bool colon_glued(const struct tok *t)
 {
-	const char *c = memchr(t->s, ':', t->len);
+	const char *c = memchr(t->s, ':', t->len), *slash = memchr(t->s, '/', t->len);
 	struct tok head = *t;
+	char a[64];
+	uint8_t buf[16];
+	int alen = slash ? (int)(slash - t->s) : t->len;
 
 	if (!c)
 		return false;
+	if (alen < (int)sizeof(a)) {
+		memcpy(a, t->s, alen);
+		a[alen] = '\0';
+		if (inet_pton(AF_INET6, a, buf) == 1)
+			return false; /* an address (or prefix) */
+	}
 	head.len = (int)(c - t->s);
 	return head.len > 0 && xs_valid_name(&head);
 }
@@ -445,13 +454,12 @@ static bool parse_endpoint(struct parser *P, struct opass *S, const struct tok *
 
 /*
  * A list of endpoints from t[*i]: E[, E]... Stops before a word that does
- * not follow a ','. Returns false after an error (reported).
+ * not follow a ','. Returns false after a syntax error (reported); an
+ * endpoint with an error (reported) is left out, and the list goes on.
  */
 static bool parse_list(struct parser *P, struct opass *S, const struct tok *t, int *i, int n,
 		       bool names, bool world, struct plist *l, const char *usage)
 {
-	bool ok = true;
-
 	for (;;) {
 		struct pend e, *d;
 
@@ -467,8 +475,6 @@ static bool parse_list(struct parser *P, struct opass *S, const struct tok *t, i
 				return false;
 			}
 			*d = e;
-		} else {
-			ok = false;
 		}
 		(*i)++;
 		if (*i < n && t[*i].type == T_COMMA) {
@@ -479,24 +485,25 @@ static bool parse_list(struct parser *P, struct opass *S, const struct tok *t, i
 			}
 			continue;
 		}
-		return ok;
+		return true;
 	}
 }
 
-/* Services from t[i] up to the end of their list: *i moves past it. */
+/* Services from t[i] up to the end of their list: *i moves past it.
+ * Returns false after a syntax error; an unknown service is reported. */
 static bool parse_services(struct parser *P, struct tok *t, int *i, int n,
 			   struct xs_portspec **ports, size_t *nports)
 {
 	struct item *items = NULL;
 	size_t nitems = 0, cap = 0;
 	int end = list_end(t, *i, n);
-	bool ok;
+	bool ok = xs_parse_items(P, t, *i, end, &items, &nitems, &cap, "':'");
 
-	ok = xs_parse_items(P, t, *i, end, &items, &nitems, &cap, "':'");
-	ok = ok && flatten_items(P, items, nitems, ports, nports);
+	if (ok)
+		flatten_items(P, items, nitems, ports, nports);
 	free_items(items, nitems);
 	*i = end;
-	return ok && *nports;
+	return ok;
 }
 
 #define QUARANTINE_USAGE                                                                          \
@@ -563,10 +570,10 @@ static bool all_world(const struct plist *l)
 
 static void parse_grant(struct parser *P, struct opass *S, struct pov *o, struct tok *t, int n)
 {
+	size_t errors = P->diags->errors;
 	int i = 1;
-	bool ok = parse_list(P, S, t, &i, n, true, true, &o->a, GRANT_USAGE);
 
-	if (!ok)
+	if (!parse_list(P, S, t, &i, n, true, true, &o->a, GRANT_USAGE))
 		return;
 	if (i >= n || t[i].type != T_ARROW) {
 		err_at(P, xs_here(P, i < n ? t[i].col : t[n - 1].col + t[n - 1].len), GRANT_USAGE);
@@ -586,7 +593,7 @@ static void parse_grant(struct parser *P, struct opass *S, struct pov *o, struct
 		err_at(P, xs_here(P, t[i].col), "expected ',' before '%.*s'", t[i].len, t[i].s);
 		return;
 	}
-	if (all_world(&o->a) && all_world(&o->b)) {
+	if (P->diags->errors == errors && all_world(&o->a) && all_world(&o->b)) {
 		err_at(P, xs_here(P, t[0].col),
 		       "a grant from 'world' to 'world' changes nothing: xdpseg governs flows "
 		       "that touch a segment");
@@ -1188,6 +1195,10 @@ void xs_parse_overlays(struct parser *P, const struct xs_compile_opts *opts,
 		parse_failsafe_in(P, &S, o);
 	}
 	P->cur = NULL;
+	if (!P->nomem && S.n - opts->nfailsafe > XS_MAX_OVERLAYS)
+		xs_diag_add(P->diags, XS_SEV_ERROR, P->top, 0, 0, NULL,
+			    "%zu quarantines and grants: at most %d are in force at a time",
+			    S.n - opts->nfailsafe, XS_MAX_OVERLAYS);
 	if (P->nomem || P->diags->errors != errors)
 		goto out;
 	first = pol->nsegments + 1;
