@@ -3,8 +3,10 @@
  * Commit-confirm (confirm.h): the deadline in xs_config, and the rollback
  * the datapath does by itself made explicit.
  *
- * xs_config is written whole (an array map's update copies the value), so
- * every change here is a read, a change and one update. The datapath
+ * xs_config is written whole (an array map's update copies the value, and
+ * a packet may read it half copied), so every change here is a read, a
+ * change and an update, of one field at a time where a mix of old and new
+ * fields could select the wrong policy set (a rollback). The datapath
  * writes one field of it, rolled_back (an atomic exchange at the first
  * packet past the deadline); an update here that races with it writes what
  * this code decided, which is always the state that follows: a confirm
@@ -86,8 +88,11 @@ static void state_of(const struct xs_maps *m, const struct xs_config *cfg, struc
 							   : XS_CONFIRM_PENDING;
 		return;
 	}
+	/* the generation made explicit followed the undone one, with the
+	 * other parity (the set gone back to): any push since moved it on */
 	if (cfg->generation && cfg->rollback_generation &&
-	    gen_after(cfg->rollback_generation, cfg->generation & 1) == cfg->generation) {
+	    gen_after(cfg->rollback_generation, (cfg->rollback_generation & 1) ^ 1) ==
+		    cfg->generation) {
 		struct xs_policy_meta meta;
 
 		/* a missed confirm made explicit, and no apply since */
@@ -189,7 +194,9 @@ void xs_confirm_disarm(const struct xs_maps *m)
 
 	if (xs_config_read(m, &cfg))
 		return;
-	cfg.confirm_deadline_ns = 0;
+	cfg.confirm_deadline_ns = 0; /* first, alone (see xs_confirm_confirm()) */
+	if (config_write(m, &cfg))
+		return;
 	cfg.rollback_generation = 0;
 	cfg.rolled_back = 0;
 	config_write(m, &cfg);
@@ -320,8 +327,12 @@ static int do_rollback(const struct xs_maps *m, struct xs_config *cfg, bool miss
 	xs_generation_file(m, back, rb->restored_file, sizeof(rb->restored_file));
 
 	if (back == undone) {
-		/* an apply --confirm stopped before its push: nothing to undo */
+		/* an apply --confirm stopped before its push: nothing to undo
+		 * (the deadline first, alone, see below) */
 		cfg->confirm_deadline_ns = 0;
+		err = config_write(m, cfg);
+		if (err)
+			return err;
 		cfg->rollback_generation = 0;
 		cfg->rolled_back = 0;
 		rb->generation = undone;
@@ -341,12 +352,27 @@ static int do_rollback(const struct xs_maps *m, struct xs_config *cfg, bool miss
 	if (bpf_map_update_elem(m->meta, &set, &meta, BPF_ANY))
 		return -errno;
 
-	/* One update: the old set under a new generation, no deadline. */
+	/*
+	 * The old set under a new generation, then no deadline, then the
+	 * note of what was undone: one field per update. A packet reads the
+	 * configuration while it is copied in, so it may see some fields old
+	 * and some new; changing one at a time, each mix selects the old set
+	 * (the deadline still set selects it by rollback_generation, the new
+	 * generation has its parity) and never the undone one. rolled_back is
+	 * set first: the datapath sends its one event no more.
+	 */
 	cfg->generation = next;
-	cfg->confirm_deadline_ns = 0;
-	cfg->rollback_generation = missed ? undone : 0;
-	cfg->rolled_back = 0;
+	cfg->rolled_back = 1;
 	err = config_write(m, cfg);
+	if (!err) {
+		cfg->confirm_deadline_ns = 0;
+		err = config_write(m, cfg);
+	}
+	if (!err) {
+		cfg->rollback_generation = missed ? undone : 0;
+		cfg->rolled_back = 0;
+		err = config_write(m, cfg);
+	}
 	if (err)
 		return err;
 	rb->generation = next;
@@ -464,12 +490,15 @@ int xs_confirm_confirm(const struct xs_maps *m, const char *state_dir, struct xs
 		}
 		return -ENOENT;
 	}
+	/* The deadline first, alone: a packet that reads the configuration
+	 * half copied never sees a deadline without its rollback generation. */
 	cfg.confirm_deadline_ns = 0;
-	cfg.rollback_generation = 0;
-	cfg.rolled_back = 0;
 	err = config_write(m, &cfg);
 	if (err)
 		return err;
+	cfg.rollback_generation = 0;
+	cfg.rolled_back = 0;
+	config_write(m, &cfg);
 	if (out)
 		*out = c;
 
