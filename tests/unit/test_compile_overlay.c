@@ -1078,3 +1078,181 @@ Test(overlays, differential_random)
 	cr_assert_gt(flows_by_overlay, 5000, "only %d flows decided by an overlay",
 		     flows_by_overlay);
 }
+
+/* ---- The artefact's reader: overlays' data inconsistent with the rest ------------ */
+
+/* The body of section `tag` of a well-formed artefact, and its count. */
+static uint8_t *sect_body(uint8_t *b, uint32_t tag, uint32_t *count)
+{
+	size_t at = 64;
+
+	for (;;) {
+		uint32_t t;
+		uint64_t bytes;
+
+		memcpy(&t, b + at, 4);
+		memcpy(count, b + at + 4, 4);
+		memcpy(&bytes, b + at + 8, 8);
+		if (t == tag)
+			return b + at + 16;
+		at += 16 + bytes;
+	}
+}
+
+/* Rejected with exactly `want` once the checksum is made right again. */
+static void rejected_as(uint8_t *b, size_t n, const char *want)
+{
+	struct xs_compiled *c = NULL;
+	char err[256], *f = NULL;
+
+	xs_sha256(b, n - 32, b + n - 32);
+	cr_assert_eq(xs_compiled_deserialize(b, n, &c, &f, err, sizeof(err)), -EINVAL,
+		     "accepted, expected: %s", want);
+	cr_assert_str_eq(err, want);
+}
+
+Test(overlays, artefact_rejects_inconsistent_overlays)
+{
+	struct xs_overlay_in v[] = { quar(1, "quarantine 10.10.0.7"),
+				     grant(2, "grant bastion -> 10.10.0.8 : rdp", NOW + 60) };
+	struct ov o = { v, 2, .now = NOW };
+	struct xs_compiled *c = must(POLICY, &o);
+	uint32_t gid = origin(c, XS_ORIGIN_GRANT, v[1].text), count;
+	size_t n, k = 0, plain = 0;
+	uint8_t *b, *copy, *body;
+	char want[256];
+	void *buf;
+
+	cr_assert_eq(xs_compiled_serialize(c, "p", &buf, &n), 0);
+	b = buf;
+	copy = malloc(n);
+	for (size_t i = 0; i < c->nrules; i++) {
+		if (c->rules[i].val.rule_id == gid)
+			k = i;
+		if (!c->rules[i].val.flags && c->rules[i].val.rule_id == 1)
+			plain = i;
+	}
+
+	/* a quarantine flag on a segment no quarantine holds */
+	memcpy(copy, b, n);
+	body = sect_body(copy, 11, &count);
+	body[16 * 1 + 3] = XS_SEGF_QUARANTINE;
+	memcpy(body + 16 * 1 + 12, &c->overlays[0].rule_id, 4);
+	rejected_as(copy, n,
+		    "section 'seginfo', record 2: segment 1's quarantine is not its overlays'");
+	/* ... and its quarantine's origin another's */
+	memcpy(copy, b, n);
+	body = sect_body(copy, 11, &count);
+	memcpy(body + 16 * seg_named(c, "vda[10.10.0.7]") + 12, &gid, 4);
+	snprintf(want, sizeof(want),
+		 "section 'seginfo', record %u: segment %u's quarantine is not its overlays'",
+		 seg_named(c, "vda[10.10.0.7]") + 1, seg_named(c, "vda[10.10.0.7]"));
+	rejected_as(copy, n, want);
+
+	/* entries: a grant that is forensic too, a forensic entry of a rule's origin, a
+	 * drain without a grant, a fallback that is not a rule's */
+	memcpy(copy, b, n);
+	body = sect_body(copy, 10, &count);
+	body[28 * k + 25] |= XS_RULEF_FORENSIC;
+	snprintf(want, sizeof(want),
+		 "section 'rule-table', record %zu: flags 0x5 are not an entry's", k + 1);
+	rejected_as(copy, n, want);
+	memcpy(copy, b, n);
+	body = sect_body(copy, 10, &count);
+	body[28 * plain + 25] = XS_RULEF_FORENSIC;
+	snprintf(want, sizeof(want),
+		 "section 'rule-table', record %zu: the origin 1 is not a forensic access's",
+		 plain + 1);
+	rejected_as(copy, n, want);
+	memcpy(copy, b, n);
+	body = sect_body(copy, 10, &count);
+	body[28 * plain + 25] = XS_RULEF_DRAIN;
+	snprintf(want, sizeof(want),
+		 "section 'rule-table', record %zu: flags 0x2 are not an entry's", plain + 1);
+	rejected_as(copy, n, want);
+	memcpy(copy, b, n);
+	body = sect_body(copy, 10, &count);
+	memcpy(body + 28 * k + 12 + 4, &gid, 4); /* fb_rule_id */
+	snprintf(want, sizeof(want),
+		 "section 'rule-table', record %zu: the fallback's origin %u is not a rule's",
+		 k + 1, gid);
+	rejected_as(copy, n, want);
+
+	/* records: out of order, kind against origin */
+	memcpy(copy, b, n);
+	body = sect_body(copy, 17, &count);
+	cr_assert_eq(count, 2);
+	body[420 + 4 + 16] = 1; /* the second record's number */
+	rejected_as(copy, n,
+		    "section 'overlays', record 2: number 1 is not after the one before it");
+	memcpy(copy, b, n);
+	body = sect_body(copy, 17, &count);
+	body[420 + 4 + 24] = XS_OVERLAY_QUARANTINE; /* the second record's kind */
+	snprintf(want, sizeof(want),
+		 "section 'overlays', record 2: its origin %u is not a quarantine's", gid);
+	rejected_as(copy, n, want);
+
+	/* a derived segment's parent */
+	memcpy(copy, b, n);
+	body = sect_body(copy, 5, &count);
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t name;
+
+		if (i == count - 1) {
+			uint16_t self = (uint16_t)count;
+
+			memcpy(body + 12, &self, 2);
+			break;
+		}
+		memcpy(&name, body + 28, 4);
+		body += 32 + name;
+	}
+	snprintf(want, sizeof(want),
+		 "section 'segments', record %u: a derived segment not after the others, or with "
+		 "parent %u",
+		 count, count);
+	rejected_as(copy, n, want);
+
+	free(copy);
+	free(buf);
+	xs_compiled_free(c);
+}
+
+/* A bound port's addresses are its segment's, derived segments included: a
+ * quarantined VM is not a spoofer, and the bind entries do not change. */
+Test(overlays, binds_unchanged)
+{
+	static const char *const pol = "segment vda 10.1.0.0/16, fd00:1::/64\n"
+				       "segment admins 10.1.99.0/24\n"
+				       "bind vda vnet*\n"
+				       "bind admins tap0 10.1.99.5\n"
+				       "allow admins -> vda\n";
+	struct xs_overlay_in v[] = { quar(1, "quarantine 10.1.0.5, fd00:1::5 strict"),
+				     grant(2, "grant 10.1.99.5 -> 10.1.0.0/20 : tcp/22",
+					   NOW + 60) };
+	struct ov o = { v, 2, .now = NOW };
+	struct xs_compiled *a, *b;
+	uint8_t addr4[16] = { 10, 1, 0, 5 }, addr6[16] = { 0xfd, 0, 0, 1, [15] = 5 };
+
+	a = must(pol, NULL);
+	b = must(pol, &o);
+	cr_assert_eq(a->nbind4, b->nbind4);
+	cr_assert(!memcmp(a->bind4, b->bind4, a->nbind4 * sizeof(*a->bind4)));
+	cr_assert_eq(a->nbind6, b->nbind6);
+	cr_assert(!memcmp(a->bind6, b->bind6, a->nbind6 * sizeof(*a->bind6)));
+	cr_assert(!memcmp(a->binds, b->binds, a->nbinds * sizeof(*a->binds)));
+	cr_assert(xs_policy_bind_allows(b->policy, &b->policy->bindings[0], 4, addr4));
+	cr_assert(xs_policy_bind_allows(b->policy, &b->policy->bindings[0], 6, addr6));
+	{
+		struct xs_tables t;
+
+		xs_tables_init(&t, b);
+		cr_assert(xs_tables_bind_allows(&t, 1, 4, addr4));
+		cr_assert(xs_tables_bind_allows(&t, 1, 6, addr6));
+		addr4[2] = 99;
+		cr_assert(!xs_tables_bind_allows(&t, 1, 4, addr4));
+		cr_assert(!xs_policy_bind_allows(b->policy, &b->policy->bindings[0], 4, addr4));
+	}
+	xs_compiled_free(a);
+	xs_compiled_free(b);
+}
