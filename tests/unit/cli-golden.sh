@@ -146,12 +146,14 @@ run verify-usage-port verify 10.1.0.5 10.2.0.9 tcp/65536 --policy $S
 run verify-usage-icmp6 verify fd00::1 fd00::2 icmp/8 --policy $S
 run verify-usage-noport verify 10.1.0.5 10.2.0.9 udp --policy $S
 run verify-broken verify 10.1.0.5 10.2.0.9 tcp/1 --policy tests/unit/data/broken.policy
+run verify-include-dir verify 10.10.2.5 10.10.3.1 tcp/88 --policy tests/unit/data/uses-lib.policy -I tests/unit/data/lib
 run verify-help verify --help
 run diff-same diff $S $S
 run diff-files diff $S tests/unit/data/small-b.policy
 run diff-files-json diff --json $S tests/unit/data/small-b.policy
 run diff-usage diff $S
 run diff-missing diff $S tests/unit/data/does-not-exist.policy
+run diff-include-dir diff -I tests/unit/data/lib tests/unit/data/uses-lib.policy tests/unit/data/uses-lib.policy
 run diff-help diff -h
 run show-help show --help
 

@@ -15,7 +15,7 @@
 #include "util.h"
 
 static const char diff_help[] =
-	"Usage: xdpseg diff OLD NEW [--json]\n\n"
+	"Usage: xdpseg diff OLD NEW [-I DIR]... [--json]\n\n"
 	"The semantic difference of two policies, each a FILE or 'running' (the\n"
 	"policy in force, read back from the kernel): not how they are written but\n"
 	"what they decide. Segments are compared by name:\n"
@@ -27,8 +27,8 @@ static const char diff_help[] =
 	"             side as FILE:LINE and its text\n"
 	"Decisions of segments only one policy has are not compared (their\n"
 	"addresses fall to other segments in the other one: see their prefixes).\n\n"
-	"  -j, --json   print one JSON object\n"
-	"  -h, --help   this help\n\n"
+	"  -j, --json              print one JSON object\n" XS_CLI_HELP_INCLUDE
+	"  -h, --help              this help\n\n"
 	"Exit status (as diff(1)): 0 no difference, 1 differences, 2 trouble.\n";
 
 #define XS_EXIT_DIFF_TROUBLE 2
@@ -246,6 +246,7 @@ int cmd_diff(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		XS_CLI_OPT_INCLUDE,
 		{ 0 },
 	};
 	struct xs_view a = { 0 }, b = { 0 };
@@ -253,8 +254,12 @@ int cmd_diff(int argc, char **argv)
 	int c, ret = XS_EXIT_DIFF_TROUBLE;
 
 	optind = 0; /* options may follow the operands */
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jI:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'I':
+			if (xs_cli_include_dir(optarg))
+				return XS_EXIT_DIFF_TROUBLE;
+			break;
 		case 'j':
 			xs_json = true;
 			break;

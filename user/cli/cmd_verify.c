@@ -35,7 +35,7 @@
 #include "util.h"
 
 static const char verify_help[] =
-	"Usage: xdpseg verify SRC DST PROTO/PORT [--policy FILE] [--json]\n"
+	"Usage: xdpseg verify SRC DST PROTO/PORT [--policy FILE [-I DIR]...] [--json]\n"
 	"                     [--src-iface IFACE] [--dst-iface IFACE]\n\n"
 	"Would a new flow from SRC to DST pass? PROTO/PORT is tcp/443, udp/53,\n"
 	"icmp/8 or icmpv6/128 (ICMP: the type), or a protocol number without\n"
@@ -46,15 +46,15 @@ static const char verify_help[] =
 	"the verdict, and why: the deciding rule as FILE:LINE and its text, or the\n"
 	"default and the side that denied, monitor mode, a quarantine, a grant\n"
 	"(and when it ends), a failsafe port.\n\n"
-	"  -p, --policy FILE    ask FILE instead of the running policy (without the\n"
-	"                       overlays in force: apply --dry-run shows those)\n"
-	"      --src-iface IF   the source is behind interface IF: a bound port\n"
-	"                       checks its source address and classifies a\n"
-	"                       link-local source by its segment\n"
-	"      --dst-iface IF   the destination is behind interface IF (a link-local\n"
-	"                       destination takes its bound segment)\n"
-	"  -j, --json           print one JSON object\n"
-	"  -h, --help           this help\n\n"
+	"  -p, --policy FILE       ask FILE instead of the running policy (without the\n"
+	"                          overlays in force: apply --dry-run shows those)\n"
+	"      --src-iface IFACE   the source is behind interface IFACE: a bound port\n"
+	"                          checks its source address and classifies a\n"
+	"                          link-local source by its segment\n"
+	"      --dst-iface IFACE   the destination is behind interface IFACE (a link-local\n"
+	"                          destination takes its bound segment)\n"
+	"  -j, --json              print one JSON object\n" XS_CLI_HELP_INCLUDE
+	"  -h, --help              this help\n\n"
 	"Exit status: 0 the flow passes (allow, or audit in monitor mode), 1 it is\n"
 	"dropped, 2 a usage error or no policy to ask.\n";
 
@@ -504,6 +504,7 @@ int cmd_verify(int argc, char **argv)
 		{ "dst-iface", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		XS_CLI_OPT_INCLUDE,
 		{ 0 },
 	};
 	const char *policy = NULL;
@@ -514,8 +515,12 @@ int cmd_verify(int argc, char **argv)
 	int c;
 
 	optind = 0; /* options may follow the operands */
-	while ((c = getopt_long(argc, argv, "p:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:jI:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'I':
+			if (xs_cli_include_dir(optarg))
+				return XS_EXIT_VERIFY_TROUBLE;
+			break;
 		case 'p':
 			policy = optarg;
 			break;
