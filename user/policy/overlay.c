@@ -365,9 +365,10 @@ static bool colon_glued(const struct tok *t)
 }
 
 /*
- * One endpoint word: a segment's name (names: false for addresses only),
- * or an address or prefix, placed in the declared segment holding it.
- * Returns false after an error.
+ * One endpoint word: a segment's name (names: false for addresses only;
+ * world: false where `world` is not one), or an address or prefix, placed
+ * in the declared segment holding it (or the segment it is the only prefix
+ * of). Returns false after an error.
  */
 static bool parse_endpoint(struct parser *P, struct opass *S, const struct tok *t, bool names,
 			   bool world, struct pend *e)
