@@ -4,11 +4,12 @@
  * kept here as the reference: random policies, identical findings.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "helpers.h"
+#include "expect.h"
 #include "internal.h"
 #include "randpol.h"
 
@@ -223,4 +224,119 @@ Test(unit, lint_matches_the_quadratic_reference)
 	}
 	/* the generators make both findings often, or this test proves little */
 	cr_expect_gt(found, 3000, "only %zu findings", found);
+}
+
+/* ---- A segment's prefix inside another's ------------------------------------- */
+
+Test(unit, nested_prefix_warns_when_nothing_says_it_is_meant)
+{
+	expect_diags(
+		"segment vda 10.10.10.0/24\n"
+		"segment bastion 10.10.10.7\n"
+		"segment customer 10.200.0.0/16\n"
+		"segment customer-dc 10.200.1.0/28\n"
+		"segment clients 10.20.0.0/16, fd00:20::/48\n"
+		"segment admins 10.20.99.0/24, fd00:20:99::/64 inside clients\n"
+		"segment hosts fe80::1:0/112\n"
+		"segment vda.gpu 10.10.10.128/25, 10.30.0.0/16\n"
+		"allow vda, bastion, customer, customer-dc, clients, admins, hosts, vda.gpu -> "
+		"world\n",
+		0,
+		"main.policy:2:17: warning: 10.10.10.7/32 of segment 'bastion' is inside "
+		"10.10.10.0/24 of segment 'vda' (main.policy:1): its addresses are taken out "
+		"of 'vda'; if that is intended, end the statement with 'inside vda'\n");
+}
+
+/* The outer segment is the one of the nearest prefix holding it. */
+Test(unit, nested_prefix_names_the_nearest_segment)
+{
+	expect_diags("segment c 10.0.0.0/8, fd00::/8\n"
+		     "segment b 10.1.0.0/16 inside c\n"
+		     "segment a 10.1.2.0/24, fd00:1::/64 inside c\n"
+		     "segment a2 10.1.3.0/24 inside b\n"
+		     "allow a, a2, b -> c\n",
+		     0,
+		     "main.policy:3:11: warning: 10.1.2.0/24 of segment 'a' is inside 10.1.0.0/16 "
+		     "of segment 'b' (main.policy:2): its addresses are taken out of 'b'; if that "
+		     "is intended, end the statement with 'inside b'\n");
+}
+
+/* `inside` is checked, and is no use of the outer segment. */
+Test(unit, nested_prefix_inside_errors)
+{
+	expect_diags("segment outer 10.0.0.0/8\n"
+		     "segment a 10.1.0.0/16 inside outr\n"
+		     "segment b 10.2.0.0/16 inside world\n"
+		     "segment c 10.3.0.0/16 inside c\n"
+		     "segment d 10.4.0.0/16 inside outer, outer\n"
+		     "segment e 192.0.2.0/24, 10.5.0.0/16 inside outer, a\n"
+		     "segment f 10.6.0.0/16 inside\n"
+		     "segment g inside outer\n"
+		     "segment h 10.8.0.0/16 inside outer a\n"
+		     "segment i 10.9.0.0/16 inside outer,\n"
+		     "allow a, b, c, d, e, f, h, i -> world\n",
+		     -EINVAL,
+		     "main.policy:2:30: error: unknown segment 'outr'; did you mean 'outer'?\n"
+		     "main.policy:3:30: error: 'world' has no prefixes: a segment cannot be inside "
+		     "it\n"
+		     "main.policy:4:30: error: segment 'c' cannot be inside itself\n"
+		     "main.policy:5:37: error: 'outer' is listed twice\n"
+		     "main.policy:6:51: error: segment 'e' is declared inside 'a', but none of its "
+		     "prefixes is in 'a'\n"
+		     "main.policy:7:29: error: expected: segment NAME PREFIX[, PREFIX...] [inside "
+		     "SEGMENT[, SEGMENT...]]\n"
+		     "main.policy:8:10: error: expected an address or prefix after 'g'\n"
+		     "main.policy:9:36: error: expected: segment NAME PREFIX[, PREFIX...] [inside "
+		     "SEGMENT[, SEGMENT...]]\n"
+		     "main.policy:10:36: error: expected: segment NAME PREFIX[, PREFIX...] [inside "
+		     "SEGMENT[, SEGMENT...]]\n");
+	expect_diags("segment outer 10.0.0.0/8\n"
+		     "segment a 10.1.0.0/16 inside outer\n"
+		     "allow a -> world\n",
+		     0, "main.policy:1:9: warning: segment 'outer' is never used\n");
+}
+
+/* Across files: the outer prefix is named by its file and line. */
+Test(unit, nested_prefix_across_files)
+{
+	struct memfile files[] = {
+		{ "main.policy",
+		  "include \"net.policy\"\n"
+		  "segment db 10.1.2.3\n"
+		  "allow db -> dmz\n",
+		  0 },
+		{ "net.policy", "# the address plan\nsegment dmz 10.1.0.0/16\n", 0 },
+	};
+	struct xs_compiled *c = NULL;
+	struct xs_diags d;
+	char *s;
+
+	xs_diags_init(&d);
+	cr_assert_eq(compile_files(files, 2, &c, &d), 0);
+	s = diags_str(&d);
+	cr_expect_str_eq(s, "main.policy:2:12: warning: 10.1.2.3/32 of segment 'db' is inside "
+			    "10.1.0.0/16 of segment 'dmz' (net.policy:2): its addresses are taken "
+			    "out of 'dmz'; if that is intended, end the statement with 'inside "
+			    "dmz'\n");
+	cr_expect_str_eq(d.v[0].hint, "if that is intended, end the statement with 'inside dmz'");
+	free(s);
+	xs_diags_free(&d);
+	xs_compiled_free(c);
+}
+
+/* One warning per segment and outer segment, at its first prefix there. */
+Test(unit, nested_prefix_one_warning_per_pair)
+{
+	expect_diags("segment lan 10.1.0.0/16, fd00:1::/64\n"
+		     "segment dmz 10.2.0.0/16\n"
+		     "segment hosts 10.2.0.9, 10.1.0.7, fd00:1::7, 10.1.0.8, 192.0.2.1\n"
+		     "allow hosts -> lan, dmz\n",
+		     0,
+		     "main.policy:3:15: warning: 10.2.0.9/32 of segment 'hosts' is inside "
+		     "10.2.0.0/16 of segment 'dmz' (main.policy:2): its addresses are taken out of "
+		     "'dmz'; if that is intended, end the statement with 'inside dmz'\n"
+		     "main.policy:3:25: warning: 10.1.0.7/32 of segment 'hosts' (and 2 more of its "
+		     "prefixes) is inside 10.1.0.0/16 of segment 'lan' (main.policy:1): its "
+		     "addresses are taken out of 'lan'; if that is intended, end the statement "
+		     "with 'inside lan'\n");
 }

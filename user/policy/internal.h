@@ -188,6 +188,10 @@ struct segx {
 	bool used;
 	bool in_set, out_set, mode_set;
 	struct xs_src_loc in_loc, out_loc, mode_loc;
+	/* `segment NAME PREFIX... inside SEG[, SEG]...`: the segments it is
+	 * declared to nest in (resolve.c checks them, lint.c trusts them) */
+	struct rend *inside;
+	size_t ninside;
 };
 
 struct parser {
@@ -359,6 +363,9 @@ void xs_add_linklocal(struct parser *P);
 
 void xs_check_services(struct parser *P);
 void xs_check_segments(struct parser *P);
+/* After xs_check_segments(): each `inside` of a segment names a segment one
+ * of its prefixes is in. */
+void xs_check_inside(struct parser *P);
 void xs_check_rules(struct parser *P);
 void xs_check_defaults(struct parser *P);
 /* bind statements into policy->bindings (ids 1.. in source order) */
@@ -470,7 +477,16 @@ struct xs_lint_hit {
 /* Fill hits[0..p->nrules). Returns 0 or -ENOMEM. */
 int xs_lint_rules(const struct xs_policy *p, struct xs_lint_hit *hits);
 
-/* Warnings of a policy without errors: shadowed and repeated allows, unused names. */
+/* Warnings of a policy without errors: shadowed and repeated
+ * allows, unused names, nested prefixes nothing says are meant. */
 void xs_lint(struct parser *P);
+
+/* fn(ctx, r, outer, n) for each prefix r of the index, in its order, with
+ * its containers outer[0..n) (the farthest first, the nearest last; r
+ * itself not). Returns 0 or -ENOMEM. */
+int xs_pfx_nesting(const struct xs_pfx_index *ix,
+		   void (*fn)(void *ctx, const struct xs_pfx_ref *r,
+			      const struct xs_pfx_ref *const *outer, size_t nouter),
+		   void *ctx);
 
 #endif /* XS_POLICY_INTERNAL_H */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Warnings of a policy without errors: shadowed and repeated allows, unused
- * names.
+ * names, a segment's prefix inside another's that nothing says is meant.
  *
  * An allow is *shadowed* when each of its pieces (port specs; without ':',
  * the one piece "every protocol and port") is covered by one deny alone,
@@ -355,6 +355,142 @@ static void lint_statement(struct parser *P, const struct xs_lint_hit *hits, siz
 			o->loc.line);
 }
 
+int xs_pfx_nesting(const struct xs_pfx_index *ix,
+		   void (*fn)(void *ctx, const struct xs_pfx_ref *r,
+			      const struct xs_pfx_ref *const *outer, size_t nouter),
+		   void *ctx)
+{
+	/* the index is sorted by (family, address, length): a prefix's
+	 * containers come before it, and the prefixes still open when it comes
+	 * are exactly its containers (two prefixes nest or are disjoint) */
+	const struct xs_pfx_ref **stack = calloc(ix->n + 1, sizeof(*stack));
+	size_t depth = 0;
+
+	if (!stack)
+		return -ENOMEM;
+	for (size_t i = 0; i < ix->n; i++) {
+		const struct xs_pfx_ref *r = &ix->v[i];
+
+		while (depth && !xs_prefix_contains(stack[depth - 1]->p, r->p))
+			depth--;
+		fn(ctx, r, stack, depth);
+		stack[depth++] = r;
+	}
+	free(stack);
+	return 0;
+}
+
+/* Does `inner` extend `outer` as a nested segment's name does: OUTER, then
+ * '-', '.' or '_', then more (`customer` -> `customer-dc`)? */
+static bool nested_name(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	return !strncmp(inner, outer, n) && inner[n] && strchr("-._", inner[n]) && inner[n + 1];
+}
+
+static bool declared_inside(const struct segx *x, const char *outer)
+{
+	for (size_t k = 0; k < x->ninside; k++)
+		if (!strcmp(x->inside[k].name, outer))
+			return true;
+	return false;
+}
+
+/* A prefix inside another segment's, nothing saying it is meant. */
+struct nest_hit {
+	const struct xs_pfx_ref *in, *out;
+};
+
+struct nesting {
+	struct parser *P;
+	struct nest_hit *v;
+	size_t n, cap;
+};
+
+/*
+ * A prefix of one segment inside another segment's prefix, when nothing
+ * says it is meant: its addresses leave the outer segment and its rules
+ * silently (a typo in an address or a length does it too). Meant: the
+ * segment is declared `inside` the outer one, or its name extends the outer
+ * one's (`customer-dc` in `customer`), or the outer one is the built-in
+ * link-local. The outer segment is the one of the nearest prefix holding it.
+ */
+static void collect_nesting(void *ctx, const struct xs_pfx_ref *r,
+			    const struct xs_pfx_ref *const *outer, size_t n)
+{
+	struct nesting *N = ctx;
+	const struct xs_policy *p = N->P->pol;
+	const struct xs_segment *s = &p->segments[r->seg - 1], *o;
+	const struct xs_pfx_ref *c = NULL;
+	struct nest_hit *h;
+
+	while (n && !c) /* the nearest of another segment */
+		if (outer[--n]->seg != r->seg)
+			c = outer[n];
+	if (!c || s->builtin)
+		return;
+	o = &p->segments[c->seg - 1];
+	if (o->builtin || declared_inside(&N->P->segx[r->seg - 1], o->name) ||
+	    nested_name(s->name, o->name))
+		return;
+	h = xs_push(&N->v, &N->n, &N->cap, sizeof(*h));
+	if (!h) {
+		N->P->nomem = true;
+		return;
+	}
+	*h = (struct nest_hit){ r, c };
+}
+
+/* By inner segment, outer segment, then the inner prefix's place. */
+static int nest_cmp(const void *a, const void *b)
+{
+	const struct nest_hit *x = a, *y = b;
+	const struct xs_src_loc *l = &x->in->p->loc, *m = &y->in->p->loc;
+
+	if (x->in->seg != y->in->seg)
+		return x->in->seg < y->in->seg ? -1 : 1;
+	if (x->out->seg != y->out->seg)
+		return x->out->seg < y->out->seg ? -1 : 1;
+	if (l->line != m->line) /* a segment is declared in one statement */
+		return l->line < m->line ? -1 : 1;
+	return (l->col > m->col) - (l->col < m->col);
+}
+
+/* One warning per (segment, outer segment): at its first prefix there. */
+static void lint_nesting(struct parser *P)
+{
+	const struct xs_policy *p = P->pol;
+	struct nesting N = { .P = P };
+	struct xs_pfx_index ix;
+
+	if (xs_pfx_index_build(&ix, p) || xs_pfx_nesting(&ix, collect_nesting, &N))
+		P->nomem = true;
+	if (N.n)
+		qsort(N.v, N.n, sizeof(*N.v), nest_cmp);
+	for (size_t i = 0, j; i < N.n && !P->nomem; i = j) {
+		const struct nest_hit *h = &N.v[i];
+		const char *in = p->segments[h->in->seg - 1].name;
+		const char *out = p->segments[h->out->seg - 1].name;
+		char a[64], b[64], more[64] = "";
+
+		for (j = i + 1;
+		     j < N.n && N.v[j].in->seg == h->in->seg && N.v[j].out->seg == h->out->seg; j++)
+			;
+		if (j - i > 1)
+			snprintf(more, sizeof(more), " (and %zu more of its prefixes)", j - i - 1);
+		xs_format_prefix(a, sizeof(a), h->in->p);
+		xs_format_prefix(b, sizeof(b), h->out->p);
+		warn_at(P, h->in->p->loc,
+			"%s of segment '%s'%s is inside %s of segment '%s' (%s:%d): its addresses "
+			"are taken out of '%s'; " XS_HINT
+			"if that is intended, end the statement with 'inside %s'",
+			a, in, more, b, out, h->out->p->loc.file, h->out->p->loc.line, out, out);
+	}
+	free(N.v);
+	xs_pfx_index_free(&ix);
+}
+
 void xs_lint(struct parser *P)
 {
 	const struct xs_policy *p = P->pol;
@@ -380,4 +516,5 @@ void xs_lint(struct parser *P)
 		if (!P->segx[i].used && !p->segments[i].builtin)
 			warn_at(P, p->segments[i].loc, "segment '%s' is never used",
 				p->segments[i].name);
+	lint_nesting(P);
 }

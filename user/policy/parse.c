@@ -100,16 +100,26 @@ static bool parse_prefixes(struct parser *P, struct tok *t, int i, int n, struct
 	return true;
 }
 
+static bool parse_endpoints(struct parser *P, struct tok *t, int *i, int n, struct rend **v,
+			    size_t *nv);
+
+/* segment NAME PREFIX[, PREFIX]... [inside SEGMENT[, SEGMENT]...] */
 static void stmt_segment(struct parser *P, struct tok *t, int n)
 {
 	struct xs_segment *s;
+	struct segx *x;
+	int end = n, i;
 
 	if (n < 2 || !xs_valid_name(&t[1])) {
 		err_at(P, xs_here(P, n > 1 ? t[1].col : t[0].col + t[0].len),
-		       "expected: segment NAME PREFIX[, PREFIX...]");
+		       "expected: segment NAME PREFIX[, PREFIX...] [inside SEGMENT[, SEGMENT...]]");
 		return;
 	}
-	if (n < 3) {
+	/* `inside` is no address: it ends the prefixes */
+	for (i = 2; i < n && end == n; i++)
+		if (xs_tok_is(&t[i], "inside"))
+			end = i;
+	if (end < 3) {
 		err_at(P, xs_here(P, t[1].col + t[1].len),
 		       "expected an address or prefix after '%.*s'", t[1].len, t[1].s);
 		xs_poison(P, 's', &t[1]);
@@ -121,8 +131,20 @@ static void stmt_segment(struct parser *P, struct tok *t, int n)
 		return;
 	}
 	s->loc = xs_here(P, t[1].col);
-	if (!parse_prefixes(P, t, 2, n, &s->prefixes, &s->nprefixes))
+	if (!parse_prefixes(P, t, 2, end, &s->prefixes, &s->nprefixes))
 		P->nomem = true;
+	if (end == n || P->nomem)
+		return;
+	x = &P->segx[P->pol->nsegments - 1];
+	i = end + 1;
+	if (!parse_endpoints(P, t, &i, n, &x->inside, &x->ninside) || i != n) {
+		int col = i < n ? t[i].col : t[n - 1].col + t[n - 1].len;
+
+		if (!P->nomem)
+			err_at(P, xs_here(P, col),
+			       "expected: segment NAME PREFIX[, PREFIX...] [inside SEGMENT[, "
+			       "SEGMENT...]]");
+	}
 }
 
 /*
@@ -666,6 +688,8 @@ static void parser_free(struct parser *P)
 		free(P->svcs[i].flat);
 	}
 	free(P->svcs);
+	for (size_t i = 0; P->segx && P->pol && i < P->pol->nsegments; i++)
+		free_endpoints(P->segx[i].inside, P->segx[i].ninside);
 	free(P->segx);
 	for (size_t i = 0; i < P->nrules; i++) {
 		free_endpoints(P->rules[i].src, P->rules[i].nsrc);
@@ -741,6 +765,7 @@ int xs_policy_parse_opts(const char *path, xs_resolve_fn resolve, void *ctx,
 	if (!P.nomem) {
 		xs_check_services(&P);
 		xs_check_segments(&P);
+		xs_check_inside(&P);
 		xs_check_rules(&P);
 		xs_check_defaults(&P);
 		xs_check_binds(&P);

@@ -289,6 +289,107 @@ void xs_check_segments(struct parser *P)
 	free(refs);
 }
 
+/* ---- Nesting: `segment NAME PREFIX... inside SEGMENT, ...` ------------------------- */
+
+/* The `inside` entries of every segment, resolved: entry k of segment i is
+ * at ids[base[i] + k] (0: in error), found when one of its prefixes is in it. */
+struct inside_check {
+	struct parser *P;
+	size_t *base;
+	uint16_t *ids;
+	bool *found;
+};
+
+/* A segment named after `inside`: a declared segment, not itself, not twice;
+ * its id, or 0 after an error. */
+static uint16_t inside_id(struct parser *P, size_t i, size_t k)
+{
+	const struct segx *x = &P->segx[i];
+	const struct rend *e = &x->inside[k];
+	bool used;
+	long id;
+
+	if (!strcmp(e->name, "world") || !strcmp(e->name, "any")) {
+		err_at(P, e->loc, "'%s' has no prefixes: a segment cannot be inside it", e->name);
+		return 0;
+	}
+	/* a container named here is not "used" by it: no rule names it */
+	id = xs_find_seg(P, e->name);
+	used = id > 0 && P->segx[id - 1].used;
+	id = xs_resolve_seg(P, e->name, e->loc, false);
+	if (id < 0)
+		return 0;
+	P->segx[id - 1].used = used;
+	if ((size_t)id == i + 1) {
+		err_at(P, e->loc, "segment '%s' cannot be inside itself", e->name);
+		return 0;
+	}
+	for (size_t j = 0; j < k; j++) {
+		if (!strcmp(x->inside[j].name, e->name)) {
+			err_at(P, e->loc, "'%s' is listed twice", e->name);
+			return 0;
+		}
+	}
+	return (uint16_t)id;
+}
+
+static void inside_found(void *ctx, const struct xs_pfx_ref *r,
+			 const struct xs_pfx_ref *const *outer, size_t n)
+{
+	struct inside_check *ic = ctx;
+	size_t i = r->seg - 1, b = ic->base[i];
+
+	for (size_t k = 0; k < ic->P->segx[i].ninside; k++)
+		for (size_t j = 0; j < n && !ic->found[b + k]; j++)
+			ic->found[b + k] =
+				outer[j]->seg == ic->ids[b + k] && outer[j]->p->len < r->p->len;
+}
+
+void xs_check_inside(struct parser *P)
+{
+	const struct xs_policy *p = P->pol;
+	struct inside_check ic = { .P = P };
+	struct xs_pfx_index ix = { 0 };
+	size_t total = 0;
+
+	for (size_t i = 0; i < p->nsegments; i++)
+		total += P->segx[i].ninside;
+	if (!total)
+		return;
+	ic.base = calloc(p->nsegments, sizeof(*ic.base));
+	ic.ids = calloc(total, sizeof(*ic.ids));
+	ic.found = calloc(total, sizeof(*ic.found));
+	if (!ic.base || !ic.ids || !ic.found || xs_pfx_index_build(&ix, p)) {
+		P->nomem = true;
+		goto out;
+	}
+	total = 0;
+	for (size_t i = 0; i < p->nsegments; i++) {
+		ic.base[i] = total;
+		for (size_t k = 0; k < P->segx[i].ninside; k++)
+			ic.ids[total++] = inside_id(P, i, k);
+	}
+	if (xs_pfx_nesting(&ix, inside_found, &ic)) {
+		P->nomem = true;
+		goto out;
+	}
+	for (size_t i = 0; i < p->nsegments; i++) {
+		const struct segx *x = &P->segx[i];
+
+		for (size_t k = 0; k < x->ninside; k++)
+			if (ic.ids[ic.base[i] + k] && !ic.found[ic.base[i] + k])
+				err_at(P, x->inside[k].loc,
+				       "segment '%s' is declared inside '%s', but none of its "
+				       "prefixes is in '%s'",
+				       p->segments[i].name, x->inside[k].name, x->inside[k].name);
+	}
+out:
+	xs_pfx_index_free(&ix);
+	free(ic.base);
+	free(ic.ids);
+	free(ic.found);
+}
+
 /* Not an endpoint (set before resolving). */
 #define NO_ENDPOINT 0xfffffffeu
 
