@@ -17,7 +17,8 @@
 #include "util.h"
 
 static const char apply_help[] =
-	"Usage: xdpseg apply [-I DIR]... [--confirm DURATION] FILE [--json]\n\n"
+	"Usage: xdpseg apply [-I DIR]... [--confirm DURATION | --dry-run [--limit N]]\n"
+	"                    FILE [--json]\n\n"
 	"Compile FILE and make it the active policy atomically: every packet is decided\n"
 	"by the whole old policy or the whole new one. The quarantines and grants in\n"
 	"force carry over (checked against the new policy), and the configuration's\n"
@@ -33,6 +34,10 @@ static const char apply_help[] =
 	"back at once. Until then every other policy change is refused, and the new\n"
 	"policy becomes the last good one only when confirmed.\n\n"
 	"  -c, --confirm DURATION  roll back by itself unless confirmed within DURATION\n"
+	"  -n, --dry-run           change nothing: print what the apply would change (the\n"
+	"                          semantic diff from the running policy) and the tracked\n"
+	"                          connections it would cut\n"
+	"      --limit N           with --dry-run: list at most N of them (10; 'all')\n"
 	"  -j, --json              print the result as one JSON object\n" XS_CLI_HELP_INCLUDE
 	"  -h, --help              this help\n";
 
@@ -109,6 +114,8 @@ int cmd_apply(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "confirm", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "limit", required_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		XS_CLI_OPT_INCLUDE,
@@ -118,14 +125,21 @@ int cmd_apply(int argc, char **argv)
 	struct agent_config cfg = { 0 };
 	struct xs_operate op = { 0 };
 	char cdir[4096];
-	bool confirm = false, have_cfg = false;
+	bool confirm = false, have_cfg = false, dry_run = false;
+	const char *limit = NULL;
 	struct xs_ctl ctl;
 	const char *file;
 	uint32_t prev = 0;
 	int c, err, ret = XS_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, "c:jI:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:njI:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'n': /* dry_run.c */
+			dry_run = true;
+			break;
+		case 'L':
+			limit = optarg;
+			break;
 		case 'I':
 			if (xs_cli_include_dir(optarg))
 				return XS_EXIT_FAIL;
@@ -151,6 +165,12 @@ int cmd_apply(int argc, char **argv)
 	if (argc - optind != 1)
 		return p_usage("apply", "name exactly one policy file");
 	file = argv[optind];
+	if (dry_run || limit) {
+		if (!dry_run || confirm)
+			return p_usage("apply", "--limit goes with --dry-run, --dry-run not with "
+						"--confirm");
+		return xs_cli_apply_dry_run(file, limit);
+	}
 
 	xs_ctl_init(&ctl);
 	xs_libbpf_log_setup();

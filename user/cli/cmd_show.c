@@ -193,11 +193,87 @@ static bool rule_kind(uint32_t kind)
 	       kind == XS_ORIGIN_FAILSAFE;
 }
 
+/* A rule's pairs as lines: the pairs of one destination with the same
+ * services and action on one line, their sources listed. */
+struct pline {
+	uint16_t src, dst;
+	uint8_t action, flags;
+	char *svc;
+};
+
+static int pline_cmp(const void *a, const void *b)
+{
+	const struct pline *x = a, *y = b;
+	int c;
+
+	if (x->dst != y->dst)
+		return x->dst < y->dst ? -1 : 1;
+	c = strcmp(x->svc, y->svc);
+	if (c)
+		return c;
+	if (x->action != y->action || x->flags != y->flags)
+		return x->action != y->action ? x->action - y->action : x->flags - y->flags;
+	return x->src < y->src ? -1 : x->src > y->src;
+}
+
+static bool pline_same(const struct pline *x, const struct pline *y)
+{
+	return x->dst == y->dst && !strcmp(x->svc, y->svc) && x->action == y->action &&
+	       x->flags == y->flags;
+}
+
+/* The spans of one rule (sp[0..] while the rule id holds). */
+static void put_rule_pairs(const struct xs_compiled *c, const struct span *sp, size_t n)
+{
+	struct pline *v = calloc(n + 1, sizeof(*v));
+	char svc[48], b1[32], b2[32];
+	size_t nl = 0, k = 0;
+
+	if (!v)
+		return;
+	while (k < n && sp[k].rule_id == sp[0].rule_id) {
+		size_t j = k, len = 0;
+		char *buf = NULL;
+		FILE *f = open_memstream(&buf, &len);
+
+		for (; j < n && sp[j].rule_id == sp[k].rule_id && sp[j].src == sp[k].src &&
+		       sp[j].dst == sp[k].dst;
+		     j++) {
+			span_service(&sp[j], svc, sizeof(svc));
+			if (f)
+				fprintf(f, "%s%s", j > k ? ", " : "", svc);
+		}
+		if (f)
+			fclose(f);
+		v[nl++] = (struct pline){ sp[k].src, sp[k].dst, sp[k].action, sp[k].flags,
+					  buf ? buf : strdup("?") };
+		k = j;
+	}
+	qsort(v, nl, sizeof(*v), pline_cmp);
+	for (size_t i = 0; i < nl;) {
+		size_t j = i;
+
+		printf("      ");
+		for (; j < nl && pline_same(&v[i], &v[j]); j++)
+			printf("%s%s", j > i ? ", " : "", xs_view_seg(c, v[j].src, b1, sizeof(b1)));
+		printf(" -> %s %s: %s%s\n", xs_view_seg(c, v[i].dst, b2, sizeof(b2)), v[i].svc,
+		       act(v[i].action),
+		       (v[i].flags & XS_RULEF_GRANT)	  ? " (grant)"
+		       : (v[i].flags & XS_RULEF_FAILSAFE) ? " (failsafe)"
+		       : (v[i].flags & XS_RULEF_FORENSIC) ? " (forensic)"
+							  : "");
+		i = j;
+	}
+	for (size_t i = 0; i < nl; i++)
+		free(v[i].svc);
+	free(v);
+}
+
 static void show_text(const struct xs_view *v, const struct span *sp, size_t nsp)
 {
 	const struct xs_compiled *c = v->c;
 	const struct xs_policy *p = c->policy;
-	char hash[65], when[64], b1[32], b2[32], svc[48];
+	char hash[65], when[64], b1[32];
 	size_t nq = 0, ng = 0, nf = 0;
 
 	xs_hex(c->hash, sizeof(c->hash), hash);
@@ -251,24 +327,8 @@ static void show_text(const struct xs_view *v, const struct span *sp, size_t nsp
 		if (k == nsp || sp[k].rule_id != o->rule_id)
 			printf("      (decides nothing: every flow it names is decided by "
 			       "another)\n");
-		while (k < nsp && sp[k].rule_id == o->rule_id) {
-			size_t j = k;
-
-			printf("      %s -> %s ", xs_view_seg(c, sp[k].src, b1, sizeof(b1)),
-			       xs_view_seg(c, sp[k].dst, b2, sizeof(b2)));
-			for (; j < nsp && sp[j].rule_id == sp[k].rule_id &&
-			       sp[j].src == sp[k].src && sp[j].dst == sp[k].dst;
-			     j++) {
-				span_service(&sp[j], svc, sizeof(svc));
-				printf("%s%s", j > k ? ", " : "", svc);
-			}
-			printf(": %s%s\n", act(sp[k].action),
-			       (sp[k].flags & XS_RULEF_GRANT)	   ? " (grant)"
-			       : (sp[k].flags & XS_RULEF_FAILSAFE) ? " (failsafe)"
-			       : (sp[k].flags & XS_RULEF_FORENSIC) ? " (forensic)"
-								   : "");
-			k = j;
-		}
+		else
+			put_rule_pairs(c, sp + k, nsp - k);
 	}
 
 	for (size_t i = 0; i < c->noverlays; i++)

@@ -64,4 +64,8 @@ struct xs_resolve_fs_ctx *xs_cli_include_ctx(void);
 struct agent_config;
 int xs_cli_config(struct agent_config *c);
 
+/* apply --dry-run FILE [--limit N]: what the apply would change and cut,
+ * changing nothing (dry_run.c). `limit`: NULL (10), a number, or "all". */
+int xs_cli_apply_dry_run(const char *file, const char *limit);
+
 #endif /* XS_CMDS_H */

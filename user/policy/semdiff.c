@@ -83,16 +83,22 @@ static const struct xs_seg_info *info(const struct xs_compiled *c, uint16_t seg)
 	return seg < c->nseginfo ? &c->seginfo[seg] : &zero;
 }
 
-static void decide(const struct side *s, uint16_t src, uint16_t dst, uint8_t proto, uint16_t port,
-		   struct xs_semdiff_side *out)
+/* The decision of the entry `e` (NULL: none) between src and dst. */
+static void decide_entry(const struct side *s, const struct xs_rule_entry *e, uint16_t src,
+			 uint16_t dst, struct xs_semdiff_side *out)
 {
-	const struct xs_rule_entry *e = xs_tables_rule(&s->t, src, dst, proto, port);
 	struct xs_decision d;
 
 	xs_decide_entry(e ? &e->val : NULL, info(s->c, src), info(s->c, dst), s->now, &d);
 	out->verdict = d.verdict;
 	out->reason = d.reason;
 	out->rule_id = d.rule_id;
+}
+
+static void decide(const struct side *s, uint16_t src, uint16_t dst, uint8_t proto, uint16_t port,
+		   struct xs_semdiff_side *out)
+{
+	decide_entry(s, xs_tables_rule(&s->t, src, dst, proto, port), src, dst, out);
 }
 
 /* The first rule entry of c at or after (src, dst, proto) in the compiler's order. */
@@ -282,8 +288,8 @@ static void compare_pair(struct diff *D, const char *src, const char *dst, uint1
 	pair_range(D->b.c, sb, db, &fb, &tb);
 	if (fa == ta && fb == tb) {
 		/* no entry on either side: one decision for everything */
-		decide(&D->a, sa, da, 0, 0, &ca);
-		decide(&D->b, sb, db, 0, 0, &cb);
+		decide_entry(&D->a, NULL, sa, da, &ca);
+		decide_entry(&D->b, NULL, sb, db, &cb);
 		if (ca.verdict != cb.verdict) {
 			struct xs_semdiff_change *ch = add_change(D);
 
