@@ -10,9 +10,10 @@
 # Every name starts with LAB_PREFIX; the pin directory is LAB_PIN_DIR
 # (exported as XDPSEG_PIN_DIR for every xdpseg call), the state directory
 # LAB_TMP/state (exported as XDPSEG_STATE_DIR: a lab never writes the last
-# good policy of the machine, /var/lib/xdpseg), and the agent's socket
-# LAB_TMP/agent.sock (XDPSEG_AGENT_SOCK: `status` never asks the machine's
-# agent about a lab). Usage:
+# good policy of the machine, /var/lib/xdpseg), the configuration
+# LAB_TMP/xdpseg.conf (XDPSEG_CONFIG: never the machine's failsafe ports),
+# and the agent's socket LAB_TMP/agent.sock (XDPSEG_AGENT_SOCK: `status`
+# never asks the machine's agent about a lab). Usage:
 #   source scripts/lib/lab.sh
 #   lab_init PREFIX XDPSEG_BINARY      # sets the trap that tears everything down
 #   lab_host; lab_vm client 10.20.0.10 fd00:20::10; ...
@@ -36,6 +37,9 @@ lab_init() {
 	export XDPSEG_PIN_DIR=$LAB_PIN_DIR
 	export XDPSEG_STATE_DIR=$LAB_TMP/state
 	export XDPSEG_AGENT_SOCK=$LAB_TMP/agent.sock
+	# the CLI reads xdpseg.conf (failsafe ports, grant limits): a lab's own,
+	# never the machine's /etc/xdpseg/xdpseg.conf (absent: the defaults)
+	export XDPSEG_CONFIG=$LAB_TMP/xdpseg.conf
 	if [ "$(id -u)" != 0 ]; then
 		echo "lab: needs root (network namespaces, BPF)" >&2
 		return 1

@@ -250,7 +250,7 @@ expect_match "$out" "agent: running, pid $AGENT_PID, config $CONF" "xdpseg statu
 OLD_IDX=$(status_q "[i['ifindex'] for i in d['interfaces'] if i['name'] == 'h-c'][0]")
 lab_in host ip link del h-c
 ip netns del "$(lab_ns c)"
-wait_for 3 bash -c "! XDPSEG_PIN_DIR=$P nsenter --net=/run/netns/$(lab_ns host) $XS status --json | grep -q '\"h-c\"'" ||
+wait_for 20 bash -c "! XDPSEG_PIN_DIR=$P nsenter --net=/run/netns/$(lab_ns host) $XS status --json | grep -q '\"h-c\"'" ||
 	fail "the record of the deleted h-c stays"
 ok "the deleted interface's record is dropped"
 expect_eq "$(iface_state h-c)" "absent" "status no longer lists h-c"
@@ -265,7 +265,7 @@ expect_eq "$(iface_state h-c)" "protected" "status: the recreated h-c (ifindex $
 
 lab_in host ip link add q-1 type veth peer name q-1p
 lab_in host ip link set q-1 master br1 up
-wait_for 3 bash -c "[ \"\$(nsenter --net=/run/netns/$(lab_ns host) ip link show q-1 | grep -c prog/xdp)\" = 1 ]" ||
+wait_for 20 bash -c "[ \"\$(nsenter --net=/run/netns/$(lab_ns host) ip link show q-1 | grep -c prog/xdp)\" = 1 ]" ||
 	fail "q-1, a port of br1, got no XDP"
 expect_eq "$(status_q "[(i['matched_by'], i['state']) for i in d['interfaces'] if i['name'] == 'q-1']")" \
 	'[["bridge br1", "protected"]]' "a port of br1 is selected by the bridge and protected"
@@ -273,14 +273,14 @@ lab_in host ip link add q-2 type veth peer name q-2p
 sleep 0.2
 expect_eq "$(has_hooks q-2)" "" "a non-port q-2 is not touched"
 lab_in host ip link set q-2 master br1
-wait_for 3 bash -c "[ \"\$(nsenter --net=/run/netns/$(lab_ns host) ip link show q-2 | grep -c prog/xdp)\" = 1 ]" ||
+wait_for 20 bash -c "[ \"\$(nsenter --net=/run/netns/$(lab_ns host) ip link show q-2 | grep -c prog/xdp)\" = 1 ]" ||
 	fail "q-2 got no XDP once it joined br1"
 ok "q-2 is hooked once it joins br1"
 
 # Renamed: into the patterns (hooked), out of them (kept protected, recorded anew).
 lab_in host ip link add x-r type veth peer name x-rp
 lab_in host ip link set x-r name v-r
-wait_for 3 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show v-r | grep -q prog/xdp" ||
+wait_for 20 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show v-r | grep -q prog/xdp" ||
 	fail "x-r renamed v-r got no XDP"
 ok "a link renamed into the patterns is hooked"
 link_id() { bpftool -j link show pinned "$P/links/xdp-$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
@@ -299,7 +299,7 @@ lab_in host ip link del x-r2
 bpftool link detach pinned "$P/links/xdp-h-a" || fail "cannot detach h-a's XDP link"
 lab_in host tc filter del dev h-b egress || fail "cannot delete h-b's TC filter"
 expect_eq "$(has_hooks h-a)|$(has_hooks h-b)" "tc egress|xdp" "the hooks are gone"
-wait_for 4 bash -c "[ \"\$(nsenter --net=/run/netns/$(lab_ns host) ip link show h-a | grep -c prog/xdp)\" = 1 ] &&
+wait_for 20 bash -c "[ \"\$(nsenter --net=/run/netns/$(lab_ns host) ip link show h-a | grep -c prog/xdp)\" = 1 ] &&
 	[ -n \"\$(nsenter --net=/run/netns/$(lab_ns host) tc filter show dev h-b egress)\" ]" ||
 	fail "the hooks were not put back"
 expect_eq "$(has_hooks h-a)|$(has_hooks h-b)" "xdp tc egress|xdp tc egress" "the reconcile put both hooks back"
@@ -311,13 +311,13 @@ expect_match "$(cat "$LOG")" "warning: h-b: was unprotected \\(no tc egress\\): 
 lab_xs apply "$OTHER" >/dev/null || fail "CLI apply while the agent runs"
 expect_eq "$(status_q 'd["policy"]["generation"], d["policy"]["hash"], d["policy"]["source"]')" \
 	"[3, \"$OTHER_HASH\", \"cli\"]" "status shows the CLI's generation 3"
-wait_for 3 grep -q "notice: policy generation 3 applied by another process: $OTHER (sha256 $OTHER_HASH)" "$LOG" ||
+wait_for 20 grep -q "notice: policy generation 3 applied by another process: $OTHER (sha256 $OTHER_HASH)" "$LOG" ||
 	fail "the agent did not log generation 3"
 ok "the agent logs the CLI's generation"
 
 # Unloaded under a running agent: loaded again, the configured policy first.
 lab_xs detach --all >/dev/null || fail "detach --all under the agent"
-wait_for 4 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show h-a | grep -q 'prog/xdp.*xs_xdp'" ||
+wait_for 20 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show h-a | grep -q 'prog/xdp.*xs_xdp'" ||
 	fail "the agent did not load xdpseg again"
 expect_eq "$(status_q 'd["policy"]["hash"], d["policy"]["source"]')" "[\"$FARM_HASH\", \"config\"]" \
 	"detach --all under a running agent: loaded again with the configured policy"
@@ -432,7 +432,7 @@ with open(sys.argv[2], "w") as f:
 PY
 NOTIFY=$!
 LAB_PIDS+=("$NOTIFY")
-wait_for 3 test -S "$T/notify.sock" || fail "no notify socket"
+wait_for 20 test -S "$T/notify.sock" || fail "no notify socket"
 export NOTIFY_SOCKET=$T/notify.sock
 agent_start
 unset NOTIFY_SOCKET
@@ -480,7 +480,7 @@ expect_eq "$(agent_req '{"cmd":"reload"}')" \
 	"a reload with the broken policy changes nothing"
 cp "$T/farm.good" "$POLICY"
 kill -HUP "$AGENT_PID"
-wait_for 3 grep -q "SIGHUP: reloaded" "$LOG" || fail "SIGHUP did not reload"
+wait_for 20 grep -q "SIGHUP: reloaded" "$LOG" || fail "SIGHUP did not reload"
 expect_eq "$(status_q 'd["policy"]["file_error"], d["policy"]["hash"]')" "[null, \"$FARM_HASH\"]" \
 	"SIGHUP reloads: the fixed file has no error (same hash: nothing to apply)"
 agent_stop
@@ -529,9 +529,9 @@ out=$(lab_xs status)
 expect_eq "$?" 3 "xdpseg status: not protected while v-e is down (exit 3)"
 expect_match "$out" "v-e" "xdpseg status names v-e"
 lab_in host ip link set dev v-e xdpdrv off
-wait_for 4 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show v-e | grep -q 'prog/xdp.*xs_xdp'" ||
+wait_for 20 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show v-e | grep -q 'prog/xdp.*xs_xdp'" ||
 	fail "v-e was not protected once the foreign program went"
-wait_for 2 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show v-e | grep -q '[<,]UP[,>]'" ||
+wait_for 20 bash -c "nsenter --net=/run/netns/$(lab_ns host) ip -o link show v-e | grep -q '[<,]UP[,>]'" ||
 	fail "v-e was not set up again"
 ok "once protected, v-e is set up again"
 expect_eq "$(iface_state v-e)" "protected" "status: v-e protected"
