@@ -468,17 +468,18 @@ bool xs_pfx_inside(const struct xs_pfx_index *ix, const struct xs_prefix *px,
 
 /* ---- lint.c ---------------------------------------------------------------- */
 
-/* Per rule: the rule id of the deny that shadows it, or else of the earlier
- * allow it repeats (0: none; only allow rules get either). */
+/* Per rule entry: the rule id of the deny that shadows it, or else of the
+ * earlier allow it repeats; and of the lowest deny that meets a piece of it
+ * (shadowed or not). 0: none; only allow rules get any. */
 struct xs_lint_hit {
-	uint32_t shadowed_by, repeats;
+	uint32_t shadowed_by, repeats, meets;
 };
 
 /* Fill hits[0..p->nrules). Returns 0 or -ENOMEM. */
 int xs_lint_rules(const struct xs_policy *p, struct xs_lint_hit *hits);
 
-/* Warnings of a policy without errors: shadowed and repeated
- * allows, unused names, nested prefixes nothing says are meant. */
+/* Warnings of a policy without errors: shadowed, partly shadowed and
+ * repeated allows, unused names, nested prefixes nothing says are meant. */
 void xs_lint(struct parser *P);
 
 /* fn(ctx, r, outer, n) for each prefix r of the index, in its order, with

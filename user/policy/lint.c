@@ -9,16 +9,23 @@
  * allow alone. Rule o covers a piece of rule r when o's source and
  * destination are r's or `any`, and o has no ':' or one of o's specs of the
  * piece's protocol contains the piece's range. The rule named is the lowest
- * id over the pieces of the lowest-id cover of each piece.
+ * id over the pieces of the lowest-id cover of each piece. A deny *meets* a
+ * piece when its source and destination are the allow's or `any`, and it
+ * has no ':' or a spec of the piece's protocol (any, without ':') whose
+ * range overlaps the piece's: an allow some deny meets and none shadows is
+ * *partly shadowed* (by the lowest such deny).
  *
  * Asked rule by rule that is quadratic (65,535 rules: 20 s). Here every
  * (piece, action, candidate endpoint pair) is one query "lowest id of a
- * spec of this group with lo' <= lo and hi' >= hi", answered offline per
- * group: queries and specs sorted by lo, specs entered into a Fenwick tree
- * of minimum ids indexed by 65535 - hi as the sweep passes their lo.
- * O((specs + queries) log) in all.
+ * spec of this group with lo' <= t and hi' >= h" (a cover: t = lo, h = hi;
+ * a meet: t = hi, h = lo), answered offline per group: queries sorted by t
+ * and specs by lo, specs entered into a Fenwick tree of minimum ids
+ * indexed by 65535 - hi as the sweep passes their lo. O((specs + queries)
+ * log) in all.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +51,7 @@ struct spec_ref {
 
 struct query {
 	uint64_t key;
-	uint16_t lo, hi;
+	uint16_t t, h; /* specs with lo <= t and hi >= h */
 	uint32_t *ans; /* min'ed with the answer */
 };
 
@@ -54,7 +61,8 @@ struct lint {
 	size_t nspecs, nwild, capspecs, capwild;
 	struct query *q;
 	size_t nq, capq;
-	uint32_t *ans; /* per piece: [0] lowest deny, [1] lowest allow */
+	uint32_t *ans; /* per piece: [0] lowest deny, [1] lowest allow covering it,
+			* [2] lowest deny meeting it */
 	bool any_proto0;
 	uint32_t fen[FEN_SIZE + 1];
 };
@@ -76,7 +84,7 @@ static int query_cmp(const void *a, const void *b)
 
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
+	return x->t < y->t ? -1 : x->t > y->t;
 }
 
 static int add_spec(struct spec_ref **v, size_t *n, size_t *cap, uint64_t key, uint16_t lo,
@@ -151,8 +159,8 @@ static void min_into(uint32_t *a, uint32_t v)
 		*a = v;
 }
 
-/* Ask group `key` about ps, unless the group has no spec. */
-static int add_query(struct lint *L, uint64_t key, const struct xs_portspec *ps, uint32_t *ans)
+/* Ask group `key` for its specs with lo <= t and hi >= h, unless it has none. */
+static int add_query(struct lint *L, uint64_t key, uint16_t t, uint16_t h, uint32_t *ans)
 {
 	struct query *q;
 
@@ -161,8 +169,30 @@ static int add_query(struct lint *L, uint64_t key, const struct xs_portspec *ps,
 	q = xs_push(&L->q, &L->nq, &L->capq, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	*q = (struct query){ key, ps->lo, ps->hi, ans };
+	*q = (struct query){ key, t, h, ans };
 	return 0;
+}
+
+/* The denies of pair (src, dst) that meet piece ps (NULL: every protocol and
+ * port) into *ans. */
+static int meet_queries(struct lint *L, uint32_t src, uint32_t dst, const struct xs_portspec *ps,
+			uint32_t *ans)
+{
+	static const uint8_t protos[] = { 0, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_ICMPV6 };
+	uint16_t lo = ps ? ps->lo : 0, hi = ps ? ps->hi : 65535;
+	int err = 0;
+
+	min_into(ans, wild_min(L, group_key(XS_ACT_DENY, src, dst, 0)));
+	for (size_t i = 0; i < sizeof(protos) && !err; i++) {
+		/* a spec of every protocol meets them all, and is met by them all */
+		if (ps && ps->proto && protos[i] && protos[i] != ps->proto)
+			continue;
+		if (!protos[i] && !L->any_proto0)
+			continue;
+		err = add_query(L, group_key(XS_ACT_DENY, src, dst, protos[i]), hi, lo, ans);
+	}
+	return err;
 }
 
 /* Queries for one piece of allow rule r (ps NULL: the rule has no ':'). */
@@ -179,15 +209,17 @@ static int piece_queries(struct lint *L, const struct xs_rule *r, const struct x
 			for (int d = 0; d < nd; d++) {
 				int err = 0;
 
+				if (!a)
+					err = meet_queries(L, srcs[s], dsts[d], ps, &ans[2]);
 				min_into(&ans[a],
 					 wild_min(L, group_key(action, srcs[s], dsts[d], 0)));
-				if (!ps)
+				if (!ps || err)
 					continue;
 				err = add_query(L, group_key(action, srcs[s], dsts[d], ps->proto),
-						ps, &ans[a]);
+						ps->lo, ps->hi, &ans[a]);
 				if (!err && L->any_proto0 && ps->proto)
 					err = add_query(L, group_key(action, srcs[s], dsts[d], 0),
-							ps, &ans[a]);
+							ps->lo, ps->hi, &ans[a]);
 				if (err)
 					return err;
 			}
@@ -241,11 +273,10 @@ static void sweep(struct lint *L)
 		for (; j < L->nq && L->q[j].key == key; j++) {
 			const struct query *q = &L->q[j];
 
-			for (;
-			     e1 < L->nspecs && L->specs[e1].key == key && L->specs[e1].lo <= q->lo;
+			for (; e1 < L->nspecs && L->specs[e1].key == key && L->specs[e1].lo <= q->t;
 			     e1++)
 				fen_add(L->fen, FEN_SIZE - L->specs[e1].hi, L->specs[e1].id);
-			min_into(q->ans, fen_min(L->fen, FEN_SIZE - q->hi));
+			min_into(q->ans, fen_min(L->fen, FEN_SIZE - q->h));
 		}
 		for (size_t k = e0; k < e1; k++)
 			fen_clear(L->fen, FEN_SIZE - L->specs[k].hi);
@@ -266,16 +297,16 @@ int xs_lint_rules(const struct xs_policy *p, struct xs_lint_hit *hits)
 		memset(hits, 0, p->nrules * sizeof(*hits));
 	for (size_t i = 0; i < p->nrules; i++)
 		total += npieces(&p->rules[i]);
-	L->ans = malloc((2 * total + 1) * sizeof(*L->ans));
+	L->ans = malloc((3 * total + 1) * sizeof(*L->ans));
 	if (!L->ans)
 		goto out;
-	for (size_t i = 0; i < 2 * total; i++)
+	for (size_t i = 0; i < 3 * total; i++)
 		L->ans[i] = NONE;
 	err = collect_specs(L);
 	for (size_t i = 0; i < p->nrules && !err; i++) {
 		const struct xs_rule *r = &p->rules[i];
 
-		for (size_t k = 0; k < npieces(r) && !err; k++, o += 2)
+		for (size_t k = 0; k < npieces(r) && !err; k++, o += 3)
 			if (r->id && r->action == XS_ACT_ALLOW)
 				err = piece_queries(L, r, r->nports ? &r->ports[k] : NULL,
 						    &L->ans[o]);
@@ -286,16 +317,18 @@ int xs_lint_rules(const struct xs_policy *p, struct xs_lint_hit *hits)
 	o = 0;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct xs_rule *r = &p->rules[i];
-		uint32_t deny = 0, allow = 0;
+		uint32_t deny = 0, allow = 0, meet = NONE;
 
-		for (size_t k = 0; k < npieces(r); k++, o += 2) {
+		for (size_t k = 0; k < npieces(r); k++, o += 3) {
 			uint32_t d = L->ans[o], a = L->ans[o + 1];
 
 			deny = deny == NONE || d == NONE ? NONE : deny && deny < d ? deny : d;
 			allow = allow == NONE || a >= r->id ? NONE : allow && allow < a ? allow : a;
+			min_into(&meet, L->ans[o + 2]);
 		}
 		if (!r->id || r->action != XS_ACT_ALLOW)
 			continue;
+		hits[i].meets = meet == NONE ? 0 : meet;
 		if (deny != NONE)
 			hits[i].shadowed_by = deny;
 		else if (allow != NONE)
@@ -328,10 +361,108 @@ static const struct xs_rule *rule_by_id(const struct xs_policy *p, uint32_t id)
 	return lo < p->nrules && p->rules[lo].id == id ? &p->rules[lo] : NULL;
 }
 
+static bool ep_covers(uint32_t outer, uint32_t inner)
+{
+	return outer == XS_ENDPOINT_ANY || outer == inner;
+}
+
+/* The flows piece a (NULL: every protocol and port) and spec b (NULL: the
+ * same) have in common, as a spec is written ("tcp/22", "udp/1000-2000",
+ * "icmp"); false when none. */
+static bool meet_text(const struct xs_portspec *a, const struct xs_portspec *b, char *buf,
+		      size_t size)
+{
+	uint8_t proto = a ? a->proto : 0;
+	uint32_t lo = 0, hi = 65535;
+	const char *name;
+
+	if (b && b->proto) {
+		if (proto && proto != b->proto)
+			return false;
+		proto = b->proto;
+	}
+	if (a)
+		lo = a->lo, hi = a->hi;
+	if (b)
+		lo = b->lo > lo ? b->lo : lo, hi = b->hi < hi ? b->hi : hi;
+	if (lo > hi)
+		return false;
+	name = proto ? xs_proto_name(proto) : NULL;
+	if (!name)
+		snprintf(buf, size, "every protocol");
+	else if (lo == 0 && hi == 65535)
+		snprintf(buf, size, "%s", name);
+	else if (lo == hi)
+		snprintf(buf, size, "%s/%u", name, lo);
+	else
+		snprintf(buf, size, "%s/%u-%u", name, lo, hi);
+	return true;
+}
+
+/* Comparisons spent looking for what a deny drops of an allow, per warning. */
+#define MEET_BUDGET (1u << 20)
+
+/* What the deny statement `deny` drops of allow entry e: the first piece of
+ * e one of its entries meets, cut to that entry's spec. */
+static bool dropped_of(const struct xs_policy *p, const struct xs_rule *e, uint32_t deny, char *buf,
+		       size_t size)
+{
+	const struct xs_rule *d0 = rule_by_id(p, deny), *end = p->rules + p->nrules;
+	size_t budget = MEET_BUDGET;
+
+	for (size_t k = 0; k < npieces(e) && d0; k++) {
+		const struct xs_portspec *ps = e->nports ? &e->ports[k] : NULL;
+
+		for (const struct xs_rule *d = d0; d < end && d->id == deny; d++) {
+			if (!ep_covers(d->src, e->src) || !ep_covers(d->dst, e->dst))
+				continue;
+			if (!d->nports && meet_text(ps, NULL, buf, size))
+				return true;
+			for (size_t j = 0; j < d->nports && budget; j++, budget--)
+				if (meet_text(ps, &d->ports[j], buf, size))
+					return true;
+			if (!budget)
+				return false;
+		}
+	}
+	return false;
+}
+
+/* Partly shadowed: some deny meets it (entries [from, to) of a statement),
+ * none shadows it. Names the lowest such deny and what it drops, of the
+ * first entry it meets (with its pair, when the statement has lists). */
+static void lint_partly(struct parser *P, const struct xs_lint_hit *hits, size_t from, size_t to)
+{
+	const struct xs_policy *p = P->pol;
+	const struct xs_rule *r = &p->rules[from], *o, *e = NULL;
+	uint32_t meets = 0;
+	char what[64], pair[160] = "";
+
+	for (size_t i = from; i < to; i++)
+		if (hits[i].meets && (!meets || hits[i].meets < meets))
+			meets = hits[i].meets, e = &p->rules[i];
+	if (!meets || !(o = rule_by_id(p, meets)))
+		return;
+	if (!dropped_of(p, e, meets, what, sizeof(what))) {
+		warn_at(P, r->loc, "this allow is partly shadowed by the deny at %s:%d",
+			o->loc.file, o->loc.line);
+		return;
+	}
+	if (to - from > 1)
+		snprintf(pair, sizeof(pair), " from '%s' to '%s'",
+			 e->src == XS_ENDPOINT_ANY ? "any"
+						   : xs_policy_segment_name(p, (uint16_t)e->src),
+			 e->dst == XS_ENDPOINT_ANY ? "any"
+						   : xs_policy_segment_name(p, (uint16_t)e->dst));
+	warn_at(P, r->loc, "this allow is partly shadowed by the deny at %s:%d, which drops %s%s",
+		o->loc.file, o->loc.line, what, pair);
+}
+
 /*
  * One rule statement, entries [from, to) (one per source-destination pair):
  * shadowed when each of its entries is (by the lowest deny over them),
- * else a repeat when each of its entries is.
+ * else a repeat when each of its entries is, else partly shadowed when a
+ * deny meets one of them.
  */
 static void lint_statement(struct parser *P, const struct xs_lint_hit *hits, size_t from, size_t to)
 {
@@ -340,12 +471,12 @@ static void lint_statement(struct parser *P, const struct xs_lint_hit *hits, siz
 	uint32_t deny = UINT32_MAX, allow = UINT32_MAX;
 
 	for (size_t i = from; i < to; i++) {
-		deny = !hits[i].shadowed_by		    ? 0
-		       : deny && hits[i].shadowed_by < deny ? hits[i].shadowed_by
-							    : deny;
-		allow = !hits[i].repeats		   ? 0
-			: allow && hits[i].repeats < allow ? hits[i].repeats
-							   : allow;
+		deny = !hits[i].shadowed_by	    ? 0
+		       : hits[i].shadowed_by < deny ? hits[i].shadowed_by
+						    : deny;
+		allow = !hits[i].repeats ? 0 : hits[i].repeats < allow ? hits[i].repeats : allow;
+		if (!deny && !allow)
+			break;
 	}
 	if (deny && (o = rule_by_id(p, deny)))
 		warn_at(P, r->loc, "this allow is fully shadowed by the deny at %s:%d", o->loc.file,
@@ -353,6 +484,8 @@ static void lint_statement(struct parser *P, const struct xs_lint_hit *hits, siz
 	else if (allow && (o = rule_by_id(p, allow)))
 		warn_at(P, r->loc, "this allow repeats the allow at %s:%d", o->loc.file,
 			o->loc.line);
+	else
+		lint_partly(P, hits, from, to);
 }
 
 int xs_pfx_nesting(const struct xs_pfx_index *ix,
