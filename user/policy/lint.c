@@ -468,15 +468,13 @@ static void lint_statement(struct parser *P, const struct xs_lint_hit *hits, siz
 {
 	const struct xs_policy *p = P->pol;
 	const struct xs_rule *r = &p->rules[from], *o;
-	uint32_t deny = UINT32_MAX, allow = UINT32_MAX;
+	uint32_t deny = NONE, allow = NONE; /* the lowest over the entries; 0: one has none */
 
-	for (size_t i = from; i < to; i++) {
-		deny = !hits[i].shadowed_by	    ? 0
-		       : hits[i].shadowed_by < deny ? hits[i].shadowed_by
-						    : deny;
-		allow = !hits[i].repeats ? 0 : hits[i].repeats < allow ? hits[i].repeats : allow;
-		if (!deny && !allow)
-			break;
+	for (size_t i = from; i < to && (deny || allow); i++) {
+		deny = hits[i].shadowed_by ? deny : 0;
+		allow = hits[i].repeats ? allow : 0;
+		min_into(&deny, hits[i].shadowed_by);
+		min_into(&allow, hits[i].repeats);
 	}
 	if (deny && (o = rule_by_id(p, deny)))
 		warn_at(P, r->loc, "this allow is fully shadowed by the deny at %s:%d", o->loc.file,
