@@ -61,7 +61,8 @@ static void print_result(const char *file, const struct xs_compiled *c,
 		       "\"rules\":%zu,\"binds\":%zu,\"prefixes4\":%zu,\"prefixes6\":%zu,"
 		       "\"rule_entries\":%zu",
 		       r->generation, r->set, hash, xs_policy_declared_segments(c->policy),
-		       c->policy->nrules, c->policy->nbindings, c->nv4, c->nv6, c->nrules);
+		       xs_policy_rule_statements(c->policy), c->policy->nbindings, c->nv4, c->nv6,
+		       c->nrules);
 		if (ci) {
 			printf(",\"confirm\":{\"seconds\":%llu,\"deadline\":%lld,"
 			       "\"rollback_generation\":%u,\"rollback_file\":",
@@ -77,8 +78,8 @@ static void print_result(const char *file, const struct xs_compiled *c,
 	printf("  sha256:  %s\n", hash);
 	printf("  entries: %zu segments, %zu rules, %zu binds -> %zu IPv4 prefixes, %zu IPv6 "
 	       "prefixes, %zu rule-table entries\n",
-	       xs_policy_declared_segments(c->policy), c->policy->nrules, c->policy->nbindings,
-	       c->nv4, c->nv6, c->nrules);
+	       xs_policy_declared_segments(c->policy), xs_policy_rule_statements(c->policy),
+	       c->policy->nbindings, c->nv4, c->nv6, c->nrules);
 	if (!ci)
 		return;
 	xs_show_time((uint64_t)ci->st.deadline_at, at, sizeof(at));
