@@ -529,7 +529,7 @@ const struct xs_rule_entry *xs_tables_rule(const struct xs_tables *t, uint16_t s
  * matches, as apply binds it), 0 for none. */
 uint32_t xs_tables_bind_for(const struct xs_compiled *c, const char *ifname);
 
-/* May the port bound by `bind` send from addr (the datapath's bind_src_ok():
+/* May the port bound by `bind` send from addr (as the datapath asks:
  * one of its addresses, or link-local)? */
 bool xs_tables_bind_allows(const struct xs_tables *t, uint32_t bind, uint8_t family,
 			   const uint8_t *addr);
@@ -544,8 +544,8 @@ struct xs_lookup {
 
 /*
  * Decide the new flow `f` (f->src_port_seg / dst_port_seg: the segment of
- * the bound port its source / destination is behind, as xs_class() in the
- * datapath) at CLOCK_TAI second now_tai (grants compare it).
+ * the bound port its source / destination is behind, as the datapath
+ * classifies it) at CLOCK_TAI second now_tai (grants compare it).
  */
 void xs_tables_decide(const struct xs_tables *t, const struct xs_flow *f, uint64_t now_tai,
 		      struct xs_lookup *r);

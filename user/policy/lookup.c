@@ -275,8 +275,9 @@ uint32_t xs_tables_bind_for(const struct xs_compiled *c, const char *ifname)
 	return 0;
 }
 
-/* Is addr one of bind `bind`'s addresses (bpf/lib/bind.h, bind_has())? */
-static bool bind_has(const struct xs_tables *t, uint32_t bind, uint8_t family, const uint8_t *addr)
+/* Is addr one of bind `bind`'s addresses (as the datapath asks in bpf/lib/bind.h)? */
+static bool tables_bind_has(const struct xs_tables *t, uint32_t bind, uint8_t family,
+			    const uint8_t *addr)
 {
 	const struct xs_compiled *c = t->c;
 
@@ -313,9 +314,9 @@ bool xs_tables_bind_allows(const struct xs_tables *t, uint32_t bind, uint8_t fam
 {
 	struct xs_seg_match m;
 
-	if (bind_has(t, bind, family, addr))
+	if (tables_bind_has(t, bind, family, addr))
 		return true;
-	/* bind_src_ok(): or a link-local address */
+	/* or, as in the datapath, a link-local address */
 	xs_tables_segment(t, family, addr, &m);
 	return m.seg == t->c->setinfo.ll_seg;
 }
@@ -341,7 +342,7 @@ void xs_tables_decide(const struct xs_tables *t, const struct xs_flow *f, uint64
 	memset(r, 0, sizeof(*r));
 	xs_tables_segment(t, f->family, f->saddr, &r->src);
 	xs_tables_segment(t, f->family, f->daddr, &r->dst);
-	/* policy_end(): an end in link-local behind a bound port is the port's */
+	/* as in the datapath: an end in link-local behind a bound port is the port's */
 	src = r->src.seg;
 	dst = r->dst.seg;
 	if (f->src_port_seg && src == ll) {
