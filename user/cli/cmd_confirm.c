@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* xdpseg confirm / rollback: end a commit-confirm (apply --confirm), one way or the other. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,33 +30,6 @@ static const char rollback_help[] =
 	"  -j, --json   print the result as one JSON object\n"
 	"  -h, --help   this help\n";
 
-/* Parse [--json] [--help]. Returns -1 to go on, else an exit code. */
-static int parse_opts(int argc, char **argv, const char *cmd, const char *help)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			xs_json = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return XS_EXIT_OK;
-		default:
-			return p_usage(cmd, "bad option");
-		}
-	}
-	if (optind < argc)
-		return p_usage(cmd, "unexpected argument '%s'", argv[optind]);
-	return -1;
-}
-
 /* Lock and open the loaded datapath; prints why not. */
 static int open_locked(struct xs_ctl *ctl)
 {
@@ -86,7 +58,7 @@ int cmd_confirm(int argc, char **argv)
 	char file[256], left[32];
 	int ret;
 
-	ret = parse_opts(argc, argv, "confirm", confirm_help);
+	ret = xs_cli_json_opts(argc, argv, "confirm", confirm_help);
 	if (ret >= 0)
 		return ret;
 	ret = XS_EXIT_FAIL;
@@ -120,7 +92,7 @@ int cmd_rollback(int argc, char **argv)
 	char at[64];
 	int ret;
 
-	ret = parse_opts(argc, argv, "rollback", rollback_help);
+	ret = xs_cli_json_opts(argc, argv, "rollback", rollback_help);
 	if (ret >= 0)
 		return ret;
 	ret = XS_EXIT_FAIL;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* xdpseg status / stats: read-only views of the pinned state. */
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -21,33 +20,6 @@
 #include "ctl/show.h"
 #include "status_agent.h"
 #include "util.h"
-
-/* Parse [--json] [--help] for a read-only command. Returns -1 to go on. */
-static int parse_json_opt(int argc, char **argv, const char *cmd, const char *help)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			xs_json = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return XS_EXIT_OK;
-		default:
-			return p_usage(cmd, "bad option");
-		}
-	}
-	if (optind < argc)
-		return p_usage(cmd, "unexpected argument '%s'", argv[optind]);
-	return -1;
-}
 
 /* Open the pinned maps read-only style (no lock: nothing is changed). */
 static int open_state(struct xs_ctl *ctl)
@@ -608,7 +580,7 @@ int cmd_status(int argc, char **argv)
 	bool is_protected;
 	int ret = XS_EXIT_FAIL;
 
-	ret = parse_json_opt(argc, argv, "status", status_help);
+	ret = xs_cli_json_opts(argc, argv, "status", status_help);
 	if (ret >= 0)
 		return ret;
 	ret = XS_EXIT_FAIL;
@@ -876,7 +848,7 @@ int cmd_stats(int argc, char **argv)
 	bool first;
 	int ret;
 
-	ret = parse_json_opt(argc, argv, "stats", stats_help);
+	ret = xs_cli_json_opts(argc, argv, "stats", stats_help);
 	if (ret >= 0)
 		return ret;
 	ret = XS_EXIT_FAIL;

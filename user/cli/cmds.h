@@ -68,4 +68,8 @@ int xs_cli_config(struct agent_config *c);
  * changing nothing (dry_run.c). `limit`: NULL (10), a number, or "all". */
 int xs_cli_apply_dry_run(const char *file, const char *limit);
 
+/* Parse a command's only options, [--json] [--help] (main.c). Returns -1
+ * to go on, else the exit code (help printed, or a usage error). */
+int xs_cli_json_opts(int argc, char **argv, const char *cmd, const char *help);
+
 #endif /* XS_CMDS_H */

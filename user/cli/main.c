@@ -35,6 +35,32 @@ static const struct cmd cmds[] = {
 	{ "agent", cmd_agent, "run the host agent (follows interfaces, keeps them protected)" },
 };
 
+int xs_cli_json_opts(int argc, char **argv, const char *cmd, const char *help)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			xs_json = true;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return XS_EXIT_OK;
+		default:
+			return p_usage(cmd, "bad option");
+		}
+	}
+	if (optind < argc)
+		return p_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: xdpseg [-v] COMMAND [ARGS...]\n"
