@@ -351,6 +351,22 @@ struct xs_overlay_in {
 	const char *reason; /* --reason, "" none */
 };
 
+/* The overlay a record of xs_overlays (or an artefact) describes; its
+ * strings are the record's. */
+static inline struct xs_overlay_in xs_overlay_in_of(const struct xs_overlay *r)
+{
+	return (struct xs_overlay_in){
+		.number = r->number,
+		.kind = r->kind,
+		.flags = r->flags,
+		.uid = r->uid,
+		.created = r->created,
+		.expires = r->expires,
+		.text = r->text,
+		.reason = r->reason,
+	};
+}
+
 /* A failsafe port of the configuration (`failsafe = ADDR[/LEN][, ...] :
  * SERVICES`): from anywhere to those addresses and services, no rule,
  * default or grant drops; only a quarantine outranks it. */

@@ -175,16 +175,7 @@ static int opts_from_artefact(const struct xs_compiled *c, struct dp_opts *d)
 				  r->number, until, r->text);
 			continue;
 		}
-		d->ov[n] = (struct xs_overlay_in){
-			.number = r->number,
-			.kind = r->kind,
-			.flags = r->flags,
-			.uid = r->uid,
-			.created = r->created,
-			.expires = r->expires,
-			.text = r->text,
-			.reason = r->reason,
-		};
+		d->ov[n] = xs_overlay_in_of(r);
 		n++;
 	}
 	d->o.overlays = d->ov;

@@ -106,16 +106,7 @@ int xs_operate_overlays_in_force(const struct xs_maps *m, struct xs_overlay_in *
 			dup = dup || v[k].number == r->number;
 		if (dup)
 			continue;
-		v[got] = (struct xs_overlay_in){
-			.number = r->number,
-			.kind = r->kind,
-			.flags = r->flags,
-			.uid = r->uid,
-			.created = r->created,
-			.expires = r->expires,
-			.text = r->text,
-			.reason = r->reason,
-		};
+		v[got] = xs_overlay_in_of(r);
 		got++;
 	}
 	free(keys);
