@@ -68,6 +68,11 @@ int xs_cli_config(struct agent_config *c);
  * changing nothing (dry_run.c). `limit`: NULL (10), a number, or "all". */
 int xs_cli_apply_dry_run(const char *file, const char *limit);
 
+/* Open the pinned maps to read them (no lock: nothing is changed), as
+ * status and stats do; prints why not. 0 or a negative errno. */
+struct xs_ctl;
+int xs_cli_open_readonly(struct xs_ctl *ctl);
+
 /* Parse a command's only options, [--json] [--help] (main.c). Returns -1
  * to go on, else the exit code (help printed, or a usage error). */
 int xs_cli_json_opts(int argc, char **argv, const char *cmd, const char *help);
