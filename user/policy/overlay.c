@@ -21,45 +21,6 @@
 
 /* ---- Growing the policy's arrays one element at a time ---------------------- */
 
-struct xs_overlay_rule *xs_ovr_push(struct parser *P)
-{
-	struct xs_policy *pol = P->pol;
-	struct xs_overlay_rule *v =
-		realloc(pol->overlay_rules, (pol->noverlay_rules + 1) * sizeof(*v));
-
-	if (!v) {
-		P->nomem = true;
-		return NULL;
-	}
-	pol->overlay_rules = v;
-	v = &v[pol->noverlay_rules++];
-	memset(v, 0, sizeof(*v));
-	return v;
-}
-
-struct xs_origin_entry *xs_origin_push(struct parser *P, enum xs_origin_kind kind, const char *file,
-				       int line, const char *text)
-{
-	struct xs_policy *pol = P->pol;
-	struct xs_origin_entry *v = realloc(pol->origins, (pol->norigins + 1) * sizeof(*v));
-
-	if (!v) {
-		P->nomem = true;
-		return NULL;
-	}
-	pol->origins = v;
-	v = &v[pol->norigins++];
-	memset(v, 0, sizeof(*v));
-	v->rule_id = (uint32_t)pol->norigins;
-	v->kind = kind;
-	v->file = file;
-	v->line = line;
-	v->text = strdup(text ? text : "");
-	if (!v->text)
-		P->nomem = true;
-	return v;
-}
-
 static bool append_specs(struct parser *P, struct xs_portspec **v, size_t *n, size_t *cap,
 			 const struct xs_portspec *add, size_t nadd, struct xs_src_loc loc)
 {
