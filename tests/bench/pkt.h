@@ -15,10 +15,13 @@
 #define PKT_RST 0x04
 #define PKT_ACK 0x10
 
+/* The frame starts 2 bytes into a 4-byte aligned block, so its IP header
+ * (at 14) is aligned, as a NIC's buffers place it (NET_IP_ALIGN). */
 struct pkt {
+	uint8_t align[2];
 	uint8_t data[PKT_MAX];
 	size_t len;
-};
+} __attribute__((aligned(4)));
 
 /*
  * Build a frame from `src`:sport to `dst`:dport (textual addresses, both of
