@@ -278,7 +278,7 @@ static bool add_exception(void *ctx, const struct xs_pfx_ref *r)
 	       b->c->nbind6 <= XS_MAX_BIND_PREFIXES;
 }
 
-static int bind4_cmp(const void *a, const void *b)
+int xs_bind4_cmp(const void *a, const void *b)
 {
 	const struct xs_bind4_entry *x = a, *y = b;
 	int c;
@@ -289,7 +289,7 @@ static int bind4_cmp(const void *a, const void *b)
 	return c ? c : (int)x->key.prefixlen - (int)y->key.prefixlen;
 }
 
-static int bind6_cmp(const void *a, const void *b)
+int xs_bind6_cmp(const void *a, const void *b)
 {
 	const struct xs_bind6_entry *x = a, *y = b;
 	int c;
@@ -362,7 +362,7 @@ int xs_compile_binds(const struct xs_policy *p, struct xs_compiled *c)
 	xs_pfx_index_free(&ix);
 	if (b.err)
 		return b.err;
-	sort_unique(c->bind4, &c->nbind4, sizeof(*c->bind4), bind4_cmp);
-	sort_unique(c->bind6, &c->nbind6, sizeof(*c->bind6), bind6_cmp);
+	sort_unique(c->bind4, &c->nbind4, sizeof(*c->bind4), xs_bind4_cmp);
+	sort_unique(c->bind6, &c->nbind6, sizeof(*c->bind6), xs_bind6_cmp);
 	return 0;
 }

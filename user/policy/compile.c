@@ -793,7 +793,7 @@ out:
 
 /* ---- Segment tries --------------------------------------------------------- */
 
-static int lpm4_cmp(const void *a, const void *b)
+int xs_lpm4_cmp(const void *a, const void *b)
 {
 	const struct xs_lpm4_entry *x = a, *y = b;
 	int c = memcmp(x->key.addr, y->key.addr, 4);
@@ -801,7 +801,7 @@ static int lpm4_cmp(const void *a, const void *b)
 	return c ? c : (int)x->key.prefixlen - (int)y->key.prefixlen;
 }
 
-static int lpm6_cmp(const void *a, const void *b)
+int xs_lpm6_cmp(const void *a, const void *b)
 {
 	const struct xs_lpm6_entry *x = a, *y = b;
 	int c = memcmp(x->key.addr, y->key.addr, 16);
@@ -841,8 +841,8 @@ static int compile_tries(const struct xs_policy *p, struct xs_compiled *c)
 			}
 		}
 	}
-	qsort(c->v4, c->nv4, sizeof(*c->v4), lpm4_cmp);
-	qsort(c->v6, c->nv6, sizeof(*c->v6), lpm6_cmp);
+	qsort(c->v4, c->nv4, sizeof(*c->v4), xs_lpm4_cmp);
+	qsort(c->v6, c->nv6, sizeof(*c->v6), xs_lpm6_cmp);
 	return 0;
 }
 

@@ -490,4 +490,13 @@ int xs_pfx_nesting(const struct xs_pfx_index *ix,
 			      const struct xs_pfx_ref *const *outer, size_t nouter),
 		   void *ctx);
 
+/* The orders of the compiled tables (qsort comparators), one definition for
+ * the compiler and for tables read back (lookup.c), so both hash alike:
+ * segment tries by address then length (compile.c), bound addresses by
+ * bind id, address, length (bind.c). */
+int xs_lpm4_cmp(const void *a, const void *b);
+int xs_lpm6_cmp(const void *a, const void *b);
+int xs_bind4_cmp(const void *a, const void *b);
+int xs_bind6_cmp(const void *a, const void *b);
+
 #endif /* XS_POLICY_INTERNAL_H */

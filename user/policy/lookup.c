@@ -45,22 +45,6 @@ static void rule_key_mask(struct xs_rule_key *k, unsigned int plen)
 
 /* ---- Orders (the compiler's, so read-back tables hash as compiled ones) -- */
 
-static int lpm4_cmp(const void *a, const void *b)
-{
-	const struct xs_lpm4_entry *x = a, *y = b;
-	int c = memcmp(x->key.addr, y->key.addr, 4);
-
-	return c ? c : (int)x->key.prefixlen - (int)y->key.prefixlen;
-}
-
-static int lpm6_cmp(const void *a, const void *b)
-{
-	const struct xs_lpm6_entry *x = a, *y = b;
-	int c = memcmp(x->key.addr, y->key.addr, 16);
-
-	return c ? c : (int)x->key.prefixlen - (int)y->key.prefixlen;
-}
-
 /* compile.c's entry order (src, dst, protocol, port, length); the pad byte,
  * always 0 from the compiler, last, so that exact searches see it. */
 static int rule_key_cmp(const struct xs_rule_key *x, const struct xs_rule_key *y)
@@ -82,29 +66,6 @@ static int rule_cmp(const void *a, const void *b)
 {
 	return rule_key_cmp(&((const struct xs_rule_entry *)a)->key,
 			    &((const struct xs_rule_entry *)b)->key);
-}
-
-/* bind.c's order: bind id, address, length. */
-static int bind4_cmp(const void *a, const void *b)
-{
-	const struct xs_bind4_entry *x = a, *y = b;
-	int c;
-
-	if (x->key.bind != y->key.bind)
-		return x->key.bind < y->key.bind ? -1 : 1;
-	c = memcmp(x->key.addr, y->key.addr, 4);
-	return c ? c : (int)x->key.prefixlen - (int)y->key.prefixlen;
-}
-
-static int bind6_cmp(const void *a, const void *b)
-{
-	const struct xs_bind6_entry *x = a, *y = b;
-	int c;
-
-	if (x->key.bind != y->key.bind)
-		return x->key.bind < y->key.bind ? -1 : 1;
-	c = memcmp(x->key.addr, y->key.addr, 16);
-	return c ? c : (int)x->key.prefixlen - (int)y->key.prefixlen;
 }
 
 static int overlay_cmp(const void *a, const void *b)
@@ -131,15 +92,15 @@ void xs_compiled_sort(struct xs_compiled *c)
 		if (c->bind6[i].key.prefixlen >= 32)
 			mask_bits(c->bind6[i].key.addr, 16, c->bind6[i].key.prefixlen - 32);
 	if (c->nv4)
-		qsort(c->v4, c->nv4, sizeof(*c->v4), lpm4_cmp);
+		qsort(c->v4, c->nv4, sizeof(*c->v4), xs_lpm4_cmp);
 	if (c->nv6)
-		qsort(c->v6, c->nv6, sizeof(*c->v6), lpm6_cmp);
+		qsort(c->v6, c->nv6, sizeof(*c->v6), xs_lpm6_cmp);
 	if (c->nrules)
 		qsort(c->rules, c->nrules, sizeof(*c->rules), rule_cmp);
 	if (c->nbind4)
-		qsort(c->bind4, c->nbind4, sizeof(*c->bind4), bind4_cmp);
+		qsort(c->bind4, c->nbind4, sizeof(*c->bind4), xs_bind4_cmp);
 	if (c->nbind6)
-		qsort(c->bind6, c->nbind6, sizeof(*c->bind6), bind6_cmp);
+		qsort(c->bind6, c->nbind6, sizeof(*c->bind6), xs_bind6_cmp);
 	if (c->noverlays)
 		qsort(c->overlays, c->noverlays, sizeof(*c->overlays), overlay_cmp);
 }
@@ -207,7 +168,7 @@ void xs_tables_segment(const struct xs_tables *t, uint8_t family, const uint8_t 
 			k.key.prefixlen = t->len4[i];
 			memcpy(k.key.addr, addr, 4);
 			mask_bits(k.key.addr, 4, k.key.prefixlen);
-			e = bsearch(&k, c->v4, c->nv4, sizeof(*c->v4), lpm4_cmp);
+			e = bsearch(&k, c->v4, c->nv4, sizeof(*c->v4), xs_lpm4_cmp);
 			if (e) {
 				m->seg = e->val.seg;
 				m->len = (int16_t)k.key.prefixlen;
@@ -222,7 +183,7 @@ void xs_tables_segment(const struct xs_tables *t, uint8_t family, const uint8_t 
 			k.key.prefixlen = t->len6[i];
 			memcpy(k.key.addr, addr, 16);
 			mask_bits(k.key.addr, 16, k.key.prefixlen);
-			e = bsearch(&k, c->v6, c->nv6, sizeof(*c->v6), lpm6_cmp);
+			e = bsearch(&k, c->v6, c->nv6, sizeof(*c->v6), xs_lpm6_cmp);
 			if (e) {
 				m->seg = e->val.seg;
 				m->len = (int16_t)k.key.prefixlen;
@@ -289,7 +250,7 @@ static bool tables_bind_has(const struct xs_tables *t, uint32_t bind, uint8_t fa
 			k.key.bind = bind;
 			memcpy(k.key.addr, addr, 4);
 			mask_bits(k.key.addr, 4, t->lenb4[i]);
-			e = bsearch(&k, c->bind4, c->nbind4, sizeof(*c->bind4), bind4_cmp);
+			e = bsearch(&k, c->bind4, c->nbind4, sizeof(*c->bind4), xs_bind4_cmp);
 			if (e)
 				return e->val != 0;
 		}
@@ -302,7 +263,7 @@ static bool tables_bind_has(const struct xs_tables *t, uint32_t bind, uint8_t fa
 		k.key.bind = bind;
 		memcpy(k.key.addr, addr, 16);
 		mask_bits(k.key.addr, 16, t->lenb6[i]);
-		e = bsearch(&k, c->bind6, c->nbind6, sizeof(*c->bind6), bind6_cmp);
+		e = bsearch(&k, c->bind6, c->nbind6, sizeof(*c->bind6), xs_bind6_cmp);
 		if (e)
 			return e->val != 0;
 	}
