@@ -60,8 +60,19 @@
  *                  XS_IFBIND_DIRECT on (a host that made many interfaces over time)
  *   xs_rstats_0/1  PERCPU_ARRAY[XS_MAX_RULES] u32 -> struct xs_rule_counter
  *   xs_stats       PERCPU_ARRAY[XS_STAT__MAX] u32 -> struct xs_counter
- *   xs_ct          LRU_HASH[XS_CT_MAX]  struct xs_tuple (normalised) -> struct xs_ct_val
- *   xs_deny        LRU_HASH[XS_DENY_CACHE_MAX] struct xs_tuple (directional) -> struct xs_deny_val
+ *   xs_dir4_0/1    ARRAY[XS_DIR4_CHUNKS] u32 -> struct xs_dir4_chunk: the IPv4 segments as
+ *                  a DIR-16-8-8 table (see "Fast path"), derived from xs_seg4 at push
+ *   xs_seg6h_0/1   HASH (no prealloc) struct xs_lpm6_key (address masked to prefixlen) ->
+ *                  struct xs_seg_val: the IPv6 segment prefixes by length, asked longest
+ *                  length first (the lengths are in xs_fast)
+ *   xs_pairc_0/1   ARRAY[XS_MAX_SEGMENTS] u32 src seg -> struct xs_pair_row: 2 bits per
+ *                  (src, dst) segment pair, enum xs_pair_class
+ *   xs_pairs_0/1   HASH (no prealloc) __u32 XS_PAIR_KEY(src, dst) -> struct xs_rule_val:
+ *                  the pair-wide rule-table entries (prefixlen 32), for classes WIDE, EXACT
+ *   xs_fast        ARRAY[XS_POLICY_SETS] u32 set -> struct xs_fast_info (derived at push)
+ *   xs_flow4       ARRAY[XS_FLOW4_BUCKETS] u32 -> struct xs_flow4_bucket: tracked IPv4
+ *                  flows and remembered denials, set-associative (see "Flow table")
+ *   xs_flow6       ARRAY[XS_FLOW6_BUCKETS] u32 -> struct xs_flow6_bucket: the same, IPv6
  *   xs_frags       LRU_HASH[XS_FRAG_MAX] struct xs_frag_key -> struct xs_frag_val
  *   xs_events      RINGBUF[XS_RINGBUF_BYTES] struct xs_event records
  *   xs_origins     HASH (no prealloc) struct xs_origin_key -> struct xs_origin  (userspace only)
@@ -82,9 +93,11 @@
  * origins, meta); then write xs_config.generation = generation + 1; barrier.
  * The datapath reads xs_config.generation once per packet and uses only set
  * generation & 1 for that packet, so every packet sees one whole policy.
- * Conntrack and deny-cache entries remember their generation; a tracked flow
- * whose generation is stale is re-decided (in its initiator's direction)
- * under the new policy at its next packet.
+ * The derived tables (xs_dir4, xs_seg6h, xs_pairc, xs_pairs, xs_fast) are
+ * written with the rest of the inactive set, before the flip.
+ * Flow-table entries remember their generation; a tracked flow whose
+ * generation is stale is re-decided (in its initiator's direction) under the
+ * new policy at its next packet, a remembered denial is ignored.
  */
 
 /* ---- Limits ------------------------------------------------------------ */
@@ -95,9 +108,7 @@
 #define XS_MAX_PREFIXES4 262144
 #define XS_MAX_PREFIXES6 262144
 #define XS_MAX_RULE_ENTRIES 1048576
-#define XS_CT_MAX 262144
 #define XS_FRAG_MAX 16384
-#define XS_DENY_CACHE_MAX 65536
 #define XS_MAX_IFACES 4096 /* interfaces recorded (a large hypervisor: VMs x NICs) */
 #define XS_MAX_BINDS 4096  /* bind ids 1..4095; 0 is "not bound" */
 #define XS_MAX_BIND_PREFIXES 65536
@@ -286,6 +297,70 @@ XS_ASSERT_SIZE(struct xs_bind6_key, 24);
 
 #define XS_BIND_PLEN(addr_bits) (32 + (addr_bits))
 
+/* ---- Fast path: derived per set at push (user/policy/fast.c) ---------------- */
+
+/*
+ * IPv4 segments as a DIR-16-8-8 table: an array of chunks of 256 entries.
+ * Chunks 0..255 are the first level: chunk addr[0], entry addr[1] (the /16).
+ * An entry is a segment id (< XS_MAX_SEGMENTS; 0 world) or XS_DIR4_NEXT |
+ * the index of a chunk of the next level, indexed by the next address byte
+ * (addr[2], then addr[3]); a third-level chunk holds segment ids only. At
+ * most three array lookups, whatever the number of prefixes. A policy that
+ * needs more chunks than XS_DIR4_CHUNKS is looked up in xs_seg4 (the trie;
+ * XS_FASTF_TRIE4).
+ */
+#define XS_DIR4_CHUNKS 16384 /* 8 MiB per set */
+#define XS_DIR4_NEXT 0x8000
+struct xs_dir4_chunk {
+	__u16 e[256];
+};
+XS_ASSERT_SIZE(struct xs_dir4_chunk, 512);
+
+/*
+ * IPv6 segments: xs_seg6h holds every prefix of xs_seg6 under its own length
+ * (the key's address masked to it); the datapath asks the lengths the set
+ * uses, longest first, and the first hit is the longest match. More than
+ * XS_SEG6_LENS distinct lengths: the trie (XS_FASTF_TRIE6).
+ */
+#define XS_SEG6_LENS 12
+
+/*
+ * The class of a (source segment, destination segment) pair: which of the
+ * rule tables can hold the longest match of its flows, so that most new
+ * flows need no rule-trie walk and a pair without entries none at all.
+ */
+enum xs_pair_class {
+	XS_PAIR_NONE = 0,  /* no entry: the defaults decide */
+	XS_PAIR_WIDE = 1,  /* one pair-wide entry (prefixlen 32) only: xs_pairs */
+	XS_PAIR_EXACT = 2, /* single-port entries, and maybe a pair-wide one: xs_rexact, xs_pairs */
+	XS_PAIR_TRIE = 3,  /* protocol-wide or port-range entries: xs_rexact, xs_rules */
+};
+
+/* One source segment's row: 2 bits per destination segment, destination d
+ * in w[d / 32], bits 2 * (d % 32) and up. */
+struct xs_pair_row {
+	__u64 w[XS_MAX_SEGMENTS / 32];
+};
+XS_ASSERT_SIZE(struct xs_pair_row, 1024);
+
+#define XS_PAIR_KEY(src, dst) ((__u32)(src) << 16 | (__u32)(dst))
+/* Pair-wide entries xs_pairs holds; a policy with more has its pairs of
+ * classes WIDE and EXACT made TRIE (the trie holds those entries too). */
+#define XS_MAX_PAIR_ENTRIES 65536
+
+/* Per set: what the datapath needs to use the derived tables. */
+struct xs_fast_info {
+	__u16 flags; /* XS_FASTF_* */
+	__u8 nlen6;  /* distinct IPv6 prefix lengths in xs_seg6h, in len6[] */
+	__u8 pad;
+	__u8 len6[XS_SEG6_LENS]; /* descending */
+};
+XS_ASSERT_SIZE(struct xs_fast_info, 16);
+
+#define XS_FASTF_TRIE4 (1U << 0) /* IPv4 segments: the trie (xs_dir4 is not used) */
+#define XS_FASTF_TRIE6 (1U << 1) /* IPv6 segments: the trie (xs_seg6h is not used) */
+#define XS_FASTF_READY (1U << 2) /* written by a push (a set without it uses the tries) */
+
 /* ---- Global configuration (array, one entry) ------------------------------ */
 
 struct xs_config {
@@ -305,7 +380,9 @@ struct xs_config {
 	 */
 	__u64 confirm_deadline_ns;
 	__u32 rollback_generation;
-	__u32 pad;
+	/* The flow tables' hash seed, random, written once when the maps are
+	 * created (a packet's sender cannot aim at a bucket). */
+	__u32 flow_seed;
 	/* Added to every clock the datapath reads (monotonic and TAI): tests
 	 * advance time with it. 0 in production. */
 	__s64 clock_offset_ns;
@@ -313,8 +390,13 @@ struct xs_config {
 	 * deadline (with an event: XS_EVF_ROLLBACK); userspace clears it with
 	 * the deadline. 64 bits: a BPF atomic exchange. */
 	__u64 rolled_back;
+	/* Events of allowed new flows: their own per-CPU token bucket (0: the
+	 * defaults), so that a flood of new flows costs no ring-buffer work
+	 * past the burst; the counters still count every flow. */
+	__u32 allow_ev_rate;
+	__u32 allow_ev_burst;
 };
-XS_ASSERT_SIZE(struct xs_config, 48);
+XS_ASSERT_SIZE(struct xs_config, 56);
 
 /* No events for new allowed flows, except those an overlay let in (reasons
  * forensic, grant, failsafe): every use of such an access is an event. */
@@ -322,6 +404,8 @@ XS_ASSERT_SIZE(struct xs_config, 48);
 
 #define XS_DEFAULT_DROP_EV_RATE 1000
 #define XS_DEFAULT_DROP_EV_BURST 200
+#define XS_DEFAULT_ALLOW_EV_RATE 10000
+#define XS_DEFAULT_ALLOW_EV_BURST 2000
 
 /* ---- Connection tracking ------------------------------------------------ */
 
@@ -342,6 +426,74 @@ struct xs_tuple {
 };
 XS_ASSERT_SIZE(struct xs_tuple, 40);
 
+/*
+ * Flow table: tracked flows and remembered denials, one per normalised tuple
+ * (side a: the lexicographically smaller (address, port)), in two arrays of
+ * buckets (IPv4, IPv6) of XS_FLOW_WAYS entries each; the bucket is
+ * xs_flow_hash*() & (buckets - 1). Every read and write of a bucket, in the
+ * datapath and in userspace (BPF_F_LOCK), holds its spin lock; the datapath
+ * decides outside it and finds the entry again by its key to write, so two
+ * CPUs inserting one flow make one entry. A new flow takes a free, expired or
+ * denial slot first, else the live entry that expires first (an eviction,
+ * counted): a half-open or closing flow goes before an established one.
+ * A denial (state XS_CT_DENIED) only takes a free, expired or denial slot.
+ */
+#define XS_FLOW_WAYS 3
+#define XS_FLOW4_BUCKETS (1U << 17) /* 393,216 IPv4 entries, 16 MiB */
+#define XS_FLOW6_BUCKETS (1U << 16) /* 196,608 IPv6 entries, 12.5 MiB */
+
+/* Common part of an entry; state 0 is a free slot. */
+struct xs_flow_hdr {
+	__u64 expires_ns; /* the datapath's clock (clock_mono()) */
+	__u32 generation; /* policy generation that decided it */
+	__u32 deadline;	  /* accepted by a grant: its end, CLOCK_TAI seconds (0: none) */
+	__u16 rule_id;	  /* what decided (rule ids are < XS_MAX_RULES = 2^16) */
+	__u16 src_seg;	  /* segments in the initiator's (denial: the denied) direction */
+	__u16 dst_seg;
+	__u8 state; /* enum xs_ct_state, 0: free */
+	__u8 flags; /* XS_CTF_* */
+	__u8 reason;
+	__u8 icmp_type; /* ICMP: type of the initiating message */
+	/* the key, with the addresses after the header */
+	__u8 proto;
+	__u8 pad;
+	__be16 port_a;
+	__be16 port_b;
+};
+XS_ASSERT_SIZE(struct xs_flow_hdr, 32);
+
+struct xs_flow4 {
+	struct xs_flow_hdr h;
+	__u8 addr_a[4];
+	__u8 addr_b[4];
+};
+XS_ASSERT_SIZE(struct xs_flow4, 40);
+
+struct xs_flow6 {
+	struct xs_flow_hdr h;
+	__u8 addr_a[16];
+	__u8 addr_b[16];
+};
+XS_ASSERT_SIZE(struct xs_flow6, 64);
+
+/* struct bpf_spin_lock (linux/bpf.h) is one __u32; `lock` must stay the first member. */
+struct xs_flow4_bucket {
+	__u32 lock; /* struct bpf_spin_lock */
+	__u32 seq;  /* sequence count: odd while a writer changes the entries */
+	struct xs_flow4 e[XS_FLOW_WAYS];
+};
+XS_ASSERT_SIZE(struct xs_flow4_bucket, 128);
+
+struct xs_flow6_bucket {
+	__u32 lock; /* struct bpf_spin_lock */
+	__u32 seq;
+	struct xs_flow6 e[XS_FLOW_WAYS];
+};
+XS_ASSERT_SIZE(struct xs_flow6_bucket, 200);
+
+/* A denial lives this long (or until the next apply). */
+#define XS_DENY_TIMEOUT (30 * XS_NS_PER_SEC)
+
 enum xs_ct_state {
 	XS_CT_SYN_SENT = 1,    /* TCP: SYN seen, no reply yet (half-open) */
 	XS_CT_ESTABLISHED = 2, /* TCP: reply seen or picked up mid-stream */
@@ -349,7 +501,8 @@ enum xs_ct_state {
 	XS_CT_CLOSED = 4,      /* TCP: RST, or FIN both ways */
 	XS_CT_UDP = 5,
 	XS_CT_ICMP = 6,
-	XS_CT_OTHER = 7, /* other IP protocols, tracked by addresses only */
+	XS_CT_OTHER = 7,  /* other IP protocols, tracked by addresses only */
+	XS_CT_DENIED = 8, /* a remembered denial (flags: its direction) */
 };
 
 #define XS_CTF_INIT_B (1U << 0)	 /* the initiator is side b of the key */
@@ -357,9 +510,11 @@ enum xs_ct_state {
 #define XS_CTF_REPLIED (1U << 2) /* a packet from the responder was seen */
 #define XS_CTF_FIN_A (1U << 3)
 #define XS_CTF_FIN_B (1U << 4)
+#define XS_CTF_BOTH_WAYS (1U << 5) /* XS_CT_DENIED, TCP non-SYN: the reverse was denied too */
 
+/* A tracked flow as userspace reads it (xs_ct_read(): key, then this). */
 struct xs_ct_val {
-	__u64 expires_ns; /* bpf_ktime_get_ns() deadline */
+	__u64 expires_ns; /* clock_mono() deadline */
 	__u32 rule_id;	  /* what accepted the flow (rule or default origin) */
 	__u32 generation; /* policy generation that accepted it */
 	__u16 src_seg;	  /* segments in the initiator's direction */
@@ -386,23 +541,6 @@ XS_ASSERT_SIZE(struct xs_ct_val, 32);
 #define XS_CT_ICMP_TIMEOUT (30 * XS_NS_PER_SEC)
 #define XS_CT_OTHER_TIMEOUT (60 * XS_NS_PER_SEC)
 #define XS_FRAG_TIMEOUT (30 * XS_NS_PER_SEC)
-
-/* Deny cache: directional tuple (addr_a/port_a = source) -> decision, so a
- * flood of dropped packets costs one hash lookup after the conntrack miss.
- * Entries are valid only for the generation that made them. */
-struct xs_deny_val {
-	__u32 generation;
-	__u32 rule_id;
-	__u16 src_seg;
-	__u16 dst_seg;
-	__u8 reason;
-	__u8 flags; /* XS_DENYF_* */
-	__u8 pad[2];
-};
-/* The deny cache key is a directional xs_tuple whose pad[0] holds the ICMP
- * type (ICMP flows differ by type, not by port). */
-#define XS_DENYF_BOTH_WAYS (1U << 0) /* TCP non-SYN: the reverse was denied too */
-XS_ASSERT_SIZE(struct xs_deny_val, 16);
 
 /* Fragments: the first fragment's decision, keyed by the datagram id. */
 struct xs_frag_key {
@@ -439,9 +577,10 @@ XS_ASSERT_SIZE(struct xs_counter, 16);
 #define XS_STAT_IDX(verdict, reason) ((verdict)*XS_REASON__MAX + (reason))
 enum xs_stat_misc {
 	XS_STAT_EV_LOST = XS_VERDICT__MAX * XS_REASON__MAX, /* ring buffer full */
-	XS_STAT_EV_RATELIMITED, /* drop events suppressed by the token bucket */
+	XS_STAT_EV_RATELIMITED, /* events suppressed by their token bucket (drops, allows) */
 	XS_STAT_CT_CREATED,
 	XS_STAT_CT_REVALIDATED, /* tracked flows re-decided after an apply */
+	XS_STAT_FLOW_EVICTED,	/* a live flow's entry given to a new flow (its bucket was full) */
 	XS_STAT__MAX,
 };
 
@@ -463,7 +602,7 @@ enum xs_hook {
 };
 
 struct xs_event {
-	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__u64 ts_ns; /* bpf_ktime_get_coarse_ns() (a tick's resolution) */
 	__u32 ifindex;
 	__u32 rule_id; /* 0 when no rule or default applies (malformed, ...) */
 	__u32 pkt_len;

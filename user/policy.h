@@ -312,6 +312,64 @@ struct xs_compiled {
 };
 
 /*
+ * The fast path's tables of a set (include/xdpseg.h, "Fast path"), derived
+ * from its compiled tables (fast.c): what push writes into the set besides
+ * them, and what `verify` derives again from the tables read back to
+ * compare with the maps.
+ */
+
+/* A pair-wide rule entry as xs_pairs holds it. */
+struct xs_pair_entry {
+	__u32 key; /* XS_PAIR_KEY(src, dst) */
+	struct xs_rule_val val;
+};
+
+struct xs_fast {
+	struct xs_fast_info info;   /* XS_FASTF_READY, maybe _TRIE4 / _TRIE6; the IPv6 lengths */
+	struct xs_dir4_chunk *dir4; /* xs_dir4 chunks 0..ndir4-1 (none with XS_FASTF_TRIE4) */
+	size_t ndir4;
+	struct xs_lpm6_entry *seg6h; /* xs_seg6h (none with XS_FASTF_TRIE6), the compiler's order */
+	size_t nseg6h;
+	struct xs_pair_row *pairc; /* xs_pairc rows 0..npairc-1: source segments 0..nsegments */
+	size_t npairc;
+	struct xs_pair_entry *pairs; /* xs_pairs, by key */
+	size_t npairs;
+};
+
+/*
+ * Derive the fast-path tables of `c` into *out (malloc'd, xs_fast_free()):
+ *  - the IPv4 segments as a DIR-16-8-8 table (chunks 0..255 the first level,
+ *    then the next levels' in the order made); more than XS_DIR4_CHUNKS
+ *    chunks: XS_FASTF_TRIE4 and none;
+ *  - c's IPv6 prefixes under their own length, the distinct lengths
+ *    descending in info.len6; more than XS_SEG6_LENS: XS_FASTF_TRIE6 and none;
+ *  - the class of every (src, dst) pair of segment ids 0..nsegments: NONE
+ *    without a rule entry, WIDE with only a pair-wide one (prefixlen 32),
+ *    EXACT with single-port ones (prefixlen 64: xs_rexact holds them all)
+ *    and at most a pair-wide one, TRIE with any other;
+ *  - every pair-wide entry, keyed XS_PAIR_KEY(src, dst).
+ * Returns 0, -ENOMEM, or -EINVAL for tables no compiler makes (a prefix
+ * length or segment id out of range, two pair-wide entries of one pair).
+ */
+int xs_fast_build(const struct xs_compiled *c, struct xs_fast **out);
+void xs_fast_free(struct xs_fast *f);
+
+/* The class of pair (src, dst) in src's row. */
+static inline enum xs_pair_class xs_pair_class_of(const struct xs_pair_row *row, uint16_t dst)
+{
+	return (enum xs_pair_class)((row->w[dst / 32] >> (2 * (dst % 32))) & 3);
+}
+
+/* The DIR table's answer for an IPv4 address, walked as the datapath walks
+ * it (world when it has no chunks). */
+uint16_t xs_fast_segment4(const struct xs_fast *f, const uint8_t *addr);
+
+/* The addresses entry `entry` of chunk `chunk` stands for: *len 16, 24 or
+ * 32 bits of addr (4 bytes). -ENOENT: no entry of the table reaches it. */
+int xs_fast_dir4_where(const struct xs_fast *f, size_t chunk, unsigned int entry, uint8_t *addr,
+		       unsigned int *len);
+
+/*
  * Parse, check and compile `path` (resolved with `resolve`). Returns 0 and
  * sets *out on success (warnings may be in `diags`); returns -EINVAL with at
  * least one error in `diags` on a policy error, or another negative errno.

@@ -4,7 +4,9 @@
  * compiled tables the datapath decides with (the running policy's, read back
  * from the kernel, or a file's) by the same lookups and the same decision
  * code (policy.h, "Lookups over the compiled tables"), so the answer is the
- * datapath's for the first packet of that flow.
+ * datapath's for the first packet of that flow. The running policy's
+ * fast-path tables, which the datapath asks before (or instead of) the
+ * tables read back, are checked to hold it (ctl/fastcheck.h).
  *
  * What depends on more than the flow's addresses, protocol and port, and
  * how verify treats it:
@@ -42,6 +44,9 @@ static const char verify_help[] =
 	"ports (47, ip-47). The answer comes from the running policy as the kernel\n"
 	"holds it (read back from its active set, never recompiled), or from FILE\n"
 	"compiled alone; the same tables and the same decision as the datapath.\n"
+	"The set's fast-path tables (the datapath's segment arrays and pair\n"
+	"classes) are derived again from what was read back and compared: a\n"
+	"difference is an error that names the table and the entry.\n"
 	"It names the segment (and the prefix that matched) of both addresses,\n"
 	"the verdict, and why: the deciding rule as FILE:LINE and its text, or the\n"
 	"default and the side that denied, monitor mode, a quarantine, a grant\n"
@@ -56,7 +61,7 @@ static const char verify_help[] =
 	"  -j, --json              print one JSON object\n" XS_CLI_HELP_INCLUDE
 	"  -h, --help              this help\n\n"
 	"Exit status: 0 the flow passes (allow, or audit in monitor mode), 1 it is\n"
-	"dropped, 2 a usage error or no policy to ask.\n";
+	"dropped, 2 a usage error, no policy to ask, or tables that do not hold it.\n";
 
 #define XS_EXIT_VERIFY_TROUBLE 2
 
@@ -559,7 +564,7 @@ int cmd_verify(int argc, char **argv)
 	inet_ntop(q.family == 4 ? AF_INET : AF_INET6, q.saddr, q.src, sizeof(q.src));
 	inet_ntop(q.family == 4 ? AF_INET : AF_INET6, q.daddr, q.dst, sizeof(q.dst));
 
-	if ((policy ? xs_view_file(&v, policy) : xs_view_running(&v))) {
+	if ((policy ? xs_view_file(&v, policy) : xs_view_running_checked(&v))) {
 		xs_view_free(&v);
 		return XS_EXIT_VERIFY_TROUBLE;
 	}

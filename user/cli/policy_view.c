@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cmds.h"
+#include "ctl/fastcheck.h"
 #include "ctl/loader.h"
 #include "json.h"
 #include "util.h"
@@ -23,9 +24,10 @@ static int64_t tai_offset(void)
 	       ((tai.tv_nsec - real.tv_nsec) >= 500000000L ? 1 : 0);
 }
 
-int xs_view_running(struct xs_view *v)
+/* The policy in force; with `check`, its set's derived tables checked too. */
+static int view_running(struct xs_view *v, bool check)
 {
-	char err[256] = "";
+	char err[512] = "";
 	struct xs_ctl ctl;
 	int rc;
 
@@ -43,7 +45,10 @@ int xs_view_running(struct xs_view *v)
 	}
 	if (rc)
 		return rc;
-	rc = xs_readback(&ctl.maps, &v->c, &v->rb, err, sizeof(err));
+	if (check)
+		rc = xs_readback_checked(&ctl.maps, &v->c, &v->rb, err, sizeof(err));
+	else
+		rc = xs_readback(&ctl.maps, &v->c, &v->rb, err, sizeof(err));
 	if (rc == -ENOENT)
 		p_err("%s: apply one first (xdpseg apply FILE)", err);
 	else if (rc)
@@ -52,6 +57,16 @@ int xs_view_running(struct xs_view *v)
 		v->now_tai = xs_datapath_tai_s(&v->rb.cfg);
 	xs_ctl_close(&ctl);
 	return rc;
+}
+
+int xs_view_running(struct xs_view *v)
+{
+	return view_running(v, false);
+}
+
+int xs_view_running_checked(struct xs_view *v)
+{
+	return view_running(v, true);
 }
 
 int xs_view_file(struct xs_view *v, const char *file)

@@ -30,6 +30,10 @@ struct xs_view {
 /* The policy in force; errors printed. Returns 0, -ENOENT when none is
  * applied (printed, naming `xdpseg apply`), or another negative errno. */
 int xs_view_running(struct xs_view *v);
+/* xs_view_running(), and the fast path's tables of the set in force checked
+ * against the policy read back (ctl/fastcheck.h): a difference is an error,
+ * printed (`verify` answers only for what the datapath decides by). */
+int xs_view_running_checked(struct xs_view *v);
 /* A file, compiled alone (no overlays, no failsafe ports); diagnostics
  * printed. */
 int xs_view_file(struct xs_view *v, const char *file);

@@ -23,6 +23,8 @@ struct map_slot {
 	{                                             \
 		name, offsetof(struct xs_maps, field) \
 	}
+/* One map a line. */
+/* clang-format off */
 static const struct map_slot map_slots[] = {
 	SLOT("xs_config", config),
 	SLOT("xs_seg4_0", seg4[0]),
@@ -49,8 +51,17 @@ static const struct map_slot map_slots[] = {
 	SLOT("xs_ifbindx_1", ifbindx[1]),
 	SLOT("xs_sets", sets),
 	SLOT("xs_stats", stats),
-	SLOT("xs_ct", ct),
-	SLOT("xs_deny", deny),
+	SLOT("xs_dir4_0", dir4[0]),
+	SLOT("xs_dir4_1", dir4[1]),
+	SLOT("xs_seg6h_0", seg6h[0]),
+	SLOT("xs_seg6h_1", seg6h[1]),
+	SLOT("xs_pairc_0", pairc[0]),
+	SLOT("xs_pairc_1", pairc[1]),
+	SLOT("xs_pairs_0", pairs[0]),
+	SLOT("xs_pairs_1", pairs[1]),
+	SLOT("xs_fast", fast),
+	SLOT("xs_flow4", flow4),
+	SLOT("xs_flow6", flow6),
 	SLOT("xs_frags", frags),
 	SLOT("xs_events", events),
 	SLOT("xs_origins", origins),
@@ -60,6 +71,7 @@ static const struct map_slot map_slots[] = {
 	SLOT("xs_barrier", barrier),
 	SLOT("xs_barrier_in", barrier_in),
 };
+/* clang-format on */
 #define NSLOTS (sizeof(map_slots) / sizeof(map_slots[0]))
 
 static int *slot_fd(struct xs_maps *m, size_t i)
@@ -496,6 +508,137 @@ static int push_ifbind(const struct xs_maps *m, __u32 set, const struct xs_bind_
 	return err;
 }
 
+/* ---- The fast path's derived tables (include/xdpseg.h, "Fast path") ---------- */
+
+/* Keys 0..n-1 of an array map := vals[0..n) (its value size each), one batch. */
+static int array_put(int fd, const void *vals, __u32 n)
+{
+	__u32 *keys, count = n;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (__u32 i = 0; i < n; i++)
+		keys[i] = i;
+	if (bpf_map_update_batch(fd, keys, vals, &count, NULL))
+		err = -errno;
+	free(keys);
+	return err;
+}
+
+/*
+ * Insert n records (key at offset 0, ksz bytes; value at voff, vsz bytes;
+ * rsz bytes apart) into a hash map, in batches.
+ */
+static int hash_put(int fd, const void *recs, size_t rsz, size_t n, size_t ksz, size_t voff,
+		    size_t vsz)
+{
+	enum { BATCH = 8192 };
+	char *keys, *vals;
+	int err = 0;
+
+	keys = malloc(BATCH * ksz);
+	vals = malloc(BATCH * vsz);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t at = 0; at < n;) {
+		__u32 count = (__u32)(n - at < BATCH ? n - at : BATCH);
+
+		for (__u32 i = 0; i < count; i++) {
+			const char *r = (const char *)recs + (at + i) * rsz;
+
+			memcpy(keys + i * ksz, r, ksz);
+			memcpy(vals + i * vsz, r + voff, vsz);
+		}
+		if (bpf_map_update_batch(fd, keys, vals, &count, NULL)) {
+			err = -errno;
+			goto out;
+		}
+		at += count;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/*
+ * Delete every entry of a hash map (ksz-byte keys, vsz-byte values) in
+ * batches (LPM tries have no batch operations: map_clear()). Its cost is
+ * mostly the walk over the map's buckets, however few entries it holds.
+ */
+static int hash_clear(int fd, size_t ksz, size_t vsz)
+{
+	enum { BATCH = 4096 };
+	char *keys, *vals, token[8];
+	bool first = true;
+	int err = 0;
+
+	keys = malloc(BATCH * ksz);
+	vals = malloc(BATCH * vsz);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = BATCH;
+
+		/* the token of a hash map is a bucket number (a __u32) */
+		if (bpf_map_lookup_and_delete_batch(fd, first ? NULL : token, token, keys, vals,
+						    &count, NULL)) {
+			if (errno != ENOENT)
+				err = -errno;
+			break;
+		}
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/*
+ * The derived tables of set `set` from `c`: the DIR chunks in use (those
+ * past them are never reached), the IPv6 prefixes by length and the
+ * pair-wide entries (each hash cleared first), the pair rows of the
+ * policy's source segments (no other row is read), and last xs_fast[set],
+ * which tells the datapath they are there (XS_FASTF_READY).
+ */
+static int push_fast(const struct xs_maps *m, const struct xs_compiled *c, __u32 set)
+{
+	struct xs_fast *f = NULL;
+	int err;
+
+	err = xs_fast_build(c, &f);
+	if (err)
+		return err;
+	err = array_put(m->dir4[set], f->dir4, (__u32)f->ndir4);
+	if (!err)
+		err = hash_clear(m->seg6h[set], sizeof(struct xs_lpm6_key),
+				 sizeof(struct xs_seg_val));
+	if (!err)
+		err = hash_put(m->seg6h[set], f->seg6h, sizeof(*f->seg6h), f->nseg6h,
+			       sizeof(struct xs_lpm6_key), offsetof(struct xs_lpm6_entry, val),
+			       sizeof(struct xs_seg_val));
+	if (!err)
+		err = array_put(m->pairc[set], f->pairc, (__u32)f->npairc);
+	if (!err)
+		err = hash_clear(m->pairs[set], sizeof(__u32), sizeof(struct xs_rule_val));
+	if (!err)
+		err = hash_put(m->pairs[set], f->pairs, sizeof(*f->pairs), f->npairs, sizeof(__u32),
+			       offsetof(struct xs_pair_entry, val), sizeof(struct xs_rule_val));
+	if (!err && bpf_map_update_elem(m->fast, &set, &f->info, BPF_ANY))
+		err = -errno;
+	xs_fast_free(f);
+	return err;
+}
+
 static int push_meta(const struct xs_maps *m, const struct xs_compiled *c, const char *file,
 		     __u32 set, __u32 generation)
 {
@@ -587,6 +730,9 @@ int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const c
 	if (err)
 		return err;
 	err = push_overlays(m, c, set);
+	if (err)
+		return err;
+	err = push_fast(m, c, set);
 	if (err)
 		return err;
 	err = push_meta(m, c, file, set, next);

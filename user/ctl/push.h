@@ -29,10 +29,16 @@ struct xs_maps {
 	int bind6[XS_POLICY_SETS];
 	int ifbind[XS_POLICY_SETS];  /* ifindex < XS_IFBIND_DIRECT */
 	int ifbindx[XS_POLICY_SETS]; /* the larger ones */
+	/* derived at push from the above (user/policy/fast.c) */
+	int dir4[XS_POLICY_SETS];
+	int seg6h[XS_POLICY_SETS];
+	int pairc[XS_POLICY_SETS];
+	int pairs[XS_POLICY_SETS];
+	int fast;
 	int sets;
 	int stats;
-	int ct;
-	int deny;
+	int flow4; /* the flow tables (tracked flows, remembered denials) */
+	int flow6;
 	int frags;
 	int events;
 	int origins;

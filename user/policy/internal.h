@@ -16,6 +16,7 @@
  *                 ports: their statements, derived segments, origins, records
  *   derive.c      derived segments: what each overlay reaches
  *   compile.c     the map entries and their hash; print.c as text and JSON
+ *   fast.c        the fast path's tables derived from the map entries
  *   sources.c     the files a policy was compiled from, and a resolver over them
  *   artefact_write.c  the compiled form as bytes (artefact.h: the format)
  *   artefact_read.c   ... and back, untrusted on the way in
