@@ -28,9 +28,9 @@
 #include "lib/clock.h"
 #include "lib/conntrack.h"
 #include "lib/ctx.h"
-#include "lib/deny.h"
 #include "lib/eth.h"
 #include "lib/events.h"
+#include "lib/flow.h"
 #include "lib/frag.h"
 #include "lib/ipv4.h"
 #include "lib/ipv6.h"
@@ -183,13 +183,14 @@ static __always_inline int xs_later_fragment(struct xs_run *r)
 /*
  * An ICMP error is related to a tracked flow when it travels towards the
  * quoted packet's sender and quotes a packet of a flow tracked under the
- * current policy (and, accepted by a grant, before the grant's end). A fragmented error never is:
- * it is decided as ICMP. `k` is scratch space for the quoted flow's key.
+ * current policy (and, accepted by a grant, before the grant's end). A
+ * fragmented error never is: it is decided as ICMP. `k` is scratch space
+ * for the quoted flow's key.
  */
 static __always_inline int xs_icmp_related(struct xs_run *r, struct xs_tuple *k)
 {
 	const struct xs_tuple *in = &r->p->inner;
-	struct xs_ct_val *v;
+	struct xs_flow_hdr v;
 	__u64 a[2], b[2];
 
 	if (!r->p->inner_ok)
@@ -199,176 +200,199 @@ static __always_inline int xs_icmp_related(struct xs_run *r, struct xs_tuple *k)
 		return 0;
 	__builtin_memcpy(b, in->addr_b, 16);
 	ct_tuple(k, in->family, in->proto, a, in->port_a, b, in->port_b);
-	v = bpf_map_lookup_elem(&xs_ct, k);
-	if (!v || v->expires_ns < r->now || v->generation != r->gen)
+	if (!xs_flow_peek(k, &v) || v.state == XS_CT_DENIED || v.expires_ns < r->now ||
+	    v.generation != r->gen)
 		return 0;
 	/* a flow of a grant that has ended relates nothing */
-	if (v->deadline && clock_tai_s(r->cfg) >= v->deadline)
+	if (v.deadline && clock_tai_s(r->cfg) >= v.deadline)
 		return 0;
 	stats_count(XS_VERDICT_ALLOW, XS_REASON_RELATED, r->ctx->len);
 	return 1;
 }
 
-/*
- * A packet of a tracked flow. If the policy changed since the flow was
- * accepted, decide it again (in its initiator's direction) first.
- */
-static __always_inline int xs_tracked(struct xs_run *r, struct xs_tuple *k, struct xs_ct_val *v,
-				      int from_b)
+/* A packet of a tracked flow, followed (`v`: its entry as followed). */
+static __always_inline int xs_established(struct xs_run *r, const struct xs_flow_hdr *v,
+					  int new_flow)
 {
-	struct xs_pkt *p = r->p;
-	__u8 verdict;
+	__u8 verdict = (v->flags & XS_CTF_AUDIT) ? XS_VERDICT_AUDIT : XS_VERDICT_ALLOW;
 
-	/* decided again under a new policy, or past its grant's deadline */
-	if (v->generation != r->gen || (v->deadline && clock_tai_s(r->cfg) >= v->deadline)) {
-		int init_b = !!(v->flags & XS_CTF_INIT_B);
-		int from_init = ct_from_initiator(v, from_b);
-		int expired = v->deadline && clock_tai_s(r->cfg) >= v->deadline;
-		struct xs_decision d = {};
-		struct xs_class cl;
-		__be16 port;
-
-		port = policy_port(k->proto, init_b ? k->port_a : k->port_b, v->icmp_type);
-		xs_class(r, from_init, &cl);
-		policy_decide(r->set, k->family, init_b ? k->addr_b : k->addr_a,
-			      init_b ? k->addr_a : k->addr_b, k->proto, port, &cl, &d);
-		stats_misc(XS_STAT_CT_REVALIDATED);
-		if (d.verdict == XS_VERDICT_DROP) {
-			bpf_map_delete_elem(&xs_ct, k);
-			if (expired) { /* cut by its grant's end, which the event names */
-				d.reason = XS_REASON_GRANT_EXPIRED;
-				d.rule_id = v->rule_id;
-			}
-			if (!from_init) /* the event: packet's direction */
-				decision_flip(&d);
-			return xs_drop(r, &d, 0);
-		}
-		v->generation = r->gen;
-		v->deadline = d.deadline;
-		v->rule_id = d.rule_id;
-		v->reason = d.reason;
-		v->src_seg = d.src_seg;
-		v->dst_seg = d.dst_seg;
-		if (d.verdict == XS_VERDICT_AUDIT)
-			v->flags |= XS_CTF_AUDIT;
-		else
-			v->flags &= ~XS_CTF_AUDIT;
-		stats_rule(r->set, d.rule_id, r->ctx->len, 1);
-	} else {
-		stats_rule(r->set, v->rule_id, r->ctx->len, 0);
-	}
-	ct_follow(v, from_b, p, r->now);
-	verdict = (v->flags & XS_CTF_AUDIT) ? XS_VERDICT_AUDIT : XS_VERDICT_ALLOW;
-	if (p->frag == XS_FRAG_FIRST)
-		frag_accept(p, v->rule_id, verdict, r->gen, r->now);
+	stats_rule(r->set, v->rule_id, r->ctx->len, new_flow);
+	if (r->p->frag == XS_FRAG_FIRST)
+		frag_accept(r->p, v->rule_id, verdict, r->gen, r->now);
 	stats_count(verdict, XS_REASON_ESTABLISHED, r->ctx->len);
 	return XS_PASS;
 }
 
 /*
- * A packet that starts a flow: deny cache, then the policy. `k` is scratch
- * space for the deny-cache key and then the conntrack key (one tuple on
- * the stack, not two: a new flow needs one of them at a time); for a lone
- * SYN (`syn_only`) the caller has already asked the deny cache.
+ * A packet of a tracked flow decided under an older policy, or accepted by
+ * a grant: decide it again (in its initiator's direction) unless the grant
+ * is still in force for this generation.
  */
-static __always_inline int xs_new_flow(struct xs_run *r, struct xs_tuple *k, int syn_only)
+static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, int from_b, __u64 q)
 {
+	const struct xs_tuple *k = &sc->k;
+	struct xs_flow_hdr *v = &sc->v;
+	int expired = v->deadline && clock_tai_s(r->cfg) >= v->deadline;
+	int init_b = !!(v->flags & XS_CTF_INIT_B);
+	int from_init = ct_from_initiator(v, from_b);
+	struct xs_decision *d = &sc->d;
+	struct xs_class cl;
+	__be16 port;
+
+	if (v->generation == r->gen && !expired) { /* a grant in force: follow it */
+		xs_flow_update(k, v, q, r->now);
+		return xs_established(r, v, 0);
+	}
+	port = policy_port(k->proto, init_b ? k->port_a : k->port_b, v->icmp_type);
+	xs_class(r, from_init, &cl);
+	policy_decide(r->set, k->family, init_b ? k->addr_b : k->addr_a,
+		      init_b ? k->addr_a : k->addr_b, k->proto, port, &cl, d);
+	stats_misc(XS_STAT_CT_REVALIDATED);
+	if (d->verdict == XS_VERDICT_DROP) {
+		xs_flow_forget(k);
+		if (expired) { /* cut by its grant's end, which the event names */
+			d->reason = XS_REASON_GRANT_EXPIRED;
+			d->rule_id = v->rule_id;
+		}
+		if (!from_init) /* the event: packet's direction */
+			decision_flip(d);
+		return xs_drop(r, d, 0);
+	}
+	v->generation = r->gen;
+	v->deadline = d->deadline;
+	v->rule_id = (__u16)d->rule_id;
+	v->reason = d->reason;
+	v->src_seg = d->src_seg;
+	v->dst_seg = d->dst_seg;
+	v->flags = (v->flags & ~XS_CTF_AUDIT) | (d->verdict == XS_VERDICT_AUDIT ? XS_CTF_AUDIT : 0);
+	xs_flow_update(k, v, q, r->now);
+	return xs_established(r, v, 1);
+}
+
+/*
+ * A packet that starts a flow (key sc->k, its source side b when `from_b`):
+ * decided by the policy into sc->d (unless `decided`: a lone SYN, decided
+ * first), tracked when accepted, its denial remembered when dropped.
+ */
+static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, int from_b,
+				       int decided)
+{
+	const struct xs_tuple *k = &sc->k;
+	struct xs_decision *d = &sc->d;
+	struct xs_flow_hdr *nh = &sc->v;
 	struct xs_pkt *p = r->p;
-	int tcp_nonsyn = p->proto == IPPROTO_TCP && !syn_only;
-	struct xs_decision d = {};
+	int tcp_nonsyn = p->proto == IPPROTO_TCP && !decided;
 	int reversed = 0;
 	struct xs_class cl;
 
-	if (!syn_only) {
-		deny_key(k, p);
-		if (deny_cached(k, r->gen, tcp_nonsyn, &d))
-			return xs_drop(r, &d, 0);
+	if (!decided) {
+		xs_class(r, 1, &cl);
+		policy_decide(r->set, p->family, p->saddr, p->daddr, p->proto,
+			      policy_port(p->proto, p->dport, p->icmp_type), &cl, d);
 	}
-
-	xs_class(r, 1, &cl);
-	policy_decide(r->set, p->family, p->saddr, p->daddr, p->proto,
-		      policy_port(p->proto, p->dport, p->icmp_type), &cl, &d);
 
 	/* Attached to a live host: a mid-stream TCP packet may belong to a
 	 * connection the peer opened, in the allowed direction. `d` is then
 	 * that connection's decision, in the peer's (initiator's) direction. */
-	if (d.verdict == XS_VERDICT_DROP && tcp_nonsyn) {
-		struct xs_decision rev = {};
+	if (d->verdict == XS_VERDICT_DROP && tcp_nonsyn) {
+		struct xs_decision *rev = &sc->rev;
 
 		xs_class(r, 0, &cl);
-		policy_decide(r->set, p->family, p->daddr, p->saddr, p->proto, p->sport, &cl, &rev);
-		if (rev.verdict != XS_VERDICT_DROP) {
-			d = rev;
+		policy_decide(r->set, p->family, p->daddr, p->saddr, p->proto, p->sport, &cl, rev);
+		if (rev->verdict != XS_VERDICT_DROP) {
+			*d = *rev;
 			reversed = 1;
 		}
 	}
 
-	if (d.verdict == XS_VERDICT_DROP) {
-		/* a bound port classifies link-local ends by its segment, so the
-		 * same tuple may be decided otherwise at another port: not cached */
-		if (!r->port_seg) {
-			deny_key(k, p);
-			deny_remember(k, r->gen, tcp_nonsyn, &d);
+	if (d->verdict == XS_VERDICT_DROP) {
+		/* remembered, so the tuple's next packets cost one bucket; a bound
+		 * port classifies link-local ends by its segment, so the same
+		 * tuple may be decided otherwise at another port: not remembered */
+		if (!r->port_seg && !p->icmp_err) {
+			ct_fill_denial(nh, from_b, p, d, r->gen, r->now, tcp_nonsyn);
+			xs_flow_insert(k, nh, r->now, 1);
 		}
-		return xs_drop(r, &d, 1);
+		return xs_drop(r, d, 1);
 	}
 
 	/* tracked from the initiator: the packet's sender, or its receiver
 	 * (reversed); a TCP packet without SYN is picked up mid-stream */
 	if (!p->icmp_err) {
-		int from_b =
-			ct_tuple(k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
-
-		ct_create(k, reversed ? !from_b : from_b, p, &d, r->gen, r->now, tcp_nonsyn);
+		ct_fill(nh, reversed ? !from_b : from_b, p, d, r->gen, r->now, tcp_nonsyn);
+		if (xs_flow_insert(k, nh, r->now, 0) >= 0)
+			stats_misc(XS_STAT_CT_CREATED);
 	}
 	if (reversed) /* the event reports segments in the packet's direction */
-		decision_flip(&d);
+		decision_flip(d);
 	if (p->frag == XS_FRAG_FIRST)
-		frag_accept(p, d.rule_id, d.verdict, r->gen, r->now);
-	stats_count(d.verdict, d.reason, r->ctx->len);
-	stats_rule(r->set, d.rule_id, r->ctx->len, 1);
-	ev_send(r->ctx, r->cfg, p, &d, r->gen, r->now);
+		frag_accept(p, d->rule_id, d->verdict, r->gen, r->now);
+	stats_count(d->verdict, d->reason, r->ctx->len);
+	stats_rule(r->set, d->rule_id, r->ctx->len, 1);
+	ev_send(r->ctx, r->cfg, p, d, r->gen, r->now);
 	return XS_PASS;
+}
+
+/* A remembered denial decides the packet: drop, as it was decided. */
+static __always_inline int xs_denied(struct xs_run *r, const struct xs_flow_hdr *v)
+{
+	struct xs_decision d = {
+		.verdict = XS_VERDICT_DROP,
+		.reason = v->reason,
+		.rule_id = v->rule_id,
+		.src_seg = v->src_seg,
+		.dst_seg = v->dst_seg,
+	};
+
+	return xs_drop(r, &d, 0);
 }
 
 /* The policy part: a parsed IP packet under a policy (r->gen != 0). */
 static __always_inline int xs_policy(struct xs_run *r)
 {
 	struct xs_pkt *p = r->p;
-	struct xs_tuple k;
-	struct xs_ct_val *v;
-	int from_b, syn_only;
+	struct xs_scratch *sc;
+	int from_b, syn_only, found;
+	__u32 zero = 0;
+	__u64 q;
 
 	if (p->frag == XS_FRAG_LATER)
 		return xs_later_fragment(r);
-	if (p->icmp_err && xs_icmp_related(r, &k))
+	sc = bpf_map_lookup_elem(&xs_scratch, &zero);
+	if (!sc)
+		return XS_DROP;
+	if (p->icmp_err && xs_icmp_related(r, &sc->k))
 		return XS_PASS;
 
 	syn_only =
 		p->proto == IPPROTO_TCP && (p->tcp_flags & (XS_TCP_SYN | XS_TCP_ACK)) == XS_TCP_SYN;
-	/* A SYN scan or flood of a denied flow: the deny cache first, saving
-	 * the conntrack miss. Sound because one generation gives one directional
-	 * tuple one decision, so no entry can have accepted this SYN. */
+	/* A lone SYN (a connection attempt, a scan, a spoofed flood) is decided
+	 * first, from arrays and small hashes: a denied one costs no flow-table
+	 * access. Sound because no entry of this generation can have accepted a
+	 * SYN the policy denies: at most an older one, which the flow's next
+	 * packet decides again. */
 	if (syn_only) {
-		struct xs_decision d = {};
+		struct xs_class cl;
 
-		deny_key(&k, p);
-		if (deny_cached(&k, r->gen, 0, &d))
-			return xs_drop(r, &d, 0);
+		xs_class(r, 1, &cl);
+		policy_decide(r->set, p->family, p->saddr, p->daddr, p->proto, p->dport, &cl,
+			      &sc->d);
+		if (sc->d.verdict == XS_VERDICT_DROP)
+			return xs_drop(r, &sc->d, 1);
 	}
 
-	from_b = ct_tuple(&k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+	from_b = ct_tuple(&sc->k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
 	if (!p->icmp_err) {
-		v = bpf_map_lookup_elem(&xs_ct, &k);
-		/* A SYN opens a connection: only the initiator's retransmission
-		 * follows the entry; anything else (the other side, a reused
-		 * port) is decided anew. ICMP follows only as request and reply. */
-		if (v && v->expires_ns >= r->now &&
-		    (!syn_only || (ct_from_initiator(v, from_b) && v->state == XS_CT_SYN_SENT)) &&
-		    (v->state != XS_CT_ICMP || ct_icmp_follows(v, from_b, p)))
-			return xs_tracked(r, &k, v, from_b);
+		q = XS_FLOW_Q(r->gen, from_b, syn_only, p->proto, p->tcp_flags, p->icmp_type);
+		found = xs_flow_lookup(&sc->k, &sc->v, q, r->now);
+		if (found == XS_FLOW_FOLLOWED)
+			return xs_established(r, &sc->v, 0);
+		if (found == XS_FLOW_SLOW)
+			return xs_tracked(r, sc, from_b, q);
+		if (found == XS_FLOW_DENIED)
+			return xs_denied(r, &sc->v);
 	}
-	return xs_new_flow(r, &k, syn_only);
+	return xs_new_flow(r, sc, from_b, syn_only);
 }
 
 /*
@@ -438,13 +462,20 @@ __attribute__((noinline)) int xs_decide(struct xs_pkt *p, struct xs_ctx *ctx)
 
 /* ---- Entry points ----------------------------------------------------------- */
 
+/* The parsed packet lives in per-CPU memory, not on the stack: the
+ * verifier allows 512 bytes over the frames of a call chain. */
 static __always_inline int xs_handle(void *data, void *data_end, struct xs_ctx *ctx)
 {
-	struct xs_pkt p = {};
-	int rc = xs_parse(data, data_end, ctx->len, &p);
+	__u32 zero = 0;
+	struct xs_pkt *p = bpf_map_lookup_elem(&xs_pktbuf, &zero);
+	int rc;
 
+	if (!p)
+		return XS_DROP;
+	__builtin_memset(p, 0, sizeof(*p));
+	rc = xs_parse(data, data_end, ctx->len, p);
 	ctx->parsed = rc == XS_PARSE_BAD ? XS_PARSED_BAD : (__u8)rc;
-	return xs_decide(&p, ctx);
+	return xs_decide(p, ctx);
 }
 
 SEC("xdp")

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Connection tracking: one LRU hash over a normalised tuple, shared by every
- * hook and interface. Expiry is checked here, on lookup; the LRU reclaims.
+ * Connection tracking: the normalised tuple of a flow, and what an entry of
+ * the flow table (flow.h) knows of it: its TCP state, its replies, its
+ * timeout. Pure functions of an entry's header: flow.h calls them under the
+ * bucket's lock.
  */
 #ifndef XS_LIB_CONNTRACK_H
 #define XS_LIB_CONNTRACK_H
 
 #include <linux/in.h>
 
-#include "events.h"
+#include "xdpseg_decide.h"
 #include "l4.h"
-#include "maps.h"
 #include "pkt.h"
 
 /* Is (a, pa) > (b, pb), comparing address bytes then port bytes as memcmp would? */
@@ -46,7 +47,7 @@ static __always_inline int ct_tuple(struct xs_tuple *k, __u8 family, __u8 proto,
 	return swap;
 }
 
-static __always_inline __u64 ct_timeout(const struct xs_ct_val *v)
+static __always_inline __u64 ct_timeout(const struct xs_flow_hdr *v)
 {
 	switch (v->state) {
 	case XS_CT_SYN_SENT:
@@ -61,12 +62,14 @@ static __always_inline __u64 ct_timeout(const struct xs_ct_val *v)
 		return (v->flags & XS_CTF_REPLIED) ? XS_CT_UDP_REPLIED_TIMEOUT : XS_CT_UDP_TIMEOUT;
 	case XS_CT_ICMP:
 		return XS_CT_ICMP_TIMEOUT;
+	case XS_CT_DENIED:
+		return XS_DENY_TIMEOUT;
 	}
 	return XS_CT_OTHER_TIMEOUT;
 }
 
 /* Is the packet from the flow's initiator? from_b: the packet's source is side b. */
-static __always_inline int ct_from_initiator(const struct xs_ct_val *v, int from_b)
+static __always_inline int ct_from_initiator(const struct xs_flow_hdr *v, int from_b)
 {
 	return from_b == !!(v->flags & XS_CTF_INIT_B);
 }
@@ -77,61 +80,90 @@ static __always_inline int ct_from_initiator(const struct xs_ct_val *v, int from
  * nothing else belongs to the flow (a request from the responder, an
  * unsolicited reply, another type) and is decided by the policy.
  */
-static __always_inline int ct_icmp_follows(const struct xs_ct_val *v, int from_b,
-					   const struct xs_pkt *p)
+static __always_inline int ct_icmp_follows(const struct xs_flow_hdr *v, int from_b, __u8 proto,
+					   __u8 icmp_type)
 {
 	if (ct_from_initiator(v, from_b))
-		return p->icmp_type == v->icmp_type;
-	return icmp_query_kind(p->proto, v->icmp_type) == 1 &&
-	       p->icmp_type == icmp_reply_type(p->proto, v->icmp_type);
+		return icmp_type == v->icmp_type;
+	return icmp_query_kind(proto, v->icmp_type) == 1 &&
+	       icmp_type == icmp_reply_type(proto, v->icmp_type);
 }
 
 /*
- * Create (or replace) the entry of an accepted new flow. `init_b`: the
- * initiator is side b. `established`: picked up mid-stream.
+ * The header of a new entry for an accepted flow (key fields excepted).
+ * `init_b`: the initiator is side b. `established`: picked up mid-stream.
  */
-static __always_inline void ct_create(const struct xs_tuple *k, int init_b, const struct xs_pkt *p,
-				      const struct xs_decision *d, __u32 generation, __u64 now,
-				      int established)
+static __always_inline void ct_fill(struct xs_flow_hdr *v, int init_b, const struct xs_pkt *p,
+				    const struct xs_decision *d, __u32 generation, __u64 now,
+				    int established)
 {
-	struct xs_ct_val v = {};
-
-	v.rule_id = d->rule_id;
-	v.deadline = d->deadline;
-	v.generation = generation;
-	v.src_seg = d->src_seg;
-	v.dst_seg = d->dst_seg;
-	v.reason = d->reason;
-	v.flags =
+	v->rule_id = (__u16)d->rule_id;
+	v->deadline = d->deadline;
+	v->generation = generation;
+	v->src_seg = d->src_seg;
+	v->dst_seg = d->dst_seg;
+	v->reason = d->reason;
+	v->icmp_type = 0;
+	v->flags =
 		(init_b ? XS_CTF_INIT_B : 0) | (d->verdict == XS_VERDICT_AUDIT ? XS_CTF_AUDIT : 0);
 	switch (p->proto) {
 	case IPPROTO_TCP:
-		v.state = established ? XS_CT_ESTABLISHED : XS_CT_SYN_SENT;
+		v->state = established ? XS_CT_ESTABLISHED : XS_CT_SYN_SENT;
 		if (established)
-			v.flags |= XS_CTF_REPLIED;
+			v->flags |= XS_CTF_REPLIED;
 		break;
 	case IPPROTO_UDP:
-		v.state = XS_CT_UDP;
+		v->state = XS_CT_UDP;
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		v.state = XS_CT_ICMP;
-		v.icmp_type = p->icmp_type;
+		v->state = XS_CT_ICMP;
+		v->icmp_type = p->icmp_type;
 		break;
 	default:
-		v.state = XS_CT_OTHER;
+		v->state = XS_CT_OTHER;
 	}
-	v.expires_ns = now + ct_timeout(&v);
-	bpf_map_update_elem(&xs_ct, k, &v, BPF_ANY);
-	stats_misc(XS_STAT_CT_CREATED);
+	v->expires_ns = now + ct_timeout(v);
+}
+
+/*
+ * The header of a remembered denial of `p` (its source is side b when
+ * `from_b`), decided as `d` under `generation`. `both_ways`: a TCP packet
+ * without a lone SYN whose reverse was denied too.
+ */
+static __always_inline void ct_fill_denial(struct xs_flow_hdr *v, int from_b,
+					   const struct xs_pkt *p, const struct xs_decision *d,
+					   __u32 generation, __u64 now, int both_ways)
+{
+	v->rule_id = (__u16)d->rule_id;
+	v->deadline = 0;
+	v->generation = generation;
+	v->src_seg = d->src_seg;
+	v->dst_seg = d->dst_seg;
+	v->reason = d->reason;
+	v->icmp_type = p->icmp_type;
+	v->state = XS_CT_DENIED;
+	v->flags = (from_b ? XS_CTF_INIT_B : 0) | (both_ways ? XS_CTF_BOTH_WAYS : 0);
+	v->expires_ns = now + XS_DENY_TIMEOUT;
+}
+
+/*
+ * Does the denial `v` decide packet `p` (from side b: from_b) under
+ * generation `gen`? Same direction, same ICMP type; a TCP packet without a
+ * lone SYN (`tcp_nonsyn`) only when its reverse was denied too.
+ */
+static __always_inline int ct_denial_holds(const struct xs_flow_hdr *v, int from_b, __u8 icmp_type,
+					   __u32 gen, int tcp_nonsyn)
+{
+	return v->generation == gen && ct_from_initiator(v, from_b) && v->icmp_type == icmp_type &&
+	       (!tcp_nonsyn || (v->flags & XS_CTF_BOTH_WAYS));
 }
 
 /*
  * Follow a packet of a tracked flow: TCP state from SYN/FIN/RST, replies,
- * and the expiry. The entry is written only when something changes or the
- * deadline moves by more than a second, not on every packet.
+ * and the expiry. The expiry moves only when it gains more than a second.
  */
-static __always_inline void ct_follow(struct xs_ct_val *v, int from_b, const struct xs_pkt *p,
+static __always_inline void ct_follow(struct xs_flow_hdr *v, int from_b, __u8 proto, __u8 tcp_flags,
 				      __u64 now)
 {
 	__u8 state = v->state, flags = v->flags;
@@ -139,13 +171,13 @@ static __always_inline void ct_follow(struct xs_ct_val *v, int from_b, const str
 
 	if (!ct_from_initiator(v, from_b))
 		flags |= XS_CTF_REPLIED;
-	if (p->proto == IPPROTO_TCP) {
-		if (p->tcp_flags & XS_TCP_RST) {
+	if (proto == IPPROTO_TCP) {
+		if (tcp_flags & XS_TCP_RST) {
 			state = XS_CT_CLOSED;
 		} else {
 			if (state == XS_CT_SYN_SENT && (flags & XS_CTF_REPLIED))
 				state = XS_CT_ESTABLISHED;
-			if (p->tcp_flags & XS_TCP_FIN) {
+			if (tcp_flags & XS_TCP_FIN) {
 				flags |= from_b ? XS_CTF_FIN_B : XS_CTF_FIN_A;
 				state = (flags & XS_CTF_FIN_A) && (flags & XS_CTF_FIN_B)
 						? XS_CT_CLOSED

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Flow events over the ring buffer; drop events pass a per-CPU token bucket. */
+/* Flow events over the ring buffer; drops and allowed new flows each pass a
+ * per-CPU token bucket (an overlay's access and a rollback always go out). */
 #ifndef XS_LIB_EVENTS_H
 #define XS_LIB_EVENTS_H
 
@@ -22,16 +23,14 @@ static __always_inline void decision_flip(struct xs_decision *d)
 	d->dst_seg = seg;
 }
 
-/* Take one token for a drop event. Returns 1 when the event may be sent. */
-static __always_inline int ev_bucket_take(const struct xs_config *cfg, __u64 now)
+/* Take one token from bucket `idx` (XS_EVB_*) at `rate` events/s and
+ * `burst`. Returns 1 when the event may be sent. */
+static __always_inline int ev_bucket_take(__u32 idx, __u64 rate, __u64 burst, __u64 now)
 {
-	struct xs_bucket *b;
-	__u32 zero = 0;
-	__u64 rate = cfg->drop_ev_rate ? cfg->drop_ev_rate : XS_DEFAULT_DROP_EV_RATE;
-	__u64 burst = cfg->drop_ev_burst ? cfg->drop_ev_burst : XS_DEFAULT_DROP_EV_BURST;
 	__u64 elapsed, cap = burst * XS_NS_PER_SEC;
+	struct xs_bucket *b;
 
-	b = bpf_map_lookup_elem(&xs_evbucket, &zero);
+	b = bpf_map_lookup_elem(&xs_evbucket, &idx);
 	if (!b)
 		return 0;
 	if (!b->last_ns) {
@@ -55,7 +54,8 @@ static __always_inline int ev_bucket_take(const struct xs_config *cfg, __u64 now
  * Send one event for packet `p` decided as `d`. Never changes the verdict:
  * a full ring or an empty bucket only counts. `coarse_now` (the packet's
  * bpf_ktime_get_coarse_ns()) runs the token bucket, so a rate-limited drop
- * costs no clock read; only a sent event reads the precise clock.
+ * costs no clock read, and the event carries it too: no event needs the
+ * precise clock.
  */
 static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_config *cfg,
 				    const struct xs_pkt *p, const struct xs_decision *d,
@@ -64,19 +64,33 @@ static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_co
 	struct xs_event *e;
 
 	if (d->verdict == XS_VERDICT_DROP) {
-		if (!ev_bucket_take(cfg, coarse_now)) {
+		if (!ev_bucket_take(XS_EVB_DROP,
+				    cfg->drop_ev_rate ? cfg->drop_ev_rate : XS_DEFAULT_DROP_EV_RATE,
+				    cfg->drop_ev_burst ? cfg->drop_ev_burst
+						       : XS_DEFAULT_DROP_EV_BURST,
+				    coarse_now)) {
 			stats_misc(XS_STAT_EV_RATELIMITED);
 			return;
 		}
-	} else if ((cfg->flags & XS_CFG_QUIET_ALLOW) && d->reason < XS_REASON_QUARANTINE) {
-		return; /* (an access by an overlay is always an event) */
+	} else if (d->reason < XS_REASON_QUARANTINE) {
+		/* (an access by an overlay is always an event) */
+		if (cfg->flags & XS_CFG_QUIET_ALLOW)
+			return;
+		if (!ev_bucket_take(
+			    XS_EVB_ALLOW,
+			    cfg->allow_ev_rate ? cfg->allow_ev_rate : XS_DEFAULT_ALLOW_EV_RATE,
+			    cfg->allow_ev_burst ? cfg->allow_ev_burst : XS_DEFAULT_ALLOW_EV_BURST,
+			    coarse_now)) {
+			stats_misc(XS_STAT_EV_RATELIMITED);
+			return;
+		}
 	}
 	e = bpf_ringbuf_reserve(&xs_events, sizeof(*e), 0);
 	if (!e) {
 		stats_misc(XS_STAT_EV_LOST);
 		return;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = coarse_now;
 	e->ifindex = ctx->ifindex;
 	e->rule_id = d->rule_id;
 	e->pkt_len = ctx->len;

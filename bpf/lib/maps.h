@@ -11,6 +11,8 @@
 #include <bpf/bpf_helpers.h>
 
 #include "xdpseg.h"
+#include "xdpseg_decide.h"
+#include "pkt.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -104,6 +106,37 @@ struct {
 		__type(value, __u32);               \
 	} name SEC(".maps")
 
+#define XS_DIR4_MAP(name)                            \
+	struct {                                     \
+		__uint(type, BPF_MAP_TYPE_ARRAY);    \
+		__uint(max_entries, XS_DIR4_CHUNKS); \
+		__type(key, __u32);                  \
+		__type(value, struct xs_dir4_chunk); \
+	} name SEC(".maps")
+#define XS_SEG6H_MAP(name)                             \
+	struct {                                       \
+		__uint(type, BPF_MAP_TYPE_HASH);       \
+		__uint(max_entries, XS_MAX_PREFIXES6); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);  \
+		__type(key, struct xs_lpm6_key);       \
+		__type(value, struct xs_seg_val);      \
+	} name SEC(".maps")
+#define XS_PAIRC_MAP(name)                            \
+	struct {                                      \
+		__uint(type, BPF_MAP_TYPE_ARRAY);     \
+		__uint(max_entries, XS_MAX_SEGMENTS); \
+		__type(key, __u32);                   \
+		__type(value, struct xs_pair_row);    \
+	} name SEC(".maps")
+#define XS_PAIRS_MAP(name)                                \
+	struct {                                          \
+		__uint(type, BPF_MAP_TYPE_HASH);          \
+		__uint(max_entries, XS_MAX_PAIR_ENTRIES); \
+		__uint(map_flags, BPF_F_NO_PREALLOC);     \
+		__type(key, __u32);                       \
+		__type(value, struct xs_rule_val);        \
+	} name SEC(".maps")
+
 /*
  * A lookup in the map of policy set `set` (map0 or map1). Written as two
  * calls the compiler cannot fold into one call with a chosen map (the asm
@@ -147,6 +180,22 @@ XS_IFBIND_MAP(xs_ifbind_0);
 XS_IFBIND_MAP(xs_ifbind_1);
 XS_IFBINDX_MAP(xs_ifbindx_0);
 XS_IFBINDX_MAP(xs_ifbindx_1);
+XS_DIR4_MAP(xs_dir4_0);
+XS_DIR4_MAP(xs_dir4_1);
+XS_SEG6H_MAP(xs_seg6h_0);
+XS_SEG6H_MAP(xs_seg6h_1);
+XS_PAIRC_MAP(xs_pairc_0);
+XS_PAIRC_MAP(xs_pairc_1);
+XS_PAIRS_MAP(xs_pairs_0);
+XS_PAIRS_MAP(xs_pairs_1);
+
+/* Per-set facts of the derived tables, indexed by set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_POLICY_SETS);
+	__type(key, __u32);
+	__type(value, struct xs_fast_info);
+} xs_fast SEC(".maps");
 
 /* Per-set facts, indexed by set: read once per packet. */
 struct {
@@ -163,19 +212,35 @@ struct {
 	__type(value, struct xs_counter);
 } xs_stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, XS_CT_MAX);
-	__type(key, struct xs_tuple);
-	__type(value, struct xs_ct_val);
-} xs_ct SEC(".maps");
+/* The flow tables: buckets whose first member is the spin lock (the BPF
+ * view of struct xs_flow4_bucket / xs_flow6_bucket, same layout). */
+struct xs_flow4_bkt {
+	struct bpf_spin_lock lock;
+	__u32 seq;
+	struct xs_flow4 e[XS_FLOW_WAYS];
+};
+_Static_assert(sizeof(struct xs_flow4_bkt) == sizeof(struct xs_flow4_bucket), "flow4 bucket");
+
+struct xs_flow6_bkt {
+	struct bpf_spin_lock lock;
+	__u32 seq;
+	struct xs_flow6 e[XS_FLOW_WAYS];
+};
+_Static_assert(sizeof(struct xs_flow6_bkt) == sizeof(struct xs_flow6_bucket), "flow6 bucket");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, XS_DENY_CACHE_MAX);
-	__type(key, struct xs_tuple);
-	__type(value, struct xs_deny_val);
-} xs_deny SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_FLOW4_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct xs_flow4_bkt);
+} xs_flow4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_FLOW6_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct xs_flow6_bkt);
+} xs_flow6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -189,18 +254,46 @@ struct {
 	__uint(max_entries, XS_RINGBUF_BYTES);
 } xs_events SEC(".maps");
 
-/* Per-CPU token bucket for drop events (internal to the datapath). */
+/* Per-CPU token buckets for events (internal to the datapath): index
+ * XS_EVB_DROP for drops, XS_EVB_ALLOW for allowed new flows. */
 struct xs_bucket {
 	__u64 last_ns;
 	__u64 tokens; /* in units of 1/XS_NS_PER_SEC token */
+};
+
+#define XS_EVB_DROP 0
+#define XS_EVB_ALLOW 1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct xs_bucket);
+} xs_evbucket SEC(".maps");
+
+/* Per-CPU: the packet being decided, as the parser reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xs_pkt);
+} xs_pktbuf SEC(".maps");
+
+/* Per-CPU scratch space of a packet's decision: the flow key and a copy of
+ * its entry, off the stack (the verifier allows 512 bytes over all frames). */
+struct xs_scratch {
+	struct xs_tuple k;
+	struct xs_flow_hdr v;
+	struct xs_decision d;	/* the packet's decision */
+	struct xs_decision rev; /* the reverse one (a mid-stream TCP packet) */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct xs_bucket);
-} xs_evbucket SEC(".maps");
+	__type(value, struct xs_scratch);
+} xs_scratch SEC(".maps");
 
 /* Userspace bookkeeping, created and pinned with the object. */
 struct {

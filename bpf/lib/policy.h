@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The policy decision for a new flow: two segment lookups, one rule-table
- * lookup (the single-port hash, then the trie of port ranges on a miss),
- * then what they found decides (include/xdpseg_decide.h, shared with
+ * The policy decision for a new flow: two segment lookups (segment.h), the
+ * pair's class, the rule-table lookup the class asks for (none; the
+ * pair-wide hash; the single-port hash; the trie of port ranges), then what
+ * they found decides (include/xdpseg_decide.h, shared with
  * userspace): quarantine, the entry (failsafe, grant, deny, allow: their
  * precedence resolved by the compiler), the defaults, monitor mode.
  */
@@ -15,39 +16,7 @@
 #include "clock.h"
 #include "events.h"
 #include "maps.h"
-
-/* One stack buffer for every key of a decision, used one after the other. */
-union xs_key_buf {
-	struct xs_lpm4_key k4;
-	struct xs_lpm6_key k6;
-	struct xs_rule_key rule;
-};
-
-/* Segment of an address in policy set `set` (key in `kb`); 0 (world) when none. */
-static __always_inline __u16 policy_segment_kb(__u32 set, __u8 family, const __u64 *addr,
-					       union xs_key_buf *kb)
-{
-	struct xs_seg_val *v;
-
-	if (family == 4) {
-		kb->k4.prefixlen = 32;
-		__builtin_memcpy(kb->k4.addr, addr, 4);
-		v = xs_set_lookup(set, xs_seg4_0, xs_seg4_1, &kb->k4);
-	} else {
-		kb->k6.prefixlen = 128;
-		__builtin_memcpy(kb->k6.addr, addr, 16);
-		v = xs_set_lookup(set, xs_seg6_0, xs_seg6_1, &kb->k6);
-	}
-	return v ? v->seg : XS_SEG_WORLD;
-}
-
-/* Segment of an address in policy set `set`; 0 (world) when none. */
-static __always_inline __u16 policy_segment(__u32 set, __u8 family, const __u64 *addr)
-{
-	union xs_key_buf kb;
-
-	return policy_segment_kb(set, family, addr, &kb);
-}
+#include "segment.h"
 
 static __always_inline struct xs_seg_info *policy_seginfo(__u32 set, __u32 seg)
 {
@@ -76,12 +45,46 @@ struct xs_addr {
 	((__u64)(set) | (__u64)(family) << 8 | (__u64)(proto) << 16 | (__u64)(port) << 32)
 
 /* Segment of one end of a decision under the hook's classification. */
-static __always_inline __u16 policy_end(__u32 set, __u8 family, const __u64 *addr, __u16 port_seg,
-					__u16 ll_seg, union xs_key_buf *kb)
+static __always_inline __u16 policy_end(__u32 set, const struct xs_fast_info *fi, __u8 family,
+					const __u64 *addr, __u16 port_seg, __u16 ll_seg,
+					union xs_key_buf *kb)
 {
-	__u16 seg = policy_segment_kb(set, family, addr, kb);
+	__u16 seg = seg_of(set, fi, family, addr, kb);
 
 	return port_seg && seg == ll_seg ? port_seg : seg;
+}
+
+/* The class of the pair (src, dst): which rule table may hold its entries.
+ * A set without derived tables (or an id out of range): the trie. */
+static __always_inline __u32 policy_pair_class(__u32 set, const struct xs_fast_info *fi, __u32 src,
+					       __u32 dst)
+{
+	struct xs_pair_row *row;
+
+	if (!fi)
+		return XS_PAIR_TRIE;
+	row = xs_set_lookup(set, xs_pairc_0, xs_pairc_1, &src);
+	if (!row)
+		return XS_PAIR_TRIE;
+	return (row->w[(dst / 32) & (XS_MAX_SEGMENTS / 32 - 1)] >> ((dst % 32) * 2)) & 3;
+}
+
+/* The longest rule-table match of key `k` for a pair of class `cls` (NULL: none). */
+static __always_inline struct xs_rule_val *policy_rule(__u32 set, __u32 cls, struct xs_rule_key *k)
+{
+	__u32 pair = XS_PAIR_KEY(k->src_seg, k->dst_seg);
+	struct xs_rule_val *r = NULL;
+
+	if (cls == XS_PAIR_NONE)
+		return NULL;
+	/* a single-port entry is the longest match: the hash first */
+	if (cls != XS_PAIR_WIDE)
+		r = xs_set_lookup(set, xs_rexact_0, xs_rexact_1, k);
+	if (r)
+		return r;
+	if (cls != XS_PAIR_TRIE)
+		return xs_set_lookup(set, xs_pairs_0, xs_pairs_1, &pair);
+	return xs_set_lookup(set, xs_rules_0, xs_rules_1, k);
 }
 
 /*
@@ -97,6 +100,7 @@ __attribute__((noinline)) int xs_policy_decide(const struct xs_addr *sa, const s
 {
 	__u32 set = q & 1;
 	__u8 family = (__u8)(q >> 8);
+	const struct xs_fast_info *fi;
 	struct xs_seg_info *si, *di;
 	struct xs_rule_key *k;
 	union xs_key_buf kb;
@@ -104,8 +108,9 @@ __attribute__((noinline)) int xs_policy_decide(const struct xs_addr *sa, const s
 
 	if (!sa || !da || !cl || !d)
 		return 1;
-	d->src_seg = policy_end(set, family, sa->w, cl->src_port, cl->ll_seg, &kb);
-	d->dst_seg = policy_end(set, family, da->w, cl->dst_port, cl->ll_seg, &kb);
+	fi = seg_fast(set);
+	d->src_seg = policy_end(set, fi, family, sa->w, cl->src_port, cl->ll_seg, &kb);
+	d->dst_seg = policy_end(set, fi, family, da->w, cl->dst_port, cl->ll_seg, &kb);
 	k = &kb.rule;
 	k->prefixlen = XS_RULE_PLEN_PORT(16);
 	k->src_seg = d->src_seg;
@@ -113,10 +118,7 @@ __attribute__((noinline)) int xs_policy_decide(const struct xs_addr *sa, const s
 	k->proto = (__u8)(q >> 16);
 	k->pad = 0;
 	k->port = (__be16)(q >> 32);
-	/* a single-port entry is the longest match: the hash first, the trie on a miss */
-	r = xs_set_lookup(set, xs_rexact_0, xs_rexact_1, k);
-	if (!r)
-		r = xs_set_lookup(set, xs_rules_0, xs_rules_1, k);
+	r = policy_rule(set, policy_pair_class(set, fi, d->src_seg, d->dst_seg), k);
 	si = policy_seginfo(set, d->src_seg);
 	di = policy_seginfo(set, d->dst_seg);
 	if (!si || !di) { /* cannot happen: ids are < XS_MAX_SEGMENTS */

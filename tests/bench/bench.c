@@ -44,6 +44,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ctl/flows.h"
 #include "ctl/push.h"
 #include "pkt.h"
 #include "polgen.h"
@@ -119,8 +120,7 @@ static struct scen scens[] = {
 	  FLOW(BENCH_BAD4, BENCH_DST4, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
 	{ "miss4", "IPv4 TCP denied, spoofed sources", M_VARY, DENIED,
 	  FLOW(BENCH_BAD4, BENCH_DST4, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
-	{ "miss4c", "IPv4 TCP denied, deny entry deleted", M_SINGLE, .del = DEL_DENY,
-	  .prime = PRIME_ONCE, DENIED,
+	{ "miss4c", "IPv4 TCP SYN denied, single runs", M_SINGLE, .prime = PRIME_ONCE, DENIED,
 	  FLOW(BENCH_BAD4, BENCH_DST4, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
 	{ "est4b", "IPv4 TCP established, bound port", M_REPEAT, .prime = PRIME_HANDSHAKE,
 	  .bound = true, ALLOWED(XS_REASON_ESTABLISHED),
@@ -279,6 +279,7 @@ static int load_policy(struct inst *in, const struct polgen *g, const struct opt
 
 	t0 = now_s();
 	err = xs_policy_push(&in->maps, c, name, NULL);
+
 	in->push_s = now_s() - t0;
 	if (err)
 		p_err("pushing %s into the maps failed: %s", name, strerror(-err));
@@ -319,19 +320,32 @@ static __u64 stat_packets(const struct inst *in, __u32 idx)
 	return sum;
 }
 
-/* The only entry of `fd` (xs_ct or xs_deny) with this family and protocol. */
-static int find_key(int fd, uint8_t family, uint8_t proto, struct xs_tuple *out)
-{
-	struct xs_tuple k, *prev = NULL;
+/* The only entry of the flow tables with this family and protocol: a
+ * tracked flow, or a remembered denial (`denial`). */
+struct find_ctx {
+	uint8_t family, proto;
+	bool denial;
+	struct xs_tuple *out;
+};
 
-	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
-		if (k.family == family && k.proto == proto) {
-			*out = k;
-			return 0;
-		}
-		prev = &k;
-	}
-	return -ENOENT;
+static int find_one(const struct xs_tuple *k, const struct xs_flow_hdr *h, void *arg)
+{
+	struct find_ctx *c = arg;
+
+	if (k->family != c->family || k->proto != c->proto ||
+	    (h->state == XS_CT_DENIED) != c->denial)
+		return 0;
+	*c->out = *k;
+	return 1;
+}
+
+static int find_key(const struct xs_maps *m, uint8_t family, uint8_t proto, bool denial,
+		    struct xs_tuple *out)
+{
+	struct find_ctx c = { family, proto, denial, out };
+	int rc = xs_flows_scan(m, find_one, &c);
+
+	return rc == 1 ? 0 : rc < 0 ? rc : -ENOENT;
 }
 
 /* The reasons the bench expects (names as in `xdpseg stats`). */
@@ -385,13 +399,12 @@ static int prime(struct inst *in, struct scen *s)
 		return -EPROTO;
 	}
 	if (s->del != DEL_NONE && !in->have_key[s - scens]) {
-		int fd = s->del == DEL_CT ? in->maps.ct : in->maps.deny;
-
 		in->have_key[s - scens] = true;
-		err = find_key(fd, strchr(s->src, ':') ? 6 : 4, s->proto, &in->key[s - scens]);
+		err = find_key(&in->maps, strchr(s->src, ':') ? 6 : 4, s->proto, s->del == DEL_DENY,
+			       &in->key[s - scens]);
 		if (err) {
-			p_err("%s: no %s entry after the flow's first packet", s->name,
-			      s->del == DEL_CT ? "xs_ct" : "xs_deny");
+			p_err("%s: no %s after the flow's first packet", s->name,
+			      s->del == DEL_CT ? "tracked flow" : "remembered denial");
 			return err;
 		}
 	}
@@ -440,15 +453,14 @@ static int measure(struct inst *in, struct scen *s, const struct opts *o, double
 		*ns = dur; /* the kernel's total / repeat, truncated to ns */
 	} else {
 		__u32 *d = calloc((size_t)o->single, sizeof(*d));
-		int mfd = s->del == DEL_CT ? in->maps.ct : in->maps.deny;
 
 		if (!d)
 			return -ENOMEM;
 		runs = (__u64)o->single;
 		for (int i = 0; i < o->single && !err; i++) {
-			if (s->del != DEL_NONE && bpf_map_delete_elem(mfd, &in->key[si])) {
-				p_err("%s: the %s entry was not recreated by the previous run",
-				      s->name, s->del == DEL_CT ? "xs_ct" : "xs_deny");
+			if (s->del != DEL_NONE && xs_flow_delete(&in->maps, &in->key[si])) {
+				p_err("%s: the %s was not recreated by the previous run", s->name,
+				      s->del == DEL_CT ? "tracked flow" : "remembered denial");
 				err = -ENOENT;
 				break;
 			}
@@ -486,18 +498,15 @@ static int measure(struct inst *in, struct scen *s, const struct opts *o, double
 }
 
 /*
- * Fill xs_ct and xs_deny to capacity with the varier, so that every round
+ * Fill both flow tables to capacity with the varier, so that every round
  * measures a flood's steady state (each new entry evicts an old one) rather
- * than the first round filling empty maps. Precondition: the instance is in
- * xs_bench_jmp.
+ * than the first round filling empty tables. Precondition: the instance is
+ * in xs_bench_jmp.
  */
 static int warm_up(struct inst *in)
 {
-	static const char *const floods[] = { "new4", "miss4" };
-	const struct bpf_map *maps[] = {
-		bpf_object__find_map_by_name(in->skel->obj, "xs_ct"),
-		bpf_object__find_map_by_name(in->skel->obj, "xs_deny"),
-	};
+	static const char *const floods[] = { "new4", "new6" };
+	const __u32 slots[] = { XS_FLOW4_BUCKETS * XS_FLOW_WAYS, XS_FLOW6_BUCKETS * XS_FLOW_WAYS };
 	__u32 zero = 0, slot = (__u32)in->slot, rv, dur;
 	int err;
 
@@ -507,8 +516,7 @@ static int warm_up(struct inst *in)
 		for (size_t i = 0; i < NSCENS; i++) {
 			if (strcmp(scens[i].name, floods[f]))
 				continue;
-			err = run(vary_fd, &pkts[i], bpf_map__max_entries(maps[f]) * 5 / 4, &rv,
-				  &dur);
+			err = run(vary_fd, &pkts[i], slots[f] * 5 / 4, &rv, &dur);
 			if (err)
 				return err;
 		}

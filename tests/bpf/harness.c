@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include <criterion/criterion.h>
 
+#include "ctl/flows.h"
 #include "xdpseg.skel.h"
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -56,6 +57,9 @@ void h_open(struct h *h)
 	cr_assert_eq(bpf_map_lookup_elem(h->maps.config, &zero, &cfg), 0);
 	cfg.drop_ev_rate = XS_DEFAULT_DROP_EV_RATE;
 	cfg.drop_ev_burst = XS_DEFAULT_DROP_EV_BURST;
+	/* every allowed new flow an event (a test of the bucket sets its own) */
+	cfg.allow_ev_rate = 1000000;
+	cfg.allow_ev_burst = 1000000;
 	cr_assert_eq(bpf_map_update_elem(h->maps.config, &zero, &cfg, BPF_ANY), 0);
 }
 
@@ -392,13 +396,25 @@ void h_tuple(const struct pkt_spec *s, struct xs_tuple *t)
 int h_ct_lookup(const struct h *h, const struct pkt_spec *s, struct xs_tuple *key,
 		struct xs_ct_val *val)
 {
+	struct xs_flow_hdr e;
 	struct xs_tuple t;
 
 	h_tuple(s, &t);
 	if (key)
 		*key = t;
-	if (bpf_map_lookup_elem(h->maps.ct, &t, val))
+	if (xs_flow_find(&h->maps, &t, &e) || e.state == XS_CT_DENIED)
 		return -ENOENT;
+	memset(val, 0, sizeof(*val));
+	val->expires_ns = e.expires_ns;
+	val->rule_id = e.rule_id;
+	val->generation = e.generation;
+	val->src_seg = e.src_seg;
+	val->dst_seg = e.dst_seg;
+	val->state = e.state;
+	val->flags = e.flags;
+	val->reason = e.reason;
+	val->icmp_type = e.icmp_type;
+	val->deadline = e.deadline;
 	return 0;
 }
 
@@ -419,20 +435,12 @@ static size_t map_count(int fd, size_t key_size)
 
 void h_deny_forget(const struct h *h, const struct pkt_spec *s)
 {
-	struct xs_tuple t = { 0 };
-	uint8_t a[16], b[16];
-	__be16 sp, dp;
+	struct xs_flow_hdr e;
+	struct xs_tuple t;
 
-	spec_ports(s, &sp, &dp);
-	t.family = (uint8_t)pkt_addr(s->src, a);
-	pkt_addr(s->dst, b);
-	memcpy(t.addr_a, a, 16);
-	memcpy(t.addr_b, b, 16);
-	t.port_a = sp;
-	t.port_b = dp;
-	t.proto = s->proto;
-	t.pad[0] = s->icmp_type;
-	bpf_map_delete_elem(h->maps.deny, &t);
+	h_tuple(s, &t);
+	if (!xs_flow_find(&h->maps, &t, &e) && e.state == XS_CT_DENIED)
+		xs_flow_delete(&h->maps, &t);
 }
 
 size_t h_frag_count(const struct h *h)
@@ -440,9 +448,40 @@ size_t h_frag_count(const struct h *h)
 	return map_count(h->maps.frags, sizeof(struct xs_frag_key));
 }
 
+static int count_tracked(const struct xs_tuple *k, const struct xs_flow_hdr *e, void *arg)
+{
+	size_t *n = arg;
+
+	(void)k;
+	if (e->state != XS_CT_DENIED)
+		(*n)++;
+	return 0;
+}
+
+static int count_denials(const struct xs_tuple *k, const struct xs_flow_hdr *e, void *arg)
+{
+	size_t *n = arg;
+
+	(void)k;
+	if (e->state == XS_CT_DENIED)
+		(*n)++;
+	return 0;
+}
+
 size_t h_ct_count(const struct h *h)
 {
-	return map_count(h->maps.ct, sizeof(struct xs_tuple));
+	size_t n = 0;
+
+	cr_assert_eq(xs_flows_scan(&h->maps, count_tracked, &n), 0);
+	return n;
+}
+
+size_t h_deny_count(const struct h *h)
+{
+	size_t n = 0;
+
+	cr_assert_eq(xs_flows_scan(&h->maps, count_denials, &n), 0);
+	return n;
 }
 
 void h_expect_event(const struct h *h, bool egress, const struct pkt_spec *s, const struct pkt *p,

@@ -102,11 +102,13 @@ struct xs_rule_counter h_rstat(const struct h *h, uint32_t rule_id);
 /* Conntrack entry of a flow given in any direction; returns 0 or -ENOENT. */
 int h_ct_lookup(const struct h *h, const struct pkt_spec *s, struct xs_tuple *key,
 		struct xs_ct_val *val);
-/* Number of entries in xs_ct, in xs_frags. */
+/* Number of tracked flows in the flow tables (expired ones included), of
+ * remembered denials, of entries in xs_frags. */
 size_t h_ct_count(const struct h *h);
+size_t h_deny_count(const struct h *h);
 size_t h_frag_count(const struct h *h);
 
-/* Forget the deny-cache entry of the directional flow of `s`. */
+/* Forget the remembered denial of the flow of `s` (if any). */
 void h_deny_forget(const struct h *h, const struct pkt_spec *s);
 
 /* Normalised conntrack key of a flow (side a = smaller (addr, port)). */

@@ -239,6 +239,9 @@ Test(ct, deny_cache_repeats_the_decision)
 		h_check(&H, i & 1, &d, XS_VERDICT_DROP, XS_REASON_DENY_RULE, h_rid(&H, 3));
 	}
 	cr_assert_eq(h_ct_count(&H), 0, "dropped flows must not be tracked");
+	/* the UDP flow's denial is remembered (its repeats cost one bucket);
+	 * a denied lone SYN never touches the flow table */
+	cr_assert_eq(h_deny_count(&H), 1, "remembered denials %zu", h_deny_count(&H));
 	cr_assert_eq(h_stat(&H, XS_STAT_IDX(XS_VERDICT_DROP, XS_REASON_DENY_RULE)).packets, 3);
 	cr_assert_eq(h_stat(&H, XS_STAT_IDX(XS_VERDICT_DROP, XS_REASON_DEFAULT_IN)).packets, 3);
 	cr_assert_eq(pkt_build(&p, &d), 0);

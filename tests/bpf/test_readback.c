@@ -18,6 +18,7 @@
 
 #include <bpf/bpf.h>
 
+#include "ctl/flows.h"
 #include "ctl/readback.h"
 #include "harness.h"
 #include "randpol.h"
@@ -189,7 +190,7 @@ Test(readback, tables_and_decisions_are_the_datapaths)
 				struct xs_tuple k;
 
 				h_tuple(&s, &k);
-				bpf_map_delete_elem(H.maps.ct, &k);
+				xs_flow_delete(&H.maps, &k);
 				h_deny_forget(&H, &s);
 			}
 			flows++;

@@ -175,6 +175,47 @@ kill "$HOLD" 2>/dev/null
 out=$(lab_xs apply --limit 3 "$POLICY" 2>&1)
 expect_eq "$?" 2 "apply --limit without --dry-run: a usage error"
 
+# The fast path's tables are checked against the policy in force: one DIR
+# entry changed behind xdpseg's back (vda's 10.10.10.0/24 made storefront's)
+# makes verify fail (exit 2) naming the map and the entry, and the traffic
+# follows the changed entry; applying again repairs it.
+gen=$(lab_xs status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['policy']['generation'])")
+set=$((gen & 1))
+sf=$(lab_xs verify 10.20.0.10 10.10.1.10 tcp/443 --json | python3 -c "import json,sys; print(json.load(sys.stdin)['dst_seg_id'])")
+vda=$(lab_xs verify 10.10.10.11 10.10.10.12 tcp/445 --json | python3 -c "import json,sys; print(json.load(sys.stdin)['src_seg_id'])")
+chunk=$(python3 - "$LAB_PIN_DIR/maps/xs_dir4_$set" "$vda" "$sf" <<'PY'
+import json, subprocess, sys
+path, vda, sf = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def key(k):
+    return [str(b) for b in k.to_bytes(4, "little")]
+def chunk(k):
+    out = subprocess.run(["bpftool", "-j", "map", "lookup", "pinned", path, "key"] + key(k),
+                         check=True, capture_output=True, text=True).stdout
+    return bytearray(int(x, 16) for x in json.loads(out)["value"])
+e = int.from_bytes(chunk(10)[20:22], "little")  # 10.10.0.0/16: a second-level chunk
+assert e & 0x8000, "10.10.0.0/16 holds no chunk: %#x" % e
+k = e & 0x7fff
+c = chunk(k)
+assert int.from_bytes(c[20:22], "little") == vda, "10.10.10.0/24 is not vda's"
+c[20:22] = sf.to_bytes(2, "little")
+subprocess.run(["bpftool", "map", "update", "pinned", path, "key"] + key(k) + ["value"] +
+               [str(b) for b in c], check=True)
+print(k)
+PY
+) || fail "changing a DIR entry with bpftool"
+lab_xs verify 10.20.0.10 10.10.10.11 tcp/1494 >"$LAB_TMP/out" 2>"$LAB_TMP/err"
+expect_eq "$?" 2 "verify with a changed DIR entry: exit 2"
+expect_match "$(cat "$LAB_TMP/err")" \
+	"xs_dir4_$set chunk $chunk entry 10 \(the addresses 10\.10\.10\.0/24\) holds segment $sf \(storefront\); the policy in force gives segment $vda \(vda\).*apply the policy again" \
+	"verify names the map, the chunk, the entry, the addresses and both segments"
+lab_tcp client vda1 10.10.10.11 1494 && fail "clients -> vda1 tcp/1494 passed (as if to storefront)"
+ok "the datapath decides by the changed entry (clients -> storefront tcp/1494: no rule, in deny)"
+lab_xs apply "$POLICY" >/dev/null || fail "apply again"
+lab_xs verify 10.20.0.10 10.10.10.11 tcp/1494 >/dev/null
+expect_eq "$?" 0 "verify after applying again: exit 0"
+lab_tcp client vda1 10.10.10.11 1494 || fail "clients -> vda1 tcp/1494 after applying again"
+ok "clients -> vda1 tcp/1494 passes again"
+
 # Overlays as show and verify report them, and as real packets meet them.
 lab_xs quarantine 10.10.10.12 --strict --reason "ticket 4711" >/dev/null || fail "quarantine"
 lab_xs grant "bastion -> 10.10.10.11 : tcp/3389" --for 1h --reason patching >/dev/null || fail "grant"

@@ -12,11 +12,13 @@
 
 #include "cmds.h"
 #include "ctl/confirm.h"
+#include "ctl/flows.h"
 #include "ctl/hooks.h"
 #include "json.h"
 #include "ctl/loader.h"
 #include "ctl/operate.h"
 #include "ctl/overlay.h"
+#include "ctl/readback.h"
 #include "ctl/show.h"
 #include "status_agent.h"
 #include "util.h"
@@ -35,48 +37,6 @@ static const char *ingress_name(const struct xs_iface *e)
 	if (e->tc_ingress)
 		return "tc";
 	return e->xdp_mode == XS_XDP_GENERIC ? "xdp-generic" : "xdp-native";
-}
-
-/* Conntrack entries in the table and how many have not expired. */
-static int ct_count(int fd, uint64_t *total, uint64_t *live)
-{
-	enum { CHUNK = 4096 };
-	struct xs_tuple *keys = calloc(CHUNK, sizeof(*keys));
-	struct xs_ct_val *vals = calloc(CHUNK, sizeof(*vals));
-	struct timespec ts;
-	__u32 batch = 0, count;
-	bool first = true, done = false;
-	uint64_t now;
-	int err = 0;
-
-	*total = *live = 0;
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
-	now = (uint64_t)ts.tv_sec * XS_NS_PER_SEC + (uint64_t)ts.tv_nsec;
-	while (!done) {
-		count = CHUNK;
-		if (bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
-					 NULL)) {
-			if (errno != ENOENT) {
-				err = -errno;
-				goto out;
-			}
-			done = true;
-		}
-		first = false;
-		for (__u32 i = 0; i < count; i++) {
-			(*total)++;
-			if (vals[i].expires_ns > now)
-				(*live)++;
-		}
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
 }
 
 /* xdpseg hooks that no live record asks for, on one interface. */
@@ -572,7 +532,8 @@ int cmd_status(int argc, char **argv)
 	struct xs_confirm cs;
 	struct xs_config cfg;
 	struct xs_ctl ctl;
-	uint64_t ct_total = 0, ct_live = 0, lost = 0, rl = 0;
+	uint64_t lost = 0, rl = 0;
+	struct xs_flow_stats fl = { 0 };
 	size_t n = 0, nstrays = 0;
 	char when[64], hash[65], summary[512], state[256], what[64], bound[160];
 	struct xs_bind_info bi;
@@ -601,7 +562,8 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	confirm_settle(&ctl);
 	if (xs_confirm_read(&ctl.maps, &cs) || xs_config_read(&ctl.maps, &cfg) ||
-	    xs_ifaces_list(&ctl.maps, &v, &n) || ct_count(ctl.maps.ct, &ct_total, &ct_live) ||
+	    xs_ifaces_list(&ctl.maps, &v, &n) ||
+	    xs_flows_stats(&ctl.maps, xs_datapath_mono_ns(&cfg), &fl) ||
 	    xs_event_losses(&ctl.maps, &lost, &rl)) {
 		p_err("cannot read the pinned maps under %s", ctl.dir);
 		goto out;
@@ -683,8 +645,13 @@ int cmd_status(int argc, char **argv)
 		overlays_json(ov, nov);
 		printf(",\"agent\":");
 		xs_agent_view_json(&av);
-		printf(",\"conntrack\":{\"entries\":%llu,\"live\":%llu,\"max\":%u}",
-		       (unsigned long long)ct_total, (unsigned long long)ct_live, XS_CT_MAX);
+		printf(",\"conntrack\":{\"entries\":%llu,\"live\":%llu,\"max\":%llu,"
+		       "\"ipv4\":%llu,\"ipv6\":%llu,\"denials\":%llu,\"evictions\":%llu}",
+		       (unsigned long long)(fl.live4 + fl.live6 + fl.denials + fl.stale),
+		       (unsigned long long)(fl.live4 + fl.live6),
+		       (unsigned long long)(fl.slots4 + fl.slots6), (unsigned long long)fl.live4,
+		       (unsigned long long)fl.live6, (unsigned long long)fl.denials,
+		       (unsigned long long)fl.evicted);
 		printf(",\"events\":{\"lost\":%llu,\"ratelimited\":%llu}}\n",
 		       (unsigned long long)lost, (unsigned long long)rl);
 		ret = is_protected ? XS_EXIT_OK : XS_EXIT_UNPROTECTED;
@@ -727,8 +694,13 @@ int cmd_status(int argc, char **argv)
 	}
 	overlays_text(ov, nov);
 	xs_agent_view_text(&av);
-	printf("conntrack: %llu entries, %llu live (max %u)\n", (unsigned long long)ct_total,
-	       (unsigned long long)ct_live, XS_CT_MAX);
+	printf("conntrack: %llu live flows (IPv4 %llu of %llu slots, IPv6 %llu of %llu), "
+	       "%llu denials remembered, %llu evictions (a full bucket gave a live flow's slot "
+	       "away)\n",
+	       (unsigned long long)(fl.live4 + fl.live6), (unsigned long long)fl.live4,
+	       (unsigned long long)fl.slots4, (unsigned long long)fl.live6,
+	       (unsigned long long)fl.slots6, (unsigned long long)fl.denials,
+	       (unsigned long long)fl.evicted);
 	printf("events: %llu lost (ring buffer full), %llu drop events rate-limited\n",
 	       (unsigned long long)lost, (unsigned long long)rl);
 	ret = is_protected ? XS_EXIT_OK : XS_EXIT_UNPROTECTED;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -658,7 +659,8 @@ out:
 	return err;
 }
 
-/* Event rate limits start at their defaults. */
+/* Event rate limits start at their defaults; the flow tables' hash seed is
+ * drawn once, before any packet is tracked (the maps are new). */
 static int config_defaults(struct xs_ctl *ctl)
 {
 	struct xs_config cfg;
@@ -668,10 +670,16 @@ static int config_defaults(struct xs_ctl *ctl)
 	err = xs_config_read(&ctl->maps, &cfg);
 	if (err)
 		return err;
-	if (cfg.drop_ev_rate || cfg.drop_ev_burst)
+	if ((cfg.drop_ev_rate || cfg.drop_ev_burst) && cfg.flow_seed)
 		return 0;
-	cfg.drop_ev_rate = XS_DEFAULT_DROP_EV_RATE;
-	cfg.drop_ev_burst = XS_DEFAULT_DROP_EV_BURST;
+	if (!cfg.drop_ev_rate && !cfg.drop_ev_burst) {
+		cfg.drop_ev_rate = XS_DEFAULT_DROP_EV_RATE;
+		cfg.drop_ev_burst = XS_DEFAULT_DROP_EV_BURST;
+	}
+	while (!cfg.flow_seed) {
+		if (getrandom(&cfg.flow_seed, sizeof(cfg.flow_seed), 0) != sizeof(cfg.flow_seed))
+			return errno ? -errno : -EIO;
+	}
 	if (bpf_map_update_elem(ctl->maps.config, &zero, &cfg, BPF_ANY))
 		return -errno;
 	return 0;

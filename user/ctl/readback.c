@@ -11,6 +11,7 @@
 
 #include <bpf/bpf.h>
 
+#include "flows.h"
 #include "show.h"
 
 /* The kernel's "operation not supported" (no batch operations for the map type). */
@@ -721,36 +722,59 @@ int xs_readback(const struct xs_maps *m, struct xs_compiled **out, struct xs_rea
 
 /* ---- Conntrack ---------------------------------------------------------------- */
 
+struct ct_collect {
+	uint64_t now;
+	struct xs_ct_entry *v;
+	size_t n, cap;
+};
+
+static int ct_collect_one(const struct xs_tuple *k, const struct xs_flow_hdr *h, void *arg)
+{
+	struct ct_collect *c = arg;
+	struct xs_ct_entry *e;
+
+	if (h->state == XS_CT_DENIED || h->expires_ns < c->now)
+		return 0;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? 2 * c->cap : 256;
+		struct xs_ct_entry *nv = realloc(c->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		c->v = nv;
+		c->cap = ncap;
+	}
+	e = &c->v[c->n++];
+	memset(e, 0, sizeof(*e));
+	e->k = *k;
+	e->v.expires_ns = h->expires_ns;
+	e->v.rule_id = h->rule_id;
+	e->v.generation = h->generation;
+	e->v.src_seg = h->src_seg;
+	e->v.dst_seg = h->dst_seg;
+	e->v.state = h->state;
+	e->v.flags = h->flags;
+	e->v.reason = h->reason;
+	e->v.icmp_type = h->icmp_type;
+	e->v.deadline = h->deadline;
+	return 0;
+}
+
 int xs_ct_read(const struct xs_maps *m, uint64_t now, struct xs_ct_entry **out, size_t *n)
 {
-	struct xs_tuple *keys = NULL;
-	struct xs_ct_val *vals = NULL;
-	struct xs_ct_entry *v;
-	size_t total = 0, k = 0;
+	struct ct_collect c = { .now = now };
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	rc = dump(m->ct, sizeof(*keys), sizeof(*vals), 4 * XS_CT_MAX, NULL, NULL, (void **)&keys,
-		  (void **)&vals, &total);
-	if (rc)
+	rc = xs_flows_scan(m, ct_collect_one, &c);
+	if (rc) {
+		free(c.v);
 		return rc;
-	v = calloc(total + 1, sizeof(*v));
-	if (!v) {
-		rc = -ENOMEM;
-		goto out;
 	}
-	for (size_t i = 0; i < total; i++) {
-		if (vals[i].expires_ns < now)
-			continue;
-		v[k].k = keys[i];
-		v[k].v = vals[i];
-		k++;
-	}
-	*out = v;
-	*n = k;
-out:
-	free(keys);
-	free(vals);
-	return rc;
+	*out = c.v ? c.v : calloc(1, sizeof(*c.v));
+	if (!*out)
+		return -ENOMEM;
+	*n = c.n;
+	return 0;
 }

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The flow tables from userspace: scans, statistics, one entry. */
+#include "flows.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xdpseg_flow.h"
+
+/* One table's geometry. */
+struct flow_table {
+	int fd;
+	__u32 buckets;
+	size_t bsize; /* bytes per bucket */
+	size_t esize; /* bytes per entry */
+	size_t alen;  /* bytes per address */
+	__u8 family;
+};
+
+static void tables(const struct xs_maps *m, struct flow_table t[2])
+{
+	t[0] = (struct flow_table){ m->flow4,
+				    XS_FLOW4_BUCKETS,
+				    sizeof(struct xs_flow4_bucket),
+				    sizeof(struct xs_flow4),
+				    4,
+				    4 };
+	t[1] = (struct flow_table){ m->flow6,
+				    XS_FLOW6_BUCKETS,
+				    sizeof(struct xs_flow6_bucket),
+				    sizeof(struct xs_flow6),
+				    16,
+				    6 };
+}
+
+static const struct xs_flow_hdr *way(const struct flow_table *t, const char *bucket, int w)
+{
+	return (const struct xs_flow_hdr *)(bucket + 8 + (size_t)w * t->esize);
+}
+
+/* The normalised key of entry `h`. */
+static void entry_key(const struct flow_table *t, const struct xs_flow_hdr *h, struct xs_tuple *k)
+{
+	const __u8 *a = (const __u8 *)(h + 1);
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr_a, a, t->alen);
+	memcpy(k->addr_b, a + t->alen, t->alen);
+	k->port_a = h->port_a;
+	k->port_b = h->port_b;
+	k->proto = h->proto;
+	k->family = t->family;
+}
+
+static int scan_table(const struct flow_table *t, xs_flow_fn fn, void *arg)
+{
+	enum { CHUNK = 2048 };
+	char *vals = malloc(CHUNK * t->bsize);
+	__u32 *keys = malloc(CHUNK * sizeof(*keys));
+	__u32 batch = 0, count;
+	bool first = true, done = false;
+	int rc = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_F_LOCK);
+
+	if (!vals || !keys) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (!done) {
+		count = CHUNK;
+		if (bpf_map_lookup_batch(t->fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					 &opts)) {
+			if (errno != ENOENT) {
+				rc = -errno;
+				goto out;
+			}
+			done = true;
+		}
+		first = false;
+		for (__u32 i = 0; i < count && !rc; i++) {
+			for (int w = 0; w < XS_FLOW_WAYS && !rc; w++) {
+				const struct xs_flow_hdr *h = way(t, vals + i * t->bsize, w);
+				struct xs_tuple k;
+
+				if (!h->state)
+					continue;
+				entry_key(t, h, &k);
+				rc = fn(&k, h, arg);
+			}
+		}
+		if (rc)
+			goto out;
+	}
+out:
+	free(vals);
+	free(keys);
+	return rc;
+}
+
+int xs_flows_scan(const struct xs_maps *m, xs_flow_fn fn, void *arg)
+{
+	struct flow_table t[2];
+	int rc;
+
+	tables(m, t);
+	rc = scan_table(&t[0], fn, arg);
+	if (!rc)
+		rc = scan_table(&t[1], fn, arg);
+	return rc;
+}
+
+struct stats_ctx {
+	uint64_t now;
+	struct xs_flow_stats *st;
+};
+
+static int count_one(const struct xs_tuple *k, const struct xs_flow_hdr *h, void *arg)
+{
+	struct stats_ctx *c = arg;
+
+	if (h->expires_ns < c->now)
+		c->st->stale++;
+	else if (h->state == XS_CT_DENIED)
+		c->st->denials++;
+	else if (k->family == 4)
+		c->st->live4++;
+	else
+		c->st->live6++;
+	return 0;
+}
+
+int xs_flows_stats(const struct xs_maps *m, uint64_t now, struct xs_flow_stats *st)
+{
+	struct stats_ctx c = { .now = now, .st = st };
+	__u32 idx = XS_STAT_FLOW_EVICTED;
+	int ncpus = libbpf_num_possible_cpus();
+	struct xs_counter *per;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->slots4 = (uint64_t)XS_FLOW4_BUCKETS * XS_FLOW_WAYS;
+	st->slots6 = (uint64_t)XS_FLOW6_BUCKETS * XS_FLOW_WAYS;
+	rc = xs_flows_scan(m, count_one, &c);
+	if (rc)
+		return rc;
+	if (ncpus < 0)
+		return ncpus;
+	per = calloc((size_t)ncpus, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->stats, &idx, per)) {
+		rc = -errno;
+		goto out;
+	}
+	for (int i = 0; i < ncpus; i++)
+		st->evicted += per[i].packets;
+out:
+	free(per);
+	return rc;
+}
+
+/* Read the bucket of `k` (under its lock) into `buf`; its table in *t and
+ * index in *idx. */
+static int read_bucket(const struct xs_maps *m, const struct xs_tuple *k, struct flow_table *t,
+		       __u32 *idx, void *buf)
+{
+	struct flow_table all[2];
+	struct xs_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->config, &zero, &cfg))
+		return -errno;
+	tables(m, all);
+	*t = all[k->family == 6];
+	*idx = xs_flow_bucket(cfg.flow_seed, k);
+	if (bpf_map_lookup_elem_flags(t->fd, idx, buf, BPF_F_LOCK))
+		return -errno;
+	return 0;
+}
+
+/* The way of the bucket `buf` holding `k`, or -1. */
+static int find_way(const struct flow_table *t, const char *buf, const struct xs_tuple *k)
+{
+	for (int w = 0; w < XS_FLOW_WAYS; w++) {
+		const struct xs_flow_hdr *h = way(t, buf, w);
+		struct xs_tuple e;
+
+		if (!h->state)
+			continue;
+		entry_key(t, h, &e);
+		if (!memcmp(e.addr_a, k->addr_a, 16) && !memcmp(e.addr_b, k->addr_b, 16) &&
+		    e.port_a == k->port_a && e.port_b == k->port_b && e.proto == k->proto)
+			return w;
+	}
+	return -1;
+}
+
+int xs_flow_find(const struct xs_maps *m, const struct xs_tuple *k, struct xs_flow_hdr *out)
+{
+	struct xs_flow6_bucket buf; /* the larger of the two */
+	struct flow_table t;
+	__u32 idx;
+	int rc, w;
+
+	rc = read_bucket(m, k, &t, &idx, &buf);
+	if (rc)
+		return rc;
+	w = find_way(&t, (const char *)&buf, k);
+	if (w < 0)
+		return -ENOENT;
+	*out = *way(&t, (const char *)&buf, w);
+	return 0;
+}
+
+int xs_flow_delete(const struct xs_maps *m, const struct xs_tuple *k)
+{
+	struct xs_flow6_bucket buf;
+	struct xs_flow_hdr *h;
+	struct flow_table t;
+	__u32 idx;
+	int rc, w;
+
+	rc = read_bucket(m, k, &t, &idx, &buf);
+	if (rc)
+		return rc;
+	w = find_way(&t, (const char *)&buf, k);
+	if (w < 0)
+		return -ENOENT;
+	h = (struct xs_flow_hdr *)way(&t, (const char *)&buf, w);
+	h->state = 0;
+	h->expires_ns = 0;
+	if (bpf_map_update_elem(t.fd, &idx, &buf, BPF_F_LOCK))
+		return -errno;
+	return 0;
+}
+
+int xs_flows_clear(const struct xs_maps *m)
+{
+	struct flow_table t[2];
+	int rc = 0;
+
+	tables(m, t);
+	for (int i = 0; i < 2 && !rc; i++) {
+		char *zero = calloc(1, t[i].bsize);
+
+		if (!zero)
+			return -ENOMEM;
+		for (__u32 b = 0; b < t[i].buckets && !rc; b++) {
+			if (bpf_map_update_elem(t[i].fd, &b, zero, BPF_F_LOCK))
+				rc = -errno;
+		}
+		free(zero);
+	}
+	return rc;
+}
