@@ -65,6 +65,8 @@
  *   xs_seg6h_0/1   HASH (no prealloc) struct xs_lpm6_key (address masked to prefixlen) ->
  *                  struct xs_seg_val: the IPv6 segment prefixes by length, asked longest
  *                  length first (the lengths are in xs_fast)
+ *   xs_seg6a_0/1   ARRAY[XS_SEG6A_GROUPS] u32 -> struct xs_seg6a_group: the IPv6 prefixes of
+ *                  up to 64 bits, open-addressed, in front of xs_seg6h (see "Fast path")
  *   xs_pairc_0/1   ARRAY[XS_MAX_SEGMENTS] u32 src seg -> struct xs_pair_row: 2 bits per
  *                  (src, dst) segment pair, enum xs_pair_class
  *   xs_pairs_0/1   HASH (no prealloc) __u32 XS_PAIR_KEY(src, dst) -> struct xs_rule_val:
@@ -318,11 +320,40 @@ XS_ASSERT_SIZE(struct xs_dir4_chunk, 512);
 
 /*
  * IPv6 segments: xs_seg6h holds every prefix of xs_seg6 under its own length
- * (the key's address masked to it); the datapath asks the lengths the set
- * uses, longest first, and the first hit is the longest match. More than
+ * (the key's address masked to it); asked for the lengths the set uses,
+ * longest first, the first hit is the longest match. More than
  * XS_SEG6_LENS distinct lengths: the trie (XS_FASTF_TRIE6).
+ *
+ * In front of it (XS_FASTF_SEG6A), xs_seg6a: the prefixes of up to 64 bits
+ * in an open-addressed array of groups (a cache line of 4 slots each; a
+ * prefix sits in its group, xs_seg6a_group(), or the next), found without
+ * a hash-map lookup. The /64 of an address is asked first: its slot answers
+ * for the whole /64 (the longest prefix of up to 64 bits that covers it),
+ * unless XS_SEG6AF_DEEPER says longer prefixes lie inside (then xs_seg6h
+ * for the lengths over 64 first). A /64 that holds longer prefixes has a
+ * slot even when no /64 prefix exists. No /64 slot: the shorter lengths.
  */
 #define XS_SEG6_LENS 12
+#define XS_SEG6A_GROUPS 16384 /* 1 MiB per set */
+#define XS_SEG6A_WAYS 4
+#define XS_SEG6A_PROBES 2 /* groups a prefix may sit in: its own and the next */
+
+struct xs_seg6a_slot {
+	__u64 hi;   /* the prefix's first 64 bits (network order), masked to its length */
+	__u8 plen;  /* 0..64 */
+	__u8 flags; /* XS_SEG6AF_* */
+	__u16 seg;
+	__u32 pad;
+};
+XS_ASSERT_SIZE(struct xs_seg6a_slot, 16);
+
+struct xs_seg6a_group {
+	struct xs_seg6a_slot s[XS_SEG6A_WAYS];
+};
+XS_ASSERT_SIZE(struct xs_seg6a_group, 64);
+
+#define XS_SEG6AF_USED (1U << 0)
+#define XS_SEG6AF_DEEPER (1U << 1) /* a /64 with longer prefixes inside (xs_seg6h) */
 
 /*
  * The class of a (source segment, destination segment) pair: which of the
@@ -360,6 +391,7 @@ XS_ASSERT_SIZE(struct xs_fast_info, 16);
 #define XS_FASTF_TRIE4 (1U << 0) /* IPv4 segments: the trie (xs_dir4 is not used) */
 #define XS_FASTF_TRIE6 (1U << 1) /* IPv6 segments: the trie (xs_seg6h is not used) */
 #define XS_FASTF_READY (1U << 2) /* written by a push (a set without it uses the tries) */
+#define XS_FASTF_SEG6A (1U << 3) /* IPv6 segments: xs_seg6a first (else xs_seg6h alone) */
 
 /* ---- Global configuration (array, one entry) ------------------------------ */
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The flow tables' bucket of a normalised tuple (include/xdpseg.h, "Flow
- * table"): shared by the datapath and userspace (tests find an entry's
- * bucket as the datapath does). A seeded 32-bit mix in the manner of
- * MurmurHash3: fast, and with a random seed (xs_config.flow_seed) a sender
- * cannot choose tuples that land in one bucket without knowing it.
+ * The hashes both sides compute. The flow tables' bucket of a normalised
+ * tuple (include/xdpseg.h, "Flow table"; tests find an entry's bucket as
+ * the datapath does): a seeded 32-bit mix in the manner of MurmurHash3,
+ * fast, and with a random seed (xs_config.flow_seed) a sender cannot choose
+ * tuples that land in one bucket without knowing it. The group of an IPv6
+ * prefix in xs_seg6a ("Fast path"): a multiplicative hash, which userspace
+ * places every prefix by (a packet cannot add entries).
  */
 #ifndef XDPSEG_FLOW_H
 #define XDPSEG_FLOW_H
@@ -76,6 +78,14 @@ XS_FLOW_INLINE __u32 xs_flow_bucket(__u32 seed, const struct xs_tuple *k)
 	__u32 n = k->family == 6 ? XS_FLOW6_BUCKETS : XS_FLOW4_BUCKETS;
 
 	return xs_flow_hash(seed, k) & (n - 1);
+}
+
+/* The xs_seg6a group of the prefix (hi: its first 64 bits, masked; plen). */
+XS_FLOW_INLINE __u32 xs_seg6a_group(__u64 hi, __u32 plen)
+{
+	__u64 h = (hi ^ (__u64)plen << 57 ^ plen) * 0x9e3779b97f4a7c15ULL;
+
+	return (__u32)(h >> 40) & (XS_SEG6A_GROUPS - 1);
 }
 
 #endif /* XDPSEG_FLOW_H */

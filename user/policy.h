@@ -330,6 +330,8 @@ struct xs_fast {
 	size_t ndir4;
 	struct xs_lpm6_entry *seg6h; /* xs_seg6h (none with XS_FASTF_TRIE6), the compiler's order */
 	size_t nseg6h;
+	/* xs_seg6a: XS_SEG6A_GROUPS groups with XS_FASTF_SEG6A, else NULL */
+	struct xs_seg6a_group *seg6a;
 	struct xs_pair_row *pairc; /* xs_pairc rows 0..npairc-1: source segments 0..nsegments */
 	size_t npairc;
 	struct xs_pair_entry *pairs; /* xs_pairs, by key */
@@ -353,6 +355,13 @@ struct xs_fast {
  */
 int xs_fast_build(const struct xs_compiled *c, struct xs_fast **out);
 void xs_fast_free(struct xs_fast *f);
+
+/* The segment of an IPv6 address (16 bytes) as the datapath finds it in f's
+ * tables (xs_seg6a, then xs_seg6h by length), and xs_seg6a's slot of the
+ * prefix (hi: its first 64 bits as loaded, masked; plen <= 64) or NULL. */
+uint16_t xs_fast_segment6(const struct xs_fast *f, const uint8_t *addr);
+const struct xs_seg6a_slot *xs_fast_seg6a_find(const struct xs_fast *f, uint64_t hi,
+					       unsigned int plen);
 
 /* The class of pair (src, dst) in src's row. */
 static inline enum xs_pair_class xs_pair_class_of(const struct xs_pair_row *row, uint16_t dst)

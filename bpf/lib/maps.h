@@ -121,6 +121,13 @@ struct {
 		__type(key, struct xs_lpm6_key);       \
 		__type(value, struct xs_seg_val);      \
 	} name SEC(".maps")
+#define XS_SEG6A_MAP(name)                            \
+	struct {                                      \
+		__uint(type, BPF_MAP_TYPE_ARRAY);     \
+		__uint(max_entries, XS_SEG6A_GROUPS); \
+		__type(key, __u32);                   \
+		__type(value, struct xs_seg6a_group); \
+	} name SEC(".maps")
 #define XS_PAIRC_MAP(name)                            \
 	struct {                                      \
 		__uint(type, BPF_MAP_TYPE_ARRAY);     \
@@ -184,6 +191,8 @@ XS_DIR4_MAP(xs_dir4_0);
 XS_DIR4_MAP(xs_dir4_1);
 XS_SEG6H_MAP(xs_seg6h_0);
 XS_SEG6H_MAP(xs_seg6h_1);
+XS_SEG6A_MAP(xs_seg6a_0);
+XS_SEG6A_MAP(xs_seg6a_1);
 XS_PAIRC_MAP(xs_pairc_0);
 XS_PAIRC_MAP(xs_pairc_1);
 XS_PAIRS_MAP(xs_pairs_0);

@@ -2,15 +2,18 @@
 /*
  * The segment of an address in a policy set, from the tables derived at
  * push (include/xdpseg.h, "Fast path"): IPv4 by the DIR-16-8-8 array (at
- * most three array lookups, whatever the number of prefixes), IPv6 by one
- * exact hash per prefix length the set uses, longest first. A set whose
- * derived tables are missing or too large for them uses the tries.
+ * most three array lookups, whatever the number of prefixes), IPv6 by the
+ * open-addressed array of prefixes up to /64 (the address's /64 first),
+ * then one exact hash per longer or shorter length the set uses, longest
+ * first. A set whose derived tables are missing or too large for them uses
+ * the tries.
  */
 #ifndef XS_LIB_SEGMENT_H
 #define XS_LIB_SEGMENT_H
 
 #include <bpf/bpf_endian.h>
 
+#include "xdpseg_flow.h"
 #include "maps.h"
 
 /* One stack buffer for every key of a decision, used one after the other. */
@@ -79,8 +82,12 @@ static __always_inline __u64 seg_mask64(__u32 n)
 	return n ? bpf_cpu_to_be64(~0ULL << (64 - n)) : 0;
 }
 
+/*
+ * The longest of xs_seg6h's prefixes of length `min` to 128 that holds the
+ * address (the set's lengths, longest first): its segment, or `none`.
+ */
 static __always_inline __u16 seg_hash6(__u32 set, const struct xs_fast_info *fi, const __u64 *addr,
-				       union xs_key_buf *kb)
+				       union xs_key_buf *kb, __u32 min, __u16 none)
 {
 	struct xs_seg_val *v;
 	__u64 w[2];
@@ -91,7 +98,7 @@ static __always_inline __u16 seg_hash6(__u32 set, const struct xs_fast_info *fi,
 		if (i >= fi->nlen6)
 			break;
 		plen = fi->len6[i] & 0xff;
-		if (plen > 128)
+		if (plen > 128 || plen < min)
 			break;
 		if (plen >= 64) {
 			w[0] = addr[0];
@@ -106,6 +113,57 @@ static __always_inline __u16 seg_hash6(__u32 set, const struct xs_fast_info *fi,
 		if (v)
 			return v->seg;
 	}
+	return none;
+}
+
+/* The slot of prefix (hi, plen) in xs_seg6a, or NULL. */
+static __always_inline const struct xs_seg6a_slot *seg6a_find(__u32 set, __u64 hi, __u32 plen)
+{
+	__u32 g = xs_seg6a_group(hi, plen);
+
+#pragma clang loop unroll(full)
+	for (int p = 0; p < XS_SEG6A_PROBES; p++) {
+		__u32 idx = (g + p) & (XS_SEG6A_GROUPS - 1);
+		const struct xs_seg6a_group *grp = xs_set_lookup(set, xs_seg6a_0, xs_seg6a_1, &idx);
+
+		if (!grp)
+			return NULL;
+#pragma clang loop unroll(full)
+		for (int w = 0; w < XS_SEG6A_WAYS; w++) {
+			const struct xs_seg6a_slot *sl = &grp->s[w];
+
+			if ((sl->flags & XS_SEG6AF_USED) && sl->hi == hi && sl->plen == plen)
+				return sl;
+		}
+	}
+	return NULL;
+}
+
+/* IPv6 by xs_seg6a: the address's /64 first, then the shorter lengths. */
+static __always_inline __u16 seg_array6(__u32 set, const struct xs_fast_info *fi, const __u64 *addr,
+					union xs_key_buf *kb)
+{
+	const struct xs_seg6a_slot *sl = seg6a_find(set, addr[0], 64);
+
+	if (sl) {
+		__u16 seg = sl->seg;
+
+		if (!(sl->flags & XS_SEG6AF_DEEPER))
+			return seg;
+		return seg_hash6(set, fi, addr, kb, 65, seg);
+	}
+	for (int i = 0; i < XS_SEG6_LENS; i++) {
+		__u32 plen;
+
+		if (i >= fi->nlen6)
+			break;
+		plen = fi->len6[i] & 0xff;
+		if (plen >= 64)
+			continue;
+		sl = seg6a_find(set, addr[0] & seg_mask64(plen), plen);
+		if (sl)
+			return sl->seg;
+	}
 	return XS_SEG_WORLD;
 }
 
@@ -117,8 +175,10 @@ static __always_inline __u16 seg_of(__u32 set, const struct xs_fast_info *fi, __
 	if (family == 4) {
 		if (fi && !(fi->flags & XS_FASTF_TRIE4))
 			return seg_dir4(set, addr);
+	} else if (fi && (fi->flags & XS_FASTF_SEG6A)) {
+		return seg_array6(set, fi, addr, kb);
 	} else if (fi && !(fi->flags & XS_FASTF_TRIE6)) {
-		return seg_hash6(set, fi, addr, kb);
+		return seg_hash6(set, fi, addr, kb, 0, XS_SEG_WORLD);
 	}
 	return seg_trie(set, family, addr, kb);
 }

@@ -70,7 +70,13 @@ static void maps_hold(uint32_t set, const struct xs_compiled *c)
 	cr_assert_eq(bpf_map_lookup_elem(H.maps.fast, &set, &info), 0);
 	cr_assert(!memcmp(&info, &f->info, sizeof(info)), "xs_fast[%u]: flags 0x%x", set,
 		  info.flags);
-	cr_assert_eq(info.flags, XS_FASTF_READY);
+	cr_assert_eq(info.flags, XS_FASTF_READY | XS_FASTF_SEG6A);
+	for (__u32 g = 0; g < XS_SEG6A_GROUPS; g++) {
+		struct xs_seg6a_group grp;
+
+		cr_assert_eq(bpf_map_lookup_elem(H.maps.seg6a[set], &g, &grp), 0);
+		cr_assert(!memcmp(&grp, &f->seg6a[g], sizeof(grp)), "xs_seg6a_%u group %u", set, g);
+	}
 	for (__u32 k = 0; k < f->ndir4; k++) {
 		struct xs_dir4_chunk ch;
 
@@ -307,8 +313,8 @@ Test(fast, xs_fast_is_checked_and_a_set_without_it_passes)
 	fi.flags |= XS_FASTF_TRIE4;
 	cr_assert_eq(bpf_map_update_elem(H.maps.fast, &set, &fi, BPF_EXIST), 0);
 	snprintf(want, sizeof(want),
-		 "xs_fast[%u] holds flags 0x5 and 5 IPv6 lengths /65 /64 /48 /40 /10; the policy "
-		 "in force gives flags 0x4 and 5 lengths /65 /64 /48 /40 /10",
+		 "xs_fast[%u] holds flags 0xd and 5 IPv6 lengths /65 /64 /48 /40 /10; the policy "
+		 "in force gives flags 0xc and 5 lengths /65 /64 /48 /40 /10",
 		 set);
 	check_fails(want);
 	/* without XS_FASTF_READY the datapath asks the tries: nothing to check */

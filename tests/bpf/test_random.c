@@ -627,7 +627,7 @@ static void run_seed(uint64_t seed, int npolicies, int nflows, enum gen gen)
 		/* the datapath uses the fast path's tables, or (too large) the tries */
 		cr_assert_eq(fast_flags(),
 			     gen == GEN_BIG ? XS_FASTF_READY | XS_FASTF_TRIE4 | XS_FASTF_TRIE6
-					    : XS_FASTF_READY,
+					    : XS_FASTF_READY | XS_FASTF_SEG6A,
 			     "xs_fast flags 0x%x; policy:\n%s", fast_flags(), text);
 		cr_assert_eq(xs_fast_build(H.c, &derived), 0);
 		for (int i = 0; i < nflows; i++) {

@@ -496,7 +496,7 @@ static void seg6_random(uint64_t seed, const uint8_t *lens, size_t nlens, size_t
 		used[c->v6[i].key.prefixlen] = true;
 	f = build_ok(c);
 	xs_tables_init(&t, c);
-	cr_assert_eq(f->info.flags, XS_FASTF_READY);
+	cr_assert_eq(f->info.flags, XS_FASTF_READY | XS_FASTF_SEG6A, "flags 0x%x", f->info.flags);
 	for (int l = 128; l >= 0; l--) {
 		if (!used[l])
 			continue;
@@ -554,6 +554,10 @@ static void seg6_random(uint64_t seed, const uint8_t *lens, size_t nlens, size_t
 		cr_assert_eq(seg6(f, h, a), m.seg,
 			     "seed %llu: hash by length %u, longest prefix %u (/%d)",
 			     (unsigned long long)seed, seg6(f, h, a), m.seg, m.len);
+		/* as the datapath asks: xs_seg6a (the /64 first), then by length */
+		cr_assert_eq(xs_fast_segment6(f, a), m.seg,
+			     "seed %llu: xs_seg6a then by length %u, longest prefix %u (/%d)",
+			     (unsigned long long)seed, xs_fast_segment6(f, a), m.seg, m.len);
 	}
 	free(h);
 	xs_fast_free(f);
@@ -572,6 +576,83 @@ Test(fast, seg6_by_length_is_the_longest_match)
 	seg6_random(3, one, sizeof(one), 500);
 }
 
+/* More /64s than xs_seg6a's slots: no array, the hash by length alone, and
+ * the answers stay the longest match. */
+Test(fast, seg6a_too_crowded_falls_back_to_the_hash)
+{
+	size_t n = XS_SEG6A_GROUPS * XS_SEG6A_WAYS + 1;
+	struct xs_lpm6_entry *v = calloc(n, sizeof(*v));
+	struct xs_compiled *c;
+	struct xs_fast *f;
+	struct xs_tables t;
+
+	cr_assert_not_null(v);
+	for (size_t i = 0; i < n; i++) {
+		v[i].key.prefixlen = 64;
+		v[i].key.addr[0] = 0xfd;
+		v[i].key.addr[4] = (uint8_t)(i >> 16);
+		v[i].key.addr[5] = (uint8_t)(i >> 8);
+		v[i].key.addr[6] = (uint8_t)i;
+		v[i].val.seg = (uint16_t)(1 + i % 4000);
+	}
+	c = tables(NULL, 0, v, n, 0);
+	f = build_ok(c);
+	xs_tables_init(&t, c);
+	cr_assert_eq(f->info.flags, XS_FASTF_READY, "flags 0x%x", f->info.flags);
+	cr_assert_null(f->seg6a);
+	for (size_t i = 0; i < n; i += 997) {
+		struct xs_seg_match m;
+		uint8_t a[16];
+
+		memcpy(a, v[i].key.addr, 16);
+		a[15] = 7;
+		xs_tables_segment(&t, 6, a, &m);
+		cr_assert_eq(xs_fast_segment6(f, a), m.seg);
+	}
+	xs_fast_free(f);
+	xs_compiled_free(c);
+	free(v);
+}
+
+/* A /64 that holds a /128 but is no prefix itself has a slot marked deeper
+ * that answers the /48 around it; the /128 answers for itself. */
+Test(fast, seg6a_marks_a_64_with_longer_prefixes)
+{
+	struct xs_lpm6_entry v[2] = { 0 };
+	const struct xs_seg6a_slot *sl;
+	struct xs_compiled *c;
+	struct xs_fast *f;
+	uint8_t a[16] = { 0xfd, 0, 0, 1, 0, 0, 0, 2 }, hi8[8];
+	uint64_t hi;
+
+	v[0].key.prefixlen = 48; /* fd00:1::/48 -> 7 */
+	memcpy(v[0].key.addr, a, 6);
+	v[0].val.seg = 7;
+	v[1].key.prefixlen = 128; /* fd00:1:0:2::9/128 -> 9 */
+	memcpy(v[1].key.addr, a, 16);
+	v[1].key.addr[15] = 9;
+	v[1].val.seg = 9;
+	c = tables(NULL, 0, v, 2, 0);
+	f = build_ok(c);
+	cr_assert_eq(f->info.flags, XS_FASTF_READY | XS_FASTF_SEG6A);
+	memcpy(hi8, a, 8);
+	memcpy(&hi, hi8, 8);
+	sl = xs_fast_seg6a_find(f, hi, 64);
+	cr_assert_not_null(sl, "no slot for the /64 of the /128");
+	cr_assert_eq(sl->flags, XS_SEG6AF_USED | XS_SEG6AF_DEEPER);
+	cr_assert_eq(sl->seg, 7);
+	a[15] = 9;
+	cr_assert_eq(xs_fast_segment6(f, a), 9);
+	a[15] = 8;
+	cr_assert_eq(xs_fast_segment6(f, a), 7);
+	a[7] = 3; /* another /64 of the /48: no slot of its own */
+	cr_assert_eq(xs_fast_segment6(f, a), 7);
+	a[2] = 9; /* outside */
+	cr_assert_eq(xs_fast_segment6(f, a), XS_SEG_WORLD);
+	xs_fast_free(f);
+	xs_compiled_free(c);
+}
+
 Test(fast, seg6_too_many_lengths_fall_back_to_the_trie)
 {
 	struct xs_lpm6_entry v[XS_SEG6_LENS + 1] = { 0 };
@@ -586,7 +667,7 @@ Test(fast, seg6_too_many_lengths_fall_back_to_the_trie)
 	}
 	c = tables(NULL, 0, v, XS_SEG6_LENS, XS_SEG6_LENS);
 	f = build_ok(c);
-	cr_assert_eq(f->info.flags, XS_FASTF_READY);
+	cr_assert_eq(f->info.flags, XS_FASTF_READY | XS_FASTF_SEG6A);
 	cr_assert_eq(f->info.nlen6, XS_SEG6_LENS);
 	cr_assert_eq(f->info.len6[0], 16 + 8 * (XS_SEG6_LENS - 1));
 	cr_assert_eq(f->info.len6[XS_SEG6_LENS - 1], 16);
@@ -913,7 +994,8 @@ Test(fast, random_policies_decide_alike)
 		struct xs_tables t;
 		struct xs_lpm6_entry *h;
 
-		cr_assert_eq(f->info.flags, XS_FASTF_READY);
+		cr_assert_eq(f->info.flags & ~XS_FASTF_SEG6A, XS_FASTF_READY);
+		cr_assert_eq(!!(f->info.flags & XS_FASTF_SEG6A), c->nv6 > 0);
 		xs_tables_init(&t, c);
 		h = calloc(f->nseg6h + 1, sizeof(*h));
 		cr_assert_not_null(h);

@@ -319,6 +319,47 @@ out:
 	return rc;
 }
 
+/* xs_seg6a: every group as rebuilt (all of them: an empty group must be empty). */
+static int check_seg6a(const struct xs_maps *m, uint32_t set, const struct xs_compiled *c,
+		       const struct xs_fast *f, char *err, size_t errlen)
+{
+	struct xs_seg6a_group *got;
+	char s1[96], s2[96], a[INET6_ADDRSTRLEN];
+	int rc;
+
+	if (!f->seg6a)
+		return 0; /* not in use (the flags said so, checked already) */
+	got = calloc(XS_SEG6A_GROUPS, sizeof(*got));
+	if (!got)
+		return -ENOMEM;
+	rc = array_read(m->seg6a[set], got, sizeof(*got), XS_SEG6A_GROUPS);
+	if (rc) {
+		say(err, errlen, "reading xs_seg6a_%u: %s", set, strerror(-rc));
+		goto out;
+	}
+	for (uint32_t g = 0; g < XS_SEG6A_GROUPS; g++) {
+		for (int w = 0; w < XS_SEG6A_WAYS; w++) {
+			const struct xs_seg6a_slot *x = &got[g].s[w], *y = &f->seg6a[g].s[w];
+			uint8_t b[16] = { 0 };
+
+			if (!memcmp(x, y, sizeof(*x)))
+				continue;
+			memcpy(b, (x->flags & XS_SEG6AF_USED) ? &x->hi : &y->hi, 8);
+			inet_ntop(AF_INET6, b, a, sizeof(a));
+			say(err, errlen,
+			    "xs_seg6a_%u group %u slot %d holds %s/%u as segment %s (flags 0x%x); "
+			    "the policy in force gives %s/%u, segment %s (flags 0x%x)" AGAIN,
+			    set, g, w, a, x->plen, seg_text(c, x->seg, s1, sizeof(s1)), x->flags, a,
+			    y->plen, seg_text(c, y->seg, s2, sizeof(s2)), y->flags);
+			rc = -EBADMSG;
+			goto out;
+		}
+	}
+out:
+	free(got);
+	return rc;
+}
+
 static int check_pairc(const struct xs_maps *m, uint32_t set, const struct xs_compiled *c,
 		       const struct xs_fast *f, char *err, size_t errlen)
 {
@@ -456,6 +497,8 @@ int xs_fast_check(const struct xs_maps *m, uint32_t set, const struct xs_compile
 		rc = check_dir4(m, set, c, f, err, errlen);
 	if (!rc)
 		rc = check_seg6h(m, set, c, f, err, errlen);
+	if (!rc)
+		rc = check_seg6a(m, set, c, f, err, errlen);
 	if (!rc)
 		rc = check_pairc(m, set, c, f, err, errlen);
 	if (!rc)

@@ -55,6 +55,8 @@ static const struct map_slot map_slots[] = {
 	SLOT("xs_dir4_1", dir4[1]),
 	SLOT("xs_seg6h_0", seg6h[0]),
 	SLOT("xs_seg6h_1", seg6h[1]),
+	SLOT("xs_seg6a_0", seg6a[0]),
+	SLOT("xs_seg6a_1", seg6a[1]),
 	SLOT("xs_pairc_0", pairc[0]),
 	SLOT("xs_pairc_1", pairc[1]),
 	SLOT("xs_pairs_0", pairs[0]),
@@ -626,6 +628,8 @@ static int push_fast(const struct xs_maps *m, const struct xs_compiled *c, __u32
 		err = hash_put(m->seg6h[set], f->seg6h, sizeof(*f->seg6h), f->nseg6h,
 			       sizeof(struct xs_lpm6_key), offsetof(struct xs_lpm6_entry, val),
 			       sizeof(struct xs_seg_val));
+	if (!err && f->seg6a) /* every group: those the last policy used too */
+		err = array_put(m->seg6a[set], f->seg6a, XS_SEG6A_GROUPS);
 	if (!err)
 		err = array_put(m->pairc[set], f->pairc, (__u32)f->npairc);
 	if (!err)

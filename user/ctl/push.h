@@ -32,6 +32,7 @@ struct xs_maps {
 	/* derived at push from the above (user/policy/fast.c) */
 	int dir4[XS_POLICY_SETS];
 	int seg6h[XS_POLICY_SETS];
+	int seg6a[XS_POLICY_SETS];
 	int pairc[XS_POLICY_SETS];
 	int pairs[XS_POLICY_SETS];
 	int fast;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "xdpseg_flow.h"
 
 /* ---- IPv4: DIR-16-8-8 ------------------------------------------------------ */
 
@@ -194,6 +195,211 @@ static int build_seg6(const struct xs_compiled *c, struct xs_fast *f)
 	return 0;
 }
 
+/* ---- IPv6: the prefixes up to /64, open-addressed ------------------------------- */
+
+/* A prefix of up to 64 bits, its first 64 bits as the datapath loads them. */
+struct short6 {
+	uint64_t hi;
+	uint8_t plen;
+	uint16_t seg;
+};
+
+static uint64_t load_hi(const uint8_t *a)
+{
+	uint64_t hi;
+
+	memcpy(&hi, a, 8);
+	return hi;
+}
+
+/* The first n bits of a 64-bit word as loaded from network-order bytes. */
+static uint64_t mask_hi(unsigned int n)
+{
+	uint8_t b[8] = { 0 };
+
+	for (unsigned int i = 0; i < 8; i++)
+		b[i] = n >= (i + 1) * 8 ? 0xff
+		       : n <= i * 8	? 0
+					: (uint8_t)(0xff << ((i + 1) * 8 - n));
+	return load_hi(b);
+}
+
+static int short6_cmp(const void *a, const void *b)
+{
+	const struct short6 *x = a, *y = b;
+
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+static struct short6 *short6_find(struct short6 *v, size_t n, uint64_t hi, unsigned int plen)
+{
+	struct short6 k = { .hi = hi, .plen = (uint8_t)plen };
+
+	return bsearch(&k, v, n, sizeof(*v), short6_cmp);
+}
+
+/* Put (hi, plen) into its group or the next; 0, or -ENOSPC. */
+static int seg6a_place(struct xs_seg6a_group *g, uint64_t hi, unsigned int plen, uint16_t seg,
+		       uint8_t flags)
+{
+	uint32_t first = xs_seg6a_group(hi, plen);
+
+	for (unsigned int p = 0; p < XS_SEG6A_PROBES; p++) {
+		struct xs_seg6a_group *grp = &g[(first + p) & (XS_SEG6A_GROUPS - 1)];
+
+		for (unsigned int w = 0; w < XS_SEG6A_WAYS; w++) {
+			struct xs_seg6a_slot *sl = &grp->s[w];
+
+			if (sl->flags & XS_SEG6AF_USED)
+				continue;
+			sl->hi = hi;
+			sl->plen = (uint8_t)plen;
+			sl->seg = seg;
+			sl->flags = XS_SEG6AF_USED | flags;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/*
+ * xs_seg6a: every prefix of up to 64 bits in its slot; every /64 that holds
+ * a longer prefix marked XS_SEG6AF_DEEPER (with a slot of its own when no
+ * /64 prefix is there, answering the longest shorter prefix that covers it).
+ * Prefixes that do not fit two groups: no array (XS_FASTF_SEG6A unset), the
+ * datapath asks xs_seg6h alone.
+ */
+static int build_seg6a(const struct xs_compiled *c, struct xs_fast *f)
+{
+	struct short6 *sh = NULL, *deep = NULL;
+	size_t nsh = 0, ndeep = 0;
+	int err = 0;
+
+	if ((f->info.flags & XS_FASTF_TRIE6) || !c->nv6)
+		return 0;
+	sh = calloc(c->nv6 + 1, sizeof(*sh));
+	deep = calloc(c->nv6 + 1, sizeof(*deep));
+	f->seg6a = calloc(XS_SEG6A_GROUPS, sizeof(*f->seg6a));
+	if (!sh || !deep || !f->seg6a) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c->nv6; i++) {
+		unsigned int len = c->v6[i].key.prefixlen;
+		uint64_t hi = load_hi(c->v6[i].key.addr);
+
+		if (len <= 64)
+			sh[nsh++] = (struct short6){ hi & mask_hi(len), (uint8_t)len,
+						     c->v6[i].val.seg };
+		else
+			deep[ndeep++] = (struct short6){ hi, 64, 0 };
+	}
+	qsort(sh, nsh, sizeof(*sh), short6_cmp);
+	qsort(deep, ndeep, sizeof(*deep), short6_cmp);
+	for (size_t i = 0; i < nsh; i++) {
+		bool has_deep = sh[i].plen == 64 && short6_find(deep, ndeep, sh[i].hi, 64);
+
+		err = seg6a_place(f->seg6a, sh[i].hi, sh[i].plen, sh[i].seg,
+				  has_deep ? XS_SEG6AF_DEEPER : 0);
+		if (err)
+			goto full;
+	}
+	for (size_t i = 0; i < ndeep; i++) {
+		uint16_t seg = XS_SEG_WORLD;
+
+		if ((i && deep[i].hi == deep[i - 1].hi) || short6_find(sh, nsh, deep[i].hi, 64))
+			continue; /* one marker per /64; a /64 prefix is marked already */
+		for (int l = 63; l >= 0; l--) {
+			struct short6 *cov = short6_find(
+				sh, nsh, deep[i].hi & mask_hi((unsigned int)l), (unsigned int)l);
+
+			if (cov) {
+				seg = cov->seg;
+				break;
+			}
+		}
+		err = seg6a_place(f->seg6a, deep[i].hi, 64, seg, XS_SEG6AF_DEEPER);
+		if (err)
+			goto full;
+	}
+	f->info.flags |= XS_FASTF_SEG6A;
+	goto out;
+full:
+	err = 0; /* too crowded: xs_seg6h alone */
+	free(f->seg6a);
+	f->seg6a = NULL;
+out:
+	free(sh);
+	free(deep);
+	return err;
+}
+
+/* xs_seg6h's longest prefix of `min` bits or more that holds addr, or `none`. */
+static uint16_t hash6(const struct xs_fast *f, const uint8_t *addr, unsigned int min, uint16_t none)
+{
+	for (unsigned int i = 0; i < f->info.nlen6 && f->info.len6[i] >= min; i++) {
+		unsigned int len = f->info.len6[i];
+
+		for (size_t j = 0; j < f->nseg6h; j++) {
+			const struct xs_lpm6_entry *e = &f->seg6h[j];
+			uint8_t m[16];
+
+			if (e->key.prefixlen != len)
+				continue;
+			for (unsigned int b = 0; b < 16; b++)
+				m[b] = len >= (b + 1) * 8 ? addr[b]
+				       : len <= b * 8
+					       ? 0
+					       : (uint8_t)(addr[b] & (0xff << ((b + 1) * 8 - len)));
+			if (!memcmp(m, e->key.addr, 16))
+				return e->val.seg;
+		}
+	}
+	return none;
+}
+
+uint16_t xs_fast_segment6(const struct xs_fast *f, const uint8_t *addr)
+{
+	uint64_t hi = load_hi(addr);
+	const struct xs_seg6a_slot *sl;
+
+	if (!f->seg6a)
+		return hash6(f, addr, 0, XS_SEG_WORLD);
+	sl = xs_fast_seg6a_find(f, hi, 64);
+	if (sl)
+		return (sl->flags & XS_SEG6AF_DEEPER) ? hash6(f, addr, 65, sl->seg) : sl->seg;
+	for (unsigned int i = 0; i < f->info.nlen6; i++) {
+		unsigned int len = f->info.len6[i];
+
+		if (len >= 64)
+			continue;
+		sl = xs_fast_seg6a_find(f, hi & mask_hi(len), len);
+		if (sl)
+			return sl->seg;
+	}
+	return XS_SEG_WORLD;
+}
+
+const struct xs_seg6a_slot *xs_fast_seg6a_find(const struct xs_fast *f, uint64_t hi,
+					       unsigned int plen)
+{
+	uint32_t first = xs_seg6a_group(hi, plen);
+
+	for (unsigned int p = 0; p < XS_SEG6A_PROBES; p++) {
+		const struct xs_seg6a_group *grp = &f->seg6a[(first + p) & (XS_SEG6A_GROUPS - 1)];
+
+		for (unsigned int w = 0; w < XS_SEG6A_WAYS; w++) {
+			const struct xs_seg6a_slot *sl = &grp->s[w];
+
+			if ((sl->flags & XS_SEG6AF_USED) && sl->hi == hi && sl->plen == plen)
+				return sl;
+		}
+	}
+	return NULL;
+}
+
 /* ---- Segment pairs --------------------------------------------------------------- */
 
 /* What one rule entry says of its pair's class: the classes are ordered so
@@ -300,6 +506,8 @@ int xs_fast_build(const struct xs_compiled *c, struct xs_fast **out)
 	d.v = NULL;
 	err = build_seg6(c, f);
 	if (!err)
+		err = build_seg6a(c, f);
+	if (!err)
 		err = build_pairs(c, f);
 	if (err)
 		goto fail;
@@ -318,6 +526,7 @@ void xs_fast_free(struct xs_fast *f)
 		return;
 	free(f->dir4);
 	free(f->seg6h);
+	free(f->seg6a);
 	free(f->pairc);
 	free(f->pairs);
 	free(f);
