@@ -9,6 +9,8 @@
  *    IPv4: the last byte of the source address and the source port change
  *    (256 x 60000 distinct tuples, the checksum kept valid); IPv6: the last
  *    32 bits of the source address. The source stays in its /24 or /64.
+ *  - xs_bench_drop: only returns XDP_DROP: the live benchmark's floor
+ *    (live.sh attaches it to a veth; nothing can drop a frame for less).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -44,6 +46,12 @@ SEC("xdp")
 int xs_bench_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
+}
+
+SEC("xdp")
+int xs_bench_drop(struct xdp_md *ctx)
+{
+	return XDP_DROP;
 }
 
 /* RFC 1624 incremental checksum update for one 16-bit word. */

@@ -31,4 +31,13 @@ struct pkt {
 int pkt_build(struct pkt *p, const char *src, const char *dst, uint8_t proto, uint16_t sport,
 	      uint16_t dport, uint8_t flags);
 
+/* The same with `payload` zero bytes after the L4 header (pkt_build():
+ * PKT_PAYLOAD); -EINVAL when the frame would exceed PKT_MAX. */
+int pkt_build_payload(struct pkt *p, const char *src, const char *dst, uint8_t proto,
+		      uint16_t sport, uint16_t dport, uint8_t flags, size_t payload);
+
+/* Fill the TCP or UDP checksum of a frame pkt_build*() made (the bench's
+ * BPF_PROG_RUN frames go without; a live receiver's stack checks it). */
+void pkt_l4_csum(struct pkt *p);
+
 #endif /* XS_BENCH_PKT_H */
