@@ -200,8 +200,8 @@ static __always_inline int xs_icmp_related(struct xs_run *r, struct xs_tuple *k)
 		return 0;
 	__builtin_memcpy(b, in->addr_b, 16);
 	ct_tuple(k, in->family, in->proto, a, in->port_a, b, in->port_b);
-	if (!xs_flow_peek(k, &v) || v.state == XS_CT_DENIED || v.expires_ns < r->now ||
-	    v.generation != r->gen)
+	if (!xs_flow_peek(k, &v, xs_flow_hash(r->cfg->flow_seed, k)) || v.state == XS_CT_DENIED ||
+	    v.expires_ns < r->now || v.generation != r->gen)
 		return 0;
 	/* a flow of a grant that has ended relates nothing */
 	if (v.deadline && clock_tai_s(r->cfg) >= v.deadline)
@@ -228,7 +228,8 @@ static __always_inline int xs_established(struct xs_run *r, const struct xs_flow
  * a grant: decide it again (in its initiator's direction) unless the grant
  * is still in force for this generation.
  */
-static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, int from_b, __u64 q)
+static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, int from_b, __u64 q,
+				      __u32 hash)
 {
 	const struct xs_tuple *k = &sc->k;
 	struct xs_flow_hdr *v = &sc->v;
@@ -240,7 +241,7 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, i
 	__be16 port;
 
 	if (v->generation == r->gen && !expired) { /* a grant in force: follow it */
-		xs_flow_update(k, v, q, r->now);
+		xs_flow_update(k, v, q, r->now, hash);
 		return xs_established(r, v, 0);
 	}
 	port = policy_port(k->proto, init_b ? k->port_a : k->port_b, v->icmp_type);
@@ -249,7 +250,7 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, i
 		      init_b ? k->addr_a : k->addr_b, k->proto, port, &cl, d);
 	stats_misc(XS_STAT_CT_REVALIDATED);
 	if (d->verdict == XS_VERDICT_DROP) {
-		xs_flow_forget(k);
+		xs_flow_forget(k, hash);
 		if (expired) { /* cut by its grant's end, which the event names */
 			d->reason = XS_REASON_GRANT_EXPIRED;
 			d->rule_id = v->rule_id;
@@ -265,7 +266,7 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, i
 	v->src_seg = d->src_seg;
 	v->dst_seg = d->dst_seg;
 	v->flags = (v->flags & ~XS_CTF_AUDIT) | (d->verdict == XS_VERDICT_AUDIT ? XS_CTF_AUDIT : 0);
-	xs_flow_update(k, v, q, r->now);
+	xs_flow_update(k, v, q, r->now, hash);
 	return xs_established(r, v, 1);
 }
 
@@ -275,7 +276,7 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, i
  * first), tracked when accepted, its denial remembered when dropped.
  */
 static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, int from_b,
-				       int decided)
+				       int decided, __u32 hash)
 {
 	const struct xs_tuple *k = &sc->k;
 	struct xs_decision *d = &sc->d;
@@ -311,7 +312,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, 
 		 * tuple may be decided otherwise at another port: not remembered */
 		if (!r->port_seg && !p->icmp_err) {
 			ct_fill_denial(nh, from_b, p, d, r->gen, r->now, tcp_nonsyn);
-			xs_flow_insert(k, nh, r->now, 1);
+			xs_flow_insert(k, nh, r->now, 1, hash);
 		}
 		return xs_drop(r, d, 1);
 	}
@@ -320,7 +321,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, 
 	 * (reversed); a TCP packet without SYN is picked up mid-stream */
 	if (!p->icmp_err) {
 		ct_fill(nh, reversed ? !from_b : from_b, p, d, r->gen, r->now, tcp_nonsyn);
-		if (xs_flow_insert(k, nh, r->now, 0) >= 0)
+		if (xs_flow_insert(k, nh, r->now, 0, hash) >= 0)
 			stats_misc(XS_STAT_CT_CREATED);
 	}
 	if (reversed) /* the event reports segments in the packet's direction */
@@ -353,7 +354,7 @@ static __always_inline int xs_policy(struct xs_run *r)
 	struct xs_pkt *p = r->p;
 	struct xs_scratch *sc;
 	int from_b, syn_only, found;
-	__u32 zero = 0;
+	__u32 zero = 0, hash;
 	__u64 q;
 
 	if (p->frag == XS_FRAG_LATER)
@@ -382,17 +383,18 @@ static __always_inline int xs_policy(struct xs_run *r)
 	}
 
 	from_b = ct_tuple(&sc->k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+	hash = xs_flow_hash(r->cfg->flow_seed, &sc->k);
 	if (!p->icmp_err) {
 		q = XS_FLOW_Q(r->gen, from_b, syn_only, p->proto, p->tcp_flags, p->icmp_type);
-		found = xs_flow_lookup(&sc->k, &sc->v, q, r->now);
+		found = xs_flow_lookup(&sc->k, &sc->v, q, r->now, hash);
 		if (found == XS_FLOW_FOLLOWED)
 			return xs_established(r, &sc->v, 0);
 		if (found == XS_FLOW_SLOW)
-			return xs_tracked(r, sc, from_b, q);
+			return xs_tracked(r, sc, from_b, q, hash);
 		if (found == XS_FLOW_DENIED)
 			return xs_denied(r, &sc->v);
 	}
-	return xs_new_flow(r, sc, from_b, syn_only);
+	return xs_new_flow(r, sc, from_b, syn_only, hash);
 }
 
 /*

@@ -2,9 +2,10 @@
 /*
  * The hashes both sides compute. The flow tables' bucket of a normalised
  * tuple (include/xdpseg.h, "Flow table"; tests find an entry's bucket as
- * the datapath does): a seeded 32-bit mix in the manner of MurmurHash3,
- * fast, and with a random seed (xs_config.flow_seed) a sender cannot choose
- * tuples that land in one bucket without knowing it. The group of an IPv6
+ * the datapath does): a seeded mix of 64-bit words (a multiply and a
+ * shift per word: an IPv6 tuple is five), and with a random seed
+ * (xs_config.flow_seed) a sender cannot choose tuples that land in one
+ * bucket without knowing it. The group of an IPv6
  * prefix in xs_seg6a ("Fast path"): a multiplicative hash, which userspace
  * places every prefix by (a packet cannot add entries).
  */
@@ -19,57 +20,42 @@
 #define XS_FLOW_INLINE static inline
 #endif
 
-XS_FLOW_INLINE __u32 xs_rotl32(__u32 x, int r)
+XS_FLOW_INLINE __u64 xs_load64(const void *p)
 {
-	return (x << r) | (x >> (32 - r));
-}
+	__u64 w;
 
-XS_FLOW_INLINE __u32 xs_hash_word(__u32 h, __u32 w)
-{
-	w *= 0xcc9e2d51U;
-	w = xs_rotl32(w, 15);
-	w *= 0x1b873593U;
-	h ^= w;
-	h = xs_rotl32(h, 13);
-	return h * 5 + 0xe6546b64U;
-}
-
-XS_FLOW_INLINE __u32 xs_hash_final(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bU;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35U;
-	h ^= h >> 16;
-	return h;
-}
-
-XS_FLOW_INLINE __u32 xs_load32(const void *p)
-{
-	__u32 w;
-
-	__builtin_memcpy(&w, p, 4);
+	__builtin_memcpy(&w, p, 8);
 	return w;
+}
+
+/* One 64-bit word into the state: a multiply and a shift, both bijective. */
+XS_FLOW_INLINE __u64 xs_hash_word(__u64 h, __u64 w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
 }
 
 /* The hash of a normalised tuple (xs_tuple): IPv4 reads 4 bytes of each address. */
 XS_FLOW_INLINE __u32 xs_flow_hash(__u32 seed, const struct xs_tuple *k)
 {
-	__u32 h = seed;
+	__u64 h = (__u64)seed << 32 | seed;
+	__u64 ports = (__u64)k->port_a << 24 | (__u64)k->port_b << 8 | k->proto;
 
-	h = xs_hash_word(h, xs_load32(k->addr_a));
-	h = xs_hash_word(h, xs_load32(k->addr_b));
 	if (k->family == 6) {
-		h = xs_hash_word(h, xs_load32(k->addr_a + 4));
-		h = xs_hash_word(h, xs_load32(k->addr_a + 8));
-		h = xs_hash_word(h, xs_load32(k->addr_a + 12));
-		h = xs_hash_word(h, xs_load32(k->addr_b + 4));
-		h = xs_hash_word(h, xs_load32(k->addr_b + 8));
-		h = xs_hash_word(h, xs_load32(k->addr_b + 12));
+		h = xs_hash_word(h, xs_load64(k->addr_a));
+		h = xs_hash_word(h, xs_load64(k->addr_a + 8));
+		h = xs_hash_word(h, xs_load64(k->addr_b));
+		h = xs_hash_word(h, xs_load64(k->addr_b + 8));
+	} else {
+		__u32 a, b;
+
+		__builtin_memcpy(&a, k->addr_a, 4);
+		__builtin_memcpy(&b, k->addr_b, 4);
+		h = xs_hash_word(h, (__u64)a << 32 | b);
 	}
-	h = xs_hash_word(h, (__u32)k->port_a << 16 | k->port_b);
-	h = xs_hash_word(h, k->proto);
-	return xs_hash_final(h);
+	h = xs_hash_word(h, ports);
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (__u32)(h >> 32);
 }
 
 /* The bucket of `k` in its family's table. */

@@ -17,10 +17,10 @@
  * benchmarks).
  *
  * The operations are global functions (verified once each, whatever the
- * caller's state) over flat arguments: a key, a header, and the packet's
- * facts packed in one scalar (XS_FLOW_Q). Inside, everything takes the
- * family as a constant (fam: 4 or 6) and is inlined, so that every offset
- * into a bucket is a constant for the verifier.
+ * caller's state) over flat arguments: a key, its hash (computed once per
+ * packet), a header, and the packet's facts packed in one scalar (XS_FLOW_Q). Inside, everything
+ * takes the family as a constant (fam: 4 or 6) and is inlined, so that every offset into a bucket
+ * is a constant for the verifier.
  */
 #ifndef XS_LIB_FLOW_H
 #define XS_LIB_FLOW_H
@@ -40,11 +40,11 @@ enum xs_flow_found {
 	XS_FLOW_DENIED = 3,   /* a remembered denial of this generation: drop */
 };
 
-/* The bucket of the normalised key `k`, or NULL (never: the index is masked). */
-static __always_inline void *flow_bucket(const struct xs_config *cfg, const struct xs_tuple *k,
-					 int fam)
+/* The bucket of hash `hash` (xs_flow_hash() of the key) in the family's
+ * table, or NULL (never: the index is masked). */
+static __always_inline void *flow_bucket(__u32 hash, int fam)
 {
-	__u32 i = xs_flow_hash(cfg->flow_seed, k);
+	__u32 i = hash;
 
 	if (fam == 4) {
 		i &= XS_FLOW4_BUCKETS - 1;
@@ -115,8 +115,8 @@ static __always_inline int flow_eq(const struct xs_flow_hdr *h, const struct xs_
 	if (!h->state || h->proto != k->proto || h->port_a != k->port_a || h->port_b != k->port_b)
 		return 0;
 	if (fam == 4)
-		return xs_load32(a) == xs_load32(k->addr_a) &&
-		       xs_load32(a + 4) == xs_load32(k->addr_b);
+		return *(const __u32 *)a == *(const __u32 *)k->addr_a &&
+		       *(const __u32 *)(a + 4) == *(const __u32 *)k->addr_b;
 	return *(const __u64 *)a == *(const __u64 *)k->addr_a &&
 	       *(const __u64 *)(a + 8) == *(const __u64 *)(k->addr_a + 8) &&
 	       *(const __u64 *)(a + 16) == *(const __u64 *)k->addr_b &&
@@ -224,11 +224,11 @@ static __always_inline int flow_lookup_unlocked(void *b, const struct xs_tuple *
 	return rc;
 }
 
-static __always_inline int flow_lookup_fam(const struct xs_config *cfg, const struct xs_tuple *k,
+static __always_inline int flow_lookup_fam(__u32 hash, const struct xs_tuple *k,
 					   const struct xs_flow_q *q, struct xs_flow_hdr *out,
 					   int fam)
 {
-	void *b = flow_bucket(cfg, k, fam);
+	void *b = flow_bucket(hash, fam);
 	int rc = XS_FLOW_MISS;
 
 	if (!b)
@@ -254,38 +254,29 @@ static __always_inline int flow_lookup_fam(const struct xs_config *cfg, const st
 	return rc;
 }
 
-/* The configuration (the seed), or NULL (never). */
-static __always_inline const struct xs_config *flow_cfg(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&xs_config, &zero);
-}
-
 /*
- * Look a packet up by its normalised key `k` (`q`: XS_FLOW_Q() of it, at
- * `now`): enum xs_flow_found, with a copy of the entry's header (as
- * followed) in `out` unless XS_FLOW_MISS. The common case, a tracked flow
- * of the current policy, is followed here, under one lock.
+ * Look a packet up by its normalised key `k` (`hash`: xs_flow_hash() of it;
+ * `q`: XS_FLOW_Q() of the packet, at `now`): enum xs_flow_found, with a copy of the entry's header
+ * (as followed) in `out` unless XS_FLOW_MISS. The common case, a tracked flow of the current
+ * policy, is followed here, under one lock.
  */
 __attribute__((noinline)) int xs_flow_lookup(const struct xs_tuple *k, struct xs_flow_hdr *out,
-					     __u64 q, __u64 now)
+					     __u64 q, __u64 now, __u32 hash)
 {
-	const struct xs_config *cfg = flow_cfg();
 	struct xs_flow_q fq;
 
-	if (!k || !out || !cfg)
+	if (!k || !out)
 		return XS_FLOW_MISS;
 	flow_q(&fq, q, now);
 	if (k->family == 4)
-		return flow_lookup_fam(cfg, k, &fq, out, 4);
-	return flow_lookup_fam(cfg, k, &fq, out, 6);
+		return flow_lookup_fam(hash, k, &fq, out, 4);
+	return flow_lookup_fam(hash, k, &fq, out, 6);
 }
 
-static __always_inline int flow_peek_fam(const struct xs_config *cfg, const struct xs_tuple *k,
+static __always_inline int flow_peek_fam(__u32 hash, const struct xs_tuple *k,
 					 struct xs_flow_hdr *out, int fam)
 {
-	void *b = flow_bucket(cfg, k, fam);
+	void *b = flow_bucket(hash, fam);
 	int found = 0;
 
 	if (!b)
@@ -305,15 +296,14 @@ static __always_inline int flow_peek_fam(const struct xs_config *cfg, const stru
 }
 
 /* A copy of the entry of `k` whatever its state (1), or 0 when none. */
-__attribute__((noinline)) int xs_flow_peek(const struct xs_tuple *k, struct xs_flow_hdr *out)
+__attribute__((noinline)) int xs_flow_peek(const struct xs_tuple *k, struct xs_flow_hdr *out,
+					   __u32 hash)
 {
-	const struct xs_config *cfg = flow_cfg();
-
-	if (!k || !out || !cfg)
+	if (!k || !out)
 		return 0;
 	if (k->family == 4)
-		return flow_peek_fam(cfg, k, out, 4);
-	return flow_peek_fam(cfg, k, out, 6);
+		return flow_peek_fam(hash, k, out, 4);
+	return flow_peek_fam(hash, k, out, 6);
 }
 
 static __always_inline void flow_write(struct xs_flow_hdr *h, const struct xs_flow_hdr *nh,
@@ -377,11 +367,11 @@ static __always_inline int flow_victim(void *b, const struct xs_tuple *k, int fa
 	return oldest;
 }
 
-static __always_inline int flow_insert_fam(const struct xs_config *cfg, const struct xs_tuple *k,
+static __always_inline int flow_insert_fam(__u32 hash, const struct xs_tuple *k,
 					   const struct xs_flow_hdr *nh, __u64 now, int denial,
 					   int fam)
 {
-	void *b = flow_bucket(cfg, k, fam);
+	void *b = flow_bucket(hash, fam);
 	int victim, evict;
 
 	if (!b)
@@ -407,17 +397,16 @@ static __always_inline int flow_insert_fam(const struct xs_config *cfg, const st
  * otherwise, -1 when not placed.
  */
 __attribute__((noinline)) int xs_flow_insert(const struct xs_tuple *k, const struct xs_flow_hdr *nh,
-					     __u64 now, int denial)
+					     __u64 now, int denial, __u32 hash)
 {
-	const struct xs_config *cfg = flow_cfg();
 	int rc;
 
-	if (!k || !nh || !cfg)
+	if (!k || !nh)
 		return -1;
 	if (k->family == 4)
-		rc = flow_insert_fam(cfg, k, nh, now, denial, 4);
+		rc = flow_insert_fam(hash, k, nh, now, denial, 4);
 	else
-		rc = flow_insert_fam(cfg, k, nh, now, denial, 6);
+		rc = flow_insert_fam(hash, k, nh, now, denial, 6);
 	if (rc > 0)
 		stats_misc(XS_STAT_FLOW_EVICTED);
 	return rc;
@@ -429,11 +418,11 @@ __attribute__((noinline)) int xs_flow_insert(const struct xs_tuple *k, const str
  * (`q`: XS_FLOW_Q() of it, at `now`). An entry gone meanwhile (evicted)
  * stays gone. Returns 0.
  */
-static __always_inline void flow_update_fam(const struct xs_config *cfg, const struct xs_tuple *k,
+static __always_inline void flow_update_fam(__u32 hash, const struct xs_tuple *k,
 					    const struct xs_flow_hdr *nh, const struct xs_flow_q *q,
 					    int fam)
 {
-	void *b = flow_bucket(cfg, k, fam);
+	void *b = flow_bucket(hash, fam);
 
 	if (!b)
 		return;
@@ -459,25 +448,23 @@ static __always_inline void flow_update_fam(const struct xs_config *cfg, const s
 }
 
 __attribute__((noinline)) int xs_flow_update(const struct xs_tuple *k, const struct xs_flow_hdr *nh,
-					     __u64 q, __u64 now)
+					     __u64 q, __u64 now, __u32 hash)
 {
-	const struct xs_config *cfg = flow_cfg();
 	struct xs_flow_q fq;
 
-	if (!k || !nh || !cfg)
+	if (!k || !nh)
 		return 0;
 	flow_q(&fq, q, now);
 	if (k->family == 4)
-		flow_update_fam(cfg, k, nh, &fq, 4);
+		flow_update_fam(hash, k, nh, &fq, 4);
 	else
-		flow_update_fam(cfg, k, nh, &fq, 6);
+		flow_update_fam(hash, k, nh, &fq, 6);
 	return 0;
 }
 
-static __always_inline void flow_forget_fam(const struct xs_config *cfg, const struct xs_tuple *k,
-					    int fam)
+static __always_inline void flow_forget_fam(__u32 hash, const struct xs_tuple *k, int fam)
 {
-	void *b = flow_bucket(cfg, k, fam);
+	void *b = flow_bucket(hash, fam);
 
 	if (!b)
 		return;
@@ -497,16 +484,14 @@ static __always_inline void flow_forget_fam(const struct xs_config *cfg, const s
 }
 
 /* Remove the entry of `k` (a tracked flow the new policy drops). Returns 0. */
-__attribute__((noinline)) int xs_flow_forget(const struct xs_tuple *k)
+__attribute__((noinline)) int xs_flow_forget(const struct xs_tuple *k, __u32 hash)
 {
-	const struct xs_config *cfg = flow_cfg();
-
-	if (!k || !cfg)
+	if (!k)
 		return 0;
 	if (k->family == 4)
-		flow_forget_fam(cfg, k, 4);
+		flow_forget_fam(hash, k, 4);
 	else
-		flow_forget_fam(cfg, k, 6);
+		flow_forget_fam(hash, k, 6);
 	return 0;
 }
 
