@@ -13,11 +13,11 @@
  * Three ways to measure, all through the kernel's own timer:
  *  - repeat: one BPF_PROG_RUN with repeat = N; the kernel times the loop and
  *    divides. The same packet runs N times: the steady state of one flow (a
- *    conntrack hit, a deny-cache hit, a retransmitted SYN).
+ *    flow-table hit, a denied SYN decided again, a retransmitted SYN).
  *  - vary: the same, through xs_bench_vary (bench.bpf.c), which changes the
  *    source of every run and tail-calls xs_xdp: every run is the first
- *    packet of a new flow (a flood of new flows or spoofed sources: conntrack
- *    and deny cache miss, and fill up as they would). The "vary" baseline
+ *    packet of a new flow (a flood of new flows or spoofed sources: the flow
+ *    table misses, and fills up as it would). The "vary" baseline
  *    (the varier tail-calling the XDP_PASS program) is its own overhead.
  *  - single: a first packet after its cache entry was deleted from userspace,
  *    N runs with repeat = 1, median of the kernel's per-run durations; each
@@ -81,8 +81,8 @@ static const char *const mode_names[] = { "repeat", "vary", "single" };
 
 enum del_map {
 	DEL_NONE,
-	DEL_CT,	  /* delete the flow's conntrack entry before each run */
-	DEL_DENY, /* delete the flow's deny-cache entry before each run */
+	DEL_CT,	  /* delete the flow's entry (tracked) before each run */
+	DEL_DENY, /* delete the flow's remembered denial before each run */
 };
 
 enum prime {
@@ -116,18 +116,18 @@ struct scen {
 #define XDPFILT(rv) .baseline = true, .xdpfilt = true, .retval = rv
 
 static struct scen scens[] = {
-	{ "est4", "IPv4 TCP established (ct hit)", M_REPEAT, .prime = PRIME_HANDSHAKE,
+	{ "est4", "IPv4 TCP established (flow hit)", M_REPEAT, .prime = PRIME_HANDSHAKE,
 	  .target = true, ALLOWED(XS_REASON_ESTABLISHED),
 	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK) },
-	{ "syn4", "IPv4 TCP SYN retransmitted (ct hit)", M_REPEAT, .prime = PRIME_ONCE,
+	{ "syn4", "IPv4 TCP SYN retransmitted (flow hit)", M_REPEAT, .prime = PRIME_ONCE,
 	  ALLOWED(XS_REASON_ESTABLISHED),
 	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40001, BENCH_ALLOW_TCP, PKT_SYN) },
 	{ "new4", "IPv4 UDP new flows, allowed", M_VARY, ALLOWED(XS_REASON_RULE),
 	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_UDP, 40002, BENCH_ALLOW_UDP, 0) },
-	{ "new4c", "IPv4 UDP new flow, ct entry deleted", M_SINGLE, .del = DEL_CT,
+	{ "new4c", "IPv4 UDP new flow, its entry deleted", M_SINGLE, .del = DEL_CT,
 	  .prime = PRIME_ONCE, ALLOWED(XS_REASON_RULE),
 	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_UDP, 40002, BENCH_ALLOW_UDP, 0) },
-	{ "drop4", "IPv4 TCP denied (deny-cache hit)", M_REPEAT, .prime = PRIME_ONCE,
+	{ "drop4", "IPv4 TCP SYN denied (decided again)", M_REPEAT, .prime = PRIME_ONCE,
 	  .target = true, DENIED,
 	  FLOW(BENCH_BAD4, BENCH_DST4, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
 	{ "miss4", "IPv4 TCP denied, spoofed sources", M_VARY, DENIED,
@@ -140,7 +140,7 @@ static struct scen scens[] = {
 	{ "est4b", "IPv4 TCP established, bound port", M_REPEAT, .prime = PRIME_HANDSHAKE,
 	  .bound = true, ALLOWED(XS_REASON_ESTABLISHED),
 	  FLOW(BENCH_SRC4, BENCH_DST4, IPPROTO_TCP, 40004, BENCH_ALLOW_TCP, PKT_ACK) },
-	{ "est6", "IPv6 TCP established (ct hit)", M_REPEAT, .prime = PRIME_HANDSHAKE,
+	{ "est6", "IPv6 TCP established (flow hit)", M_REPEAT, .prime = PRIME_HANDSHAKE,
 	  .target = true, ALLOWED(XS_REASON_ESTABLISHED),
 	  FLOW(BENCH_SRC6, BENCH_DST6, IPPROTO_TCP, 40000, BENCH_ALLOW_TCP, PKT_ACK) },
 	{ "est6b", "IPv6 TCP established, bound port", M_REPEAT, .prime = PRIME_HANDSHAKE,
@@ -148,7 +148,7 @@ static struct scen scens[] = {
 	  FLOW(BENCH_SRC6, BENCH_DST6, IPPROTO_TCP, 40004, BENCH_ALLOW_TCP, PKT_ACK) },
 	{ "new6", "IPv6 UDP new flows, allowed", M_VARY, ALLOWED(XS_REASON_RULE),
 	  FLOW(BENCH_SRC6, BENCH_DST6, IPPROTO_UDP, 40002, BENCH_ALLOW_UDP, 0) },
-	{ "drop6", "IPv6 TCP denied (deny-cache hit)", M_REPEAT, .prime = PRIME_ONCE,
+	{ "drop6", "IPv6 TCP SYN denied (decided again)", M_REPEAT, .prime = PRIME_ONCE,
 	  .target = true, DENIED,
 	  FLOW(BENCH_BAD6, BENCH_DST6, IPPROTO_TCP, 40003, BENCH_ALLOW_TCP, PKT_SYN) },
 	{ "miss6", "IPv6 TCP denied, spoofed sources", M_VARY, DENIED,
@@ -194,6 +194,10 @@ struct inst {
 	struct ring_buffer *rb;
 	struct xs_tuple key[NSCENS]; /* the entry DEL_* deletes */
 	bool have_key[NSCENS];
+	/* Where each vary row's tuples go on: every (instance, row) walks its
+	 * own 15.36M tuples, so no tuple comes back while its entry may
+	 * still be in the flow table (the varier's counter is shared). */
+	__u32 vctr[NSCENS];
 	double res[NSCENS][MAX_ROUNDS];
 	bool path_bad[NSCENS];
 };
@@ -615,6 +619,23 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Set (`set`) or read the varier's counter on the bench's CPU. */
+static int vary_counter(__u32 *val, bool set)
+{
+	int fd = bpf_map__fd(helpers->maps.xs_bench_ctr);
+	__u64 v[ncpus]; /* a per-CPU __u32 takes 8 bytes a CPU */
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, v))
+		return -errno;
+	if (!set) {
+		*val = (__u32)v[bench_cpu];
+		return 0;
+	}
+	v[bench_cpu] = *val;
+	return bpf_map_update_elem(fd, &zero, v, BPF_ANY) ? -errno : 0;
+}
+
 /* One measurement of one packet type on one instance: ns per packet. */
 static int measure(struct inst *in, struct scen *s, const struct opts *o, double *ns)
 {
@@ -645,10 +666,15 @@ static int measure(struct inst *in, struct scen *s, const struct opts *o, double
 		fd = vary_fd;
 		if (bpf_map_update_elem(bpf_map__fd(helpers->maps.xs_bench_slot), &zero, &slot, 0))
 			return -errno;
+		err = vary_counter(&in->vctr[si], true);
+		if (err)
+			return err;
 	}
 	if (s->mode != M_SINGLE) {
 		runs = o->repeat;
 		err = run(fd, &pkts[s - scens], o->repeat, &rv, &dur);
+		if (!err && s->mode == M_VARY)
+			err = vary_counter(&in->vctr[si], false);
 		if (err)
 			return err;
 		*ns = dur; /* the kernel's total / repeat, truncated to ns */
@@ -726,7 +752,11 @@ static int warm_up(struct inst *in)
 		for (size_t i = 0; i < NSCENS; i++) {
 			if (strcmp(scens[i].name, floods[f]))
 				continue;
-			err = run(vary_fd, &pkts[i], slots[f] * 5 / 4, &rv, &dur);
+			err = vary_counter(&in->vctr[i], true);
+			if (!err)
+				err = run(vary_fd, &pkts[i], slots[f] * 5 / 4, &rv, &dur);
+			if (!err)
+				err = vary_counter(&in->vctr[i], false);
 			if (err)
 				return err;
 		}

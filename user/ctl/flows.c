@@ -238,23 +238,3 @@ int xs_flow_delete(const struct xs_maps *m, const struct xs_tuple *k)
 		return -errno;
 	return 0;
 }
-
-int xs_flows_clear(const struct xs_maps *m)
-{
-	struct flow_table t[2];
-	int rc = 0;
-
-	tables(m, t);
-	for (int i = 0; i < 2 && !rc; i++) {
-		char *zero = calloc(1, t[i].bsize);
-
-		if (!zero)
-			return -ENOMEM;
-		for (__u32 b = 0; b < t[i].buckets && !rc; b++) {
-			if (bpf_map_update_elem(t[i].fd, &b, zero, BPF_F_LOCK))
-				rc = -errno;
-		}
-		free(zero);
-	}
-	return rc;
-}

@@ -40,7 +40,4 @@ int xs_flow_find(const struct xs_maps *m, const struct xs_tuple *k, struct xs_fl
  */
 int xs_flow_delete(const struct xs_maps *m, const struct xs_tuple *k);
 
-/* Clear both tables (every slot free). */
-int xs_flows_clear(const struct xs_maps *m);
-
 #endif /* XS_FLOWS_H */
