@@ -70,7 +70,9 @@
  *   xs_pairc_0/1   ARRAY[XS_MAX_SEGMENTS] u32 src seg -> struct xs_pair_row: 2 bits per
  *                  (src, dst) segment pair, enum xs_pair_class
  *   xs_pairs_0/1   HASH (no prealloc) __u32 XS_PAIR_KEY(src, dst) -> struct xs_rule_val:
- *                  the pair-wide rule-table entries (prefixlen 32), for classes WIDE, EXACT
+ *                  the pair-wide rule-table entries (prefixlen 32), for class WIDE
+ *   xs_portmap_0/1 ARRAY[XS_PORTMAPS] u32 protocol -> struct xs_port_map: the ports the
+ *                  single-port entries name
  *   xs_fast        ARRAY[XS_POLICY_SETS] u32 set -> struct xs_fast_info (derived at push)
  *   xs_flow4       ARRAY[XS_FLOW4_BUCKETS] u32 -> struct xs_flow4_bucket: tracked IPv4
  *                  flows and remembered denials, set-associative (see "Flow table")
@@ -363,9 +365,26 @@ XS_ASSERT_SIZE(struct xs_seg6a_group, 64);
 enum xs_pair_class {
 	XS_PAIR_NONE = 0,  /* no entry: the defaults decide */
 	XS_PAIR_WIDE = 1,  /* one pair-wide entry (prefixlen 32) only: xs_pairs */
-	XS_PAIR_EXACT = 2, /* single-port entries, and maybe a pair-wide one: xs_rexact, xs_pairs */
-	XS_PAIR_TRIE = 3,  /* protocol-wide or port-range entries: xs_rexact, xs_rules */
+	XS_PAIR_EXACT = 2, /* single-port entries only: xs_rexact, when xs_portmap has the port */
+	XS_PAIR_TRIE = 3,  /* any other mix (protocol-wide or port-range entries, single-port
+			    * ones with a pair-wide one): xs_rexact (when xs_portmap has the
+			    * port), then xs_rules */
 };
+
+/*
+ * The ports some single-port entry of the set names, per protocol
+ * (XS_PORTMAP_TCP, XS_PORTMAP_UDP; other protocols ask xs_rexact always):
+ * a flow to a port no entry names (a scan, a flood to a closed port) needs
+ * no xs_rexact lookup. Bit p of w[p / 64].
+ */
+struct xs_port_map {
+	__u64 w[65536 / 64];
+};
+XS_ASSERT_SIZE(struct xs_port_map, 8192);
+
+#define XS_PORTMAP_TCP 0
+#define XS_PORTMAP_UDP 1
+#define XS_PORTMAPS 2
 
 /* One source segment's row: 2 bits per destination segment, destination d
  * in w[d / 32], bits 2 * (d % 32) and up. */
@@ -376,7 +395,7 @@ XS_ASSERT_SIZE(struct xs_pair_row, 1024);
 
 #define XS_PAIR_KEY(src, dst) ((__u32)(src) << 16 | (__u32)(dst))
 /* Pair-wide entries xs_pairs holds; a policy with more has its pairs of
- * classes WIDE and EXACT made TRIE (the trie holds those entries too). */
+ * class WIDE made TRIE (the trie holds those entries too). */
 #define XS_MAX_PAIR_ENTRIES 65536
 
 /* Per set: what the datapath needs to use the derived tables. */

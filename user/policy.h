@@ -332,6 +332,7 @@ struct xs_fast {
 	size_t nseg6h;
 	/* xs_seg6a: XS_SEG6A_GROUPS groups with XS_FASTF_SEG6A, else NULL */
 	struct xs_seg6a_group *seg6a;
+	struct xs_port_map portmap[XS_PORTMAPS]; /* xs_portmap: TCP, UDP */
 	struct xs_pair_row *pairc; /* xs_pairc rows 0..npairc-1: source segments 0..nsegments */
 	size_t npairc;
 	struct xs_pair_entry *pairs; /* xs_pairs, by key */
@@ -347,8 +348,9 @@ struct xs_fast {
  *    descending in info.len6; more than XS_SEG6_LENS: XS_FASTF_TRIE6 and none;
  *  - the class of every (src, dst) pair of segment ids 0..nsegments: NONE
  *    without a rule entry, WIDE with only a pair-wide one (prefixlen 32),
- *    EXACT with single-port ones (prefixlen 64: xs_rexact holds them all)
- *    and at most a pair-wide one, TRIE with any other;
+ *    EXACT with single-port ones only (prefixlen 64: xs_rexact holds them
+ *    all), TRIE with any other mix;
+ *  - the ports the single-port entries name, per protocol (TCP, UDP);
  *  - every pair-wide entry, keyed XS_PAIR_KEY(src, dst).
  * Returns 0, -ENOMEM, or -EINVAL for tables no compiler makes (a prefix
  * length or segment id out of range, two pair-wide entries of one pair).

@@ -128,6 +128,13 @@ struct {
 		__type(key, __u32);                   \
 		__type(value, struct xs_seg6a_group); \
 	} name SEC(".maps")
+#define XS_PORTMAP_MAP(name)                       \
+	struct {                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY);  \
+		__uint(max_entries, XS_PORTMAPS);  \
+		__type(key, __u32);                \
+		__type(value, struct xs_port_map); \
+	} name SEC(".maps")
 #define XS_PAIRC_MAP(name)                            \
 	struct {                                      \
 		__uint(type, BPF_MAP_TYPE_ARRAY);     \
@@ -193,6 +200,8 @@ XS_SEG6H_MAP(xs_seg6h_0);
 XS_SEG6H_MAP(xs_seg6h_1);
 XS_SEG6A_MAP(xs_seg6a_0);
 XS_SEG6A_MAP(xs_seg6a_1);
+XS_PORTMAP_MAP(xs_portmap_0);
+XS_PORTMAP_MAP(xs_portmap_1);
 XS_PAIRC_MAP(xs_pairc_0);
 XS_PAIRC_MAP(xs_pairc_1);
 XS_PAIRS_MAP(xs_pairs_0);

@@ -69,21 +69,37 @@ static __always_inline __u32 policy_pair_class(__u32 set, const struct xs_fast_i
 	return (row->w[(dst / 32) & (XS_MAX_SEGMENTS / 32 - 1)] >> ((dst % 32) * 2)) & 3;
 }
 
+/* May a single-port entry of the set name k's port? (xs_portmap; a set
+ * without derived tables, another protocol: maybe.) */
+static __always_inline int policy_port_named(__u32 set, const struct xs_fast_info *fi,
+					     const struct xs_rule_key *k)
+{
+	__u32 idx = k->proto == IPPROTO_TCP ? XS_PORTMAP_TCP : XS_PORTMAP_UDP;
+	__u32 port = bpf_ntohs(k->port);
+	struct xs_port_map *pm;
+
+	if (!fi || (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP))
+		return 1;
+	pm = xs_set_lookup(set, xs_portmap_0, xs_portmap_1, &idx);
+	return !pm || ((pm->w[(port / 64) & 1023] >> (port % 64)) & 1);
+}
+
 /* The longest rule-table match of key `k` for a pair of class `cls` (NULL: none). */
-static __always_inline struct xs_rule_val *policy_rule(__u32 set, __u32 cls, struct xs_rule_key *k)
+static __always_inline struct xs_rule_val *policy_rule(__u32 set, const struct xs_fast_info *fi,
+						       __u32 cls, struct xs_rule_key *k)
 {
 	__u32 pair = XS_PAIR_KEY(k->src_seg, k->dst_seg);
 	struct xs_rule_val *r = NULL;
 
 	if (cls == XS_PAIR_NONE)
 		return NULL;
-	/* a single-port entry is the longest match: the hash first */
-	if (cls != XS_PAIR_WIDE)
-		r = xs_set_lookup(set, xs_rexact_0, xs_rexact_1, k);
-	if (r)
-		return r;
-	if (cls != XS_PAIR_TRIE)
+	if (cls == XS_PAIR_WIDE)
 		return xs_set_lookup(set, xs_pairs_0, xs_pairs_1, &pair);
+	/* a single-port entry is the longest match: the hash first */
+	if (policy_port_named(set, fi, k))
+		r = xs_set_lookup(set, xs_rexact_0, xs_rexact_1, k);
+	if (r || cls == XS_PAIR_EXACT)
+		return r;
 	return xs_set_lookup(set, xs_rules_0, xs_rules_1, k);
 }
 
@@ -118,7 +134,7 @@ __attribute__((noinline)) int xs_policy_decide(const struct xs_addr *sa, const s
 	k->proto = (__u8)(q >> 16);
 	k->pad = 0;
 	k->port = (__be16)(q >> 32);
-	r = policy_rule(set, policy_pair_class(set, fi, d->src_seg, d->dst_seg), k);
+	r = policy_rule(set, fi, policy_pair_class(set, fi, d->src_seg, d->dst_seg), k);
 	si = policy_seginfo(set, d->src_seg);
 	di = policy_seginfo(set, d->dst_seg);
 	if (!si || !di) { /* cannot happen: ids are < XS_MAX_SEGMENTS */

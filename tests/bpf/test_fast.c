@@ -83,6 +83,12 @@ static void maps_hold(uint32_t set, const struct xs_compiled *c)
 		cr_assert_eq(bpf_map_lookup_elem(H.maps.dir4[set], &k, &ch), 0);
 		cr_assert(!memcmp(&ch, &f->dir4[k], sizeof(ch)), "xs_dir4_%u chunk %u", set, k);
 	}
+	for (__u32 k = 0; k < XS_PORTMAPS; k++) {
+		struct xs_port_map pm;
+
+		cr_assert_eq(bpf_map_lookup_elem(H.maps.portmap[set], &k, &pm), 0);
+		cr_assert(!memcmp(&pm, &f->portmap[k], sizeof(pm)), "xs_portmap_%u %u", set, k);
+	}
 	for (__u32 k = 0; k < f->npairc; k++) {
 		struct xs_pair_row row;
 
@@ -239,6 +245,32 @@ Test(fast, a_changed_pair_class_fails_verify)
 	check_fails(want);
 	/* the datapath decides by it: no rule, a's default (in deny) */
 	cr_assert_eq(syn_c_to_a(40100)->reason, XS_REASON_DEFAULT_IN);
+}
+
+/* c -> a tcp/22 is denied by its rule; with tcp/22 gone from the port map
+ * the datapath finds no rule (a's default decides) and verify names it. */
+Test(fast, a_changed_port_map_fails_verify)
+{
+	struct xs_port_map pm;
+	__u32 set, idx = XS_PORTMAP_TCP;
+	char want[256];
+
+	h_push(&H, policy_a);
+	set = H.generation & 1;
+	cr_assert_eq(syn_c_to_a(40200)->reason, XS_REASON_DENY_RULE);
+	cr_assert_eq(bpf_map_lookup_elem(H.maps.portmap[set], &idx, &pm), 0);
+	cr_assert_eq(pm.w[0], 1ULL << 22, "tcp ports 0-63 named: 0x%llx",
+		     (unsigned long long)pm.w[0]);
+	pm.w[0] = 0;
+	cr_assert_eq(bpf_map_update_elem(H.maps.portmap[set], &idx, &pm, BPF_EXIST), 0);
+	snprintf(want, sizeof(want),
+		 "xs_portmap_%u marks tcp/22 as the port of no single-port rule; the policy in "
+		 "force has one",
+		 set);
+	check_fails(want);
+	cr_assert_eq(syn_c_to_a(40201)->reason, XS_REASON_DEFAULT_IN);
+	h_push(&H, policy_a);
+	check_passes();
 }
 
 Test(fast, changed_hash_entries_fail_verify)

@@ -751,15 +751,23 @@ static const struct xs_rule_val *by_class(const struct xs_fast *f, const struct 
 	const struct xs_rule_entry *e;
 	const struct xs_rule_val *v;
 
+	int pm = proto == 6 ? XS_PORTMAP_TCP : proto == 17 ? XS_PORTMAP_UDP : -1;
+	bool named = pm < 0 || ((f->portmap[pm].w[port / 64] >> (port % 64)) & 1);
+
+	/* the port map never hides an entry: named whenever xs_rexact has one */
+	cr_assert(named || !rexact(c, src, dst, proto, port), "%u/%u not in the port map", proto,
+		  port);
 	switch (cls(f, src, dst)) {
 	case XS_PAIR_NONE:
 		return NULL;
+	case XS_PAIR_EXACT:
+		return named ? rexact(c, src, dst, proto, port) : NULL;
 	case XS_PAIR_WIDE:
 		return pair_wide(f, src, dst);
-	case XS_PAIR_EXACT:
-		v = rexact(c, src, dst, proto, port);
-		return v ? v : pair_wide(f, src, dst);
 	default:
+		v = named ? rexact(c, src, dst, proto, port) : NULL;
+		if (v)
+			return v;
 		e = xs_tables_rule(t, src, dst, proto, port);
 		return e ? &e->val : NULL;
 	}
@@ -847,7 +855,7 @@ static const char base_policy[] = "segment a 10.1.0.0/16\n"		 /* 1 */
 Test(fast, pair_classes)
 {
 	static const uint16_t want[][3] = {
-		{ 1, 2, XS_PAIR_WIDE },	 { 1, 3, XS_PAIR_EXACT }, { 2, 3, XS_PAIR_EXACT },
+		{ 1, 2, XS_PAIR_WIDE },	 { 1, 3, XS_PAIR_EXACT }, { 2, 3, XS_PAIR_TRIE },
 		{ 3, 4, XS_PAIR_TRIE },	 { 4, 5, XS_PAIR_TRIE },  { 5, 1, XS_PAIR_EXACT },
 		{ 0, 1, XS_PAIR_EXACT }, { 3, 2, XS_PAIR_TRIE },  { 5, 2, XS_PAIR_EXACT },
 	};
@@ -866,6 +874,17 @@ Test(fast, pair_classes)
 	cr_assert(v->action == XS_ACT_ALLOW && v->rule_id == 1 && !v->flags);
 	v = pair_wide(f, 2, 3);
 	cr_assert(v->action == XS_ACT_ALLOW && v->rule_id == 3 && !v->flags);
+	/* the ports single-port entries name: tcp 22, 23, 24, 443, 2000 (the
+	 * range 1000-2000's last block is that one port) and udp 53; not the
+	 * rest of the range (the trie's), not ICMP */
+	for (unsigned int p = 0; p < 65536; p++) {
+		bool tcp = (f->portmap[XS_PORTMAP_TCP].w[p / 64] >> (p % 64)) & 1;
+		bool udp = (f->portmap[XS_PORTMAP_UDP].w[p / 64] >> (p % 64)) & 1;
+
+		cr_assert_eq(tcp, p == 22 || p == 23 || p == 24 || p == 443 || p == 2000,
+			     "tcp/%u: %d", p, tcp);
+		cr_assert_eq(udp, p == 53, "udp/%u: %d", p, udp);
+	}
 	classes_find_the_longest_match(c, f);
 	xs_fast_free(f);
 	xs_compiled_free(c);

@@ -360,6 +360,37 @@ out:
 	return rc;
 }
 
+/* xs_portmap: both protocols' maps as rebuilt. */
+static int check_portmap(const struct xs_maps *m, uint32_t set, const struct xs_fast *f, char *err,
+			 size_t errlen)
+{
+	static const char *const names[XS_PORTMAPS] = { "tcp", "udp" };
+	struct xs_port_map got[XS_PORTMAPS];
+	int rc;
+
+	rc = array_read(m->portmap[set], got, sizeof(got[0]), XS_PORTMAPS);
+	if (rc) {
+		say(err, errlen, "reading xs_portmap_%u: %s", set, strerror(-rc));
+		return rc;
+	}
+	for (int i = 0; i < XS_PORTMAPS; i++) {
+		for (unsigned int p = 0; p < 65536; p++) {
+			unsigned int a = (got[i].w[p / 64] >> (p % 64)) & 1;
+			unsigned int b = (f->portmap[i].w[p / 64] >> (p % 64)) & 1;
+
+			if (a == b)
+				continue;
+			say(err, errlen,
+			    "xs_portmap_%u marks %s/%u as the port of %s; the policy in force "
+			    "%s" AGAIN,
+			    set, names[i], p, a ? "a single-port rule" : "no single-port rule",
+			    b ? "has one" : "has none");
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
 static int check_pairc(const struct xs_maps *m, uint32_t set, const struct xs_compiled *c,
 		       const struct xs_fast *f, char *err, size_t errlen)
 {
@@ -499,6 +530,8 @@ int xs_fast_check(const struct xs_maps *m, uint32_t set, const struct xs_compile
 		rc = check_seg6h(m, set, c, f, err, errlen);
 	if (!rc)
 		rc = check_seg6a(m, set, c, f, err, errlen);
+	if (!rc)
+		rc = check_portmap(m, set, f, err, errlen);
 	if (!rc)
 		rc = check_pairc(m, set, c, f, err, errlen);
 	if (!rc)

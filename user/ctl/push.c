@@ -57,6 +57,8 @@ static const struct map_slot map_slots[] = {
 	SLOT("xs_seg6h_1", seg6h[1]),
 	SLOT("xs_seg6a_0", seg6a[0]),
 	SLOT("xs_seg6a_1", seg6a[1]),
+	SLOT("xs_portmap_0", portmap[0]),
+	SLOT("xs_portmap_1", portmap[1]),
 	SLOT("xs_pairc_0", pairc[0]),
 	SLOT("xs_pairc_1", pairc[1]),
 	SLOT("xs_pairs_0", pairs[0]),
@@ -630,6 +632,8 @@ static int push_fast(const struct xs_maps *m, const struct xs_compiled *c, __u32
 			       sizeof(struct xs_seg_val));
 	if (!err && f->seg6a) /* every group: those the last policy used too */
 		err = array_put(m->seg6a[set], f->seg6a, XS_SEG6A_GROUPS);
+	if (!err)
+		err = array_put(m->portmap[set], f->portmap, XS_PORTMAPS);
 	if (!err)
 		err = array_put(m->pairc[set], f->pairc, (__u32)f->npairc);
 	if (!err)

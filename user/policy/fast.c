@@ -11,6 +11,7 @@
  * made when first needed and filled with the entry's value so far (the
  * covering prefix's segment, or world).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,8 +403,7 @@ const struct xs_seg6a_slot *xs_fast_seg6a_find(const struct xs_fast *f, uint64_t
 
 /* ---- Segment pairs --------------------------------------------------------------- */
 
-/* What one rule entry says of its pair's class: the classes are ordered so
- * that a pair's class is the largest its entries say. */
+/* What one rule entry says of its pair's class. */
 static enum xs_pair_class entry_class(uint32_t prefixlen)
 {
 	if (prefixlen == XS_RULE_PLEN_PAIR)
@@ -411,6 +411,29 @@ static enum xs_pair_class entry_class(uint32_t prefixlen)
 	if (prefixlen == XS_RULE_PLEN_PORT(16))
 		return XS_PAIR_EXACT; /* in xs_rexact (user/ctl/push.c) */
 	return XS_PAIR_TRIE;
+}
+
+/* A pair's class from two of its entries' (or the class so far and an
+ * entry's): the same stays, NONE gives way, any two others need the trie
+ * (which holds every entry but the single-port ones: a pair-wide entry and
+ * single-port ones together are decided by xs_rexact, then the trie). */
+static enum xs_pair_class class_merge(enum xs_pair_class a, enum xs_pair_class b)
+{
+	if (a == XS_PAIR_NONE || a == b)
+		return b;
+	if (b == XS_PAIR_NONE)
+		return a;
+	return XS_PAIR_TRIE;
+}
+
+/* Note the single-port entry `k` in the port maps. */
+static void port_named(struct xs_fast *f, const struct xs_rule_key *k)
+{
+	unsigned int port = ntohs(k->port);
+	int idx = k->proto == 6 ? XS_PORTMAP_TCP : k->proto == 17 ? XS_PORTMAP_UDP : -1;
+
+	if (idx >= 0 && k->prefixlen == XS_RULE_PLEN_PORT(16))
+		f->portmap[idx].w[port / 64] |= 1ULL << (port % 64);
 }
 
 static int pair_entry_cmp(const void *a, const void *b)
@@ -440,9 +463,10 @@ static int build_pairs(const struct xs_compiled *c, struct xs_fast *f)
 			return -EINVAL;
 		w = &f->pairc[k->src_seg].w[k->dst_seg / 32];
 		shift = 2 * (k->dst_seg % 32);
-		if (cls > (enum xs_pair_class)((*w >> shift) & 3))
-			*w = (*w & ~(3ULL << shift)) | (__u64)cls << shift;
+		cls = class_merge((enum xs_pair_class)((*w >> shift) & 3), cls);
+		*w = (*w & ~(3ULL << shift)) | (__u64)cls << shift;
 		nwide += k->prefixlen == XS_RULE_PLEN_PAIR;
+		port_named(f, k);
 	}
 	f->pairs = calloc(nwide + 1, sizeof(*f->pairs));
 	if (!f->pairs)
@@ -457,7 +481,7 @@ static int build_pairs(const struct xs_compiled *c, struct xs_fast *f)
 				for (unsigned int b = 0; b < 64; b += 2) {
 					__u64 cls = (w >> b) & 3;
 
-					if (cls == XS_PAIR_WIDE || cls == XS_PAIR_EXACT)
+					if (cls == XS_PAIR_WIDE)
 						w |= (__u64)XS_PAIR_TRIE << b;
 				}
 				f->pairc[s].w[i] = w;
