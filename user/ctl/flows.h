@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "push.h"
+#include "maps.h"
 
 /* Called for every entry in use (free slots are skipped); a non-zero
  * return stops the scan and is returned. `k` is the normalised key. */
