@@ -413,3 +413,85 @@ Test(flow, denial_never_displaces_a_live_flow)
 	cr_assert(!h_passed(false, h_run(&H, false, &p)));
 	cr_assert_eq(h_deny_count(&H), 1);
 }
+
+/* Move the datapath's clocks forward by `s` seconds. */
+static void advance(int s)
+{
+	struct xs_config cfg = h_cfg(&H);
+
+	cfg.clock_offset_ns += (__s64)s * (__s64)XS_NS_PER_SEC;
+	h_cfg_set(&H, &cfg);
+}
+
+/* A TCP connection through its states in the flow table: SYN_SENT (30 s),
+ * ESTABLISHED on the reply (6 h), CLOSING on one FIN (120 s), CLOSED on the
+ * other (10 s), gone after that: a late packet is decided again. */
+static void tcp_states(bool v6)
+{
+	const char *a = v6 ? "fd00:1::5" : "10.1.0.5", *b = v6 ? "fd00:2::9" : "10.2.0.9";
+	struct pkt_spec syn = PKT_TCP(a, 40000, b, 443, TH_SYN);
+	struct pkt_spec synack = PKT_TCP(b, 443, a, 40000, TH_SYN | TH_ACK);
+	struct pkt_spec ack = PKT_TCP(a, 40000, b, 443, TH_ACK);
+	struct pkt_spec fin_a = PKT_TCP(a, 40000, b, 443, TH_FIN | TH_ACK);
+	struct pkt_spec fin_b = PKT_TCP(b, 443, a, 40000, TH_FIN | TH_ACK);
+	struct pkt_spec rst = PKT_TCP(b, 443, a, 40000, TH_RST);
+	struct xs_ct_val ct;
+	struct xs_config cfg;
+	uint64_t now;
+
+	h_push(&H, policy);
+	h_check(&H, false, &syn, XS_VERDICT_ALLOW, XS_REASON_RULE, h_rid(&H, 3));
+	cr_assert_eq(h_ct_lookup(&H, &syn, NULL, &ct), 0);
+	cfg = h_cfg(&H);
+	now = xs_datapath_mono_ns(&cfg);
+	cr_assert_eq(ct.state, XS_CT_SYN_SENT);
+	cr_assert(ct.expires_ns > now + 28 * XS_NS_PER_SEC &&
+		  ct.expires_ns <= now + 31 * XS_NS_PER_SEC);
+	h_check(&H, true, &synack, XS_VERDICT_ALLOW, XS_REASON_ESTABLISHED, 0);
+	cr_assert_eq(h_ct_lookup(&H, &syn, NULL, &ct), 0);
+	cr_assert_eq(ct.state, XS_CT_ESTABLISHED);
+	cr_assert(ct.flags & XS_CTF_REPLIED);
+	cr_assert(ct.expires_ns > now + 5 * 3600 * XS_NS_PER_SEC);
+	h_check(&H, false, &ack, XS_VERDICT_ALLOW, XS_REASON_ESTABLISHED, 0);
+	h_check(&H, false, &fin_a, XS_VERDICT_ALLOW, XS_REASON_ESTABLISHED, 0);
+	cr_assert_eq(h_ct_lookup(&H, &syn, NULL, &ct), 0);
+	cr_assert_eq(ct.state, XS_CT_CLOSING);
+	cr_assert(ct.expires_ns <= now + 121 * XS_NS_PER_SEC);
+	h_check(&H, true, &fin_b, XS_VERDICT_ALLOW, XS_REASON_ESTABLISHED, 0);
+	cr_assert_eq(h_ct_lookup(&H, &syn, NULL, &ct), 0);
+	cr_assert_eq(ct.state, XS_CT_CLOSED);
+	cr_assert(ct.expires_ns <= now + 11 * XS_NS_PER_SEC);
+	/* past CLOSED's 10 s the entry is dead: the reply side's late ACK is
+	 * a new packet to decide (b -> a is not allowed: reversed, picked up) */
+	advance(12);
+	h_check(&H, true, &PKT_TCP(b, 443, a, 40000, TH_ACK), XS_VERDICT_ALLOW, XS_REASON_RULE,
+		h_rid(&H, 3));
+	/* and an RST closes at once */
+	cr_assert_eq(h_ct_lookup(&H, &syn, NULL, &ct), 0);
+	cr_assert_eq(ct.state, XS_CT_ESTABLISHED, "picked up mid-stream: %u", ct.state);
+	h_check(&H, true, &rst, XS_VERDICT_ALLOW, XS_REASON_ESTABLISHED, 0);
+	cr_assert_eq(h_ct_lookup(&H, &syn, NULL, &ct), 0);
+	cr_assert_eq(ct.state, XS_CT_CLOSED);
+}
+
+Test(flow, tcp_states_ipv4)
+{
+	tcp_states(false);
+}
+
+Test(flow, tcp_states_ipv6)
+{
+	tcp_states(true);
+}
+
+/* A half-open connection lasts 30 s: a SYN-ACK after that is decided anew. */
+Test(flow, half_open_expires)
+{
+	struct pkt_spec syn = PKT_TCP("10.1.0.5", 40001, "10.2.0.9", 443, TH_SYN);
+	struct pkt_spec synack = PKT_TCP("10.2.0.9", 443, "10.1.0.5", 40001, TH_SYN | TH_ACK);
+
+	h_push(&H, policy);
+	h_check(&H, false, &syn, XS_VERDICT_ALLOW, XS_REASON_RULE, h_rid(&H, 3));
+	advance(32);
+	h_check(&H, true, &synack, XS_VERDICT_ALLOW, XS_REASON_RULE, h_rid(&H, 3));
+}
