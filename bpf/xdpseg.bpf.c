@@ -8,12 +8,13 @@
  * (xs_decide(), one global function: the verifier checks it once, whatever
  * path the parser took) never touches the packet again: a bound port's
  * ingress is checked for spoofed sources; non-IP and the IPv6 neighbour
- * discovery the kernel needs pass; malformed drops. Then conntrack first
- * (one hash lookup for established traffic); a new flow is decided by the
- * policy (two segment lookups, one rule lookup, the defaults) and, when
- * accepted, tracked; a dropped one is remembered in the deny cache so a
- * flood costs one more hash lookup, not more trie walks. A lone TCP SYN (a
- * scan, a SYN flood) asks the deny cache before conntrack.
+ * discovery the kernel needs pass; malformed drops. A lone TCP SYN (a
+ * connection attempt, a scan, a spoofed flood) is decided by the policy
+ * first, from arrays and small hashes (segments, the pair's class, the rule
+ * its class names): denied, it costs no flow-table access. Every other
+ * packet asks the flow table first (one bucket, read without its lock for
+ * established traffic); a new flow is decided by the policy and, when
+ * accepted, tracked in the same bucket; a dropped one is remembered there.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>

@@ -461,10 +461,10 @@ XS_ASSERT_SIZE(struct xs_config, 56);
 /* ---- Connection tracking ------------------------------------------------ */
 
 /*
- * A tuple; used directionally (deny cache) and normalised (conntrack key:
- * side a is the lexicographically smaller (addr, port) pair). ICMP echo and
- * other query messages use the identifier as both ports; other ICMP types
- * use port 0.
+ * A tuple; used directionally (an ICMP error's quoted packet) and
+ * normalised (the flow key: side a is the lexicographically smaller (addr,
+ * port) pair). ICMP echo and other query messages use the identifier as
+ * both ports; other ICMP types use port 0.
  */
 struct xs_tuple {
 	__u8 addr_a[16];

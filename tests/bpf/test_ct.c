@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Conntrack: replies, established, related ICMP errors, mid-stream pickup,
- * the deny cache and re-decision after a policy flip. */
+ * remembered denials and re-decision after a policy flip. */
 #include <netinet/in.h>
 #include <string.h>
 
@@ -291,7 +291,7 @@ Test(ct, policy_flip_redecides_tracked_flows)
 	cr_assert_eq(h_ct_lookup(&H, &f22, NULL, &ct), 0);
 	cr_expect_eq(ct.generation, gen1 + 1);
 	cr_expect_eq(ct.rule_id, h_rid(&H, 4));
-	/* the deny cache of P1 does not apply under P2 */
+	/* a denial remembered under P1 does not apply under P2 */
 	h_check(&H, false, &f8443, XS_VERDICT_ALLOW, XS_REASON_RULE, h_rid(&H, 4));
 	cr_assert_eq(h_stat(&H, XS_STAT_CT_REVALIDATED).packets, 2);
 }

@@ -340,7 +340,7 @@ static void rand_spec(struct rng *r, int nseg, uint16_t sport, struct pkt_spec *
 		break;
 	}
 	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
-		s->sport = sport; /* unique: never a conntrack or deny-cache hit */
+		s->sport = sport; /* unique: never a flow-table hit */
 		s->dport = (uint16_t)(rnd(r, 2) ? rnd(r, 64) : rnd(r, 65536));
 	}
 	s->payload = rnd(r, 64);

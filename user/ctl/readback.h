@@ -60,7 +60,7 @@ int xs_readback_set(const struct xs_maps *m, uint32_t set, struct xs_compiled **
 int xs_readback(const struct xs_maps *m, struct xs_compiled **out, struct xs_readback *info,
 		char *err, size_t errlen);
 
-/* A tracked connection, as xs_ct holds it. */
+/* A tracked connection, as the flow table holds it (xs_flow4/xs_flow6). */
 struct xs_ct_entry {
 	struct xs_tuple k;
 	struct xs_ct_val v;
