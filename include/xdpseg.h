@@ -71,6 +71,8 @@
  *                  (src, dst) segment pair, enum xs_pair_class
  *   xs_pairs_0/1   HASH (no prealloc) __u32 XS_PAIR_KEY(src, dst) -> struct xs_rule_val:
  *                  the pair-wide rule-table entries (prefixlen 32), for class WIDE
+ *   xs_paira_0/1   ARRAY[XS_PAIRA_GROUPS] u32 -> struct xs_paira_group: the same entries,
+ *                  open-addressed (see "Fast path")
  *   xs_portmap_0/1 ARRAY[XS_PORTMAPS] u32 protocol -> struct xs_port_map: the ports the
  *                  single-port entries name
  *   xs_fast        ARRAY[XS_POLICY_SETS] u32 set -> struct xs_fast_info (derived at push)
@@ -394,6 +396,28 @@ struct xs_pair_row {
 XS_ASSERT_SIZE(struct xs_pair_row, 1024);
 
 #define XS_PAIR_KEY(src, dst) ((__u32)(src) << 16 | (__u32)(dst))
+
+/*
+ * The pair-wide entries again, open-addressed like xs_seg6a (XS_FASTF_PAIRA):
+ * a pair's entry sits in its group (xs_paira_group()) or the next, `used`
+ * bit i marking slot i; found with array reads instead of a hash lookup.
+ * Entries that do not fit two groups: xs_pairs alone.
+ */
+#define XS_PAIRA_GROUPS 32768 /* 2 MiB per set */
+#define XS_PAIRA_WAYS 3
+#define XS_PAIRA_PROBES 2
+
+struct xs_paira_slot {
+	__u32 pair; /* XS_PAIR_KEY(src, dst) */
+	struct xs_rule_val val;
+};
+XS_ASSERT_SIZE(struct xs_paira_slot, 20);
+
+struct xs_paira_group {
+	__u32 used; /* bit i: s[i] holds an entry */
+	struct xs_paira_slot s[XS_PAIRA_WAYS];
+};
+XS_ASSERT_SIZE(struct xs_paira_group, 64);
 /* Pair-wide entries xs_pairs holds; a policy with more has its pairs of
  * class WIDE made TRIE (the trie holds those entries too). */
 #define XS_MAX_PAIR_ENTRIES 65536
@@ -411,6 +435,7 @@ XS_ASSERT_SIZE(struct xs_fast_info, 16);
 #define XS_FASTF_TRIE6 (1U << 1) /* IPv6 segments: the trie (xs_seg6h is not used) */
 #define XS_FASTF_READY (1U << 2) /* written by a push (a set without it uses the tries) */
 #define XS_FASTF_SEG6A (1U << 3) /* IPv6 segments: xs_seg6a first (else xs_seg6h alone) */
+#define XS_FASTF_PAIRA (1U << 4) /* pair-wide entries: xs_paira (else xs_pairs) */
 
 /* ---- Global configuration (array, one entry) ------------------------------ */
 

@@ -6,8 +6,8 @@
  * shift per word: an IPv6 tuple is five), and with a random seed
  * (xs_config.flow_seed) a sender cannot choose tuples that land in one
  * bucket without knowing it. The group of an IPv6
- * prefix in xs_seg6a ("Fast path"): a multiplicative hash, which userspace
- * places every prefix by (a packet cannot add entries).
+ * prefix in xs_seg6a and of a pair in xs_paira ("Fast path"): multiplicative
+ * hashes, which userspace places every entry by (a packet adds none).
  */
 #ifndef XDPSEG_FLOW_H
 #define XDPSEG_FLOW_H
@@ -72,6 +72,12 @@ XS_FLOW_INLINE __u32 xs_seg6a_group(__u64 hi, __u32 plen)
 	__u64 h = (hi ^ (__u64)plen << 57 ^ plen) * 0x9e3779b97f4a7c15ULL;
 
 	return (__u32)(h >> 40) & (XS_SEG6A_GROUPS - 1);
+}
+
+/* The xs_paira group of pair key `pair` (XS_PAIR_KEY()). */
+XS_FLOW_INLINE __u32 xs_paira_group(__u32 pair)
+{
+	return (pair * 0x9e3779b1U) >> (32 - 15) & (XS_PAIRA_GROUPS - 1);
 }
 
 #endif /* XDPSEG_FLOW_H */

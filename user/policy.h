@@ -337,6 +337,8 @@ struct xs_fast {
 	size_t npairc;
 	struct xs_pair_entry *pairs; /* xs_pairs, by key */
 	size_t npairs;
+	/* xs_paira: XS_PAIRA_GROUPS groups with XS_FASTF_PAIRA, else NULL */
+	struct xs_paira_group *paira;
 };
 
 /*
@@ -362,6 +364,9 @@ void xs_fast_free(struct xs_fast *f);
  * tables (xs_seg6a, then xs_seg6h by length), and xs_seg6a's slot of the
  * prefix (hi: its first 64 bits as loaded, masked; plen <= 64) or NULL. */
 uint16_t xs_fast_segment6(const struct xs_fast *f, const uint8_t *addr);
+
+/* The pair-wide entry of `pair` (XS_PAIR_KEY()) in f's xs_paira, or NULL. */
+const struct xs_rule_val *xs_fast_paira_find(const struct xs_fast *f, uint32_t pair);
 const struct xs_seg6a_slot *xs_fast_seg6a_find(const struct xs_fast *f, uint64_t hi,
 					       unsigned int plen);
 

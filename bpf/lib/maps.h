@@ -128,6 +128,13 @@ struct {
 		__type(key, __u32);                   \
 		__type(value, struct xs_seg6a_group); \
 	} name SEC(".maps")
+#define XS_PAIRA_MAP(name)                            \
+	struct {                                      \
+		__uint(type, BPF_MAP_TYPE_ARRAY);     \
+		__uint(max_entries, XS_PAIRA_GROUPS); \
+		__type(key, __u32);                   \
+		__type(value, struct xs_paira_group); \
+	} name SEC(".maps")
 #define XS_PORTMAP_MAP(name)                       \
 	struct {                                   \
 		__uint(type, BPF_MAP_TYPE_ARRAY);  \
@@ -200,6 +207,8 @@ XS_SEG6H_MAP(xs_seg6h_0);
 XS_SEG6H_MAP(xs_seg6h_1);
 XS_SEG6A_MAP(xs_seg6a_0);
 XS_SEG6A_MAP(xs_seg6a_1);
+XS_PAIRA_MAP(xs_paira_0);
+XS_PAIRA_MAP(xs_paira_1);
 XS_PORTMAP_MAP(xs_portmap_0);
 XS_PORTMAP_MAP(xs_portmap_1);
 XS_PAIRC_MAP(xs_pairc_0);

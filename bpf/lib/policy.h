@@ -84,6 +84,27 @@ static __always_inline int policy_port_named(__u32 set, const struct xs_fast_inf
 	return !pm || ((pm->w[(port / 64) & 1023] >> (port % 64)) & 1);
 }
 
+/* The pair-wide entry of `pair` in xs_paira, or NULL. */
+static __always_inline struct xs_rule_val *policy_paira(__u32 set, __u32 pair)
+{
+	__u32 g = xs_paira_group(pair);
+
+#pragma clang loop unroll(full)
+	for (int p = 0; p < XS_PAIRA_PROBES; p++) {
+		__u32 idx = (g + p) & (XS_PAIRA_GROUPS - 1);
+		struct xs_paira_group *grp = xs_set_lookup(set, xs_paira_0, xs_paira_1, &idx);
+
+		if (!grp)
+			return NULL;
+#pragma clang loop unroll(full)
+		for (int w = 0; w < XS_PAIRA_WAYS; w++) {
+			if ((grp->used & (1U << w)) && grp->s[w].pair == pair)
+				return &grp->s[w].val;
+		}
+	}
+	return NULL;
+}
+
 /* The longest rule-table match of key `k` for a pair of class `cls` (NULL: none). */
 static __always_inline struct xs_rule_val *policy_rule(__u32 set, const struct xs_fast_info *fi,
 						       __u32 cls, struct xs_rule_key *k)
@@ -94,7 +115,9 @@ static __always_inline struct xs_rule_val *policy_rule(__u32 set, const struct x
 	if (cls == XS_PAIR_NONE)
 		return NULL;
 	if (cls == XS_PAIR_WIDE)
-		return xs_set_lookup(set, xs_pairs_0, xs_pairs_1, &pair);
+		return fi && (fi->flags & XS_FASTF_PAIRA)
+			       ? policy_paira(set, pair)
+			       : xs_set_lookup(set, xs_pairs_0, xs_pairs_1, &pair);
 	/* a single-port entry is the longest match: the hash first */
 	if (policy_port_named(set, fi, k))
 		r = xs_set_lookup(set, xs_rexact_0, xs_rexact_1, k);

@@ -23,6 +23,7 @@
 
 #include "ctl/fastcheck.h"
 #include "harness.h"
+#include "xdpseg_flow.h"
 
 static struct h H;
 
@@ -70,7 +71,14 @@ static void maps_hold(uint32_t set, const struct xs_compiled *c)
 	cr_assert_eq(bpf_map_lookup_elem(H.maps.fast, &set, &info), 0);
 	cr_assert(!memcmp(&info, &f->info, sizeof(info)), "xs_fast[%u]: flags 0x%x", set,
 		  info.flags);
-	cr_assert_eq(info.flags, XS_FASTF_READY | XS_FASTF_SEG6A);
+	cr_assert_eq(info.flags & ~XS_FASTF_PAIRA, XS_FASTF_READY | XS_FASTF_SEG6A);
+	cr_assert_eq(!!(info.flags & XS_FASTF_PAIRA), f->npairs > 0);
+	for (__u32 g = 0; f->paira && g < XS_PAIRA_GROUPS; g++) {
+		struct xs_paira_group grp;
+
+		cr_assert_eq(bpf_map_lookup_elem(H.maps.paira[set], &g, &grp), 0);
+		cr_assert(!memcmp(&grp, &f->paira[g], sizeof(grp)), "xs_paira_%u group %u", set, g);
+	}
 	for (__u32 g = 0; g < XS_SEG6A_GROUPS; g++) {
 		struct xs_seg6a_group grp;
 
@@ -247,6 +255,49 @@ Test(fast, a_changed_pair_class_fails_verify)
 	cr_assert_eq(syn_c_to_a(40100)->reason, XS_REASON_DEFAULT_IN);
 }
 
+/* b -> a is allowed pair-wide; the datapath finds that entry in xs_paira:
+ * turned into a deny there, b -> a drops, and verify names the group. */
+Test(fast, a_changed_pair_wide_entry_fails_verify)
+{
+	struct pkt_spec s = { .src = "10.1.2.7",
+			      .dst = "10.1.0.5",
+			      .proto = IPPROTO_TCP,
+			      .sport = 40300,
+			      .dport = 8080,
+			      .tcp_flags = TH_SYN };
+	struct xs_paira_group grp;
+	__u32 set, pair = XS_PAIR_KEY(2, 1), g, idx;
+	char want[256];
+	int w = -1;
+
+	h_push(&H, policy_a);
+	set = H.generation & 1;
+	cr_assert(h_passed(false, h_send(&H, false, &s)));
+	cr_assert_eq(H.ev[0].reason, XS_REASON_RULE);
+	g = xs_paira_group(pair);
+	for (int p = 0; p < XS_PAIRA_PROBES && w < 0; p++) {
+		idx = (g + (__u32)p) & (XS_PAIRA_GROUPS - 1);
+		cr_assert_eq(bpf_map_lookup_elem(H.maps.paira[set], &idx, &grp), 0);
+		for (int i = 0; i < XS_PAIRA_WAYS && w < 0; i++)
+			if ((grp.used & (1U << i)) && grp.s[i].pair == pair)
+				w = i;
+	}
+	cr_assert_geq(w, 0, "b -> a's pair-wide entry is not in xs_paira_%u", set);
+	cr_assert_eq(grp.s[w].val.action, XS_ACT_ALLOW);
+	grp.s[w].val.action = XS_ACT_DENY;
+	cr_assert_eq(bpf_map_update_elem(H.maps.paira[set], &idx, &grp, BPF_EXIST), 0);
+	snprintf(want, sizeof(want),
+		 "xs_paira_%u group %u differs from the policy in force at the pair 2 (b) -> 1 (a) "
+		 "(its pair-wide rule entry)",
+		 set, idx);
+	check_fails(want);
+	s.sport = 40301;
+	cr_assert(!h_passed(false, h_send(&H, false, &s)));
+	cr_assert_eq(H.ev[0].reason, XS_REASON_DENY_RULE);
+	h_push(&H, policy_a);
+	check_passes();
+}
+
 /* c -> a tcp/22 is denied by its rule; with tcp/22 gone from the port map
  * the datapath finds no rule (a's default decides) and verify names it. */
 Test(fast, a_changed_port_map_fails_verify)
@@ -345,8 +396,8 @@ Test(fast, xs_fast_is_checked_and_a_set_without_it_passes)
 	fi.flags |= XS_FASTF_TRIE4;
 	cr_assert_eq(bpf_map_update_elem(H.maps.fast, &set, &fi, BPF_EXIST), 0);
 	snprintf(want, sizeof(want),
-		 "xs_fast[%u] holds flags 0xd and 5 IPv6 lengths /65 /64 /48 /40 /10; the policy "
-		 "in force gives flags 0xc and 5 lengths /65 /64 /48 /40 /10",
+		 "xs_fast[%u] holds flags 0x1d and 5 IPv6 lengths /65 /64 /48 /40 /10; the policy "
+		 "in force gives flags 0x1c and 5 lengths /65 /64 /48 /40 /10",
 		 set);
 	check_fails(want);
 	/* without XS_FASTF_READY the datapath asks the tries: nothing to check */

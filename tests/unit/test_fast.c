@@ -723,10 +723,18 @@ static enum xs_pair_class cls(const struct xs_fast *f, uint16_t src, uint16_t ds
 
 static const struct xs_rule_val *pair_wide(const struct xs_fast *f, uint16_t src, uint16_t dst)
 {
+	const struct xs_rule_val *h = NULL, *a;
+
 	for (size_t i = 0; i < f->npairs; i++)
 		if (f->pairs[i].key == XS_PAIR_KEY(src, dst))
-			return &f->pairs[i].val;
-	return NULL;
+			h = &f->pairs[i].val;
+	if (!(f->info.flags & XS_FASTF_PAIRA))
+		return h;
+	/* as the datapath finds it: xs_paira, which must hold the same */
+	a = xs_fast_paira_find(f, XS_PAIR_KEY(src, dst));
+	cr_assert(a ? h && !memcmp(a, h, sizeof(*a)) : !h, "pair %u -> %u: xs_paira and xs_pairs",
+		  src, dst);
+	return a;
 }
 
 /* xs_rexact: the single-port entries. */
@@ -1013,8 +1021,14 @@ Test(fast, random_policies_decide_alike)
 		struct xs_tables t;
 		struct xs_lpm6_entry *h;
 
-		cr_assert_eq(f->info.flags & ~XS_FASTF_SEG6A, XS_FASTF_READY);
+		cr_assert_eq(f->info.flags & ~(XS_FASTF_SEG6A | XS_FASTF_PAIRA), XS_FASTF_READY);
 		cr_assert_eq(!!(f->info.flags & XS_FASTF_SEG6A), c->nv6 > 0);
+		cr_assert_eq(!!(f->info.flags & XS_FASTF_PAIRA), f->npairs > 0);
+		/* every pair-wide entry is found in the array as in the hash */
+		for (size_t i = 0; i < f->npairs; i++)
+			cr_assert(!memcmp(xs_fast_paira_find(f, f->pairs[i].key), &f->pairs[i].val,
+					  sizeof(f->pairs[i].val)),
+				  "pair 0x%x", f->pairs[i].key);
 		xs_tables_init(&t, c);
 		h = calloc(f->nseg6h + 1, sizeof(*h));
 		cr_assert_not_null(h);

@@ -360,6 +360,51 @@ out:
 	return rc;
 }
 
+/* xs_paira: every group as rebuilt. */
+static int check_paira(const struct xs_maps *m, uint32_t set, const struct xs_compiled *c,
+		       const struct xs_fast *f, char *err, size_t errlen)
+{
+	struct xs_paira_group *got;
+	char s1[96], s2[96];
+	int rc;
+
+	if (!f->paira)
+		return 0;
+	got = calloc(XS_PAIRA_GROUPS, sizeof(*got));
+	if (!got)
+		return -ENOMEM;
+	rc = array_read(m->paira[set], got, sizeof(*got), XS_PAIRA_GROUPS);
+	if (rc) {
+		say(err, errlen, "reading xs_paira_%u: %s", set, strerror(-rc));
+		goto out;
+	}
+	for (uint32_t g = 0; g < XS_PAIRA_GROUPS; g++) {
+		const struct xs_paira_group *x = &got[g], *y = &f->paira[g];
+		uint32_t pair;
+
+		if (!memcmp(x, y, sizeof(*x)))
+			continue;
+		pair = y->used ? y->s[0].pair : x->s[0].pair;
+		for (int w = 0; w < XS_PAIRA_WAYS; w++) {
+			if (((x->used ^ y->used) & (1U << w)) ||
+			    memcmp(&x->s[w], &y->s[w], sizeof(x->s[w]))) {
+				pair = (y->used & (1U << w)) ? y->s[w].pair : x->s[w].pair;
+				break;
+			}
+		}
+		say(err, errlen,
+		    "xs_paira_%u group %u differs from the policy in force at the pair %s -> %s "
+		    "(its pair-wide rule entry)" AGAIN,
+		    set, g, seg_text(c, (uint16_t)(pair >> 16), s1, sizeof(s1)),
+		    seg_text(c, (uint16_t)pair, s2, sizeof(s2)));
+		rc = -EBADMSG;
+		goto out;
+	}
+out:
+	free(got);
+	return rc;
+}
+
 /* xs_portmap: both protocols' maps as rebuilt. */
 static int check_portmap(const struct xs_maps *m, uint32_t set, const struct xs_fast *f, char *err,
 			 size_t errlen)
@@ -530,6 +575,8 @@ int xs_fast_check(const struct xs_maps *m, uint32_t set, const struct xs_compile
 		rc = check_seg6h(m, set, c, f, err, errlen);
 	if (!rc)
 		rc = check_seg6a(m, set, c, f, err, errlen);
+	if (!rc)
+		rc = check_paira(m, set, c, f, err, errlen);
 	if (!rc)
 		rc = check_portmap(m, set, f, err, errlen);
 	if (!rc)

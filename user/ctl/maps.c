@@ -54,6 +54,8 @@ static const struct map_slot map_slots[] = {
 	SLOT("xs_seg6h_1", seg6h[1]),
 	SLOT("xs_seg6a_0", seg6a[0]),
 	SLOT("xs_seg6a_1", seg6a[1]),
+	SLOT("xs_paira_0", paira[0]),
+	SLOT("xs_paira_1", paira[1]),
 	SLOT("xs_portmap_0", portmap[0]),
 	SLOT("xs_portmap_1", portmap[1]),
 	SLOT("xs_pairc_0", pairc[0]),

@@ -30,6 +30,7 @@ struct xs_maps {
 	int dir4[XS_POLICY_SETS];
 	int seg6h[XS_POLICY_SETS];
 	int seg6a[XS_POLICY_SETS];
+	int paira[XS_POLICY_SETS];
 	int portmap[XS_POLICY_SETS];
 	int pairc[XS_POLICY_SETS];
 	int pairs[XS_POLICY_SETS];

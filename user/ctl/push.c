@@ -483,6 +483,8 @@ static int push_fast(const struct xs_maps *m, const struct xs_compiled *c, __u32
 			       sizeof(struct xs_seg_val));
 	if (!err && f->seg6a) /* every group: those the last policy used too */
 		err = array_put(m->seg6a[set], f->seg6a, XS_SEG6A_GROUPS);
+	if (!err && f->paira) /* every group: those the last policy used too */
+		err = array_put(m->paira[set], f->paira, XS_PAIRA_GROUPS);
 	if (!err)
 		err = array_put(m->portmap[set], f->portmap, XS_PORTMAPS);
 	if (!err)

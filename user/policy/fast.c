@@ -505,6 +505,56 @@ static int build_pairs(const struct xs_compiled *c, struct xs_fast *f)
 	return 0;
 }
 
+/* The pair-wide entries open-addressed (xs_paira): each in its group or the
+ * next; none that does not fit (XS_FASTF_PAIRA unset: xs_pairs alone). */
+static int build_paira(struct xs_fast *f)
+{
+	if (!f->npairs)
+		return 0;
+	f->paira = calloc(XS_PAIRA_GROUPS, sizeof(*f->paira));
+	if (!f->paira)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->npairs; i++) {
+		uint32_t g = xs_paira_group(f->pairs[i].key);
+		bool placed = false;
+
+		for (unsigned int p = 0; p < XS_PAIRA_PROBES && !placed; p++) {
+			struct xs_paira_group *grp = &f->paira[(g + p) & (XS_PAIRA_GROUPS - 1)];
+
+			for (unsigned int w = 0; w < XS_PAIRA_WAYS && !placed; w++) {
+				if (grp->used & (1U << w))
+					continue;
+				grp->used |= 1U << w;
+				grp->s[w].pair = f->pairs[i].key;
+				grp->s[w].val = f->pairs[i].val;
+				placed = true;
+			}
+		}
+		if (!placed) {
+			free(f->paira);
+			f->paira = NULL;
+			return 0;
+		}
+	}
+	f->info.flags |= XS_FASTF_PAIRA;
+	return 0;
+}
+
+const struct xs_rule_val *xs_fast_paira_find(const struct xs_fast *f, uint32_t pair)
+{
+	uint32_t g = xs_paira_group(pair);
+
+	for (unsigned int p = 0; f->paira && p < XS_PAIRA_PROBES; p++) {
+		const struct xs_paira_group *grp = &f->paira[(g + p) & (XS_PAIRA_GROUPS - 1)];
+
+		for (unsigned int w = 0; w < XS_PAIRA_WAYS; w++) {
+			if ((grp->used & (1U << w)) && grp->s[w].pair == pair)
+				return &grp->s[w].val;
+		}
+	}
+	return NULL;
+}
+
 /* ---- The whole -------------------------------------------------------------------- */
 
 int xs_fast_build(const struct xs_compiled *c, struct xs_fast **out)
@@ -533,6 +583,8 @@ int xs_fast_build(const struct xs_compiled *c, struct xs_fast **out)
 		err = build_seg6a(c, f);
 	if (!err)
 		err = build_pairs(c, f);
+	if (!err)
+		err = build_paira(f);
 	if (err)
 		goto fail;
 	f->info.flags |= XS_FASTF_READY;
@@ -553,6 +605,7 @@ void xs_fast_free(struct xs_fast *f)
 	free(f->seg6a);
 	free(f->pairc);
 	free(f->pairs);
+	free(f->paira);
 	free(f);
 }
 
