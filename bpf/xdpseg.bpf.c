@@ -384,8 +384,9 @@ static __always_inline int xs_policy(struct xs_run *r)
 	}
 
 	from_b = ct_tuple(&sc->k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
-	hash = xs_flow_hash(r->cfg->flow_seed, &sc->k);
+	hash = 0; /* an ICMP error (unrelated) is decided, never tracked: no bucket */
 	if (!p->icmp_err) {
+		hash = xs_flow_hash(r->cfg->flow_seed, &sc->k);
 		q = XS_FLOW_Q(r->gen, from_b, syn_only, p->proto, p->tcp_flags, p->icmp_type);
 		found = xs_flow_lookup(&sc->k, &sc->v, q, r->now, hash);
 		if (found == XS_FLOW_FOLLOWED)

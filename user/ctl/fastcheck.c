@@ -4,27 +4,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* What every difference ends with: the fix. */
 #define AGAIN "; the datapath decides new flows by it: apply the policy again"
@@ -61,76 +46,6 @@ static int array_read(int fd, void *vals, size_t vsz, __u32 n)
 out:
 	free(keys);
 	return err;
-}
-
-/* Every (key, value) of a hash map (at most `max`) as records of rsz bytes,
- * key at 0 (ksz bytes), value at voff (vsz bytes): a malloc'd array. */
-static int hash_read(int fd, size_t ksz, size_t voff, size_t vsz, size_t rsz, size_t max,
-		     void **out, size_t *nout)
-{
-	enum { BATCH = 4096 };
-	char *keys, *vals, *recs = NULL, token[64];
-	size_t n = 0, cap = 0;
-	bool first = true, done = false;
-	int err = 0;
-
-	keys = malloc(BATCH * ksz);
-	vals = malloc(BATCH * vsz);
-	if (!keys || !vals || ksz > sizeof(token)) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (!done) {
-		__u32 count = BATCH;
-
-		if (bpf_map_lookup_batch(fd, first ? NULL : token, token, keys, vals, &count,
-					 NULL)) {
-			if (errno != ENOENT) {
-				err = -errno;
-				goto out;
-			}
-			done = true;
-		}
-		first = false;
-		if (n + count > max) {
-			err = -E2BIG;
-			goto out;
-		}
-		if (n + count > cap) {
-			size_t nc = cap ? cap * 2 : 1024;
-			char *nr;
-
-			while (nc < n + count)
-				nc *= 2;
-			nr = realloc(recs, nc * rsz);
-			if (!nr) {
-				err = -ENOMEM;
-				goto out;
-			}
-			recs = nr;
-			cap = nc;
-		}
-		for (__u32 i = 0; i < count; i++) {
-			memset(recs + (n + i) * rsz, 0, rsz);
-			memcpy(recs + (n + i) * rsz, keys + i * ksz, ksz);
-			memcpy(recs + (n + i) * rsz + voff, vals + i * vsz, vsz);
-		}
-		n += count;
-	}
-	if (!recs) /* none: an empty array all the same */
-		recs = calloc(1, rsz);
-	if (!recs)
-		err = -ENOMEM;
-out:
-	free(keys);
-	free(vals);
-	if (err) {
-		free(recs);
-		return err;
-	}
-	*out = recs;
-	*nout = n;
-	return 0;
 }
 
 /* ---- Naming what differs ---------------------------------------------------------- */
@@ -180,10 +95,11 @@ static int check_info(const struct xs_fast_info *got, const struct xs_fast_info 
 		return 0;
 	len6_text(got, g, sizeof(g));
 	len6_text(want, w, sizeof(w));
-	say(err, errlen,
-	    "xs_fast[%u] holds flags 0x%x and %u IPv6 lengths%s; the policy in force gives flags "
-	    "0x%x and %u lengths%s" AGAIN,
-	    set, got->flags, got->nlen6, g, want->flags, want->nlen6, w);
+	xs_say(err, errlen,
+	       "xs_fast[%u] holds flags 0x%x and %u IPv6 lengths%s; the policy in force gives "
+	       "flags "
+	       "0x%x and %u lengths%s" AGAIN,
+	       set, got->flags, got->nlen6, g, want->flags, want->nlen6, w);
 	return -EBADMSG;
 }
 
@@ -210,7 +126,7 @@ static int check_dir4(const struct xs_maps *m, uint32_t set, const struct xs_com
 		return -ENOMEM;
 	rc = array_read(m->dir4[set], got, sizeof(*got), (__u32)f->ndir4);
 	if (rc) {
-		say(err, errlen, "reading xs_dir4_%u: %s", set, strerror(-rc));
+		xs_say(err, errlen, "reading xs_dir4_%u: %s", set, strerror(-rc));
 		goto out;
 	}
 	/* the policy's chunks are those reachable from the first level: equal
@@ -229,11 +145,11 @@ static int check_dir4(const struct xs_maps *m, uint32_t set, const struct xs_com
 				 len);
 		dir_value(c, got[k].e[i], g, sizeof(g));
 		dir_value(c, f->dir4[k].e[i], w, sizeof(w));
-		say(err, errlen,
-		    "xs_dir4_%u chunk %zu entry %u (the addresses %s) holds %s; the policy in "
-		    "force "
-		    "gives %s" AGAIN,
-		    set, k, i, where, g, w);
+		xs_say(err, errlen,
+		       "xs_dir4_%u chunk %zu entry %u (the addresses %s) holds %s; the policy in "
+		       "force "
+		       "gives %s" AGAIN,
+		       set, k, i, where, g, w);
 		rc = -EBADMSG;
 		goto out;
 	}
@@ -263,11 +179,11 @@ static int check_seg6h(const struct xs_maps *m, uint32_t set, const struct xs_co
 	char p[80], s1[96], s2[96];
 	int rc;
 
-	rc = hash_read(m->seg6h[set], sizeof(struct xs_lpm6_key),
-		       offsetof(struct xs_lpm6_entry, val), sizeof(struct xs_seg_val), sizeof(*got),
-		       XS_MAX_PREFIXES6, (void **)&got, &ngot);
+	rc = xs_map_records(m->seg6h[set], sizeof(struct xs_lpm6_key), sizeof(struct xs_seg_val),
+			    XS_MAX_PREFIXES6, (void **)&got, &ngot, sizeof(*got),
+			    offsetof(struct xs_lpm6_entry, val));
 	if (rc) {
-		say(err, errlen, "reading xs_seg6h_%u: %s", set, strerror(-rc));
+		xs_say(err, errlen, "reading xs_seg6h_%u: %s", set, strerror(-rc));
 		return rc;
 	}
 	want = calloc(f->nseg6h + 1, sizeof(*want));
@@ -285,28 +201,30 @@ static int check_seg6h(const struct xs_maps *m, uint32_t set, const struct xs_co
 
 		if (d < 0) {
 			prefix6_text(&got[i].key, p, sizeof(p));
-			say(err, errlen,
-			    "xs_seg6h_%u holds %s (segment %s), a prefix the policy in force does "
-			    "not have" AGAIN,
-			    set, p, seg_text(c, got[i].val.seg, s1, sizeof(s1)));
+			xs_say(err, errlen,
+			       "xs_seg6h_%u holds %s (segment %s), a prefix the policy in force "
+			       "does "
+			       "not have" AGAIN,
+			       set, p, seg_text(c, got[i].val.seg, s1, sizeof(s1)));
 			rc = -EBADMSG;
 			goto out;
 		}
 		if (d > 0) {
 			prefix6_text(&want[j].key, p, sizeof(p));
-			say(err, errlen,
-			    "xs_seg6h_%u lacks %s (segment %s) of the policy in force" AGAIN, set,
-			    p, seg_text(c, want[j].val.seg, s2, sizeof(s2)));
+			xs_say(err, errlen,
+			       "xs_seg6h_%u lacks %s (segment %s) of the policy in force" AGAIN,
+			       set, p, seg_text(c, want[j].val.seg, s2, sizeof(s2)));
 			rc = -EBADMSG;
 			goto out;
 		}
 		if (memcmp(&got[i].val, &want[j].val, sizeof(got[i].val))) {
 			prefix6_text(&got[i].key, p, sizeof(p));
-			say(err, errlen,
-			    "xs_seg6h_%u holds %s as segment %s; the policy in force gives segment "
-			    "%s" AGAIN,
-			    set, p, seg_text(c, got[i].val.seg, s1, sizeof(s1)),
-			    seg_text(c, want[j].val.seg, s2, sizeof(s2)));
+			xs_say(err, errlen,
+			       "xs_seg6h_%u holds %s as segment %s; the policy in force gives "
+			       "segment "
+			       "%s" AGAIN,
+			       set, p, seg_text(c, got[i].val.seg, s1, sizeof(s1)),
+			       seg_text(c, want[j].val.seg, s2, sizeof(s2)));
 			rc = -EBADMSG;
 			goto out;
 		}
@@ -334,7 +252,7 @@ static int check_seg6a(const struct xs_maps *m, uint32_t set, const struct xs_co
 		return -ENOMEM;
 	rc = array_read(m->seg6a[set], got, sizeof(*got), XS_SEG6A_GROUPS);
 	if (rc) {
-		say(err, errlen, "reading xs_seg6a_%u: %s", set, strerror(-rc));
+		xs_say(err, errlen, "reading xs_seg6a_%u: %s", set, strerror(-rc));
 		goto out;
 	}
 	for (uint32_t g = 0; g < XS_SEG6A_GROUPS; g++) {
@@ -346,11 +264,12 @@ static int check_seg6a(const struct xs_maps *m, uint32_t set, const struct xs_co
 				continue;
 			memcpy(b, (x->flags & XS_SEG6AF_USED) ? &x->hi : &y->hi, 8);
 			inet_ntop(AF_INET6, b, a, sizeof(a));
-			say(err, errlen,
-			    "xs_seg6a_%u group %u slot %d holds %s/%u as segment %s (flags 0x%x); "
-			    "the policy in force gives %s/%u, segment %s (flags 0x%x)" AGAIN,
-			    set, g, w, a, x->plen, seg_text(c, x->seg, s1, sizeof(s1)), x->flags, a,
-			    y->plen, seg_text(c, y->seg, s2, sizeof(s2)), y->flags);
+			xs_say(err, errlen,
+			       "xs_seg6a_%u group %u slot %d holds %s/%u as segment %s (flags "
+			       "0x%x); "
+			       "the policy in force gives %s/%u, segment %s (flags 0x%x)" AGAIN,
+			       set, g, w, a, x->plen, seg_text(c, x->seg, s1, sizeof(s1)), x->flags,
+			       a, y->plen, seg_text(c, y->seg, s2, sizeof(s2)), y->flags);
 			rc = -EBADMSG;
 			goto out;
 		}
@@ -375,7 +294,7 @@ static int check_paira(const struct xs_maps *m, uint32_t set, const struct xs_co
 		return -ENOMEM;
 	rc = array_read(m->paira[set], got, sizeof(*got), XS_PAIRA_GROUPS);
 	if (rc) {
-		say(err, errlen, "reading xs_paira_%u: %s", set, strerror(-rc));
+		xs_say(err, errlen, "reading xs_paira_%u: %s", set, strerror(-rc));
 		goto out;
 	}
 	for (uint32_t g = 0; g < XS_PAIRA_GROUPS; g++) {
@@ -392,11 +311,11 @@ static int check_paira(const struct xs_maps *m, uint32_t set, const struct xs_co
 				break;
 			}
 		}
-		say(err, errlen,
-		    "xs_paira_%u group %u differs from the policy in force at the pair %s -> %s "
-		    "(its pair-wide rule entry)" AGAIN,
-		    set, g, seg_text(c, (uint16_t)(pair >> 16), s1, sizeof(s1)),
-		    seg_text(c, (uint16_t)pair, s2, sizeof(s2)));
+		xs_say(err, errlen,
+		       "xs_paira_%u group %u differs from the policy in force at the pair %s -> %s "
+		       "(its pair-wide rule entry)" AGAIN,
+		       set, g, seg_text(c, (uint16_t)(pair >> 16), s1, sizeof(s1)),
+		       seg_text(c, (uint16_t)pair, s2, sizeof(s2)));
 		rc = -EBADMSG;
 		goto out;
 	}
@@ -415,7 +334,7 @@ static int check_portmap(const struct xs_maps *m, uint32_t set, const struct xs_
 
 	rc = array_read(m->portmap[set], got, sizeof(got[0]), XS_PORTMAPS);
 	if (rc) {
-		say(err, errlen, "reading xs_portmap_%u: %s", set, strerror(-rc));
+		xs_say(err, errlen, "reading xs_portmap_%u: %s", set, strerror(-rc));
 		return rc;
 	}
 	for (int i = 0; i < XS_PORTMAPS; i++) {
@@ -425,11 +344,11 @@ static int check_portmap(const struct xs_maps *m, uint32_t set, const struct xs_
 
 			if (a == b)
 				continue;
-			say(err, errlen,
-			    "xs_portmap_%u marks %s/%u as the port of %s; the policy in force "
-			    "%s" AGAIN,
-			    set, names[i], p, a ? "a single-port rule" : "no single-port rule",
-			    b ? "has one" : "has none");
+			xs_say(err, errlen,
+			       "xs_portmap_%u marks %s/%u as the port of %s; the policy in force "
+			       "%s" AGAIN,
+			       set, names[i], p, a ? "a single-port rule" : "no single-port rule",
+			       b ? "has one" : "has none");
 			return -EBADMSG;
 		}
 	}
@@ -448,7 +367,7 @@ static int check_pairc(const struct xs_maps *m, uint32_t set, const struct xs_co
 		return -ENOMEM;
 	rc = array_read(m->pairc[set], got, sizeof(*got), (__u32)f->npairc);
 	if (rc) {
-		say(err, errlen, "reading xs_pairc_%u: %s", set, strerror(-rc));
+		xs_say(err, errlen, "reading xs_pairc_%u: %s", set, strerror(-rc));
 		goto out;
 	}
 	for (uint16_t s = 0; s < f->npairc; s++) {
@@ -458,12 +377,12 @@ static int check_pairc(const struct xs_maps *m, uint32_t set, const struct xs_co
 			continue;
 		while (xs_pair_class_of(&got[s], d) == xs_pair_class_of(&f->pairc[s], d))
 			d++;
-		say(err, errlen,
-		    "xs_pairc_%u row %u: the pair %s -> %s is of class %s; the policy in force "
-		    "makes it %s" AGAIN,
-		    set, s, seg_text(c, s, s1, sizeof(s1)), seg_text(c, d, s2, sizeof(s2)),
-		    class_name(xs_pair_class_of(&got[s], d)),
-		    class_name(xs_pair_class_of(&f->pairc[s], d)));
+		xs_say(err, errlen,
+		       "xs_pairc_%u row %u: the pair %s -> %s is of class %s; the policy in force "
+		       "makes it %s" AGAIN,
+		       set, s, seg_text(c, s, s1, sizeof(s1)), seg_text(c, d, s2, sizeof(s2)),
+		       class_name(xs_pair_class_of(&got[s], d)),
+		       class_name(xs_pair_class_of(&f->pairc[s], d)));
 		rc = -EBADMSG;
 		goto out;
 	}
@@ -497,11 +416,11 @@ static int check_pairs(const struct xs_maps *m, uint32_t set, const struct xs_co
 	char s1[96], s2[96], r1[64], r2[64];
 	int rc;
 
-	rc = hash_read(m->pairs[set], sizeof(__u32), offsetof(struct xs_pair_entry, val),
-		       sizeof(struct xs_rule_val), sizeof(*got), XS_MAX_PAIR_ENTRIES, (void **)&got,
-		       &ngot);
+	rc = xs_map_records(m->pairs[set], sizeof(__u32), sizeof(struct xs_rule_val),
+			    XS_MAX_PAIR_ENTRIES, (void **)&got, &ngot, sizeof(*got),
+			    offsetof(struct xs_pair_entry, val));
 	if (rc) {
-		say(err, errlen, "reading xs_pairs_%u: %s", set, strerror(-rc));
+		xs_say(err, errlen, "reading xs_pairs_%u: %s", set, strerror(-rc));
 		return rc;
 	}
 	qsort(got, ngot, sizeof(*got), pair_cmp); /* f->pairs is by key */
@@ -514,28 +433,29 @@ static int check_pairs(const struct xs_maps *m, uint32_t set, const struct xs_co
 		seg_text(c, dst, s2, sizeof(s2));
 		if (d < 0) {
 			rule_text(&got[i].val, r1, sizeof(r1));
-			say(err, errlen,
-			    "xs_pairs_%u holds %s for the pair %s -> %s, which has no pair-wide "
-			    "entry in the policy in force" AGAIN,
-			    set, r1, s1, s2);
+			xs_say(err, errlen,
+			       "xs_pairs_%u holds %s for the pair %s -> %s, which has no pair-wide "
+			       "entry in the policy in force" AGAIN,
+			       set, r1, s1, s2);
 			rc = -EBADMSG;
 			break;
 		}
 		if (d > 0) {
 			rule_text(&f->pairs[j].val, r2, sizeof(r2));
-			say(err, errlen,
-			    "xs_pairs_%u lacks the pair-wide entry of %s -> %s, %s" AGAIN, set, s1,
-			    s2, r2);
+			xs_say(err, errlen,
+			       "xs_pairs_%u lacks the pair-wide entry of %s -> %s, %s" AGAIN, set,
+			       s1, s2, r2);
 			rc = -EBADMSG;
 			break;
 		}
 		if (memcmp(&got[i].val, &f->pairs[j].val, sizeof(got[i].val))) {
 			rule_text(&got[i].val, r1, sizeof(r1));
 			rule_text(&f->pairs[j].val, r2, sizeof(r2));
-			say(err, errlen,
-			    "xs_pairs_%u holds %s for the pair %s -> %s; the policy in force gives "
-			    "%s" AGAIN,
-			    set, r1, s1, s2, r2);
+			xs_say(err, errlen,
+			       "xs_pairs_%u holds %s for the pair %s -> %s; the policy in force "
+			       "gives "
+			       "%s" AGAIN,
+			       set, r1, s1, s2, r2);
 			rc = -EBADMSG;
 			break;
 		}
@@ -557,15 +477,15 @@ int xs_fast_check(const struct xs_maps *m, uint32_t set, const struct xs_compile
 		return -EINVAL;
 	if (bpf_map_lookup_elem(m->fast, &set, &info)) {
 		rc = -errno;
-		say(err, errlen, "reading xs_fast: %s", strerror(errno));
+		xs_say(err, errlen, "reading xs_fast: %s", strerror(errno));
 		return rc;
 	}
 	if (!(info.flags & XS_FASTF_READY))
 		return 0; /* the tries decide: what verify reads back */
 	rc = xs_fast_build(c, &f);
 	if (rc) {
-		say(err, errlen, "deriving the fast path's tables of the policy in force: %s",
-		    rc == -EINVAL ? "its tables hold entries no compiler makes" : strerror(-rc));
+		xs_say(err, errlen, "deriving the fast path's tables of the policy in force: %s",
+		       rc == -EINVAL ? "its tables hold entries no compiler makes" : strerror(-rc));
 		return rc == -EINVAL ? -EBADMSG : rc;
 	}
 	rc = check_info(&info, &f->info, set, err, errlen);
@@ -613,6 +533,6 @@ int xs_readback_checked(const struct xs_maps *m, struct xs_compiled **out, struc
 		xs_compiled_free(*out);
 		*out = NULL;
 	}
-	say(err, errlen, "the policy changed again and again while it was read");
+	xs_say(err, errlen, "the policy changed again and again while it was read");
 	return -EAGAIN;
 }

@@ -167,7 +167,7 @@ out:
 /* Read the bucket of `k` (under its lock) into `buf`; its table in *t and
  * index in *idx. */
 static int read_bucket(const struct xs_maps *m, const struct xs_tuple *k, struct flow_table *t,
-		       __u32 *idx, void *buf)
+		       __u32 *idx, struct xs_flow6_bucket *buf)
 {
 	struct flow_table all[2];
 	struct xs_config cfg;
@@ -200,19 +200,28 @@ static int find_way(const struct flow_table *t, const char *buf, const struct xs
 	return -1;
 }
 
+/* Read the bucket of `k` into `buf` and find k's way: the way, or -ENOENT
+ * (or another negative errno); its table in *t and bucket index in *idx. */
+static int locate(const struct xs_maps *m, const struct xs_tuple *k, struct flow_table *t,
+		  __u32 *idx, struct xs_flow6_bucket *buf)
+{
+	int rc = read_bucket(m, k, t, idx, buf), w;
+
+	if (rc)
+		return rc;
+	w = find_way(t, (const char *)buf, k);
+	return w < 0 ? -ENOENT : w;
+}
+
 int xs_flow_find(const struct xs_maps *m, const struct xs_tuple *k, struct xs_flow_hdr *out)
 {
 	struct xs_flow6_bucket buf; /* the larger of the two */
 	struct flow_table t;
 	__u32 idx;
-	int rc, w;
+	int w = locate(m, k, &t, &idx, &buf);
 
-	rc = read_bucket(m, k, &t, &idx, &buf);
-	if (rc)
-		return rc;
-	w = find_way(&t, (const char *)&buf, k);
 	if (w < 0)
-		return -ENOENT;
+		return w;
 	*out = *way(&t, (const char *)&buf, w);
 	return 0;
 }
@@ -223,14 +232,10 @@ int xs_flow_delete(const struct xs_maps *m, const struct xs_tuple *k)
 	struct xs_flow_hdr *h;
 	struct flow_table t;
 	__u32 idx;
-	int rc, w;
+	int w = locate(m, k, &t, &idx, &buf);
 
-	rc = read_bucket(m, k, &t, &idx, &buf);
-	if (rc)
-		return rc;
-	w = find_way(&t, (const char *)&buf, k);
 	if (w < 0)
-		return -ENOENT;
+		return w;
 	h = (struct xs_flow_hdr *)way(&t, (const char *)&buf, w);
 	h->state = 0;
 	h->expires_ns = 0;

@@ -51,10 +51,7 @@ uint32_t xs_generation_in_force(const struct xs_config *cfg, bool *rolled_back)
 
 /* ---- Reading maps ------------------------------------------------------------- */
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
+void xs_say(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -187,10 +184,8 @@ static bool in_set(const void *key, void *ctx)
 	return *(const __u32 *)key == *(const __u32 *)ctx;
 }
 
-/* An LPM map's entries as an array of (key, value) records of `rsz` bytes
- * (key first, value at `voff`). */
-static int dump_lpm(int fd, size_t ksz, size_t vsz, size_t max, void **out, size_t *n, size_t rsz,
-		    size_t voff)
+int xs_map_records(int fd, size_t ksz, size_t vsz, size_t max, void **out, size_t *n, size_t rsz,
+		   size_t voff)
 {
 	void *keys, *vals;
 	char *rec;
@@ -262,7 +257,7 @@ static int read_origins(const struct xs_maps *m, uint32_t set, struct xs_policy 
 	rc = dump(m->origins, sizeof(*keys), sizeof(*vals), 2 * (XS_MAX_RULES + XS_MAX_SEGMENTS),
 		  in_set, &set, (void **)&keys, (void **)&vals, &n);
 	if (rc) {
-		say(err, errlen, "reading xs_origins: %s", strerror(-rc));
+		xs_say(err, errlen, "reading xs_origins: %s", strerror(-rc));
 		return rc;
 	}
 	recs = calloc(n + 1, sizeof(*recs));
@@ -346,7 +341,7 @@ static int read_origins(const struct xs_maps *m, uint32_t set, struct xs_policy 
 	}
 out:
 	if (rc == -ENOMEM)
-		say(err, errlen, "out of memory");
+		xs_say(err, errlen, "out of memory");
 	free(keys);
 	free(vals);
 	free(recs);
@@ -508,40 +503,42 @@ static int read_tables(const struct xs_maps *m, uint32_t set, struct xs_compiled
 	void *out;
 	int rc;
 
-#define TRY(what, call)                                                          \
-	do {                                                                     \
-		rc = (call);                                                     \
-		if (rc) {                                                        \
-			say(err, errlen, "reading %s: %s", what, strerror(-rc)); \
-			goto fail;                                               \
-		}                                                                \
+#define TRY(what, call)                                                             \
+	do {                                                                        \
+		rc = (call);                                                        \
+		if (rc) {                                                           \
+			xs_say(err, errlen, "reading %s: %s", what, strerror(-rc)); \
+			goto fail;                                                  \
+		}                                                                   \
 	} while (0)
 
-	TRY("xs_seg4", dump_lpm(m->seg4[set], sizeof(struct xs_lpm4_key), sizeof(struct xs_seg_val),
-				XS_MAX_PREFIXES4, &out, &c->nv4, sizeof(*c->v4),
-				offsetof(struct xs_lpm4_entry, val)));
+	TRY("xs_seg4", xs_map_records(m->seg4[set], sizeof(struct xs_lpm4_key),
+				      sizeof(struct xs_seg_val), XS_MAX_PREFIXES4, &out, &c->nv4,
+				      sizeof(*c->v4), offsetof(struct xs_lpm4_entry, val)));
 	c->v4 = out;
-	TRY("xs_seg6", dump_lpm(m->seg6[set], sizeof(struct xs_lpm6_key), sizeof(struct xs_seg_val),
-				XS_MAX_PREFIXES6, &out, &c->nv6, sizeof(*c->v6),
-				offsetof(struct xs_lpm6_entry, val)));
+	TRY("xs_seg6", xs_map_records(m->seg6[set], sizeof(struct xs_lpm6_key),
+				      sizeof(struct xs_seg_val), XS_MAX_PREFIXES6, &out, &c->nv6,
+				      sizeof(*c->v6), offsetof(struct xs_lpm6_entry, val)));
 	c->v6 = out;
-	TRY("xs_rules", dump_lpm(m->rules[set], sizeof(struct xs_rule_key),
-				 sizeof(struct xs_rule_val), XS_MAX_RULE_ENTRIES, &out, &c->nrules,
-				 sizeof(*c->rules), offsetof(struct xs_rule_entry, val)));
+	TRY("xs_rules",
+	    xs_map_records(m->rules[set], sizeof(struct xs_rule_key), sizeof(struct xs_rule_val),
+			   XS_MAX_RULE_ENTRIES, &out, &c->nrules, sizeof(*c->rules),
+			   offsetof(struct xs_rule_entry, val)));
 	c->rules = out;
-	TRY("xs_rexact", dump_lpm(m->rexact[set], sizeof(struct xs_rule_key),
-				  sizeof(struct xs_rule_val), XS_MAX_RULE_ENTRIES, &out, &nexact,
-				  sizeof(*exact), offsetof(struct xs_rule_entry, val)));
+	TRY("xs_rexact",
+	    xs_map_records(m->rexact[set], sizeof(struct xs_rule_key), sizeof(struct xs_rule_val),
+			   XS_MAX_RULE_ENTRIES, &out, &nexact, sizeof(*exact),
+			   offsetof(struct xs_rule_entry, val)));
 	exact = out;
 	if (c->nrules + nexact > XS_MAX_RULE_ENTRIES) {
 		rc = -E2BIG;
-		say(err, errlen, "more rule entries than XS_MAX_RULE_ENTRIES");
+		xs_say(err, errlen, "more rule entries than XS_MAX_RULE_ENTRIES");
 		goto fail;
 	}
 	nr = realloc(c->rules, (c->nrules + nexact + 1) * sizeof(*nr));
 	if (!nr) {
 		rc = -ENOMEM;
-		say(err, errlen, "out of memory");
+		xs_say(err, errlen, "out of memory");
 		goto fail;
 	}
 	c->rules = nr;
@@ -553,13 +550,13 @@ static int read_tables(const struct xs_maps *m, uint32_t set, struct xs_compiled
 
 	if (bpf_map_lookup_elem(m->sets, &set, &c->setinfo)) {
 		rc = -errno;
-		say(err, errlen, "reading xs_sets: %s", strerror(errno));
+		xs_say(err, errlen, "reading xs_sets: %s", strerror(errno));
 		goto fail;
 	}
 	if (c->setinfo.nbinds >= XS_MAX_BINDS) {
 		rc = -EBADMSG;
-		say(err, errlen, "xs_sets says %u binds (at most %d)", c->setinfo.nbinds,
-		    XS_MAX_BINDS - 1);
+		xs_say(err, errlen, "xs_sets says %u binds (at most %d)", c->setinfo.nbinds,
+		       XS_MAX_BINDS - 1);
 		goto fail;
 	}
 	c->nbinds = c->setinfo.nbinds + 1;
@@ -571,17 +568,17 @@ static int read_tables(const struct xs_maps *m, uint32_t set, struct xs_compiled
 	for (__u32 i = 1; i < c->nbinds; i++) {
 		if (bpf_map_lookup_elem(m->binds[set], &i, &c->binds[i])) {
 			rc = -errno;
-			say(err, errlen, "reading xs_binds: %s", strerror(errno));
+			xs_say(err, errlen, "reading xs_binds: %s", strerror(errno));
 			goto fail;
 		}
 	}
-	TRY("xs_bind4", dump_lpm(m->bind4[set], sizeof(struct xs_bind4_key), sizeof(__u32),
-				 XS_MAX_BIND_PREFIXES, &out, &c->nbind4, sizeof(*c->bind4),
-				 offsetof(struct xs_bind4_entry, val)));
+	TRY("xs_bind4", xs_map_records(m->bind4[set], sizeof(struct xs_bind4_key), sizeof(__u32),
+				       XS_MAX_BIND_PREFIXES, &out, &c->nbind4, sizeof(*c->bind4),
+				       offsetof(struct xs_bind4_entry, val)));
 	c->bind4 = out;
-	TRY("xs_bind6", dump_lpm(m->bind6[set], sizeof(struct xs_bind6_key), sizeof(__u32),
-				 XS_MAX_BIND_PREFIXES, &out, &c->nbind6, sizeof(*c->bind6),
-				 offsetof(struct xs_bind6_entry, val)));
+	TRY("xs_bind6", xs_map_records(m->bind6[set], sizeof(struct xs_bind6_key), sizeof(__u32),
+				       XS_MAX_BIND_PREFIXES, &out, &c->nbind6, sizeof(*c->bind6),
+				       offsetof(struct xs_bind6_entry, val)));
 	c->bind6 = out;
 	return 0;
 #undef TRY
@@ -603,11 +600,11 @@ int xs_readback_set(const struct xs_maps *m, uint32_t set, struct xs_compiled **
 		return -EINVAL;
 	memset(&meta, 0, sizeof(meta));
 	if (bpf_map_lookup_elem(m->meta, &set, &meta)) {
-		say(err, errlen, "reading xs_meta: %s", strerror(errno));
+		xs_say(err, errlen, "reading xs_meta: %s", strerror(errno));
 		return -errno;
 	}
 	if (!meta.generation) {
-		say(err, errlen, "policy set %u holds no policy", set);
+		xs_say(err, errlen, "policy set %u holds no policy", set);
 		return -ENOENT;
 	}
 	c = calloc(1, sizeof(*c));
@@ -635,13 +632,13 @@ int xs_readback_set(const struct xs_maps *m, uint32_t set, struct xs_compiled **
 	for (__u32 i = 0; i < c->nseginfo; i++) {
 		if (bpf_map_lookup_elem(m->seginfo[set], &i, &c->seginfo[i])) {
 			rc = -errno;
-			say(err, errlen, "reading xs_seginfo: %s", strerror(errno));
+			xs_say(err, errlen, "reading xs_seginfo: %s", strerror(errno));
 			goto fail;
 		}
 	}
 	rc = read_overlays(m, set, c);
 	if (rc) {
-		say(err, errlen, "reading xs_overlays: %s", strerror(-rc));
+		xs_say(err, errlen, "reading xs_overlays: %s", strerror(-rc));
 		goto fail;
 	}
 	xs_compiled_sort(c);
@@ -649,21 +646,22 @@ int xs_readback_set(const struct xs_maps *m, uint32_t set, struct xs_compiled **
 	if (!rc)
 		rc = fill_bindings(c);
 	if (rc) {
-		say(err, errlen, "out of memory");
+		xs_say(err, errlen, "out of memory");
 		goto fail;
 	}
 	/* byte for byte what apply pushed: the tables hash to the metadata's hash */
 	rc = xs_compiled_rehash(c, hash);
 	if (rc) {
-		say(err, errlen, "out of memory");
+		xs_say(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (memcmp(hash, meta.hash, sizeof(hash))) {
 		rc = -EBADMSG;
-		say(err, errlen,
-		    "the tables of policy set %u do not hash to its recorded SHA-256 (written by "
-		    "another xdpseg version?): apply the policy again",
-		    set);
+		xs_say(err, errlen,
+		       "the tables of policy set %u do not hash to its recorded SHA-256 (written "
+		       "by "
+		       "another xdpseg version?): apply the policy again",
+		       set);
 		goto fail;
 	}
 	memcpy(c->hash, meta.hash, sizeof(c->hash));
@@ -690,12 +688,12 @@ int xs_readback(const struct xs_maps *m, struct xs_compiled **out, struct xs_rea
 		memset(&rb, 0, sizeof(rb));
 		rc = xs_config_read(m, &rb.cfg);
 		if (rc) {
-			say(err, errlen, "reading xs_config: %s", strerror(-rc));
+			xs_say(err, errlen, "reading xs_config: %s", strerror(-rc));
 			return rc;
 		}
 		rb.generation = xs_generation_in_force(&rb.cfg, &rb.rolled_back);
 		if (!rb.generation) {
-			say(err, errlen, "no policy is applied");
+			xs_say(err, errlen, "no policy is applied");
 			return -ENOENT;
 		}
 		rb.set = rb.generation & 1;
@@ -703,7 +701,7 @@ int xs_readback(const struct xs_maps *m, struct xs_compiled **out, struct xs_rea
 		if (!rc) {
 			rc = xs_meta_get(m, rb.set, &rb.meta);
 			if (rc)
-				say(err, errlen, "reading xs_meta: %s", strerror(-rc));
+				xs_say(err, errlen, "reading xs_meta: %s", strerror(-rc));
 		}
 		if (xs_config_read(m, &again) == 0 &&
 		    (again.generation != rb.cfg.generation ||
@@ -714,7 +712,7 @@ int xs_readback(const struct xs_maps *m, struct xs_compiled **out, struct xs_rea
 		}
 	}
 	if (rc == -EAGAIN)
-		say(err, errlen, "the policy changed again and again while it was read");
+		xs_say(err, errlen, "the policy changed again and again while it was read");
 	if (!rc && info)
 		*info = rb;
 	return rc;

@@ -60,6 +60,19 @@ int xs_readback_set(const struct xs_maps *m, uint32_t set, struct xs_compiled **
 int xs_readback(const struct xs_maps *m, struct xs_compiled **out, struct xs_readback *info,
 		char *err, size_t errlen);
 
+/* ---- Shared by the readers of the maps (readback.c, fastcheck.c) ---------------- */
+
+/* Format a message into `err` (errlen bytes; nothing when NULL). */
+void xs_say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * A hash or LPM map's entries, at most `max` (-E2BIG beyond), as a malloc'd
+ * array of (key, value) records of `rsz` bytes: key (ksz bytes) first, value
+ * (vsz bytes) at `voff`. Returns 0 or a negative errno.
+ */
+int xs_map_records(int fd, size_t ksz, size_t vsz, size_t max, void **out, size_t *n, size_t rsz,
+		   size_t voff);
+
 /* A tracked connection, as the flow table holds it (xs_flow4/xs_flow6). */
 struct xs_ct_entry {
 	struct xs_tuple k;
