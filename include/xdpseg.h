@@ -677,8 +677,22 @@ enum xs_hook {
 	XS_HOOK_EGRESS = 1,  /* TC egress */
 };
 
+/*
+ * Every ring-buffer record starts with a __u16 kind (XS_REC_*), so a reader
+ * dispatches on it, and checks the record's size against the kind's struct.
+ */
+enum xs_rec_kind {
+	XS_REC_EVENT = 1, /* struct xs_event, then `snap_len` bytes of the packet */
+};
+
+/* Bytes of a packet an event may carry, at most. */
+#define XS_EV_SNAP_MAX 256
+
 struct xs_event {
-	__u64 ts_ns; /* bpf_ktime_get_coarse_ns() (a tick's resolution) */
+	__u16 kind;	/* XS_REC_EVENT */
+	__u16 snap_len; /* bytes of the frame that follow the struct (0: none) */
+	__u32 reserved; /* 0 */
+	__u64 ts_ns;	/* bpf_ktime_get_coarse_ns() (a tick's resolution) */
 	__u32 ifindex;
 	__u32 rule_id; /* 0 when no rule or default applies (malformed, ...) */
 	__u32 pkt_len;
@@ -698,7 +712,7 @@ struct xs_event {
 	__u8 saddr[16];
 	__u8 daddr[16];
 };
-XS_ASSERT_SIZE(struct xs_event, 72);
+XS_ASSERT_SIZE(struct xs_event, 80);
 
 /* An ARP packet (a bound port's spoofed sender): saddr/daddr are the ARP
  * sender and target IPv4 addresses, proto is 0. */

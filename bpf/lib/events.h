@@ -90,6 +90,9 @@ static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_co
 		stats_misc(XS_STAT_EV_LOST);
 		return;
 	}
+	e->kind = XS_REC_EVENT;
+	e->snap_len = 0;
+	e->reserved = 0;
 	e->ts_ns = coarse_now;
 	e->ifindex = ctx->ifindex;
 	e->rule_id = d->rule_id;
@@ -131,6 +134,7 @@ static __always_inline void ev_rollback(const struct xs_ctx *ctx, __u32 generati
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = XS_REC_EVENT;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->ifindex = ctx->ifindex;
 	e->pkt_len = ctx->len;

@@ -19,8 +19,15 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	struct h *h = ctx;
 
-	cr_assert_eq(len, sizeof(struct xs_event), "event of %zu bytes, struct xs_event is %zu",
-		     len, sizeof(struct xs_event));
+	const struct xs_event *e = data;
+
+	cr_assert_geq(len, sizeof(*e), "record of %zu bytes, struct xs_event is %zu", len,
+		      sizeof(*e));
+	if (e->kind != XS_REC_EVENT)
+		return 0;
+	cr_assert_eq(len, sizeof(*e) + e->snap_len,
+		     "event of %zu bytes, %zu + snap_len %u expected", len, sizeof(*e),
+		     e->snap_len);
 	if (h->nev < H_MAX_EVENTS)
 		memcpy(&h->ev[h->nev++], data, sizeof(struct xs_event));
 	return 0;

@@ -134,7 +134,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	struct tm tm;
 	int64_t real;
 
-	if (size < sizeof(*e) || stop)
+	/* another kind of record, or a short one: not an event to show */
+	if (size < sizeof(*e) || e->kind != XS_REC_EVENT || stop)
 		return 0;
 	if (e->flags & XS_EVF_ROLLBACK) {
 		iface_name(w->maps, e->ifindex, ifn, sizeof(ifn));
