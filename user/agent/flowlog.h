@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Flow records (xdpseg(8), FLOW RECORDS): what the agent tells of the flows
+ * the datapath tracks and of the packets it drops, in the manner of Azure's
+ * NSG flow logs: a record when a flow begins (B), a periodic update while it
+ * lives (C), one when it ends (E, with the cause) and, per interval, one per
+ * denied (source, destination, protocol, port) with a count (D).
+ *
+ * This file is the bookkeeping only, with no map access: it is fed the flow
+ * tables' live entries (a scan every few seconds), the flow-end records the
+ * datapath sends itself (FIN, RST, eviction, revocation, a grant's end) and
+ * the drop events, and hands every record, one JSON object on one line, to
+ * its emit callback (the sinks: flowsink.c, the socket's followers). Names
+ * (segments, the rule's FILE:LINE, the interface, the policy's hash) come
+ * from a callback too.
+ */
+#ifndef XS_AGENT_FLOWLOG_H
+#define XS_AGENT_FLOWLOG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xdpseg.h"
+
+/* Version of the records' format ("schema"); bumped when a field changes meaning. */
+#define FLOWLOG_SCHEMA 1
+
+/* Why a flow's record says it ended. */
+enum flowlog_cause {
+	FLOWLOG_END_FIN,	   /* TCP: FIN both ways */
+	FLOWLOG_END_RST,	   /* TCP: RST */
+	FLOWLOG_END_EXPIRED,	   /* idle past its timeout (found by a scan) */
+	FLOWLOG_END_EVICTED,	   /* its slot went to a new flow (the table's bucket was full) */
+	FLOWLOG_END_REVOKED,	   /* decided again under a new policy, and dropped */
+	FLOWLOG_END_GRANT_EXPIRED, /* the grant that accepted it ended */
+	FLOWLOG_END_REMOVED,	   /* gone from the table with no record of why */
+	FLOWLOG_END__COUNT,
+};
+
+const char *flowlog_cause_name(enum flowlog_cause c);
+
+/* A tracked flow, as the table or an end record tells it. */
+struct flowlog_flow {
+	struct xs_tuple key; /* normalised: side a is the smaller (address, port) */
+	bool init_b;	     /* the initiator is side b */
+	uint8_t ct_state;    /* enum xs_ct_state */
+	uint8_t verdict;     /* XS_VERDICT_ALLOW or XS_VERDICT_AUDIT */
+	uint8_t hook;	     /* enum xs_hook, when ifindex is known */
+	uint16_t rule_id;    /* what accepted it, in set generation & 1 */
+	uint16_t src_seg;    /* the initiator's segment */
+	uint16_t dst_seg;
+	uint32_t generation;
+	uint32_t ifindex;  /* 0: not known */
+	uint64_t start_ns; /* the datapath's clock, as every _ns here */
+	uint64_t expires_ns;
+	uint64_t packets[2]; /* [0]: initiator to responder, [1]: back */
+	uint64_t bytes[2];
+};
+
+/* A dropped packet, from a drop event. */
+struct flowlog_drop {
+	uint8_t family;
+	uint8_t proto;
+	uint8_t hook;
+	uint8_t reason; /* enum xs_reason */
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint16_t dport; /* host order; ICMP: the type */
+	uint16_t rule_id;
+	uint16_t src_seg;
+	uint16_t dst_seg;
+	uint32_t generation;
+	uint32_t ifindex;
+	uint32_t len;
+	uint64_t ts_ns;
+};
+
+/* What a record names. Empty strings where unknown. */
+struct flowlog_names {
+	char rule[256]; /* FILE:LINE, or the default that decided */
+	char src_seg[XS_ORIGIN_TEXT_LEN];
+	char dst_seg[XS_ORIGIN_TEXT_LEN];
+	char iface[IF_NAMESIZE + 8];
+	char policy_hash[65];
+};
+
+typedef void (*flowlog_name_fn)(void *arg, uint32_t generation, uint16_t rule_id, uint16_t src_seg,
+				uint16_t dst_seg, uint32_t ifindex, struct flowlog_names *n);
+/* One record: `kind` is "begin", "update", "end" or "deny"; `line` its JSON. */
+typedef void (*flowlog_emit_fn)(void *arg, const char *kind, const char *line);
+
+struct flowlog_opts {
+	unsigned int update_s;	 /* seconds between a live flow's updates (0: none) */
+	unsigned int deny_s;	 /* seconds a deny record aggregates */
+	size_t max_deny_keys;	 /* distinct denials per interval; past it, one overflow record */
+	const char *host;	 /* the "host" field */
+	int64_t mono_to_real_ns; /* the datapath's clock to the wall clock */
+	flowlog_name_fn name;
+	flowlog_emit_fn emit;
+	void *arg; /* of both */
+};
+
+struct flowlog;
+
+/* NULL when out of memory. The options are copied (host too). */
+struct flowlog *flowlog_new(const struct flowlog_opts *o);
+void flowlog_free(struct flowlog *fl);
+/* The wall clock moved (a step of the clock): the new offset. */
+void flowlog_set_clock(struct flowlog *fl, int64_t mono_to_real_ns);
+
+/*
+ * A scan of the flow tables at the datapath's `now_ns`: begin, every entry
+ * that is a flow (not a remembered denial), end. A new flow gets its begin
+ * record, a known one an update when update_s passed since its last record,
+ * an expired one its end (EXPIRED); one no scan shows any more, its end
+ * (REMOVED) unless the datapath told why.
+ */
+void flowlog_scan_begin(struct flowlog *fl, uint64_t now_ns);
+void flowlog_scan_entry(struct flowlog *fl, const struct flowlog_flow *f);
+void flowlog_scan_end(struct flowlog *fl);
+
+/* The datapath ended flow `f` at `end_ns` (its flow-end record). A flow no
+ * scan saw gets its begin record first. */
+void flowlog_ended(struct flowlog *fl, const struct flowlog_flow *f, enum flowlog_cause cause,
+		   uint64_t end_ns);
+
+/* A dropped packet: counted in its interval's deny record. */
+void flowlog_dropped(struct flowlog *fl, const struct flowlog_drop *d);
+
+/* The time is `now_ns`: deny records whose interval is over go out. */
+void flowlog_tick(struct flowlog *fl, uint64_t now_ns);
+
+/* Deny records now, whatever their interval (the agent stops). */
+void flowlog_flush(struct flowlog *fl);
+
+/* Flows known (begun, not ended), for the status. */
+size_t flowlog_live(const struct flowlog *fl);
+
+#endif /* XS_AGENT_FLOWLOG_H */
