@@ -315,3 +315,49 @@ Test(agent_config, optional)
 	unsetenv("XDPSEG_CONFIG");
 	cr_assert_str_eq(agent_config_path(), AGENT_CONFIG_FILE);
 }
+
+Test(agent_config, flow_record_keys)
+{
+	struct agent_config c;
+
+	cr_assert_str_empty(read_conf("", &c));
+	cr_assert_str_empty(c.flow_log);
+	cr_assert_eq(c.flow_log_size, 100ULL << 20);
+	cr_assert_eq(c.flow_log_keep, 5);
+	cr_assert(!c.flow_syslog);
+	cr_assert_eq(c.flow_update, 60);
+	cr_assert_eq(c.flow_deny, 60);
+	agent_config_free(&c);
+
+	cr_assert_str_empty(read_conf("flow-log = /var/log/xdpseg/flows.ndjson\n"
+				      "flow-log-size = 512K\n"
+				      "flow-log-keep = 0\n"
+				      "flow-syslog = yes\n"
+				      "flow-update-interval = 5m\n"
+				      "flow-deny-interval = 10s\n",
+				      &c));
+	cr_assert_str_eq(c.flow_log, "/var/log/xdpseg/flows.ndjson");
+	cr_assert_eq(c.flow_log_size, 512 * 1024);
+	cr_assert_eq(c.flow_log_keep, 0);
+	cr_assert(c.flow_syslog);
+	cr_assert_eq(c.flow_update, 300);
+	cr_assert_eq(c.flow_deny, 10);
+	agent_config_free(&c);
+
+	cr_assert_str_eq(one_error("flow-log = flows.ndjson\n"),
+			 "1: error: flow-log 'flows.ndjson' is not an absolute path");
+	cr_assert_str_eq(one_error("flow-log-size = 10MB\n"),
+			 "1: error: bad value '10MB' for flow-log-size: bytes, or a number with K, "
+			 "M or G, as 100M (0: never rotate)");
+	cr_assert_str_eq(one_error("flow-log-keep = 101\n"),
+			 "1: error: bad value '101' for flow-log-keep: a whole number, 0 to 100");
+	cr_assert_str_eq(one_error("flow-syslog = on\n"),
+			 "1: error: bad value 'on' for flow-syslog: use yes or no");
+	cr_assert_str_eq(one_error("flow-update-interval = 60\n"),
+			 "1: error: bad value '60' for flow-update-interval: a duration with its "
+			 "unit from 1s to 1d, as 30s, 1m or 15m");
+	cr_assert_str_eq(
+		one_error("flow-deny-interval = 2d\n"),
+		"1: error: bad value '2d' for flow-deny-interval: a duration with its unit "
+		"from 1s to 1d, as 30s, 1m or 15m");
+}

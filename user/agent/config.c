@@ -35,6 +35,12 @@ static const char *const key_names[AGENT_KEY__COUNT] = {
 	[AGENT_KEY_FAILSAFE] = "failsafe",
 	[AGENT_KEY_GRANT_MAX] = "grant-max",
 	[AGENT_KEY_GRANT_REASON] = "grant-reason",
+	[AGENT_KEY_FLOW_LOG] = "flow-log",
+	[AGENT_KEY_FLOW_LOG_SIZE] = "flow-log-size",
+	[AGENT_KEY_FLOW_LOG_KEEP] = "flow-log-keep",
+	[AGENT_KEY_FLOW_SYSLOG] = "flow-syslog",
+	[AGENT_KEY_FLOW_UPDATE] = "flow-update-interval",
+	[AGENT_KEY_FLOW_DENY] = "flow-deny-interval",
 };
 
 const char *agent_key_name(enum agent_key k)
@@ -206,6 +212,58 @@ static int set_path(struct reader *r, const char *key, const char *value, char *
 	return 0;
 }
 
+/* A size in bytes with an optional unit: 4096, 512K, 100M, 2G (powers of 1024). */
+static int parse_size(const char *value, uint64_t *out)
+{
+	uint64_t mult = 1;
+	char *end;
+	unsigned long long n;
+
+	if (value[0] < '0' || value[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		if (end[1])
+			return -EINVAL;
+		switch (*end) {
+		case 'K':
+			mult = 1ULL << 10;
+			break;
+		case 'M':
+			mult = 1ULL << 20;
+			break;
+		case 'G':
+			mult = 1ULL << 30;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (n > (1ULL << 50) / mult)
+		return -EINVAL;
+	*out = n * mult;
+	return 0;
+}
+
+/* `flow-update-interval`, `flow-deny-interval`: a duration, 1 s to 1 day. */
+static int set_interval(struct reader *r, const char *key, const char *value, unsigned int *dst)
+{
+	uint64_t secs;
+
+	if (xs_parse_duration(value, &secs) || secs < 1 || secs > 86400) {
+		add_error(r,
+			  "bad value '%s' for %s: a duration with its unit from 1s to 1d, as 30s, "
+			  "1m or 15m",
+			  value, key);
+		return -EINVAL;
+	}
+	*dst = (unsigned int)secs;
+	return 0;
+}
+
 /* `policy`: relative to the configuration file's folder. */
 static int set_policy(struct reader *r, struct agent_config *c, const char *value)
 {
@@ -358,6 +416,42 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 			return -EINVAL;
 		}
 		return 0;
+	case AGENT_KEY_FLOW_LOG:
+		return set_path(r, key, value, c->flow_log, sizeof(c->flow_log));
+	case AGENT_KEY_FLOW_LOG_SIZE:
+		if (parse_size(value, &c->flow_log_size)) {
+			add_error(
+				r,
+				"bad value '%s' for flow-log-size: bytes, or a number with K, M or "
+				"G, as 100M (0: never rotate)",
+				value);
+			return -EINVAL;
+		}
+		return 0;
+	case AGENT_KEY_FLOW_LOG_KEEP:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno || *end || end == value || n < 0 || n > 100) {
+			add_error(r, "bad value '%s' for flow-log-keep: a whole number, 0 to 100",
+				  value);
+			return -EINVAL;
+		}
+		c->flow_log_keep = (unsigned int)n;
+		return 0;
+	case AGENT_KEY_FLOW_SYSLOG:
+		if (!strcmp(value, "yes")) {
+			c->flow_syslog = true;
+		} else if (!strcmp(value, "no")) {
+			c->flow_syslog = false;
+		} else {
+			add_error(r, "bad value '%s' for flow-syslog: use yes or no", value);
+			return -EINVAL;
+		}
+		return 0;
+	case AGENT_KEY_FLOW_UPDATE:
+		return set_interval(r, key, value, &c->flow_update);
+	case AGENT_KEY_FLOW_DENY:
+		return set_interval(r, key, value, &c->flow_deny);
 	default:
 		return -EINVAL;
 	}
@@ -487,6 +581,14 @@ static void set_defaults(struct agent_config *c)
 		c->interval = AGENT_RECONCILE_DEFAULT;
 	if (!c->line[AGENT_KEY_GRANT_MAX])
 		c->grant_max = AGENT_GRANT_MAX_DEFAULT;
+	if (!c->line[AGENT_KEY_FLOW_LOG_SIZE])
+		c->flow_log_size = AGENT_FLOW_LOG_SIZE_DEFAULT;
+	if (!c->line[AGENT_KEY_FLOW_LOG_KEEP])
+		c->flow_log_keep = AGENT_FLOW_LOG_KEEP_DEFAULT;
+	if (!c->flow_update)
+		c->flow_update = AGENT_FLOW_UPDATE_DEFAULT;
+	if (!c->flow_deny)
+		c->flow_deny = AGENT_FLOW_DENY_DEFAULT;
 	for (size_t i = 0; i < c->nfailsafe; i++)
 		c->failsafe[i].file = c->file;
 }

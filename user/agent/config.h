@@ -19,8 +19,12 @@
 #define AGENT_CONFIG_FILE "/etc/xdpseg/xdpseg.conf"
 #define AGENT_RECONCILE_DEFAULT 30 /* seconds */
 #define AGENT_CONFIG_MAX_BYTES (1u << 20)
-#define AGENT_SOCK_MAX 108		    /* sizeof(sun_path) */
-#define AGENT_GRANT_MAX_DEFAULT (24 * 3600) /* seconds: Azure JIT's longest window */
+#define AGENT_SOCK_MAX 108			   /* sizeof(sun_path) */
+#define AGENT_GRANT_MAX_DEFAULT (24 * 3600)	   /* seconds: Azure JIT's longest window */
+#define AGENT_FLOW_LOG_SIZE_DEFAULT (100ULL << 20) /* bytes */
+#define AGENT_FLOW_LOG_KEEP_DEFAULT 5
+#define AGENT_FLOW_UPDATE_DEFAULT 60 /* seconds, as NSG flow logs v2 */
+#define AGENT_FLOW_DENY_DEFAULT 60   /* seconds */
 
 enum agent_key {
 	AGENT_KEY_POLICY,
@@ -35,6 +39,12 @@ enum agent_key {
 	AGENT_KEY_FAILSAFE, /* repeatable */
 	AGENT_KEY_GRANT_MAX,
 	AGENT_KEY_GRANT_REASON,
+	AGENT_KEY_FLOW_LOG,
+	AGENT_KEY_FLOW_LOG_SIZE,
+	AGENT_KEY_FLOW_LOG_KEEP,
+	AGENT_KEY_FLOW_SYSLOG,
+	AGENT_KEY_FLOW_UPDATE,
+	AGENT_KEY_FLOW_DENY,
 	AGENT_KEY__COUNT,
 };
 
@@ -63,6 +73,13 @@ struct agent_config {
 	size_t nfailsafe;
 	uint64_t grant_max;	    /* `grant-max`, seconds (default 24h) */
 	bool grant_reason_required; /* `grant-reason = required` (default optional) */
+	/* Flow records (xdpseg(8), FLOW RECORDS): */
+	char flow_log[PATH_MAX];    /* `flow-log`: the NDJSON file ("": none) */
+	uint64_t flow_log_size;	    /* `flow-log-size`: rotate past it, bytes (0: never) */
+	unsigned int flow_log_keep; /* `flow-log-keep`: rotated files kept */
+	bool flow_syslog;	    /* `flow-syslog = yes` */
+	unsigned int flow_update;   /* `flow-update-interval`, seconds */
+	unsigned int flow_deny;	    /* `flow-deny-interval`, seconds */
 	int line[AGENT_KEY__COUNT]; /* the line that set each key (0: its default;
 				     * failsafe: the last one) */
 };
