@@ -119,9 +119,9 @@ static __always_inline int xs_drop(struct xs_run *r, struct xs_decision *d, int 
 	/* a first fragment dropped: no later fragment may ride an older entry */
 	if (r->p->frag == XS_FRAG_FIRST)
 		frag_forget(r->p);
-	stats_count(XS_VERDICT_DROP, d->reason, r->ctx->len);
+	stats_count(XS_VERDICT_DROP, d->reason, r->ctx->len,
+		    ev_send(r->ctx, r->cfg, r->p, d, r->gen, r->now));
 	stats_rule(r->set, d->rule_id, r->ctx->len, new_flow);
-	ev_send(r->ctx, r->cfg, r->p, d, r->gen, r->now);
 	return XS_DROP;
 }
 
@@ -175,7 +175,7 @@ static __always_inline int xs_later_fragment(struct xs_run *r)
 	};
 
 	if (verdict) {
-		stats_count(verdict - 1, XS_REASON_FRAGMENT, r->ctx->len);
+		stats_count(verdict - 1, XS_REASON_FRAGMENT, r->ctx->len, XS_EV_NONE);
 		return XS_PASS;
 	}
 	return xs_drop(r, &d, 0);
@@ -207,7 +207,7 @@ static __always_inline int xs_icmp_related(struct xs_run *r, struct xs_tuple *k)
 	/* a flow of a grant that has ended relates nothing */
 	if (v.deadline && clock_tai_s(r->cfg) >= v.deadline)
 		return 0;
-	stats_count(XS_VERDICT_ALLOW, XS_REASON_RELATED, r->ctx->len);
+	stats_count(XS_VERDICT_ALLOW, XS_REASON_RELATED, r->ctx->len, XS_EV_NONE);
 	return 1;
 }
 
@@ -220,7 +220,7 @@ static __always_inline int xs_established(struct xs_run *r, const struct xs_flow
 	stats_rule(r->set, v->rule_id, r->ctx->len, new_flow);
 	if (r->p->frag == XS_FRAG_FIRST)
 		frag_accept(r->p, v->rule_id, verdict, r->gen, r->now);
-	stats_count(verdict, XS_REASON_ESTABLISHED, r->ctx->len);
+	stats_count(verdict, XS_REASON_ESTABLISHED, r->ctx->len, XS_EV_NONE);
 	return XS_PASS;
 }
 
@@ -329,9 +329,9 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, 
 		decision_flip(d);
 	if (p->frag == XS_FRAG_FIRST)
 		frag_accept(p, d->rule_id, d->verdict, r->gen, r->now);
-	stats_count(d->verdict, d->reason, r->ctx->len);
+	stats_count(d->verdict, d->reason, r->ctx->len,
+		    ev_send(r->ctx, r->cfg, p, d, r->gen, r->now));
 	stats_rule(r->set, d->rule_id, r->ctx->len, 1);
-	ev_send(r->ctx, r->cfg, p, d, r->gen, r->now);
 	return XS_PASS;
 }
 
@@ -450,15 +450,15 @@ __attribute__((noinline)) int xs_decide(struct xs_pkt *p, struct xs_ctx *ctx)
 			return xs_drop_spoofed(&r, XS_REASON_SPOOFED);
 	}
 	if (ctx->parsed == XS_PARSE_NOT_IP) {
-		stats_count(XS_VERDICT_ALLOW, XS_REASON_NOT_IP, ctx->len);
+		stats_count(XS_VERDICT_ALLOW, XS_REASON_NOT_IP, ctx->len, XS_EV_NONE);
 		return XS_PASS;
 	}
 	if (p->exempt) {
-		stats_count(XS_VERDICT_ALLOW, XS_REASON_ND, ctx->len);
+		stats_count(XS_VERDICT_ALLOW, XS_REASON_ND, ctx->len, XS_EV_NONE);
 		return XS_PASS;
 	}
 	if (!r.gen) {
-		stats_count(XS_VERDICT_ALLOW, XS_REASON_NO_POLICY, ctx->len);
+		stats_count(XS_VERDICT_ALLOW, XS_REASON_NO_POLICY, ctx->len, XS_EV_NONE);
 		return XS_PASS;
 	}
 	return xs_policy(&r);
@@ -467,7 +467,8 @@ __attribute__((noinline)) int xs_decide(struct xs_pkt *p, struct xs_ctx *ctx)
 /* ---- Entry points ----------------------------------------------------------- */
 
 /* The parsed packet lives in per-CPU memory, not on the stack: the
- * verifier allows 512 bytes over the frames of a call chain. */
+ * verifier allows 512 bytes over the frames of a call chain. The decision
+ * leaves a packet's event to send here, where the frame is at hand. */
 static __always_inline int xs_handle(void *data, void *data_end, struct xs_ctx *ctx)
 {
 	__u32 zero = 0;
@@ -479,7 +480,10 @@ static __always_inline int xs_handle(void *data, void *data_end, struct xs_ctx *
 	__builtin_memset(p, 0, sizeof(*p));
 	rc = xs_parse(data, data_end, ctx->len, p);
 	ctx->parsed = rc == XS_PARSE_BAD ? XS_PARSED_BAD : (__u8)rc;
-	return xs_decide(p, ctx);
+	rc = xs_decide(p, ctx);
+	if (ctx->ev)
+		ev_flush(data, data_end);
+	return rc;
 }
 
 SEC("xdp")

@@ -5,7 +5,16 @@
 
 #include "maps.h"
 
-static __always_inline void stats_count(__u32 verdict, __u32 reason, __u32 len)
+/* An event handed to the entry point, which counts its outcome (events.h,
+ * ev_flush()): a value of a stats_count() `outcome` beyond enum xs_ev_outcome. */
+#define XS_EV_PENDING XS_EV__OUTCOMES
+
+/*
+ * Count a packet of `verdict` and `reason`, and what became of its event:
+ * `outcome` is an enum xs_ev_outcome, or XS_EV_PENDING when ev_flush()
+ * counts it, in the same slot, once the ring buffer took it or not.
+ */
+static __always_inline void stats_count(__u32 verdict, __u32 reason, __u32 len, __u32 outcome)
 {
 	__u32 idx = XS_STAT_IDX(verdict, reason);
 	struct xs_counter *c = bpf_map_lookup_elem(&xs_stats, &idx);
@@ -13,7 +22,19 @@ static __always_inline void stats_count(__u32 verdict, __u32 reason, __u32 len)
 	if (c) {
 		c->packets++;
 		c->bytes += len;
+		if (outcome < XS_EV__OUTCOMES)
+			c->ev[outcome]++;
 	}
+}
+
+/* The outcome of a packet's event sent after its decision (ev_flush()),
+ * counted in the packet's slot `idx`. */
+static __always_inline void stats_event(__u32 idx, __u32 outcome)
+{
+	struct xs_counter *c = bpf_map_lookup_elem(&xs_stats, &idx);
+
+	if (c && outcome < XS_EV__OUTCOMES)
+		c->ev[outcome]++;
 }
 
 static __always_inline void stats_misc(__u32 idx)

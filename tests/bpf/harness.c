@@ -28,8 +28,12 @@ static int on_event(void *ctx, void *data, size_t len)
 	cr_assert_eq(len, sizeof(*e) + e->snap_len,
 		     "event of %zu bytes, %zu + snap_len %u expected", len, sizeof(*e),
 		     e->snap_len);
-	if (h->nev < H_MAX_EVENTS)
+	cr_assert_leq(e->snap_len, XS_EV_SNAP_MAX, "event carries %u bytes, at most %u expected",
+		      e->snap_len, XS_EV_SNAP_MAX);
+	if (h->nev < H_MAX_EVENTS) {
+		memcpy(h->snap[h->nev], e + 1, e->snap_len);
 		memcpy(&h->ev[h->nev++], data, sizeof(struct xs_event));
+	}
 	return 0;
 }
 
@@ -67,6 +71,7 @@ void h_open(struct h *h)
 	/* every allowed new flow an event (a test of the bucket sets its own) */
 	cfg.allow_ev_rate = 1000000;
 	cfg.allow_ev_burst = 1000000;
+	cfg.snap_len = XS_DEFAULT_SNAP_LEN;
 	cr_assert_eq(bpf_map_update_elem(h->maps.config, &zero, &cfg, BPF_ANY), 0);
 }
 
@@ -161,6 +166,14 @@ void h_set_rate(struct h *h, uint32_t rate, uint32_t burst)
 	cfg.drop_ev_rate = rate;
 	cfg.drop_ev_burst = burst;
 	cr_assert_eq(bpf_map_update_elem(h->maps.config, &zero, &cfg, BPF_ANY), 0);
+}
+
+void h_set_snap(struct h *h, uint32_t snap_len)
+{
+	struct xs_config cfg = h_cfg(h);
+
+	cfg.snap_len = snap_len;
+	h_cfg_set(h, &cfg);
 }
 
 int h_try_run(struct h *h, bool egress, const struct pkt *p, int *retval)
@@ -319,6 +332,8 @@ struct xs_counter h_stat(const struct h *h, uint32_t idx)
 	for (int i = 0; i < ncpu; i++) {
 		sum.packets += v[i].packets;
 		sum.bytes += v[i].bytes;
+		for (int o = 0; o < XS_EV__OUTCOMES; o++)
+			sum.ev[o] += v[i].ev[o];
 	}
 	free(v);
 	return sum;
@@ -505,6 +520,7 @@ void h_expect_event_segs(const struct h *h, bool egress, const struct pkt_spec *
 	uint8_t sa[16], da[16];
 	uint16_t sseg, dseg;
 	int fam = pkt_addr(s->src, sa);
+	size_t snap = h_cfg(h).snap_len;
 
 	pkt_addr(s->dst, da);
 	cr_assert_eq(h->nev, 1, "expected exactly one event, got %zu", h->nev);
@@ -519,6 +535,14 @@ void h_expect_event_segs(const struct h *h, bool egress, const struct pkt_spec *
 		     e->generation, h->generation);
 	cr_expect_arr_eq(e->saddr, sa, 16, "event saddr");
 	cr_expect_arr_eq(e->daddr, da, 16, "event daddr");
+	/* a drop or an audit: the frame's first bytes; an allow: none */
+	snap = snap < XS_EV_SNAP_MAX ? snap : XS_EV_SNAP_MAX;
+	snap = verdict == XS_VERDICT_ALLOW ? 0 : snap < p->len ? snap : p->len;
+	cr_expect_eq(e->snap_len, snap, "event carries %u bytes of the packet, expected %zu",
+		     e->snap_len, snap);
+	if (e->snap_len == snap)
+		cr_expect_arr_eq(h->snap[0], p->data, snap,
+				 "event bytes: not the frame's first %zu", snap);
 	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
 		if (!(s->frag && s->frag_off)) {
 			cr_expect_eq(e->sport, s->sport, "event sport %u, expected %u", e->sport,
