@@ -119,8 +119,8 @@ static __always_inline int xs_drop(struct xs_run *r, struct xs_decision *d, int 
 	/* a first fragment dropped: no later fragment may ride an older entry */
 	if (r->p->frag == XS_FRAG_FIRST)
 		frag_forget(r->p);
-	stats_count(XS_VERDICT_DROP, d->reason, r->ctx->len,
-		    ev_send(r->ctx, r->cfg, r->p, d, r->gen, r->now));
+	ev_send(r->ctx, r->cfg, r->p, d, r->gen, r->now,
+		stats_count(XS_VERDICT_DROP, d->reason, r->ctx->len, XS_EV_LATER));
 	stats_rule(r->set, d->rule_id, r->ctx->len, new_flow);
 	return XS_DROP;
 }
@@ -329,8 +329,8 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, 
 		decision_flip(d);
 	if (p->frag == XS_FRAG_FIRST)
 		frag_accept(p, d->rule_id, d->verdict, r->gen, r->now);
-	stats_count(d->verdict, d->reason, r->ctx->len,
-		    ev_send(r->ctx, r->cfg, p, d, r->gen, r->now));
+	ev_send(r->ctx, r->cfg, p, d, r->gen, r->now,
+		stats_count(d->verdict, d->reason, r->ctx->len, XS_EV_LATER));
 	stats_rule(r->set, d->rule_id, r->ctx->len, 1);
 	return XS_PASS;
 }

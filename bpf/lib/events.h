@@ -52,19 +52,19 @@ static __always_inline int ev_bucket_take(__u32 idx, __u64 rate, __u64 burst, __
 }
 
 /*
- * The event of packet `p` decided as `d`: returns what became of it, for
- * the packet's counter (stats_count()). Never changes the verdict: an
+ * The event of packet `p` decided as `d`, counted in `c` (the packet's slot,
+ * stats_count()) when it goes no further. Never changes the verdict: an
  * empty bucket only counts. `coarse_now` (the packet's
  * bpf_ktime_get_coarse_ns()) runs the token bucket, so a rate-limited drop
  * costs no clock read, and the event carries it too: no event needs the
  * precise clock. An event to send is written into xs_evrec and flagged in
- * `ctx` (XS_EV_PENDING): the entry point, which holds the packet, sends it
- * with the packet's first bytes (ev_flush()). A drop or an audit asks for
- * xs_config.snap_len bytes (no more than the packet has), an allow none.
+ * `ctx`: the entry point, which holds the packet, sends it with the
+ * packet's first bytes and counts it (ev_flush()). A drop or an audit asks
+ * for xs_config.snap_len bytes (no more than the packet has), an allow none.
  */
-static __always_inline __u32 ev_send(struct xs_ctx *ctx, const struct xs_config *cfg,
-				     const struct xs_pkt *p, const struct xs_decision *d,
-				     __u32 generation, __u64 coarse_now)
+static __always_inline void ev_send(struct xs_ctx *ctx, const struct xs_config *cfg,
+				    const struct xs_pkt *p, const struct xs_decision *d,
+				    __u32 generation, __u64 coarse_now, struct xs_counter *c)
 {
 	struct xs_ev_rec *rec;
 	struct xs_event *e;
@@ -76,21 +76,27 @@ static __always_inline __u32 ev_send(struct xs_ctx *ctx, const struct xs_config 
 				    cfg->drop_ev_burst ? cfg->drop_ev_burst
 						       : XS_DEFAULT_DROP_EV_BURST,
 				    coarse_now))
-			return XS_EV_RATELIMITED;
+			goto ratelimited;
 	} else if (d->reason < XS_REASON_QUARANTINE) {
 		/* (an access by an overlay is always an event) */
-		if (cfg->flags & XS_CFG_QUIET_ALLOW)
-			return XS_EV_NONE;
+		if (cfg->flags & XS_CFG_QUIET_ALLOW) {
+			if (c)
+				c->ev[XS_EV_NONE]++;
+			return;
+		}
 		if (!ev_bucket_take(
 			    XS_EVB_ALLOW,
 			    cfg->allow_ev_rate ? cfg->allow_ev_rate : XS_DEFAULT_ALLOW_EV_RATE,
 			    cfg->allow_ev_burst ? cfg->allow_ev_burst : XS_DEFAULT_ALLOW_EV_BURST,
 			    coarse_now))
-			return XS_EV_RATELIMITED;
+			goto ratelimited;
 	}
 	rec = bpf_map_lookup_elem(&xs_evrec, &zero);
-	if (!rec)
-		return XS_EV_LOST;
+	if (!rec) {
+		if (c)
+			c->ev[XS_EV_LOST]++;
+		return;
+	}
 	snap = 0;
 	if (d->verdict != XS_VERDICT_ALLOW) {
 		snap = cfg->snap_len < XS_EV_SNAP_MAX ? cfg->snap_len : XS_EV_SNAP_MAX;
@@ -126,7 +132,10 @@ static __always_inline __u32 ev_send(struct xs_ctx *ctx, const struct xs_config 
 	__builtin_memcpy(e->saddr, p->saddr, 16);
 	__builtin_memcpy(e->daddr, p->daddr, 16);
 	ctx->ev = 1;
-	return XS_EV_PENDING;
+	return;
+ratelimited:
+	if (c)
+		c->ev[XS_EV_RATELIMITED]++;
 }
 
 /*
