@@ -30,6 +30,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		     e->snap_len);
 	cr_assert_leq(e->snap_len, XS_EV_SNAP_MAX, "event carries %u bytes, at most %u expected",
 		      e->snap_len, XS_EV_SNAP_MAX);
+	h->nrec++;
 	if (h->nev < H_MAX_EVENTS) {
 		memcpy(h->snap[h->nev], e + 1, e->snap_len);
 		memcpy(&h->ev[h->nev++], data, sizeof(struct xs_event));
@@ -184,7 +185,7 @@ int h_try_run(struct h *h, bool egress, const struct pkt *p, int *retval)
 	int err;
 
 	ring_buffer__consume(h->rb);
-	h->nev = 0;
+	h->nev = h->nrec = 0;
 	err = bpf_prog_test_run_opts(egress ? h->prog_tc : h->prog_xdp, &opts);
 	if (err)
 		return -errno;
@@ -202,7 +203,7 @@ int h_run_on(struct h *h, uint32_t ifindex, const struct pkt *p)
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
 
 	ring_buffer__consume(h->rb);
-	h->nev = 0;
+	h->nev = h->nrec = 0;
 	cr_assert_eq(bpf_prog_test_run_opts(h->prog_xdp, &opts), 0,
 		     "bpf_prog_test_run_opts (xdp on ifindex %u): %s", ifindex, strerror(errno));
 	ring_buffer__consume(h->rb);

@@ -36,6 +36,7 @@ struct h {
 	struct xs_event ev[H_MAX_EVENTS];	    /* events of the last run */
 	uint8_t snap[H_MAX_EVENTS][XS_EV_SNAP_MAX]; /* the bytes each one carried */
 	size_t nev;
+	size_t nrec; /* event records read since the last run began, all of them */
 };
 
 /* Precondition: root. Loads the datapath, pins the process to one CPU (the
