@@ -484,10 +484,10 @@ static int watch_pcap_close(struct watch *w)
 		p_err("cannot write to %s: %s", w->pcap_path, strerror(-err));
 		return err;
 	}
-	if (!xs_json)
-		fprintf(stderr, "xdpseg: %llu packet%s written to %s (what decided each: %s%s)\n",
-			(unsigned long long)n, n == 1 ? "" : "s", w->pcap_path, w->pcap_path,
-			XS_PCAP_META_SUFFIX);
+	/* (on stderr, also with --json: as tcpdump says what it captured) */
+	fprintf(stderr, "xdpseg: %llu packet%s written to %s (what decided each: %s%s)\n",
+		(unsigned long long)n, n == 1 ? "" : "s", w->pcap_path, w->pcap_path,
+		XS_PCAP_META_SUFFIX);
 	return 0;
 }
 
