@@ -467,8 +467,7 @@ __attribute__((noinline)) int xs_decide(struct xs_pkt *p, struct xs_ctx *ctx)
 /* ---- Entry points ----------------------------------------------------------- */
 
 /* The parsed packet lives in per-CPU memory, not on the stack: the
- * verifier allows 512 bytes over the frames of a call chain. The decision
- * leaves a packet's event to send here, where the frame is at hand. */
+ * verifier allows 512 bytes over the frames of a call chain. */
 static __always_inline int xs_handle(void *data, void *data_end, struct xs_ctx *ctx)
 {
 	__u32 zero = 0;
@@ -480,10 +479,7 @@ static __always_inline int xs_handle(void *data, void *data_end, struct xs_ctx *
 	__builtin_memset(p, 0, sizeof(*p));
 	rc = xs_parse(data, data_end, ctx->len, p);
 	ctx->parsed = rc == XS_PARSE_BAD ? XS_PARSED_BAD : (__u8)rc;
-	rc = xs_decide(p, ctx);
-	if (ctx->ev)
-		ev_flush(data, data_end);
-	return rc;
+	return xs_decide(p, ctx);
 }
 
 SEC("xdp")
@@ -496,7 +492,14 @@ int xs_xdp(struct xdp_md *xdp)
 		.hook = XS_HOOK_INGRESS,
 	};
 
-	return xs_handle(data, data_end, &ctx) == XS_PASS ? XDP_PASS : XDP_DROP;
+	int rc = xs_handle(data, data_end, &ctx);
+
+	/* The decision left an event: send it with the frame's first bytes.
+	 * Pointers read anew: whatever the parser checked, one state here for
+	 * the verifier (a few hundred thousand instructions less). */
+	if (ctx.ev)
+		ev_flush((void *)(long)xdp->data, (void *)(long)xdp->data_end);
+	return rc == XS_PASS ? XDP_PASS : XDP_DROP;
 }
 
 /* Headers xdpseg may need, at most: Ethernet, two tags, IPv6 with its
@@ -512,11 +515,14 @@ static __always_inline int xs_tc(struct __sk_buff *skb, __u8 hook)
 		.hook = hook,
 	};
 
+	int rc;
+
 	if ((void *)(long)skb->data + want > (void *)(long)skb->data_end)
 		bpf_skb_pull_data(skb, want);
-	return xs_handle((void *)(long)skb->data, (void *)(long)skb->data_end, &ctx) == XS_PASS
-		       ? TC_ACT_OK
-		       : TC_ACT_SHOT;
+	rc = xs_handle((void *)(long)skb->data, (void *)(long)skb->data_end, &ctx);
+	if (ctx.ev) /* (as xs_xdp) */
+		ev_flush((void *)(long)skb->data, (void *)(long)skb->data_end);
+	return rc == XS_PASS ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 SEC("tc")
