@@ -473,7 +473,7 @@ struct xs_config {
 	__u32 allow_ev_burst;
 	/* Bytes of a dropped or audited packet its event carries, from the
 	 * frame's start (at most XS_EV_SNAP_MAX; 0: none). Written when the
-	 * maps are created (XS_DEFAULT_SNAP_LEN) and by the agent's `snap-len`. */
+	 * maps are created (XS_DEFAULT_SNAP_LEN), like the event rates. */
 	__u32 snap_len;
 	__u32 pad;
 };

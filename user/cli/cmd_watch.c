@@ -145,11 +145,10 @@ static void watch_pcap(struct watch *w, const struct xs_event *e, size_t size, i
 
 	if (!e->snap_len || size < sizeof(*e) + e->snap_len)
 		return;
+	/* a file that cannot be written stops watch: the close says why */
 	err = xs_pcap_write(w->pcap, real, e->pkt_len, e + 1, e->snap_len, &m);
-	if (err && err != -EINVAL) {
-		p_err("cannot write to %s: %s", w->pcap_path, strerror(-err));
+	if (err && err != -EINVAL)
 		stop = 1;
-	}
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
