@@ -471,8 +471,13 @@ struct xs_config {
 	 * past the burst; the counters still count every flow. */
 	__u32 allow_ev_rate;
 	__u32 allow_ev_burst;
+	/* Bytes of a dropped or audited packet its event carries, from the
+	 * frame's start (at most XS_EV_SNAP_MAX; 0: none). Written when the
+	 * maps are created (XS_DEFAULT_SNAP_LEN), like the event rates. */
+	__u32 snap_len;
+	__u32 pad;
 };
-XS_ASSERT_SIZE(struct xs_config, 56);
+XS_ASSERT_SIZE(struct xs_config, 64);
 
 /* No events for new allowed flows, except those an overlay let in (reasons
  * forensic, grant, failsafe): every use of such an access is an event. */
@@ -482,6 +487,7 @@ XS_ASSERT_SIZE(struct xs_config, 56);
 #define XS_DEFAULT_DROP_EV_BURST 200
 #define XS_DEFAULT_ALLOW_EV_RATE 10000
 #define XS_DEFAULT_ALLOW_EV_BURST 2000
+#define XS_DEFAULT_SNAP_LEN 128
 
 /* ---- Connection tracking ------------------------------------------------ */
 
@@ -643,17 +649,41 @@ XS_ASSERT_SIZE(struct xs_frag_val, 24);
 
 /* ---- Counters (per-CPU arrays) ---------------------------------------------- */
 
+/*
+ * What became of the event a packet could make: every packet counted per
+ * verdict and reason has exactly one outcome, counted in the same per-CPU
+ * slot (struct xs_counter), so that for each verdict and reason
+ *   packets = ev[SENT] + ev[RATELIMITED] + ev[LOST] + ev[NONE]
+ * (the accounting invariant `xdpseg stats` checks).
+ */
+enum xs_ev_outcome {
+	XS_EV_SENT = 0,	       /* an event went into the ring buffer */
+	XS_EV_RATELIMITED = 1, /* its token bucket was empty: no event */
+	XS_EV_LOST = 2,	       /* the ring buffer was full: no event */
+	XS_EV_NONE = 3,	       /* no event by design (established, related, a later
+				* fragment, not IP, ND, no policy) or by configuration
+				* (XS_CFG_QUIET_ALLOW) */
+	XS_EV__OUTCOMES,
+};
+
+/* One slot of xs_stats: a verdict and reason's packets, bytes and event
+ * outcomes (the misc counters use `packets` only). */
 struct xs_counter {
 	__u64 packets;
 	__u64 bytes;
+	__u64 ev[XS_EV__OUTCOMES]; /* enum xs_ev_outcome */
 };
-XS_ASSERT_SIZE(struct xs_counter, 16);
+XS_ASSERT_SIZE(struct xs_counter, 48);
 
-/* xs_stats index: XS_STAT_IDX(verdict, reason), then the misc counters. */
+/*
+ * xs_stats index: XS_STAT_IDX(verdict, reason), then the misc counters.
+ * Events lost and rate-limited in all are the sums of the slots' ev[]
+ * (user/ctl/show.c: xs_event_losses()), plus XS_STAT_EV_LOST_OTHER.
+ */
 #define XS_STAT_IDX(verdict, reason) ((verdict)*XS_REASON__MAX + (reason))
 enum xs_stat_misc {
-	XS_STAT_EV_LOST = XS_VERDICT__MAX * XS_REASON__MAX, /* ring buffer full */
-	XS_STAT_EV_RATELIMITED, /* events suppressed by their token bucket (drops, allows) */
+	/* events of no packet's slot lost (the ring buffer full): the rollback event */
+	XS_STAT_EV_LOST_OTHER = XS_VERDICT__MAX * XS_REASON__MAX,
 	XS_STAT_CT_CREATED,
 	XS_STAT_CT_REVALIDATED, /* tracked flows re-decided after an apply */
 	XS_STAT_FLOW_EVICTED,	/* a live flow's entry given to a new flow (its bucket was full) */
@@ -688,6 +718,11 @@ enum xs_rec_kind {
 /* Bytes of a packet an event may carry, at most. */
 #define XS_EV_SNAP_MAX 256
 
+/*
+ * Events of dropped and audited packets carry the frame's first
+ * min(xs_config.snap_len, the frame's length) bytes (a TC hook: of its
+ * linear part); allow events carry none. pkt_len is the whole frame's.
+ */
 struct xs_event {
 	__u16 kind;	/* XS_REC_EVENT */
 	__u16 snap_len; /* bytes of the frame that follow the struct (0: none) */

@@ -21,6 +21,7 @@
 #include "json.h"
 #include "ctl/loader.h"
 #include "ctl/show.h"
+#include "obs/pcap.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop;
@@ -38,6 +39,8 @@ struct watch {
 	long count;	     /* 0: unlimited */
 	long seen;
 	int64_t mono_to_real_ns; /* realtime - monotonic, for event times */
+	struct xs_pcap *pcap;	 /* --pcap: the bytes of drops and audits shown */
+	const char *pcap_path;
 };
 
 /*
@@ -120,6 +123,34 @@ static void print_rollback(const struct watch *w, const struct xs_event *e, cons
 	       file);
 }
 
+/* --pcap: an event shown that carries bytes of its packet (a drop, an
+ * audit) goes into the pcap file, what decided it into the sidecar. */
+static void watch_pcap(struct watch *w, const struct xs_event *e, size_t size, int64_t real,
+		       const char *ifn, const char *sseg, const char *dseg,
+		       const struct xs_origin *o)
+{
+	struct xs_pcap_meta m = {
+		.iface = ifn,
+		.dir = e->hook == XS_HOOK_EGRESS ? "out" : "in",
+		.verdict = xs_show_verdict(e->verdict),
+		.reason = xs_show_reason(e->reason),
+		.rule_file = o ? o->file : NULL,
+		.rule_line = o ? o->line : 0,
+		.rule_id = e->rule_id,
+		.generation = e->generation,
+		.src_seg = sseg,
+		.dst_seg = dseg,
+	};
+	int err;
+
+	if (!e->snap_len || size < sizeof(*e) + e->snap_len)
+		return;
+	/* a file that cannot be written stops watch: the close says why */
+	err = xs_pcap_write(w->pcap, real, e->pkt_len, e + 1, e->snap_len, &m);
+	if (err && err != -EINVAL)
+		stop = 1;
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct watch *w = ctx;
@@ -160,6 +191,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	iface_name(w->maps, e->ifindex, ifn, sizeof(ifn));
 
 	real = (int64_t)e->ts_ns + w->mono_to_real_ns;
+	if (w->pcap)
+		watch_pcap(w, e, size, real, ifn, sseg, dseg, have_origin ? &o : NULL);
 	secs = (time_t)(real / (int64_t)XS_NS_PER_SEC);
 	gmtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
@@ -409,7 +442,7 @@ static int64_t mono_to_real(void)
 
 static const char watch_help[] =
 	"Usage: xdpseg watch [--json] [--verdict allow|drop|audit] [--segment NAME]\n"
-	"                    [--port N] [--count N]\n\n"
+	"                    [--port N] [--count N] [--pcap FILE]\n\n"
 	"Stream live flow events, one line each:\n"
 	"  TIME IFACE DIR VERDICT PROTO SRC:PORT -> DST:PORT SRCSEG -> DSTSEG REASON FILE:LINE\n"
 	"(ICMP: PROTO is icmp/TYPE and the addresses have no port). Lost events are\n"
@@ -421,7 +454,41 @@ static const char watch_help[] =
 	"  -s, --segment NAME      only events from or to segment NAME\n"
 	"  -p, --port N            only events with source or destination port N\n"
 	"  -c, --count N           stop after N events\n"
+	"  -w, --pcap FILE         also write the bytes drop and audit events carry (of\n"
+	"                          the events shown) to FILE (pcap), what decided each\n"
+	"                          packet to FILE.meta.ndjson\n"
 	"  -h, --help              this help\n";
+
+/* --pcap FILE: the files made, and a warning when events carry no bytes. */
+static int watch_pcap_open(struct watch *w)
+{
+	struct xs_config cfg;
+
+	if (xs_pcap_open(&w->pcap, w->pcap_path, XS_EV_SNAP_MAX))
+		return -1;
+	if (xs_config_read(w->maps, &cfg) == 0 && !cfg.snap_len)
+		p_warn("events carry no packet bytes (the datapath's snap length is 0): %s stays "
+		       "empty",
+		       w->pcap_path);
+	return 0;
+}
+
+static int watch_pcap_close(struct watch *w)
+{
+	uint64_t n = xs_pcap_count(w->pcap);
+	int err = xs_pcap_close(w->pcap);
+
+	w->pcap = NULL;
+	if (err) {
+		p_err("cannot write to %s: %s", w->pcap_path, strerror(-err));
+		return err;
+	}
+	/* (on stderr, also with --json: as tcpdump says what it captured) */
+	fprintf(stderr, "xdpseg: %llu packet%s written to %s (what decided each: %s%s)\n",
+		(unsigned long long)n, n == 1 ? "" : "s", w->pcap_path, w->pcap_path,
+		XS_PCAP_META_SUFFIX);
+	return 0;
+}
 
 static int parse_num(const char *s, long max, long *out)
 {
@@ -444,6 +511,7 @@ int cmd_watch(int argc, char **argv)
 		{ "segment", required_argument, NULL, 's' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "pcap", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -454,7 +522,7 @@ int cmd_watch(int argc, char **argv)
 	time_t last_check = 0;
 	int c, err, ret = XS_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, "jV:s:p:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jV:s:p:c:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			xs_json = true;
@@ -483,6 +551,9 @@ int cmd_watch(int argc, char **argv)
 				return p_usage("watch", "bad count '%s': use a positive number",
 					       optarg);
 			break;
+		case 'w':
+			w.pcap_path = optarg;
+			break;
 		case 'h':
 			fputs(watch_help, stdout);
 			return XS_EXIT_OK;
@@ -496,6 +567,8 @@ int cmd_watch(int argc, char **argv)
 	xs_libbpf_log_setup();
 	xs_ctl_init(&src.ctl);
 	if (xs_ctl_check_env(src.ctl.dir) || source_open(&src, &w))
+		goto out;
+	if (w.pcap_path && watch_pcap_open(&w))
 		goto out;
 	w.mono_to_real_ns = mono_to_real();
 	memset(&sa, 0, sizeof(sa));
@@ -525,6 +598,8 @@ int cmd_watch(int argc, char **argv)
 	report_losses(w.maps, &lost0, &rl0);
 	ret = XS_EXIT_OK;
 out:
+	if (w.pcap && watch_pcap_close(&w))
+		ret = XS_EXIT_FAIL;
 	source_close(&src);
 	return ret;
 }
