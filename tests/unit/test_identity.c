@@ -69,6 +69,9 @@ Test(identity, words_of_other_statements)
 		    "failsafe = 192.0.2.10 : tcp/22");
 	expect_norm(XS_ORIGIN_GRANT, "grant bastion -> fd00::7 : rdp",
 		    "grant bastion -> fd00::7 : rdp");
+	/* a policy's forensic declaration reads ':' as the parser does */
+	expect_norm(XS_ORIGIN_FORENSIC, "quarantine forensic bastion:ssh,rdp",
+		    "quarantine forensic bastion : ssh, rdp");
 	/* a string stays as written, blanks inside it too */
 	expect_norm(XS_ORIGIN_QUARANTINE, "quarantine vda --reason \"ticket  4711\"",
 		    "quarantine vda --reason \"ticket  4711\"");

@@ -17,9 +17,11 @@
 
 char *xs_origin_normalise(enum xs_origin_kind kind, const char *text)
 {
-	/* allow/deny statements read ':' as a token (the parser lexes them so);
-	 * every other statement and overlay reads it inside words (IPv6) */
-	bool colon_word = kind != XS_ORIGIN_RULE;
+	/* allow/deny and `quarantine forensic` statements read ':' as a token
+	 * (the parser lexes them so); every other statement and overlay reads
+	 * it inside words (IPv6 addresses) */
+	bool colon_word = kind != XS_ORIGIN_RULE && !(kind == XS_ORIGIN_FORENSIC &&
+						      !strncmp(text, "quarantine forensic ", 20));
 	size_t n = strlen(text);
 	/* one space at most before each byte: twice the length bounds it */
 	char *out = malloc(2 * n + 1), *o = out;
