@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,35 +136,48 @@ static int ident_cmp(const void *a, const void *b)
 	return c ? c : (x->id < y->id ? -1 : x->id > y->id);
 }
 
-/* The rules of `set` (segment names left out), sorted by identity then id;
- * *recs owns the texts. *top: the highest id + 1. */
-static int idents_of(const struct xs_maps *m, uint32_t set, struct xs_origin_rec **recs,
-		     struct ident **out, size_t *n, uint32_t *top)
-{
+/* One set's rules (segment names left out), sorted by identity then id. */
+struct idents {
 	struct ident *v;
+	size_t n;
+	uint32_t top; /* the highest id + 1 */
+};
+
+/*
+ * The rules of sets `a` and `b` from one read of xs_origins (it holds both
+ * sets: reading it once costs half); *recs owns the texts.
+ */
+static int idents_of(const struct xs_maps *m, uint32_t a, uint32_t b, struct xs_origin_rec **recs,
+		     struct idents *ia, struct idents *ib)
+{
 	size_t nrec = 0;
 	int err;
 
-	*n = 0;
-	*top = 1;
-	err = xs_origins_read(m, set, recs, &nrec);
+	err = xs_map_records(m->origins, sizeof(struct xs_origin_key), sizeof(struct xs_origin),
+			     2 * (XS_MAX_RULES + XS_MAX_SEGMENTS), (void **)recs, &nrec,
+			     sizeof(**recs), offsetof(struct xs_origin_rec, o));
 	if (err)
 		return err;
-	v = calloc(nrec + 1, sizeof(*v));
-	if (!v)
+	ia->v = calloc(nrec + 1, sizeof(*ia->v));
+	ib->v = calloc(nrec + 1, sizeof(*ib->v));
+	if (!ia->v || !ib->v)
 		return -ENOMEM;
+	ia->n = ib->n = 0;
+	ia->top = ib->top = 1;
 	for (size_t i = 0; i < nrec; i++) {
-		uint32_t id = (*recs)[i].k.rule_id;
+		struct xs_origin_rec *r = &(*recs)[i];
+		uint32_t id = r->k.rule_id;
+		struct idents *s = r->k.set == a ? ia : r->k.set == b ? ib : NULL;
 
-		if (!id || id >= XS_MAX_RULES)
-			continue; /* a segment's name, XS_ORIGIN_SEG_KEY() */
-		v[*n] = (struct ident){ id, (*recs)[i].o.kind, (*recs)[i].o.text };
-		(*n)++;
-		if (id + 1 > *top)
-			*top = id + 1;
+		if (!s || !id || id >= XS_MAX_RULES)
+			continue; /* another set, or a segment's name (XS_ORIGIN_SEG_KEY()) */
+		r->o.text[sizeof(r->o.text) - 1] = '\0';
+		s->v[s->n++] = (struct ident){ id, r->o.kind, r->o.text };
+		if (id + 1 > s->top)
+			s->top = id + 1;
 	}
-	qsort(v, *n, sizeof(*v), ident_cmp);
-	*out = v;
+	qsort(ia->v, ia->n, sizeof(*ia->v), ident_cmp);
+	qsort(ib->v, ib->n, sizeof(*ib->v), ident_cmp);
 	return 0;
 }
 
@@ -177,11 +191,11 @@ static void counter_max(struct xs_rule_counter *to, const struct xs_rule_counter
 int xs_rstats_carry(const struct xs_maps *m, int from, uint32_t to, uint32_t nto,
 		    enum xs_carry_mode mode, size_t *carried)
 {
-	struct xs_origin_rec *frec = NULL, *trec = NULL;
-	struct ident *fid = NULL, *tid = NULL;
+	struct xs_origin_rec *recs = NULL;
+	struct idents fi = { 0 }, ti = { 0 };
 	struct xs_rule_counter *fsum = NULL, *tsum = NULL;
-	uint32_t *keys = NULL, nkeys = 0, ftop = 0, ttop = 0;
-	size_t nf = 0, nt = 0, kept = 0;
+	uint32_t *keys = NULL, nkeys = 0;
+	size_t kept = 0;
 	bool *changed = NULL;
 	int err;
 
@@ -195,29 +209,30 @@ int xs_rstats_carry(const struct xs_maps *m, int from, uint32_t to, uint32_t nto
 		err = -ENOMEM;
 		goto out;
 	}
+	if (from >= 0) {
+		/* the identities first: the old set is read as late as can be */
+		err = idents_of(m, (uint32_t)from, to, &recs, &fi, &ti);
+		if (err)
+			goto out;
+		fsum = calloc(fi.top, sizeof(*fsum));
+		if (!fsum) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
 	if (mode == XS_CARRY_MERGE) {
 		err = xs_rule_counters_read(m, to, nto, tsum);
 		if (err)
 			goto out;
 	}
 	if (from >= 0) {
-		err = idents_of(m, (uint32_t)from, &frec, &fid, &nf, &ftop);
-		if (!err)
-			err = idents_of(m, to, &trec, &tid, &nt, &ttop);
-		if (err)
-			goto out;
-		fsum = calloc(ftop, sizeof(*fsum));
-		if (!fsum) {
-			err = -ENOMEM;
-			goto out;
-		}
-		err = xs_rule_counters_read(m, (uint32_t)from, ftop, fsum);
+		err = xs_rule_counters_read(m, (uint32_t)from, fi.top, fsum);
 		if (err)
 			goto out;
 		/* both sorted by identity, then id: equal identities pair in
 		 * id order */
-		for (size_t i = 0, j = 0; i < nf && j < nt;) {
-			int c = ident_key_cmp(&fid[i], &tid[j]);
+		for (size_t i = 0, j = 0; i < fi.n && j < ti.n;) {
+			int c = ident_key_cmp(&fi.v[i], &ti.v[j]);
 
 			if (c < 0) {
 				i++;
@@ -227,12 +242,12 @@ int xs_rstats_carry(const struct xs_maps *m, int from, uint32_t to, uint32_t nto
 				j++;
 				continue;
 			}
-			if (tid[j].id < nto) {
+			if (ti.v[j].id < nto) {
 				if (mode == XS_CARRY_FRESH)
-					tsum[tid[j].id] = fsum[fid[i].id];
+					tsum[ti.v[j].id] = fsum[fi.v[i].id];
 				else
-					counter_max(&tsum[tid[j].id], &fsum[fid[i].id]);
-				changed[tid[j].id] = true;
+					counter_max(&tsum[ti.v[j].id], &fsum[fi.v[i].id]);
+				changed[ti.v[j].id] = true;
 				kept++;
 			}
 			i++;
@@ -248,10 +263,9 @@ int xs_rstats_carry(const struct xs_maps *m, int from, uint32_t to, uint32_t nto
 	if (!err && carried)
 		*carried = kept;
 out:
-	free(frec);
-	free(trec);
-	free(fid);
-	free(tid);
+	free(recs);
+	free(fi.v);
+	free(ti.v);
 	free(fsum);
 	free(tsum);
 	free(changed);

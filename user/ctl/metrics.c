@@ -72,7 +72,15 @@ static size_t utf8_len(const unsigned char *p)
 void xs_metrics_label(FILE *out, const char *value)
 {
 	const unsigned char *p = (const unsigned char *)value;
+	bool plain = true;
 
+	/* the usual case, printable ASCII with nothing to escape: one write */
+	for (const unsigned char *q = p; *q && plain; q++)
+		plain = *q >= 0x20 && *q < 0x7f && *q != '\\' && *q != '"';
+	if (plain) {
+		fputs(value, out);
+		return;
+	}
 	while (*p) {
 		size_t n = utf8_len(p);
 
