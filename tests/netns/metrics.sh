@@ -4,11 +4,12 @@
 # curl and checked by a real parser (promtool check metrics); a rule's hits
 # equal the packets that crossed it, the generation and the interfaces are
 # the agent's; the textfile is valid and replaced whole (rename) while it is
-# read; a stuck scraper blocks nothing; counters across an apply by the CLI
-# (the kept rule, moved and spaced otherwise, goes on exactly from its
-# count, a changed rule starts at 0, `stats` shows the carried count); a
-# reload moves the endpoint, an address in use refuses the reload and
-# changes nothing; `xdpseg metrics` without an agent.
+# read; a stuck scraper blocks nothing and is closed at its timeout;
+# counters across an apply by the CLI (the kept rule, moved and spaced
+# otherwise, goes on exactly from its count, a changed rule starts at 0,
+# `stats` shows the carried count) and across the agent's own apply; a
+# reload moves, closes and opens the endpoint, an address in use refuses
+# the reload and changes nothing; `xdpseg metrics` without an agent.
 source "$(dirname "$0")/common.sh"
 for tool in curl promtool; do
 	if ! command -v "$tool" >/dev/null; then
@@ -162,8 +163,12 @@ assert out.returncode == 0 and b"xdpseg_up 1" in out.stdout, out
 u = socket.socket(socket.AF_UNIX); u.connect(sock); u.settimeout(5)
 u.sendall(b'{"cmd":"status"}\n')
 assert b'"ok":true' in u.recv(65536)
+# idle for 10 s, each is closed by the agent (libmicrohttpd's timeout, run by the loop)
+for s in stuck:
+    s.settimeout(30)
+    assert s.recv(4096) == b"", "a stuck scraper got an answer instead of being closed"
 EOF
-ok "three stuck scrapers: the next scrape and the agent's socket still answer"
+ok "three stuck scrapers: the next scrape and the agent's socket still answer, then they are closed"
 
 # ---- 2. The textfile: valid, node_exporter's, replaced whole -----------------------------
 
@@ -240,6 +245,10 @@ write_conf ""
 expect_eq "$(agent_req '{"cmd":"reload"}' | jpy 'd["ok"]')" true "a reload without metrics-listen"
 scrape "$PORT2" >/dev/null && fail "the endpoint still answers with metrics-listen removed"
 ok "metrics-listen removed: the endpoint is closed"
+write_conf "127.0.0.1:$PORT"
+expect_eq "$(agent_req '{"cmd":"reload"}' | jpy 'd["ok"]')" true "a reload with metrics-listen again"
+scrape >/dev/null || fail "nothing answers on $PORT after the reload"
+ok "metrics-listen set again: the endpoint opens"
 
 # ---- 5. Stopped, the textfile goes; `xdpseg metrics` needs no agent ------------------------------
 
