@@ -95,8 +95,10 @@
  * (TC-only ingress). Pinned as XS_PIN_DIR/progs/<name>.
  *
  * Apply protocol (user/ctl/push.c): barrier; write every map of the inactive
- * set s = (generation + 1) & 1 (tries, rules, seginfo, zeroed rstats,
- * origins, meta); then write xs_config.generation = generation + 1; barrier.
+ * set s = (generation + 1) & 1 (tries, rules, seginfo, origins, meta, and
+ * last rstats: a rule the active set has too (same kind and normalised
+ * text) takes its counts, the others start at 0, user/ctl/counters.h);
+ * then write xs_config.generation = generation + 1; barrier.
  * The datapath reads xs_config.generation once per packet and uses only set
  * generation & 1 for that packet, so every packet sees one whole policy.
  * The derived tables (xs_dir4, xs_seg6h, xs_pairc, xs_pairs, xs_fast) are
@@ -692,7 +694,9 @@ enum xs_stat_misc {
 
 /* Per-rule counters: one per-CPU array per policy set, indexed by rule id.
  * `flows` counts new flows decided by the rule (or default), packets and
- * bytes count every packet of those flows. */
+ * bytes count every packet of those flows. An apply carries them to the
+ * new set for every rule it keeps (user/ctl/counters.h): they go on
+ * across applies. xs_stats is not per set: an apply leaves it as it is. */
 struct xs_rule_counter {
 	__u64 flows;
 	__u64 packets;
@@ -771,7 +775,8 @@ struct xs_origin {
 	__u32 line;
 	__u32 kind;		       /* enum xs_origin_kind */
 	char file[XS_ORIGIN_FILE_LEN]; /* NUL-terminated, truncated from the left */
-	char text[XS_ORIGIN_TEXT_LEN]; /* the rule's text, NUL-terminated */
+	char text[XS_ORIGIN_TEXT_LEN]; /* the rule's normalised text (xs_origin_text()),
+					* NUL-terminated: its identity across applies */
 };
 XS_ASSERT_SIZE(struct xs_origin, 256);
 

@@ -46,7 +46,7 @@ expect() {
 	ok "'$1' -> $2"
 }
 
-expect "xdpseg " "agent apply attach check compile confirm detach diff grant quarantine release revoke rollback show stats status verify watch"
+expect "xdpseg " "agent apply attach check compile confirm detach diff grant metrics quarantine release revoke rollback show stats status verify watch"
 expect "xdpseg a" "agent apply attach"
 expect "xdpseg stat" "stats status"
 expect "xdpseg -" "--help --verbose --version -V -h -v"
@@ -78,6 +78,8 @@ ok "verify --src-iface offers interfaces"
 expect "xdpseg apply --dry-run --l" "--limit"
 expect "xdpseg apply --limit " ""
 expect "xdpseg diff -I $T/s" "$T/sub"
+expect "xdpseg metrics -" "--help --output -h -o"
+expect "xdpseg met --output $T/" "$T/sub"
 [[ " $(offers "xdpseg attach l") " == *" lo "* ]] || fail "attach does not offer the interface lo"
 ok "attach offers interfaces"
 [[ " $(offers "xdpseg detach --all l") " == *" lo "* ]] || fail "detach does not offer the interface lo"

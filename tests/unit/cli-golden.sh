@@ -156,6 +156,11 @@ run diff-missing diff $S tests/unit/data/does-not-exist.policy
 run diff-include-dir diff -I tests/unit/data/lib tests/unit/data/uses-lib.policy tests/unit/data/uses-lib.policy
 run diff-help diff -h
 run show-help show --help
+# metrics (issue 10): its help and its usage errors (a datapath is the netns test's)
+run metrics-help metrics --help
+run metrics-usage metrics extra
+run metrics-usage-output metrics --output ""
+run metrics-usage-option metrics --json
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@
 #define AGENT_CONFIG_MAX_BYTES (1u << 20)
 #define AGENT_SOCK_MAX 108		    /* sizeof(sun_path) */
 #define AGENT_GRANT_MAX_DEFAULT (24 * 3600) /* seconds: Azure JIT's longest window */
+#define AGENT_METRICS_INTERVAL_DEFAULT 15   /* seconds between textfile writes */
+#define AGENT_METRICS_LISTEN_MAX 64	    /* "[IPv6]:port" */
 
 enum agent_key {
 	AGENT_KEY_POLICY,
@@ -35,6 +38,9 @@ enum agent_key {
 	AGENT_KEY_FAILSAFE, /* repeatable */
 	AGENT_KEY_GRANT_MAX,
 	AGENT_KEY_GRANT_REASON,
+	AGENT_KEY_METRICS_LISTEN,
+	AGENT_KEY_METRICS_TEXTFILE,
+	AGENT_KEY_METRICS_INTERVAL,
 	AGENT_KEY__COUNT,
 };
 
@@ -63,8 +69,15 @@ struct agent_config {
 	size_t nfailsafe;
 	uint64_t grant_max;	    /* `grant-max`, seconds (default 24h) */
 	bool grant_reason_required; /* `grant-reason = required` (default optional) */
-	int line[AGENT_KEY__COUNT]; /* the line that set each key (0: its default;
-				     * failsafe: the last one) */
+	/* `metrics-listen = ADDRESS:PORT`: the Prometheus endpoint ("": off),
+	 * as written, and parsed (an IPv4 or [IPv6] address, no name). */
+	char metrics_listen[AGENT_METRICS_LISTEN_MAX];
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_addrlen;
+	char metrics_textfile[PATH_MAX]; /* `metrics-textfile`: a *.prom file ("": none) */
+	unsigned int metrics_interval;	 /* `metrics-interval`, seconds (default 15) */
+	int line[AGENT_KEY__COUNT];	 /* the line that set each key (0: its default;
+					  * failsafe: the last one) */
 };
 
 /* Every error of one read, each "FILE:LINE: error: ..." (or "FILE: error: ..."). */

@@ -193,6 +193,7 @@ static struct json_object *reply_status(struct agent *a)
 	json_object_object_add(o, "file_error", str_or_null(a->pol.file_error));
 	json_object_object_add(o, "file_hash", str_or_null(a->pol.compiled_hash));
 	json_object_object_add(r, "policy", o);
+	json_object_object_add(r, "metrics", metrics_status(a));
 
 	json_object_object_add(r, "interfaces", status_interfaces(a));
 	return r;
@@ -237,6 +238,7 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	if (nc.policy) {
 		err = dp_compile(a, &nc, nc.policy, &comp, &errline);
 		if (err) {
+			agent_count_apply(a, XS_APPLY_REJECTED, 1);
 			free(a->pol.file_error);
 			a->pol.file_error = errline ? strdup(errline) : NULL;
 			*errmsg = errline;
@@ -251,9 +253,21 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 		xs_hex(comp->hash, sizeof(comp->hash), hash);
 	}
 
+	/* A metrics endpoint that moves: its new address bound first. */
+	err = metrics_prepare(a, &nc, errmsg);
+	if (err) {
+		*code = "config-error";
+		agent_log(LOG_ERR, "reload refused: %s; the configuration and policy in force stay",
+			  *errmsg ? *errmsg : strerror(-err));
+		xs_compiled_free(comp);
+		agent_config_free(&nc);
+		return -EINVAL;
+	}
+
 	/* Everything checked: take it all. */
 	agent_config_free(&a->cfg);
 	a->cfg = nc;
+	metrics_commit(a);
 	xs_compiled_free(a->pol.compiled);
 	a->pol.compiled = comp;
 	snprintf(a->pol.compiled_hash, sizeof(a->pol.compiled_hash), "%s", hash);

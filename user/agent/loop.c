@@ -3,7 +3,8 @@
  * The agent's life: configuration, the single-agent guard, link events
  * subscribed before the first dump, the socket, the datapath adopted or
  * loaded, a first reconcile, READY=1; then one epoll over rtnetlink, the
- * signals (signalfd), a 1 s timer (timerfd) and the socket's clients, until
+ * signals (signalfd), a 1 s timer (timerfd), the socket's clients and the
+ * metrics endpoint (libmicrohttpd's own epoll fd, run in this loop), until
  * stop, SIGTERM or SIGINT. Stopping leaves pins and hooks in place: the
  * agent is not in the datapath.
  */
@@ -94,6 +95,7 @@ static void on_timer(struct agent *a)
 		agent_log(LOG_DEBUG, "the loop fell %llu s behind", (unsigned long long)n - 1);
 	a->ticks += n;
 	server_tick(a);
+	metrics_tick(a);
 	repair = dp_poll(a);
 	if (repair || a->ticks % a->cfg.interval == 0)
 		a->resync = true; /* a full reconcile after this round of events */
@@ -119,7 +121,8 @@ static int loop(struct agent *a)
 	struct epoll_event evs[32];
 
 	while (!a->stop) {
-		int n = epoll_wait(a->epfd, evs, 32, -1);
+		/* no longer than the metrics endpoint may wait for its run */
+		int n = epoll_wait(a->epfd, evs, 32, metrics_timeout_ms(a));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -127,6 +130,8 @@ static int loop(struct agent *a)
 			agent_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			return AGENT_EXIT_FAIL;
 		}
+		if (n == 0)
+			metrics_event(a);
 		for (int i = 0; i < n && !a->stop; i++) {
 			enum agent_tag tag = (enum agent_tag)(evs[i].data.u64 >> 32);
 			int fd = (int)(uint32_t)evs[i].data.u64;
@@ -140,6 +145,9 @@ static int loop(struct agent *a)
 				break;
 			case AGENT_TAG_TIMER:
 				on_timer(a);
+				break;
+			case AGENT_TAG_METRICS:
+				metrics_event(a);
 				break;
 			default:
 				server_event(a, tag, fd, evs[i].events);
@@ -178,7 +186,7 @@ static int start(struct agent *a)
 		agent_log(LOG_ERR, "cannot listen to rtnetlink link events: %s", strerror(errno));
 		return AGENT_EXIT_FAIL;
 	}
-	if (server_open(a))
+	if (server_open(a) || metrics_start(a))
 		return AGENT_EXIT_FAIL;
 	if (dp_boot(a)) {
 		agent_log(LOG_ERR, "cannot load or adopt xdpseg under %s (see above)",
@@ -208,6 +216,7 @@ static void finish(struct agent *a)
 {
 	server_flush(a, 200);
 	server_close(a);
+	metrics_stop(a);
 	if (a->mon)
 		mnl_socket_close(a->mon);
 	if (a->timerfd >= 0)

@@ -35,6 +35,7 @@ enum agent_tag {
 	AGENT_TAG_TIMER,
 	AGENT_TAG_LISTEN,
 	AGENT_TAG_CLIENT,
+	AGENT_TAG_METRICS, /* libmicrohttpd's epoll fd (agent/metrics.c) */
 };
 #define AGENT_TAG(tag, fd) (((uint64_t)(tag) << 32) | (uint32_t)(fd))
 
