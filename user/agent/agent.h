@@ -10,6 +10,8 @@
  *   netlink.c    rtnetlink (libmnl)         links.c      the links and what matches
  *   datapath.c   load/adopt, the policy     reconcile.c  attach, repair, drop, down
  *   server.c     the socket's framing       control.c    its commands (status, ...)
+ *   records.c    the ring buffer's records  watch.c      the watch streams, history
+ *                (the sinks, the history)                first, then live
  *   log.c        the log                    client.c     the socket, client side
  *
  * Every kernel change goes through the ctl library (user/ctl/), under its
@@ -31,6 +33,7 @@
 struct xs_compiled;
 struct mnl_socket;
 struct agent_server;
+struct agent_records;
 
 /* Exit status of the agent. */
 #define AGENT_EXIT_STOPPED 0 /* stopped (stop, SIGTERM, SIGINT): enforcement stays */
@@ -100,6 +103,7 @@ struct agent {
 	struct mnl_socket *mon; /* rtnetlink link events */
 	bool resync;		/* events were lost: dump and reconcile */
 	struct agent_server *srv;
+	struct agent_records *rec; /* records.c: the ring buffer, its sinks */
 	int epfd, sigfd, timerfd;
 	bool stop;
 	int exit_code;

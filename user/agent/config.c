@@ -35,6 +35,7 @@ static const char *const key_names[AGENT_KEY__COUNT] = {
 	[AGENT_KEY_FAILSAFE] = "failsafe",
 	[AGENT_KEY_GRANT_MAX] = "grant-max",
 	[AGENT_KEY_GRANT_REASON] = "grant-reason",
+	[AGENT_KEY_EVENT_HISTORY] = "event-history",
 };
 
 const char *agent_key_name(enum agent_key k)
@@ -148,7 +149,7 @@ static void unknown_key(struct reader *r, const char *key)
 			r,
 			"unknown key '%s': the keys are policy, interfaces, bridge, mode, pin-dir, "
 			"state-dir, unprotected, socket, reconcile-interval, failsafe, grant-max, "
-			"grant-reason",
+			"grant-reason, event-history",
 			key);
 }
 
@@ -335,6 +336,19 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 		}
 		c->interval = (unsigned int)n;
 		return 0;
+	case AGENT_KEY_EVENT_HISTORY:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno || *end || end == value || value[0] == '-' || value[0] == '+' || n < 0 ||
+		    n > AGENT_EVENT_HISTORY_MAX) {
+			add_error(r,
+				  "bad value '%s' for event-history: a whole number of events, 0 "
+				  "(none) to %d",
+				  value, AGENT_EVENT_HISTORY_MAX);
+			return -EINVAL;
+		}
+		c->event_history = (unsigned int)n;
+		return 0;
 	case AGENT_KEY_FAILSAFE:
 		return add_failsafe(r, c, value);
 	case AGENT_KEY_GRANT_MAX:
@@ -487,6 +501,8 @@ static void set_defaults(struct agent_config *c)
 		c->interval = AGENT_RECONCILE_DEFAULT;
 	if (!c->line[AGENT_KEY_GRANT_MAX])
 		c->grant_max = AGENT_GRANT_MAX_DEFAULT;
+	if (!c->line[AGENT_KEY_EVENT_HISTORY])
+		c->event_history = AGENT_EVENT_HISTORY_DEFAULT;
 	for (size_t i = 0; i < c->nfailsafe; i++)
 		c->failsafe[i].file = c->file;
 }

@@ -21,6 +21,8 @@
 #define AGENT_CONFIG_MAX_BYTES (1u << 20)
 #define AGENT_SOCK_MAX 108		    /* sizeof(sun_path) */
 #define AGENT_GRANT_MAX_DEFAULT (24 * 3600) /* seconds: Azure JIT's longest window */
+#define AGENT_EVENT_HISTORY_DEFAULT 10000   /* events the agent keeps for watch --since */
+#define AGENT_EVENT_HISTORY_MAX 1000000
 
 enum agent_key {
 	AGENT_KEY_POLICY,
@@ -35,6 +37,7 @@ enum agent_key {
 	AGENT_KEY_FAILSAFE, /* repeatable */
 	AGENT_KEY_GRANT_MAX,
 	AGENT_KEY_GRANT_REASON,
+	AGENT_KEY_EVENT_HISTORY,
 	AGENT_KEY__COUNT,
 };
 
@@ -63,6 +66,7 @@ struct agent_config {
 	size_t nfailsafe;
 	uint64_t grant_max;	    /* `grant-max`, seconds (default 24h) */
 	bool grant_reason_required; /* `grant-reason = required` (default optional) */
+	unsigned int event_history; /* `event-history`: events kept (0: none) */
 	int line[AGENT_KEY__COUNT]; /* the line that set each key (0: its default;
 				     * failsafe: the last one) */
 };
