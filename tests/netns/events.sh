@@ -261,6 +261,8 @@ ok "status: the agent dropped $dws events for the stalled watch"
 expect_eq "$d6:$([ "$total" -ge "$dws" ] && echo ok)" "0:ok" "status: none for the reading watch; dropped_total counts them"
 expect_eq "$(status_q '[d["events"]["history"]["events"], d["events"]["history"]["max"]]')" "[2000, 2000]" \
 	"the history is bounded (2000 events)"
+expect_match "$(lab_xs status)" $'\n  events: read by the agent, history 2000 of 2000, 2 watch streams, '"$total"$' events dropped for slow readers\n' \
+	"xdpseg status: the agent reads the events, its history, its streams and their drops"
 kill -CONT "$WS"
 # (the events after the flood were dropped for it too: it reads what was
 # queued, then what it missed)
@@ -272,6 +274,31 @@ expect_eq "$(jlines "$T/ws" '[e["dropped"] for e in lines if "dropped" in e]')" 
 expect_eq "$(($(jlines "$T/ws" 'len([e for e in lines if "verdict" in e])') + dws))" \
 	"$(jlines "$T/w6" 'len([e for e in lines if "verdict" in e])')" \
 	"the events the resumed watch got and the ones dropped for it add up to what the other got"
+
+# A history larger than a stream's queue: read at the client's pace, none dropped.
+watch_bg "$T/h" --json --since 1h
+H=$WPID
+wait_for 20 bash -c "[ \$(grep -c '\"live\":false' '$T/h') -ge 2000 ]" ||
+	fail "watch --since 1h did not get the 2000 events of the history"
+sleep 0.3
+stop_watch "$H"
+expect_eq "$(jlines "$T/h" '[len(lines), all(not e["live"] for e in lines), any("dropped" in e for e in lines)]')" \
+	"[2000, true, false]" "watch --since: the whole history (2000 events, more than a queue holds), none dropped"
+watch_bg "$T/l" --json --last 1500 --count 1500
+wait "$WPID" || fail "watch --last 1500 --count 1500 exited with $?"
+expect_eq "$(jlines "$T/l" "[$K for e in lines]")" "$(jlines "$T/h" "[$K for e in lines][-1500:]")" \
+	"watch --last 1500: the last 1500 events of the history"
+
+# A reload with a smaller history keeps the newest.
+sed -i 's/^event-history = .*/event-history = 100/' "$CONF"
+expect_eq "$(agent_req '{"cmd":"reload"}')" '{"ok":true,"protocol":1,"applied":false,"generation":1}' \
+	"reload with event-history = 100"
+expect_eq "$(status_q '[d["events"]["history"]["events"], d["events"]["history"]["max"]]')" "[100, 100]" \
+	"the history shrank to 100 events"
+watch_bg "$T/l" --json --last 100 --count 100
+wait "$WPID" || fail "watch --last 100 --count 100 exited with $?"
+expect_eq "$(jlines "$T/l" "[$K for e in lines]")" "$(jlines "$T/h" "[$K for e in lines][-100:]")" \
+	"it holds the newest 100"
 
 # ---- 4. The agent stops: every stream ends, saying so ---------------------------------
 

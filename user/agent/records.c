@@ -32,11 +32,11 @@ struct hist_entry {
 
 struct agent_records {
 	struct xs_evsource src;
-	bool registered; /* src's fd is in the agent's epoll */
-	int open_err;	 /* the last failure to open (0: none; told once) */
-	uint64_t records;    /* read from the ring buffer, every kind */
-	uint64_t bad;	     /* events shorter than they say */
-	uint32_t reopened;   /* buffers followed across a reload */
+	bool registered;   /* src's fd is in the agent's epoll */
+	int open_err;	   /* the last failure to open (0: none; told once) */
+	uint64_t records;  /* read from the ring buffer, every kind */
+	uint64_t bad;	   /* events shorter than they say */
+	uint32_t reopened; /* buffers followed across a reload */
 	struct sink *sinks;
 	size_t nsinks;
 	const struct agent_record_info *current;
@@ -229,11 +229,12 @@ void agent_records_open(struct agent *a)
 		err = do_register(a);
 	if (err) {
 		if (err != r->open_err && err == -EBUSY)
-			agent_log(LOG_WARNING,
-				  "another reader holds the events of %s (an 'xdpseg watch' "
-				  "started before the agent?): the agent serves no events, keeps no "
-				  "history, until it stops",
-				  a->cfg.pin_dir);
+			agent_log(
+				LOG_WARNING,
+				"another reader holds the events of %s (an 'xdpseg watch' "
+				"started before the agent?): the agent serves no events, keeps no "
+				"history, until it stops",
+				a->cfg.pin_dir);
 		else if (err != r->open_err && err != -ENOENT)
 			agent_log(LOG_WARNING, "cannot read the events of %s: %s", a->cfg.pin_dir,
 				  strerror(-err));

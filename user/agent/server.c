@@ -596,8 +596,13 @@ static void stream_progress(struct agent *a, struct agent_client *c)
 {
 	if (c->untold && tell_dropped(c, false))
 		send_out(a, c);
-	if (c->fd < 0 || c->refilling || !c->ops || !c->ops->refill ||
-	    queued(c) > SERVER_STREAM_MAX / 2)
+	if (queued(c) <= SERVER_STREAM_MAX / 2)
+		server_stream_refill(a, c);
+}
+
+void server_stream_refill(struct agent *a, struct agent_client *c)
+{
+	if (c->fd < 0 || c->refilling || !c->started || !c->ops || !c->ops->refill)
 		return;
 	c->refilling = true;
 	c->ops->refill(a, c, c->ctx);

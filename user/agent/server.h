@@ -98,6 +98,9 @@ int server_stream_send(struct agent *a, struct agent_client *c, const char *line
 /* `n` more lines client `c` missed (dropped elsewhere): counted, told. */
 void server_stream_missed(struct agent *a, struct agent_client *c, uint64_t n);
 
+/* Run ops->refill() for `c` now (never inside itself). */
+void server_stream_refill(struct agent *a, struct agent_client *c);
+
 /* Bytes the queue of `c` can take before it drops. */
 size_t server_stream_room(const struct agent_client *c);
 

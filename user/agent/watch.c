@@ -29,11 +29,11 @@
 /* One watch stream. */
 struct wclient {
 	struct xs_evfilter f;
-	unsigned int flags;  /* XS_EVJ_*: what each line carries */
-	uint64_t cursor;     /* catching up: the next event number to consider */
-	uint64_t live_from;  /* events from this number on are live */
-	uint64_t start_ns;   /* CLOCK_MONOTONIC_COARSE at the request */
-	bool catching_up;    /* reads the history (cursor < the history's next) */
+	unsigned int flags; /* XS_EVJ_*: what each line carries */
+	uint64_t cursor;    /* catching up: the next event number to consider */
+	uint64_t live_from; /* events from this number on are live */
+	uint64_t start_ns;  /* CLOCK_MONOTONIC_COARSE at the request */
+	bool catching_up;   /* reads the history (cursor < the history's next) */
 };
 
 static const struct agent_stream_ops watch_ops;
@@ -138,7 +138,17 @@ static void send_live(struct agent *a, struct agent_client *c, void *ctx, void *
 	size_t len;
 	char *line;
 
-	if (w->catching_up || !xs_evfilter_match(&w->f, info->ev))
+	if (w->catching_up) {
+		/* it reads the history, this event included (history_sink() ran
+		 * first); its queue drained without a refill after the history
+		 * shrank: go on now */
+		if (server_stream_room(c) >= SERVER_STREAM_MAX / 2)
+			server_stream_refill(a, c);
+		if (w->catching_up || agent_history_get(a, info->ev_seq, NULL))
+			return; /* behind, or sent by the refill */
+				/* caught up, and no history holds this one: as it comes */
+	}
+	if (!xs_evfilter_match(&w->f, info->ev))
 		return;
 	if (render(w, info->ev, from_of(w, info->ev_seq, info->ev, info->buffered), &line, &len))
 		return;

@@ -40,9 +40,9 @@ struct xs_evsource {
 	 * `buffered` is exact: that position is before the producer's at open. */
 	const uint64_t *cons_pos;
 	void *cons_page, *prod_page;
-	uint64_t open_pos;	/* the producer position at open */
-	uint64_t open_mono_ns;	/* CLOCK_MONOTONIC_COARSE at open (without the pages) */
-	uint64_t lost0, rlim0;	/* the kernel's loss counters at the last xs_evsource_losses() */
+	uint64_t open_pos;     /* the producer position at open */
+	uint64_t open_mono_ns; /* CLOCK_MONOTONIC_COARSE at open (without the pages) */
+	uint64_t lost0, rlim0; /* the kernel's loss counters at the last xs_evsource_losses() */
 };
 
 /* Initialise for pin directory `dir` (xs_evsource_close() is then always safe). */

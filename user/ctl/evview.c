@@ -70,8 +70,7 @@ static void iface_name(const struct xs_maps *m, uint32_t ifindex, char *buf, siz
  * the event's generation, or under the new one a command or the agent gave
  * it since when they made the rollback explicit.
  */
-static void rollback_file(const struct xs_maps *m, const struct xs_event *e, char *buf,
-			  size_t size)
+static void rollback_file(const struct xs_maps *m, const struct xs_event *e, char *buf, size_t size)
 {
 	struct xs_policy_meta meta;
 	struct xs_confirm c;
@@ -85,8 +84,8 @@ static void rollback_file(const struct xs_maps *m, const struct xs_event *e, cha
 		snprintf(buf, size, "?");
 }
 
-int xs_evview_decode(const struct xs_maps *m, int64_t mono_to_real_ns, const void *rec,
-		     size_t size, struct xs_evview *v, struct xs_evview_buf *buf)
+int xs_evview_decode(const struct xs_maps *m, int64_t mono_to_real_ns, const void *rec, size_t size,
+		     struct xs_evview *v, struct xs_evview_buf *buf)
 {
 	const struct xs_event *e = rec;
 	uint32_t set;
@@ -94,8 +93,7 @@ int xs_evview_decode(const struct xs_maps *m, int64_t mono_to_real_ns, const voi
 	memset(v, 0, sizeof(*v));
 	if (size < sizeof(e->kind) || e->kind != XS_REC_EVENT)
 		return -ENOMSG;
-	if (size < sizeof(*e) || e->snap_len > XS_EV_SNAP_MAX ||
-	    size < sizeof(*e) + e->snap_len)
+	if (size < sizeof(*e) || e->snap_len > XS_EV_SNAP_MAX || size < sizeof(*e) + e->snap_len)
 		return -EBADMSG;
 	v->e = *e;
 	if (e->snap_len) {
@@ -128,8 +126,7 @@ int xs_evview_decode(const struct xs_maps *m, int64_t mono_to_real_ns, const voi
 
 struct xs_evview *xs_evview_dup(const struct xs_evview *v)
 {
-	const char *strs[] = { v->iface, v->src_seg, v->dst_seg, v->file, v->text,
-			       v->policy_file };
+	const char *strs[] = { v->iface, v->src_seg, v->dst_seg, v->file, v->text, v->policy_file };
 	size_t len[6], size = sizeof(*v) + v->e.snap_len;
 	struct xs_evview *c;
 	char *p;
@@ -217,9 +214,8 @@ void xs_evview_text(FILE *f, const struct xs_evview *v, enum xs_evfrom from)
 	else
 		snprintf(origin, sizeof(origin), "-");
 	fprintf(f, "%s.%03lld %s %s %s %s %s -> %s %s -> %s %s %s %s\n", when, ms, v->iface,
-		e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_verdict_upper(e->verdict), proto, s,
-		d, v->src_seg, v->dst_seg, xs_show_reason(e->reason), origin,
-		xs_evfrom_name(from));
+		e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_verdict_upper(e->verdict), proto, s, d,
+		v->src_seg, v->dst_seg, xs_show_reason(e->reason), origin, xs_evfrom_name(from));
 }
 
 static void put_base64(FILE *f, const uint8_t *b, size_t n)
@@ -301,8 +297,8 @@ void xs_evview_json(FILE *f, const struct xs_evview *v, enum xs_evfrom from, uns
 		",\"dir\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\",\"proto\":\"%s\","
 		"\"family\":%u,\"src\":\"%s\",\"dst\":\"%s\"",
 		e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_show_verdict(e->verdict),
-		xs_show_reason(e->reason), arp ? "arp" : xs_show_proto(e->proto, pbuf, sizeof(pbuf)),
-		e->family, src, dst);
+		xs_show_reason(e->reason),
+		arp ? "arp" : xs_show_proto(e->proto, pbuf, sizeof(pbuf)), e->family, src, dst);
 	if (arp)
 		; /* sender and target addresses only */
 	else if (is_icmp(e->proto))
@@ -471,8 +467,7 @@ int xs_evfilter_since(const char *s, uint64_t *secs, char *why, size_t size)
 {
 	if (xs_parse_duration(s, secs))
 		return bad(why, size,
-			   "bad duration '%s': a number with its unit, as 90s, 5m, 1h or 1h30m",
-			   s);
+			   "bad duration '%s': a number with its unit, as 90s, 5m, 1h or 1h30m", s);
 	return 0;
 }
 
@@ -515,8 +510,7 @@ bool xs_evfilter_match(const struct xs_evfilter *f, const struct xs_evview *v)
 		return true;
 	if (f->verdict >= 0 && e->verdict != f->verdict)
 		return false;
-	if (f->port >= 0 &&
-	    (is_icmp(e->proto) || (e->sport != f->port && e->dport != f->port)))
+	if (f->port >= 0 && (is_icmp(e->proto) || (e->sport != f->port && e->dport != f->port)))
 		return false;
 	if (f->segment[0] && strcmp(f->segment, v->src_seg) && strcmp(f->segment, v->dst_seg))
 		return false;

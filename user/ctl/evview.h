@@ -62,8 +62,8 @@ struct xs_evview_buf {
  * event; -ENOMSG for a record of another kind (not an event); -EBADMSG for
  * an event shorter than its struct and its snap_len say.
  */
-int xs_evview_decode(const struct xs_maps *m, int64_t mono_to_real_ns, const void *rec,
-		     size_t size, struct xs_evview *v, struct xs_evview_buf *buf);
+int xs_evview_decode(const struct xs_maps *m, int64_t mono_to_real_ns, const void *rec, size_t size,
+		     struct xs_evview *v, struct xs_evview_buf *buf);
 
 /* A copy of `v` in one malloc'd block (free() it); NULL when out of memory. */
 struct xs_evview *xs_evview_dup(const struct xs_evview *v);
@@ -90,14 +90,14 @@ void xs_evview_json(FILE *f, const struct xs_evview *v, enum xs_evfrom from, uns
 /* ---- Filters: watch's options, the agent's watch request ---- */
 
 struct xs_evfilter {
-	int verdict;			 /* XS_VERDICT_*, -1: any */
+	int verdict;			  /* XS_VERDICT_*, -1: any */
 	char segment[XS_ORIGIN_TEXT_LEN]; /* from or to this segment ("": any) */
-	long port;			 /* source or destination port, -1: any */
-	char iface[IF_NAMESIZE];	 /* "": any */
-	uint8_t family;			 /* addr: 4 or 6, 0: any */
+	long port;			  /* source or destination port, -1: any */
+	char iface[IF_NAMESIZE];	  /* "": any */
+	uint8_t family;			  /* addr: 4 or 6, 0: any */
 	uint8_t plen;
-	uint8_t addr[16]; /* source or destination in addr/plen (masked) */
-	unsigned int rule_line;		  /* 0: any; else decided by FILE:LINE */
+	uint8_t addr[16];	/* source or destination in addr/plen (masked) */
+	unsigned int rule_line; /* 0: any; else decided by FILE:LINE */
 	char rule_file[XS_ORIGIN_FILE_LEN];
 };
 
