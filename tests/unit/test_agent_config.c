@@ -186,7 +186,7 @@ Test(agent_config, errors)
 		one_error("xyz = 1\n"),
 		"1: error: unknown key 'xyz': the keys are policy, interfaces, bridge, mode, "
 		"pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, "
-		"grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval");
+		"grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, event-history");
 }
 
 Test(agent_config, nul_byte_and_missing_file)
@@ -384,4 +384,35 @@ Test(agent_config, optional)
 	cr_assert_str_eq(agent_config_path(), "/x/y.conf");
 	unsetenv("XDPSEG_CONFIG");
 	cr_assert_str_eq(agent_config_path(), AGENT_CONFIG_FILE);
+}
+
+/* event-history: the events the agent keeps for watch --since / --last. */
+Test(agent_config, event_history)
+{
+	struct agent_config c;
+
+	cr_assert_str_empty(read_conf("", &c));
+	cr_assert_eq(c.event_history, AGENT_EVENT_HISTORY_DEFAULT);
+	cr_assert_eq(c.event_history, 10000);
+	agent_config_free(&c);
+	cr_assert_str_empty(read_conf("event-history = 0\n", &c));
+	cr_assert_eq(c.event_history, 0, "0: no history");
+	agent_config_free(&c);
+	cr_assert_str_empty(read_conf("event-history = 1000000\n", &c));
+	cr_assert_eq(c.event_history, 1000000);
+	agent_config_free(&c);
+	for (const char *const *v = (const char *const[]){ "-1", "+5", "1000001", "10k", "1e3",
+							   "99999999999999999999", NULL };
+	     *v; v++) {
+		char text[64], want[256];
+
+		snprintf(text, sizeof(text), "event-history = %s\n", *v);
+		snprintf(want, sizeof(want),
+			 "1: error: bad value '%s' for event-history: a whole number of events, 0 "
+			 "(none) to 1000000",
+			 *v);
+		cr_assert_str_eq(one_error(text), want);
+	}
+	cr_assert_str_eq(one_error("event_history = 5\n"),
+			 "1: error: unknown key 'event_history': did you mean 'event-history'?");
 }

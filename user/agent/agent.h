@@ -10,6 +10,8 @@
  *   netlink.c    rtnetlink (libmnl)         links.c      the links and what matches
  *   datapath.c   load/adopt, the policy     reconcile.c  attach, repair, drop, down
  *   server.c     the socket's framing       control.c    its commands (status, ...)
+ *   records.c    the ring buffer's records  watch.c      the watch streams, history
+ *                (the sinks, the history)                first, then live
  *   log.c        the log                    client.c     the socket, client side
  *   metrics.c    the Prometheus endpoint (libmicrohttpd in this loop) and textfile
  *
@@ -35,6 +37,7 @@ struct mnl_socket;
 struct agent_server;
 struct agent_metrics;
 struct json_object;
+struct agent_records;
 
 /* Exit status of the agent. */
 #define AGENT_EXIT_STOPPED 0 /* stopped (stop, SIGTERM, SIGINT): enforcement stays */
@@ -106,6 +109,7 @@ struct agent {
 	struct agent_server *srv;
 	struct agent_metrics *metrics;	   /* the endpoint and the textfile (metrics.c) */
 	uint64_t applies[XS_APPLY__COUNT]; /* policy changes made or seen, by outcome */
+	struct agent_records *rec; /* records.c: the ring buffer, its sinks */
 	int epfd, sigfd, timerfd;
 	bool stop;
 	int exit_code;

@@ -39,6 +39,7 @@ static const char *const key_names[AGENT_KEY__COUNT] = {
 	[AGENT_KEY_METRICS_LISTEN] = "metrics-listen",
 	[AGENT_KEY_METRICS_TEXTFILE] = "metrics-textfile",
 	[AGENT_KEY_METRICS_INTERVAL] = "metrics-interval",
+	[AGENT_KEY_EVENT_HISTORY] = "event-history",
 };
 
 const char *agent_key_name(enum agent_key k)
@@ -350,6 +351,8 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 {
 	uint64_t secs;
 	const char *key = key_names[k];
+	char *end;
+	long n;
 	int err;
 
 	switch (k) {
@@ -421,6 +424,19 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 		return set_textfile(r, c, value);
 	case AGENT_KEY_METRICS_INTERVAL:
 		return set_seconds(r, key, value, &c->metrics_interval);
+	case AGENT_KEY_EVENT_HISTORY:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno || *end || end == value || value[0] == '-' || value[0] == '+' || n < 0 ||
+		    n > AGENT_EVENT_HISTORY_MAX) {
+			add_error(r,
+				  "bad value '%s' for event-history: a whole number of events, 0 "
+				  "(none) to %d",
+				  value, AGENT_EVENT_HISTORY_MAX);
+			return -EINVAL;
+		}
+		c->event_history = (unsigned int)n;
+		return 0;
 	case AGENT_KEY_FAILSAFE:
 		return add_failsafe(r, c, value);
 	case AGENT_KEY_GRANT_MAX:
@@ -575,6 +591,8 @@ static void set_defaults(struct agent_config *c)
 		c->grant_max = AGENT_GRANT_MAX_DEFAULT;
 	if (!c->metrics_interval)
 		c->metrics_interval = AGENT_METRICS_INTERVAL_DEFAULT;
+	if (!c->line[AGENT_KEY_EVENT_HISTORY])
+		c->event_history = AGENT_EVENT_HISTORY_DEFAULT;
 	for (size_t i = 0; i < c->nfailsafe; i++)
 		c->failsafe[i].file = c->file;
 }

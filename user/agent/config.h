@@ -24,6 +24,8 @@
 #define AGENT_GRANT_MAX_DEFAULT (24 * 3600) /* seconds: Azure JIT's longest window */
 #define AGENT_METRICS_INTERVAL_DEFAULT 15   /* seconds between textfile writes */
 #define AGENT_METRICS_LISTEN_MAX 64	    /* "[IPv6]:port" */
+#define AGENT_EVENT_HISTORY_DEFAULT 10000   /* events the agent keeps for watch --since */
+#define AGENT_EVENT_HISTORY_MAX 1000000
 
 enum agent_key {
 	AGENT_KEY_POLICY,
@@ -41,6 +43,7 @@ enum agent_key {
 	AGENT_KEY_METRICS_LISTEN,
 	AGENT_KEY_METRICS_TEXTFILE,
 	AGENT_KEY_METRICS_INTERVAL,
+	AGENT_KEY_EVENT_HISTORY,
 	AGENT_KEY__COUNT,
 };
 
@@ -76,6 +79,7 @@ struct agent_config {
 	socklen_t metrics_addrlen;
 	char metrics_textfile[PATH_MAX]; /* `metrics-textfile`: a *.prom file ("": none) */
 	unsigned int metrics_interval;	 /* `metrics-interval`, seconds (default 15) */
+	unsigned int event_history;	 /* `event-history`: events kept (0: none) */
 	int line[AGENT_KEY__COUNT];	 /* the line that set each key (0: its default;
 					  * failsafe: the last one) */
 };

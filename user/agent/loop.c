@@ -23,6 +23,7 @@
 
 #include "agent/agent.h"
 #include "agent/log.h"
+#include "agent/records.h"
 #include "agent/server.h"
 #include "policy.h"
 
@@ -97,6 +98,7 @@ static void on_timer(struct agent *a)
 	server_tick(a);
 	metrics_tick(a);
 	repair = dp_poll(a);
+	agent_records_tick(a);
 	if (repair || a->ticks % a->cfg.interval == 0)
 		a->resync = true; /* a full reconcile after this round of events */
 	agent_notify_status(a);
@@ -149,11 +151,15 @@ static int loop(struct agent *a)
 			case AGENT_TAG_METRICS:
 				metrics_event(a);
 				break;
+			case AGENT_TAG_EVENTS:
+				agent_records_event(a);
+				break;
 			default:
 				server_event(a, tag, fd, evs[i].events);
 				break;
 			}
 		}
+		server_reap(a);
 		if (a->stop)
 			break;
 		/* Events first, then one round of kernel changes for all of them. */
@@ -193,6 +199,12 @@ static int start(struct agent *a)
 			  a->cfg.pin_dir);
 		return AGENT_EXIT_FAIL;
 	}
+	/* The events' one reader from now on (what the buffer holds: history). */
+	if (agent_records_init(a)) {
+		agent_log(LOG_ERR, "out of memory");
+		return AGENT_EXIT_FAIL;
+	}
+	agent_records_open(a);
 	if (agent_links_resync(a))
 		return AGENT_EXIT_FAIL;
 	agent_downed_load(a);
@@ -214,9 +226,11 @@ static int start(struct agent *a)
 
 static void finish(struct agent *a)
 {
+	agent_records_stop(a);
 	server_flush(a, 200);
 	server_close(a);
 	metrics_stop(a);
+	agent_records_free(a);
 	if (a->mon)
 		mnl_socket_close(a->mon);
 	if (a->timerfd >= 0)
