@@ -119,9 +119,9 @@ static __always_inline int xs_drop(struct xs_run *r, struct xs_decision *d, int 
 	/* a first fragment dropped: no later fragment may ride an older entry */
 	if (r->p->frag == XS_FRAG_FIRST)
 		frag_forget(r->p);
-	stats_count(XS_VERDICT_DROP, d->reason, r->ctx->len);
+	ev_send(r->ctx, r->cfg, r->p, d, r->gen, r->now,
+		stats_count(XS_VERDICT_DROP, d->reason, r->ctx->len, XS_EV_LATER));
 	stats_rule(r->set, d->rule_id, r->ctx->len, new_flow);
-	ev_send(r->ctx, r->cfg, r->p, d, r->gen, r->now);
 	return XS_DROP;
 }
 
@@ -175,7 +175,7 @@ static __always_inline int xs_later_fragment(struct xs_run *r)
 	};
 
 	if (verdict) {
-		stats_count(verdict - 1, XS_REASON_FRAGMENT, r->ctx->len);
+		stats_count(verdict - 1, XS_REASON_FRAGMENT, r->ctx->len, XS_EV_NONE);
 		return XS_PASS;
 	}
 	return xs_drop(r, &d, 0);
@@ -207,7 +207,7 @@ static __always_inline int xs_icmp_related(struct xs_run *r, struct xs_tuple *k)
 	/* a flow of a grant that has ended relates nothing */
 	if (v.deadline && clock_tai_s(r->cfg) >= v.deadline)
 		return 0;
-	stats_count(XS_VERDICT_ALLOW, XS_REASON_RELATED, r->ctx->len);
+	stats_count(XS_VERDICT_ALLOW, XS_REASON_RELATED, r->ctx->len, XS_EV_NONE);
 	return 1;
 }
 
@@ -220,7 +220,7 @@ static __always_inline int xs_established(struct xs_run *r, const struct xs_flow
 	stats_rule(r->set, v->rule_id, r->ctx->len, new_flow);
 	if (r->p->frag == XS_FRAG_FIRST)
 		frag_accept(r->p, v->rule_id, verdict, r->gen, r->now);
-	stats_count(verdict, XS_REASON_ESTABLISHED, r->ctx->len);
+	stats_count(verdict, XS_REASON_ESTABLISHED, r->ctx->len, XS_EV_NONE);
 	return XS_PASS;
 }
 
@@ -329,9 +329,9 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, 
 		decision_flip(d);
 	if (p->frag == XS_FRAG_FIRST)
 		frag_accept(p, d->rule_id, d->verdict, r->gen, r->now);
-	stats_count(d->verdict, d->reason, r->ctx->len);
+	ev_send(r->ctx, r->cfg, p, d, r->gen, r->now,
+		stats_count(d->verdict, d->reason, r->ctx->len, XS_EV_LATER));
 	stats_rule(r->set, d->rule_id, r->ctx->len, 1);
-	ev_send(r->ctx, r->cfg, p, d, r->gen, r->now);
 	return XS_PASS;
 }
 
@@ -450,15 +450,15 @@ __attribute__((noinline)) int xs_decide(struct xs_pkt *p, struct xs_ctx *ctx)
 			return xs_drop_spoofed(&r, XS_REASON_SPOOFED);
 	}
 	if (ctx->parsed == XS_PARSE_NOT_IP) {
-		stats_count(XS_VERDICT_ALLOW, XS_REASON_NOT_IP, ctx->len);
+		stats_count(XS_VERDICT_ALLOW, XS_REASON_NOT_IP, ctx->len, XS_EV_NONE);
 		return XS_PASS;
 	}
 	if (p->exempt) {
-		stats_count(XS_VERDICT_ALLOW, XS_REASON_ND, ctx->len);
+		stats_count(XS_VERDICT_ALLOW, XS_REASON_ND, ctx->len, XS_EV_NONE);
 		return XS_PASS;
 	}
 	if (!r.gen) {
-		stats_count(XS_VERDICT_ALLOW, XS_REASON_NO_POLICY, ctx->len);
+		stats_count(XS_VERDICT_ALLOW, XS_REASON_NO_POLICY, ctx->len, XS_EV_NONE);
 		return XS_PASS;
 	}
 	return xs_policy(&r);
@@ -491,8 +491,15 @@ int xs_xdp(struct xdp_md *xdp)
 		.ifindex = xdp->ingress_ifindex,
 		.hook = XS_HOOK_INGRESS,
 	};
+	int rc;
 
-	return xs_handle(data, data_end, &ctx) == XS_PASS ? XDP_PASS : XDP_DROP;
+	rc = xs_handle(data, data_end, &ctx);
+	/* The decision left an event: send it with the frame's first bytes.
+	 * Pointers read anew: whatever the parser checked, one state here for
+	 * the verifier (100,000 instructions verified less). */
+	if (ctx.ev)
+		ev_flush((void *)(long)xdp->data, (void *)(long)xdp->data_end);
+	return rc == XS_PASS ? XDP_PASS : XDP_DROP;
 }
 
 /* Headers xdpseg may need, at most: Ethernet, two tags, IPv6 with its
@@ -507,12 +514,14 @@ static __always_inline int xs_tc(struct __sk_buff *skb, __u8 hook)
 		.ifindex = skb->ifindex,
 		.hook = hook,
 	};
+	int rc;
 
 	if ((void *)(long)skb->data + want > (void *)(long)skb->data_end)
 		bpf_skb_pull_data(skb, want);
-	return xs_handle((void *)(long)skb->data, (void *)(long)skb->data_end, &ctx) == XS_PASS
-		       ? TC_ACT_OK
-		       : TC_ACT_SHOT;
+	rc = xs_handle((void *)(long)skb->data, (void *)(long)skb->data_end, &ctx);
+	if (ctx.ev) /* (as xs_xdp) */
+		ev_flush((void *)(long)skb->data, (void *)(long)skb->data_end);
+	return rc == XS_PASS ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 SEC("tc")

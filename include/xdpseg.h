@@ -95,8 +95,10 @@
  * (TC-only ingress). Pinned as XS_PIN_DIR/progs/<name>.
  *
  * Apply protocol (user/ctl/push.c): barrier; write every map of the inactive
- * set s = (generation + 1) & 1 (tries, rules, seginfo, zeroed rstats,
- * origins, meta); then write xs_config.generation = generation + 1; barrier.
+ * set s = (generation + 1) & 1 (tries, rules, seginfo, origins, meta, and
+ * last rstats: a rule the active set has too (same kind and normalised
+ * text) takes its counts, the others start at 0, user/ctl/counters.h);
+ * then write xs_config.generation = generation + 1; barrier.
  * The datapath reads xs_config.generation once per packet and uses only set
  * generation & 1 for that packet, so every packet sees one whole policy.
  * The derived tables (xs_dir4, xs_seg6h, xs_pairc, xs_pairs, xs_fast) are
@@ -471,8 +473,13 @@ struct xs_config {
 	 * past the burst; the counters still count every flow. */
 	__u32 allow_ev_rate;
 	__u32 allow_ev_burst;
+	/* Bytes of a dropped or audited packet its event carries, from the
+	 * frame's start (at most XS_EV_SNAP_MAX; 0: none). Written when the
+	 * maps are created (XS_DEFAULT_SNAP_LEN), like the event rates. */
+	__u32 snap_len;
+	__u32 pad;
 };
-XS_ASSERT_SIZE(struct xs_config, 56);
+XS_ASSERT_SIZE(struct xs_config, 64);
 
 /* No events for new allowed flows, except those an overlay let in (reasons
  * forensic, grant, failsafe): every use of such an access is an event. */
@@ -482,6 +489,7 @@ XS_ASSERT_SIZE(struct xs_config, 56);
 #define XS_DEFAULT_DROP_EV_BURST 200
 #define XS_DEFAULT_ALLOW_EV_RATE 10000
 #define XS_DEFAULT_ALLOW_EV_BURST 2000
+#define XS_DEFAULT_SNAP_LEN 128
 
 /* ---- Connection tracking ------------------------------------------------ */
 
@@ -643,17 +651,41 @@ XS_ASSERT_SIZE(struct xs_frag_val, 24);
 
 /* ---- Counters (per-CPU arrays) ---------------------------------------------- */
 
+/*
+ * What became of the event a packet could make: every packet counted per
+ * verdict and reason has exactly one outcome, counted in the same per-CPU
+ * slot (struct xs_counter), so that for each verdict and reason
+ *   packets = ev[SENT] + ev[RATELIMITED] + ev[LOST] + ev[NONE]
+ * (the accounting invariant `xdpseg stats` checks).
+ */
+enum xs_ev_outcome {
+	XS_EV_SENT = 0,	       /* an event went into the ring buffer */
+	XS_EV_RATELIMITED = 1, /* its token bucket was empty: no event */
+	XS_EV_LOST = 2,	       /* the ring buffer was full: no event */
+	XS_EV_NONE = 3,	       /* no event by design (established, related, a later
+				* fragment, not IP, ND, no policy) or by configuration
+				* (XS_CFG_QUIET_ALLOW) */
+	XS_EV__OUTCOMES,
+};
+
+/* One slot of xs_stats: a verdict and reason's packets, bytes and event
+ * outcomes (the misc counters use `packets` only). */
 struct xs_counter {
 	__u64 packets;
 	__u64 bytes;
+	__u64 ev[XS_EV__OUTCOMES]; /* enum xs_ev_outcome */
 };
-XS_ASSERT_SIZE(struct xs_counter, 16);
+XS_ASSERT_SIZE(struct xs_counter, 48);
 
-/* xs_stats index: XS_STAT_IDX(verdict, reason), then the misc counters. */
+/*
+ * xs_stats index: XS_STAT_IDX(verdict, reason), then the misc counters.
+ * Events lost and rate-limited in all are the sums of the slots' ev[]
+ * (user/ctl/show.c: xs_event_losses()), plus XS_STAT_EV_LOST_OTHER.
+ */
 #define XS_STAT_IDX(verdict, reason) ((verdict)*XS_REASON__MAX + (reason))
 enum xs_stat_misc {
-	XS_STAT_EV_LOST = XS_VERDICT__MAX * XS_REASON__MAX, /* ring buffer full */
-	XS_STAT_EV_RATELIMITED, /* events suppressed by their token bucket (drops, allows) */
+	/* events of no packet's slot lost (the ring buffer full): the rollback event */
+	XS_STAT_EV_LOST_OTHER = XS_VERDICT__MAX * XS_REASON__MAX,
 	XS_STAT_CT_CREATED,
 	XS_STAT_CT_REVALIDATED, /* tracked flows re-decided after an apply */
 	XS_STAT_FLOW_EVICTED,	/* a live flow's entry given to a new flow (its bucket was full) */
@@ -662,7 +694,9 @@ enum xs_stat_misc {
 
 /* Per-rule counters: one per-CPU array per policy set, indexed by rule id.
  * `flows` counts new flows decided by the rule (or default), packets and
- * bytes count every packet of those flows. */
+ * bytes count every packet of those flows. An apply carries them to the
+ * new set for every rule it keeps (user/ctl/counters.h): they go on
+ * across applies. xs_stats is not per set: an apply leaves it as it is. */
 struct xs_rule_counter {
 	__u64 flows;
 	__u64 packets;
@@ -688,6 +722,11 @@ enum xs_rec_kind {
 /* Bytes of a packet an event may carry, at most. */
 #define XS_EV_SNAP_MAX 256
 
+/*
+ * Events of dropped and audited packets carry the frame's first
+ * min(xs_config.snap_len, the frame's length) bytes (a TC hook: of its
+ * linear part); allow events carry none. pkt_len is the whole frame's.
+ */
 struct xs_event {
 	__u16 kind;	/* XS_REC_EVENT */
 	__u16 snap_len; /* bytes of the frame that follow the struct (0: none) */
@@ -736,7 +775,8 @@ struct xs_origin {
 	__u32 line;
 	__u32 kind;		       /* enum xs_origin_kind */
 	char file[XS_ORIGIN_FILE_LEN]; /* NUL-terminated, truncated from the left */
-	char text[XS_ORIGIN_TEXT_LEN]; /* the rule's text, NUL-terminated */
+	char text[XS_ORIGIN_TEXT_LEN]; /* the rule's normalised text (xs_origin_text()),
+					* NUL-terminated: its identity across applies */
 };
 XS_ASSERT_SIZE(struct xs_origin, 256);
 

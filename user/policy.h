@@ -567,6 +567,29 @@ const char *xs_proto_name(uint8_t proto);	/* "tcp", "udp", "icmp", "icmpv6", "an
 
 void xs_sha256(const void *data, size_t len, uint8_t out[32]);
 
+/* ==== A rule's identity across applies (identity.c) ========================
+ *
+ * The per-rule counters follow a rule from one policy to the next by its
+ * identity: its kind and its normalised text, never its file, line or
+ * position (xdpseg(8), METRICS). The normalised text is the statement's
+ * tokens as the lexer reads them, one space apart, a comma right after the
+ * item it ends: `allow a,b->c:tcp/80 # x` and `allow a, b -> c : tcp/80`
+ * are one rule. xs_origins holds it (what stats, show and watch print): a
+ * text longer than a record (XS_ORIGIN_TEXT_LEN bytes) keeps its head and
+ * ends in " ... #" and the first 16 hex digits of the SHA-256 of the whole
+ * normalised text, so two long rules that differ past the cut never share
+ * an identity.
+ */
+
+/* The normalised text of an origin of kind `kind` (malloc'd; NULL: out of
+ * memory). A text the lexer would not read (an implicit default's
+ * generated one) is its own normal form. */
+char *xs_origin_normalise(enum xs_origin_kind kind, const char *text);
+
+/* The text xs_origins holds for it: normalised, fitted into `out`
+ * (NUL-terminated). Returns 0 or -ENOMEM. */
+int xs_origin_text(enum xs_origin_kind kind, const char *text, char out[XS_ORIGIN_TEXT_LEN]);
+
 /* ==== Lookups over the compiled tables (lookup.c) ==========================
  *
  * `verify`, `diff` and `apply --dry-run` decide flows from compiled tables,

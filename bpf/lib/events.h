@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Flow events over the ring buffer; drops and allowed new flows each pass a
- * per-CPU token bucket (an overlay's access and a rollback always go out). */
+ * per-CPU token bucket (an overlay's access and a rollback always go out);
+ * a drop's or an audit's event carries the packet's first bytes. */
 #ifndef XS_LIB_EVENTS_H
 #define XS_LIB_EVENTS_H
 
@@ -51,47 +52,60 @@ static __always_inline int ev_bucket_take(__u32 idx, __u64 rate, __u64 burst, __
 }
 
 /*
- * Send one event for packet `p` decided as `d`. Never changes the verdict:
- * a full ring or an empty bucket only counts. `coarse_now` (the packet's
+ * The event of packet `p` decided as `d`, counted in `c` (the packet's slot,
+ * stats_count()) when it goes no further. Never changes the verdict: an
+ * empty bucket only counts. `coarse_now` (the packet's
  * bpf_ktime_get_coarse_ns()) runs the token bucket, so a rate-limited drop
  * costs no clock read, and the event carries it too: no event needs the
- * precise clock.
+ * precise clock. An event to send is written into xs_evrec and flagged in
+ * `ctx`: the entry point, which holds the packet, sends it with the
+ * packet's first bytes and counts it (ev_flush()). A drop or an audit asks
+ * for xs_config.snap_len bytes (no more than the packet has), an allow none.
  */
-static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_config *cfg,
+static __always_inline void ev_send(struct xs_ctx *ctx, const struct xs_config *cfg,
 				    const struct xs_pkt *p, const struct xs_decision *d,
-				    __u32 generation, __u64 coarse_now)
+				    __u32 generation, __u64 coarse_now, struct xs_counter *c)
 {
+	struct xs_ev_rec *rec;
 	struct xs_event *e;
+	__u32 zero = 0, snap;
 
 	if (d->verdict == XS_VERDICT_DROP) {
 		if (!ev_bucket_take(XS_EVB_DROP,
 				    cfg->drop_ev_rate ? cfg->drop_ev_rate : XS_DEFAULT_DROP_EV_RATE,
 				    cfg->drop_ev_burst ? cfg->drop_ev_burst
 						       : XS_DEFAULT_DROP_EV_BURST,
-				    coarse_now)) {
-			stats_misc(XS_STAT_EV_RATELIMITED);
-			return;
-		}
+				    coarse_now))
+			goto ratelimited;
 	} else if (d->reason < XS_REASON_QUARANTINE) {
 		/* (an access by an overlay is always an event) */
-		if (cfg->flags & XS_CFG_QUIET_ALLOW)
+		if (cfg->flags & XS_CFG_QUIET_ALLOW) {
+			if (c)
+				c->ev[XS_EV_NONE]++;
 			return;
+		}
 		if (!ev_bucket_take(
 			    XS_EVB_ALLOW,
 			    cfg->allow_ev_rate ? cfg->allow_ev_rate : XS_DEFAULT_ALLOW_EV_RATE,
 			    cfg->allow_ev_burst ? cfg->allow_ev_burst : XS_DEFAULT_ALLOW_EV_BURST,
-			    coarse_now)) {
-			stats_misc(XS_STAT_EV_RATELIMITED);
-			return;
-		}
+			    coarse_now))
+			goto ratelimited;
 	}
-	e = bpf_ringbuf_reserve(&xs_events, sizeof(*e), 0);
-	if (!e) {
-		stats_misc(XS_STAT_EV_LOST);
+	rec = bpf_map_lookup_elem(&xs_evrec, &zero);
+	if (!rec) {
+		if (c)
+			c->ev[XS_EV_LOST]++;
 		return;
 	}
+	snap = 0;
+	if (d->verdict != XS_VERDICT_ALLOW) {
+		snap = cfg->snap_len < XS_EV_SNAP_MAX ? cfg->snap_len : XS_EV_SNAP_MAX;
+		if (snap > ctx->len)
+			snap = ctx->len;
+	}
+	e = &rec->e;
 	e->kind = XS_REC_EVENT;
-	e->snap_len = 0;
+	e->snap_len = (__u16)snap; /* asked for; ev_flush() writes what it copied */
 	e->reserved = 0;
 	e->ts_ns = coarse_now;
 	e->ifindex = ctx->ifindex;
@@ -117,7 +131,63 @@ static __always_inline void ev_send(const struct xs_ctx *ctx, const struct xs_co
 	e->flags = p->l2_proto == bpf_htons(ETH_P_ARP) ? XS_EVF_ARP : 0;
 	__builtin_memcpy(e->saddr, p->saddr, 16);
 	__builtin_memcpy(e->daddr, p->daddr, 16);
-	bpf_ringbuf_submit(e, 0);
+	ctx->ev = 1;
+	return;
+ratelimited:
+	if (c)
+		c->ev[XS_EV_RATELIMITED]++;
+}
+
+/*
+ * Copy the first `n` (at most XS_EV_SNAP_MAX) bytes of the frame [data,
+ * data_end) to `dst`, fewer when the frame's buffer ends first. Returns the
+ * bytes copied. Eight bytes at a time, then one: bounded loops the verifier
+ * walks once per iteration (no helper: bpf_xdp_load_bytes() needs 5.18).
+ */
+static __always_inline __u32 ev_snap_copy(__u8 *dst, const __u8 *data, const void *data_end,
+					  __u32 n)
+{
+	__u32 i;
+
+	if (n > XS_EV_SNAP_MAX)
+		n = XS_EV_SNAP_MAX;
+	for (i = 0; i + 8 <= n; i += 8) {
+		if ((const void *)(data + i + 8) > data_end)
+			return i;
+		*(__u64 *)(dst + i) = *(const __u64 *)(data + i);
+	}
+	for (; i < n; i++) {
+		if ((const void *)(data + i + 1) > data_end)
+			return i;
+		dst[i] = data[i];
+	}
+	return i;
+}
+
+/*
+ * Send the event the decision left in xs_evrec (ctx->ev set), the frame
+ * [data, data_end) in hand: its first e.snap_len bytes after the event, and
+ * the outcome (sent, or lost: the ring buffer full) counted in the packet's
+ * slot of xs_stats.
+ */
+static __always_inline void ev_flush(const void *data, const void *data_end)
+{
+	struct xs_ev_rec *rec;
+	__u32 zero = 0, n;
+	long err;
+
+	rec = bpf_map_lookup_elem(&xs_evrec, &zero);
+	if (!rec)
+		return;
+	n = rec->e.snap_len;
+	if (n) {
+		n = ev_snap_copy(rec->snap, data, data_end, n);
+		rec->e.snap_len = (__u16)n;
+	}
+	if (n > XS_EV_SNAP_MAX) /* (for the verifier: ev_snap_copy() returns no more) */
+		n = XS_EV_SNAP_MAX;
+	err = bpf_ringbuf_output(&xs_events, rec, sizeof(rec->e) + n, 0);
+	stats_event(XS_STAT_IDX(rec->e.verdict, rec->e.reason), err ? XS_EV_LOST : XS_EV_SENT);
 }
 
 /*
@@ -130,7 +200,7 @@ static __always_inline void ev_rollback(const struct xs_ctx *ctx, __u32 generati
 	struct xs_event *e = bpf_ringbuf_reserve(&xs_events, sizeof(*e), 0);
 
 	if (!e) {
-		stats_misc(XS_STAT_EV_LOST);
+		stats_misc(XS_STAT_EV_LOST_OTHER);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));

@@ -298,6 +298,24 @@ struct {
 	__type(value, struct xs_bucket);
 } xs_evbucket SEC(".maps");
 
+/*
+ * Per-CPU: the ring-buffer record of the packet being decided. The decision
+ * (which never reads the packet) writes the event; the entry point appends
+ * the frame's first bytes and sends the record, sizeof(e) + e.snap_len bytes
+ * (events.h: ev_send(), ev_flush()).
+ */
+struct xs_ev_rec {
+	struct xs_event e;
+	__u8 snap[XS_EV_SNAP_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xs_ev_rec);
+} xs_evrec SEC(".maps");
+
 /* Per-CPU: the packet being decided, as the parser reads it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

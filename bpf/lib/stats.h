@@ -5,7 +5,17 @@
 
 #include "maps.h"
 
-static __always_inline void stats_count(__u32 verdict, __u32 reason, __u32 len)
+/* The outcome of the packet's event is counted later: by ev_send() in the
+ * returned slot, or by ev_flush() once the ring buffer took it or not. */
+#define XS_EV_LATER XS_EV__OUTCOMES
+
+/*
+ * Count a packet of `verdict` and `reason`, and what became of its event
+ * (`outcome`: an enum xs_ev_outcome, or XS_EV_LATER). Returns the packet's
+ * slot (NULL if the lookup fails), where ev_send() counts the outcome.
+ */
+static __always_inline struct xs_counter *stats_count(__u32 verdict, __u32 reason, __u32 len,
+						      __u32 outcome)
 {
 	__u32 idx = XS_STAT_IDX(verdict, reason);
 	struct xs_counter *c = bpf_map_lookup_elem(&xs_stats, &idx);
@@ -13,7 +23,20 @@ static __always_inline void stats_count(__u32 verdict, __u32 reason, __u32 len)
 	if (c) {
 		c->packets++;
 		c->bytes += len;
+		if (outcome < XS_EV__OUTCOMES)
+			c->ev[outcome]++;
 	}
+	return c;
+}
+
+/* The outcome of a packet's event sent after its decision (ev_flush()),
+ * counted in the packet's slot `idx`. */
+static __always_inline void stats_event(__u32 idx, __u32 outcome)
+{
+	struct xs_counter *c = bpf_map_lookup_elem(&xs_stats, &idx);
+
+	if (c && outcome < XS_EV__OUTCOMES)
+		c->ev[outcome]++;
 }
 
 static __always_inline void stats_misc(__u32 idx)

@@ -778,7 +778,9 @@ static void inst_close(struct inst *in)
 static int inst_open(struct inst *in, const struct opts *o)
 {
 	struct bpf_program *prog;
+	struct xs_config cfg;
 	struct polgen g;
+	__u32 zero = 0;
 	int err;
 
 	in->skel = xdpseg__open_and_load();
@@ -800,6 +802,12 @@ static int inst_open(struct inst *in, const struct opts *o)
 	if (err) {
 		p_err("the BPF object lacks the maps of include/xdpseg.h: %s", strerror(-err));
 		return err;
+	}
+	/* what `xdpseg attach` writes: drop events carry the packet's first bytes */
+	if (bpf_map_lookup_elem(in->maps.config, &zero, &cfg) == 0) {
+		cfg.snap_len = XS_DEFAULT_SNAP_LEN;
+		if (bpf_map_update_elem(in->maps.config, &zero, &cfg, BPF_ANY))
+			return -errno;
 	}
 	in->rb = ring_buffer__new(in->maps.events, ev_noop, NULL, NULL);
 	if (!in->rb) {

@@ -28,8 +28,13 @@ static int on_event(void *ctx, void *data, size_t len)
 	cr_assert_eq(len, sizeof(*e) + e->snap_len,
 		     "event of %zu bytes, %zu + snap_len %u expected", len, sizeof(*e),
 		     e->snap_len);
-	if (h->nev < H_MAX_EVENTS)
+	cr_assert_leq(e->snap_len, XS_EV_SNAP_MAX, "event carries %u bytes, at most %u expected",
+		      e->snap_len, XS_EV_SNAP_MAX);
+	h->nrec++;
+	if (h->nev < H_MAX_EVENTS) {
+		memcpy(h->snap[h->nev], e + 1, e->snap_len);
 		memcpy(&h->ev[h->nev++], data, sizeof(struct xs_event));
+	}
 	return 0;
 }
 
@@ -67,6 +72,7 @@ void h_open(struct h *h)
 	/* every allowed new flow an event (a test of the bucket sets its own) */
 	cfg.allow_ev_rate = 1000000;
 	cfg.allow_ev_burst = 1000000;
+	cfg.snap_len = XS_DEFAULT_SNAP_LEN;
 	cr_assert_eq(bpf_map_update_elem(h->maps.config, &zero, &cfg, BPF_ANY), 0);
 }
 
@@ -163,6 +169,14 @@ void h_set_rate(struct h *h, uint32_t rate, uint32_t burst)
 	cr_assert_eq(bpf_map_update_elem(h->maps.config, &zero, &cfg, BPF_ANY), 0);
 }
 
+void h_set_snap(struct h *h, uint32_t snap_len)
+{
+	struct xs_config cfg = h_cfg(h);
+
+	cfg.snap_len = snap_len;
+	h_cfg_set(h, &cfg);
+}
+
 int h_try_run(struct h *h, bool egress, const struct pkt *p, int *retval)
 {
 	uint8_t out[PKT_MAX + 256];
@@ -171,7 +185,7 @@ int h_try_run(struct h *h, bool egress, const struct pkt *p, int *retval)
 	int err;
 
 	ring_buffer__consume(h->rb);
-	h->nev = 0;
+	h->nev = h->nrec = 0;
 	err = bpf_prog_test_run_opts(egress ? h->prog_tc : h->prog_xdp, &opts);
 	if (err)
 		return -errno;
@@ -189,7 +203,7 @@ int h_run_on(struct h *h, uint32_t ifindex, const struct pkt *p)
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
 
 	ring_buffer__consume(h->rb);
-	h->nev = 0;
+	h->nev = h->nrec = 0;
 	cr_assert_eq(bpf_prog_test_run_opts(h->prog_xdp, &opts), 0,
 		     "bpf_prog_test_run_opts (xdp on ifindex %u): %s", ifindex, strerror(errno));
 	ring_buffer__consume(h->rb);
@@ -319,6 +333,8 @@ struct xs_counter h_stat(const struct h *h, uint32_t idx)
 	for (int i = 0; i < ncpu; i++) {
 		sum.packets += v[i].packets;
 		sum.bytes += v[i].bytes;
+		for (int o = 0; o < XS_EV__OUTCOMES; o++)
+			sum.ev[o] += v[i].ev[o];
 	}
 	free(v);
 	return sum;
@@ -505,6 +521,7 @@ void h_expect_event_segs(const struct h *h, bool egress, const struct pkt_spec *
 	uint8_t sa[16], da[16];
 	uint16_t sseg, dseg;
 	int fam = pkt_addr(s->src, sa);
+	size_t snap = h_cfg(h).snap_len;
 
 	pkt_addr(s->dst, da);
 	cr_assert_eq(h->nev, 1, "expected exactly one event, got %zu", h->nev);
@@ -519,6 +536,14 @@ void h_expect_event_segs(const struct h *h, bool egress, const struct pkt_spec *
 		     e->generation, h->generation);
 	cr_expect_arr_eq(e->saddr, sa, 16, "event saddr");
 	cr_expect_arr_eq(e->daddr, da, 16, "event daddr");
+	/* a drop or an audit: the frame's first bytes; an allow: none */
+	snap = snap < XS_EV_SNAP_MAX ? snap : XS_EV_SNAP_MAX;
+	snap = verdict == XS_VERDICT_ALLOW ? 0 : snap < p->len ? snap : p->len;
+	cr_expect_eq(e->snap_len, snap, "event carries %u bytes of the packet, expected %zu",
+		     e->snap_len, snap);
+	if (e->snap_len == snap)
+		cr_expect_arr_eq(h->snap[0], p->data, snap,
+				 "event bytes: not the frame's first %zu", snap);
 	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP) {
 		if (!(s->frag && s->frag_off)) {
 			cr_expect_eq(e->sport, s->sport, "event sport %u, expected %u", e->sport,

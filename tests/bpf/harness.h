@@ -33,13 +33,16 @@ struct h {
 	int prog_xdp, prog_tc; /* program fds */
 	struct xs_compiled *c; /* the last policy pushed (owned) */
 	uint32_t generation;
-	struct xs_event ev[H_MAX_EVENTS]; /* events of the last run */
+	struct xs_event ev[H_MAX_EVENTS];	    /* events of the last run */
+	uint8_t snap[H_MAX_EVENTS][XS_EV_SNAP_MAX]; /* the bytes each one carried */
 	size_t nev;
+	size_t nrec; /* event records read since the last run began, all of them */
 };
 
 /* Precondition: root. Loads the datapath, pins the process to one CPU (the
  * event token bucket and counters are per CPU) and writes the default
- * event rate like `xdpseg attach` does. Asserts (Criterion) on failure. */
+ * event rate and snap length like `xdpseg attach` does. Asserts
+ * (Criterion) on failure. */
 void h_open(struct h *h);
 void h_close(struct h *h);
 
@@ -96,6 +99,8 @@ int h_icmp_query(uint8_t proto, uint8_t type);
 
 /* xs_stats[idx] summed over CPUs. */
 struct xs_counter h_stat(const struct h *h, uint32_t idx);
+/* Set the snap length of drop and audit events (xs_config.snap_len). */
+void h_set_snap(struct h *h, uint32_t snap_len);
 /* xs_rstats_<active set>[rule_id] summed over CPUs. */
 struct xs_rule_counter h_rstat(const struct h *h, uint32_t rule_id);
 
@@ -115,7 +120,9 @@ void h_deny_forget(const struct h *h, const struct pkt_spec *s);
 void h_tuple(const struct pkt_spec *s, struct xs_tuple *t);
 
 /* Expected event check: exactly one event with these fields, and the
- * addresses, ports, proto, family, hook, generation and length of `s`/`p`. */
+ * addresses, ports, proto, family, hook, generation and length of `s`/`p`;
+ * a drop or an audit carries p's first min(snap length, p->len) bytes, an
+ * allow none. */
 void h_expect_event(const struct h *h, bool egress, const struct pkt_spec *s, const struct pkt *p,
 		    uint8_t verdict, uint8_t reason, uint32_t rule_id);
 

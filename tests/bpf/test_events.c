@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
+#include "ctl/show.h"
 #include "harness.h"
 
 static struct h H;
@@ -33,6 +34,8 @@ static const char *policy = "segment a 10.1.0.0/16, fd00:1::/64\n" /* 1 */
 static void ratelimit(bool egress, uint32_t burst, int n)
 {
 	struct pkt_spec s;
+	struct xs_counter c;
+	uint64_t lost, rl;
 	int events = 0;
 
 	h_push(&H, policy);
@@ -48,15 +51,20 @@ static void ratelimit(bool egress, uint32_t burst, int n)
 		events += (int)H.nev;
 	}
 	cr_assert_eq(events, (int)burst, "%d drop events with burst %u", events, burst);
-	cr_assert_eq(h_stat(&H, XS_STAT_EV_RATELIMITED).packets, (uint64_t)(n - (int)burst));
-	cr_assert_eq(h_stat(&H, XS_STAT_IDX(XS_VERDICT_DROP, XS_REASON_DENY_RULE)).packets,
-		     (uint64_t)n);
+	c = h_stat(&H, XS_STAT_IDX(XS_VERDICT_DROP, XS_REASON_DENY_RULE));
+	cr_assert_eq(c.packets, (uint64_t)n);
+	cr_assert_eq(c.ev[XS_EV_SENT], burst);
+	cr_assert_eq(c.ev[XS_EV_RATELIMITED], (uint64_t)(n - (int)burst));
+	cr_assert_eq(c.ev[XS_EV_LOST] + c.ev[XS_EV_NONE], 0);
 	/* allow events have their own bucket: the empty drop bucket stops none */
 	for (int i = 0; i < 5; i++) {
 		s = PKT_TCP("10.1.0.5", (uint16_t)(30000 + i), "10.2.0.9", 443, TH_SYN);
 		h_check(&H, egress, &s, XS_VERDICT_ALLOW, XS_REASON_RULE, h_rid(&H, 3));
 	}
-	cr_assert_eq(h_stat(&H, XS_STAT_EV_LOST).packets, 0);
+	cr_assert_eq(xs_event_losses(&H.maps, &lost, &rl), 0);
+	cr_assert_eq(lost, 0);
+	cr_assert_eq(rl, (uint64_t)(n - (int)burst), "%llu rate-limited in all",
+		     (unsigned long long)rl);
 }
 
 Test(events, drop_events_rate_limited_xdp)
@@ -75,6 +83,7 @@ Test(events, allow_events_rate_limited_by_their_own_bucket)
 {
 	struct pkt_spec s;
 	struct xs_config cfg;
+	struct xs_counter c;
 	int events = 0;
 
 	h_push(&H, policy);
@@ -88,8 +97,10 @@ Test(events, allow_events_rate_limited_by_their_own_bucket)
 		events += (int)H.nev;
 	}
 	cr_assert_eq(events, 7, "%d allow events with burst 7", events);
-	cr_assert_eq(h_stat(&H, XS_STAT_EV_RATELIMITED).packets, 23);
-	cr_assert_eq(h_stat(&H, XS_STAT_IDX(XS_VERDICT_ALLOW, XS_REASON_RULE)).packets, 30);
+	c = h_stat(&H, XS_STAT_IDX(XS_VERDICT_ALLOW, XS_REASON_RULE));
+	cr_assert_eq(c.packets, 30);
+	cr_assert_eq(c.ev[XS_EV_SENT], 7);
+	cr_assert_eq(c.ev[XS_EV_RATELIMITED], 23);
 	cr_assert_eq(h_rstat(&H, h_rid(&H, 3)).flows, 30);
 	s = PKT_TCP("10.1.0.5", 40000, "10.2.0.9", 23, TH_SYN);
 	h_check(&H, false, &s, XS_VERDICT_DROP, XS_REASON_DENY_RULE, h_rid(&H, 4));
@@ -188,11 +199,13 @@ Test(events, counters_per_verdict_reason_and_rule)
 	rc = h_rstat(&H, h_rid(&H, 5));
 	cr_expect_eq(rc.flows, 0, "unused rule counted");
 
-	/* a new push starts the other set's rule counters at zero */
+	/* the same policy pushed again: every rule keeps its counts in the
+	 * other set (the carry-over: test_counters.c) */
 	h_push(&H, policy);
 	rc = h_rstat(&H, h_rid(&H, 3));
-	cr_expect_eq(rc.flows, 0, "rule counters not zeroed by the push");
-	cr_expect_eq(rc.packets, 0);
+	cr_expect_eq(rc.flows, 2, "rule counters not carried by the push");
+	cr_expect_eq(rc.packets, 5);
+	cr_expect_eq(rc.bytes, r3_bytes);
 }
 
 /* The same packets through XDP (one fresh datapath) and TC egress (another)

@@ -13,6 +13,9 @@ namespace through an AF_PACKET socket, and what comes back.
       One plain SYN (from any source address); exit 0 on a SYN-ACK.
   craft.py garp IFACE IP
       A gratuitous ARP reply claiming IP for IFACE's MAC.
+  craft.py flood IFACE DST_MAC SRC DST DPORT COUNT
+      COUNT SYNs from SRC (source ports 10000 on, one each) to DST:DPORT,
+      as fast as the socket takes them, without waiting for anything.
 """
 import socket
 import struct
@@ -119,6 +122,16 @@ def garp(iface, ip):
     return 0
 
 
+def flood(iface, dst_mac, src, dst, dport, count):
+    eth = mac(dst_mac) + own_mac(iface) + b"\x08\x00"
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.bind((iface, 0))
+    for i in range(count):
+        sport = 10000 + i % 50000
+        s.send(eth + ipv4(src, dst, 6, tcp(src, dst, sport, dport, 0x02), i & 0xFFFF, 0))
+    return 0
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "smuggle":
@@ -127,6 +140,8 @@ def main(argv):
         return plain_syn(args[0], args[1], args[2], args[3], int(args[4]), int(args[5]))
     if cmd == "garp":
         return garp(args[0], args[1])
+    if cmd == "flood":
+        return flood(args[0], args[1], args[2], args[3], int(args[4]), int(args[5]))
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -153,7 +153,7 @@ sleep 0.3
 lab_tcp vda1 vda2 10.10.10.12 445 && fail "vda1 -> vda2 445 passed"
 wait "$W2"
 expect_match "$(cat "$LAB_TMP/line")" \
-	"^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} h-vda1 in DROP tcp 10\.10\.10\.11:[0-9]+ -> 10\.10\.10\.12:445 vda -> vda deny-rule .*traffic\.policy:$L_DENY_VDA$" \
+	"^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} h-vda1 in DROP tcp 10\.10\.10\.11:[0-9]+ -> 10\.10\.10\.12:445 vda -> vda deny-rule .*traffic\.policy:$L_DENY_VDA live$" \
 	"watch --verdict drop --port 445 --count 1 prints one line and exits"
 
 stats=$(lab_xs stats --json)

@@ -156,6 +156,20 @@ run diff-missing diff $S tests/unit/data/does-not-exist.policy
 run diff-include-dir diff -I tests/unit/data/lib tests/unit/data/uses-lib.policy tests/unit/data/uses-lib.policy
 run diff-help diff -h
 run show-help show --help
+# metrics (issue 10): its help and its usage errors (a datapath is the netns test's)
+run metrics-help metrics --help
+run metrics-usage metrics extra
+run metrics-usage-output metrics --output ""
+run metrics-usage-option metrics --json
+# watch: its help, and each filter's error before anything is opened
+run watch-help watch --help
+run watch-usage-addr watch --addr 10.0.0.0/33
+run watch-usage-addr6 watch --addr fd00::1/200
+run watch-usage-rule watch --rule farm.policy
+run watch-usage-since watch --since 90
+run watch-usage-last watch --last 0
+run watch-usage-iface watch --iface a/b
+run watch-usage-json watch --json --addr nowhere
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

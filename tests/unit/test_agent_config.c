@@ -4,6 +4,7 @@
  * default, the file over the environment over the default, comments and
  * blanks, and each error as FILE:LINE: error: ... with nothing returned.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,7 +186,9 @@ Test(agent_config, errors)
 		one_error("xyz = 1\n"),
 		"1: error: unknown key 'xyz': the keys are policy, interfaces, bridge, mode, "
 		"pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, "
-		"grant-max, grant-reason");
+		"grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, "
+		"event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, "
+		"flow-update-interval, flow-deny-interval");
 }
 
 Test(agent_config, nul_byte_and_missing_file)
@@ -292,6 +295,75 @@ Test(agent_config, operating_errors)
 			 "1: error: unknown key 'grant_max': did you mean 'grant-max'?");
 }
 
+/* The metrics keys: the endpoint's address, the textfile, its period. */
+Test(agent_config, metrics_keys)
+{
+	struct sockaddr_in6 *in6;
+	struct sockaddr_in *in4;
+	struct agent_config c;
+
+	cr_assert_str_empty(read_conf("metrics-listen = 127.0.0.1:9753\n"
+				      "metrics-textfile = /var/lib/node/xdpseg.prom\n"
+				      "metrics-interval = 60\n",
+				      &c));
+	in4 = (struct sockaddr_in *)&c.metrics_addr;
+	cr_assert_str_eq(c.metrics_listen, "127.0.0.1:9753");
+	cr_assert_eq(in4->sin_family, AF_INET);
+	cr_assert_eq(ntohs(in4->sin_port), 9753);
+	cr_assert_eq(ntohl(in4->sin_addr.s_addr), 0x7f000001);
+	cr_assert_eq(c.metrics_addrlen, sizeof(*in4));
+	cr_assert_str_eq(c.metrics_textfile, "/var/lib/node/xdpseg.prom");
+	cr_assert_eq(c.metrics_interval, 60);
+	agent_config_free(&c);
+
+	cr_assert_str_empty(read_conf("metrics-listen = [::1]:80\n", &c));
+	in6 = (struct sockaddr_in6 *)&c.metrics_addr;
+	cr_assert_eq(in6->sin6_family, AF_INET6);
+	cr_assert_eq(ntohs(in6->sin6_port), 80);
+	cr_assert(IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr));
+	agent_config_free(&c);
+
+	/* defaults: off, no textfile, every 15 s */
+	cr_assert_str_empty(read_conf("", &c));
+	cr_assert_str_empty(c.metrics_listen);
+	cr_assert_str_empty(c.metrics_textfile);
+	cr_assert_eq(c.metrics_interval, AGENT_METRICS_INTERVAL_DEFAULT);
+	agent_config_free(&c);
+}
+
+Test(agent_config, metrics_errors)
+{
+	static const char *const bad[] = {
+		"localhost:9753",  "127.0.0.1",	    "127.0.0.1:",  "127.0.0.1:0",
+		"127.0.0.1:65536", "127.0.0.1:+80", "::1:9753",	   "[::1]9753",
+		"[127.0.0.1]:80",  "[]:80",	    "1.2.3.4:80x", ":9753",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128], want[256];
+
+		snprintf(text, sizeof(text), "metrics-listen = %s\n", bad[i]);
+		snprintf(want, sizeof(want),
+			 "1: error: bad value '%s' for metrics-listen: an address and a port, as "
+			 "127.0.0.1:9753 or [::1]:9753 (no host name)",
+			 bad[i]);
+		cr_assert_str_eq(one_error(text), want);
+	}
+	cr_assert_str_eq(one_error("metrics-textfile = /var/lib/node/xdpseg.txt\n"),
+			 "1: error: metrics-textfile '/var/lib/node/xdpseg.txt' does not end in "
+			 ".prom: node_exporter's textfile collector reads only *.prom files");
+	cr_assert_str_eq(one_error("metrics-textfile = /x/.prom\n"),
+			 "1: error: metrics-textfile '/x/.prom' does not end in .prom: "
+			 "node_exporter's textfile collector reads only *.prom files");
+	cr_assert_str_eq(one_error("metrics-textfile = xdpseg.prom\n"),
+			 "1: error: metrics-textfile 'xdpseg.prom' is not an absolute path");
+	cr_assert_str_eq(one_error("metrics-interval = 0\n"),
+			 "1: error: bad value '0' for metrics-interval: a whole number of seconds, "
+			 "1 to 86400");
+	cr_assert_str_eq(one_error("metrics_listen = 127.0.0.1:9753\n"),
+			 "1: error: unknown key 'metrics_listen': did you mean 'metrics-listen'?");
+}
+
 /* A command reads the configuration when there is one, defaults when not. */
 Test(agent_config, optional)
 {
@@ -316,6 +388,36 @@ Test(agent_config, optional)
 	cr_assert_str_eq(agent_config_path(), AGENT_CONFIG_FILE);
 }
 
+/* event-history: the events the agent keeps for watch --since / --last. */
+Test(agent_config, event_history)
+{
+	struct agent_config c;
+
+	cr_assert_str_empty(read_conf("", &c));
+	cr_assert_eq(c.event_history, AGENT_EVENT_HISTORY_DEFAULT);
+	cr_assert_eq(c.event_history, 10000);
+	agent_config_free(&c);
+	cr_assert_str_empty(read_conf("event-history = 0\n", &c));
+	cr_assert_eq(c.event_history, 0, "0: no history");
+	agent_config_free(&c);
+	cr_assert_str_empty(read_conf("event-history = 1000000\n", &c));
+	cr_assert_eq(c.event_history, 1000000);
+	agent_config_free(&c);
+	for (const char *const *v = (const char *const[]){ "-1", "+5", "1000001", "10k", "1e3",
+							   "99999999999999999999", NULL };
+	     *v; v++) {
+		char text[64], want[256];
+
+		snprintf(text, sizeof(text), "event-history = %s\n", *v);
+		snprintf(want, sizeof(want),
+			 "1: error: bad value '%s' for event-history: a whole number of events, 0 "
+			 "(none) to 1000000",
+			 *v);
+		cr_assert_str_eq(one_error(text), want);
+	}
+	cr_assert_str_eq(one_error("event_history = 5\n"),
+			 "1: error: unknown key 'event_history': did you mean 'event-history'?");
+}
 Test(agent_config, flow_record_keys)
 {
 	struct agent_config c;

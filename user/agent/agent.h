@@ -10,7 +10,10 @@
  *   netlink.c    rtnetlink (libmnl)         links.c      the links and what matches
  *   datapath.c   load/adopt, the policy     reconcile.c  attach, repair, drop, down
  *   server.c     the socket's framing       control.c    its commands (status, ...)
+ *   records.c    the ring buffer's records  watch.c      the watch streams, history
+ *                (the sinks, the history)                first, then live
  *   log.c        the log                    client.c     the socket, client side
+ *   metrics.c    the Prometheus endpoint (libmicrohttpd in this loop) and textfile
  *
  * Every kernel change goes through the ctl library (user/ctl/), under its
  * lock, taken per batch and released at once so a concurrent CLI waits
@@ -27,10 +30,14 @@
 #include "agent/config.h"
 #include "agent/netlink.h"
 #include "ctl/loader.h"
+#include "ctl/metrics.h"
 
 struct xs_compiled;
 struct mnl_socket;
 struct agent_server;
+struct agent_metrics;
+struct json_object;
+struct agent_records;
 
 /* Exit status of the agent. */
 #define AGENT_EXIT_STOPPED 0 /* stopped (stop, SIGTERM, SIGINT): enforcement stays */
@@ -100,6 +107,9 @@ struct agent {
 	struct mnl_socket *mon; /* rtnetlink link events */
 	bool resync;		/* events were lost: dump and reconcile */
 	struct agent_server *srv;
+	struct agent_metrics *metrics;	   /* the endpoint and the textfile (metrics.c) */
+	uint64_t applies[XS_APPLY__COUNT]; /* policy changes made or seen, by outcome */
+	struct agent_records *rec; /* records.c: the ring buffer, its sinks */
 	int epfd, sigfd, timerfd;
 	bool stop;
 	int exit_code;
@@ -203,6 +213,33 @@ void agent_notify_status(struct agent *a);
  * "FILE:LINE: error: ...") and *code say why, and nothing changed.
  */
 int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applied);
+
+/* ---- metrics.c: the Prometheus endpoint and textfile (xdpseg(8), METRICS) ---- */
+/* At start: listen on metrics-listen (a failure is logged, and tried again
+ * every reconcile-interval: the agent runs on without it). */
+int metrics_start(struct agent *a);
+/* At stop: close the endpoint, remove the textfile (it would go stale). */
+void metrics_stop(struct agent *a);
+/*
+ * Before a reload takes configuration `nc`: a metrics-listen that moves is
+ * bound now, so an address in use refuses the reload (-errno, *errmsg
+ * malloc'd "FILE:LINE: metrics-listen = ...: cannot listen there: ...")
+ * and changes nothing. metrics_commit() once a->cfg is `nc`, or
+ * metrics_abort() when the reload is refused for another reason.
+ */
+int metrics_prepare(struct agent *a, const struct agent_config *nc, char **errmsg);
+void metrics_commit(struct agent *a);
+void metrics_abort(struct agent *a);
+/* An epoll event on the endpoint (libmicrohttpd's epoll fd), or its timeout. */
+void metrics_event(struct agent *a);
+/* Once a second: idle connections timed out, the textfile when it is due. */
+void metrics_tick(struct agent *a);
+/* How long the loop may wait before libmicrohttpd must run (-1: no limit). */
+int metrics_timeout_ms(struct agent *a);
+/* The "metrics" object of the status reply. */
+struct json_object *metrics_status(struct agent *a);
+/* Count `n` policy changes the agent made or saw (xdpseg_policy_applies_total). */
+void agent_count_apply(struct agent *a, enum xs_apply_outcome o, uint64_t n);
 
 /* ---- loop.c ---- */
 /* Run the agent on configuration file `config` until stopped; its exit status. */

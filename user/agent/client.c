@@ -33,22 +33,20 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for `events` on fd until the deadline: 0, or -ETIMEDOUT / -errno. */
+/* Wait for `events` on fd until the deadline (< 0: none): 0, -ETIMEDOUT,
+ * -EINTR (a signal) or another -errno. */
 static int wait_fd(int fd, short events, long long deadline)
 {
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
-		long long left = deadline - now_ms();
-		int n;
+	struct pollfd p = { .fd = fd, .events = events };
+	long long left = deadline < 0 ? -1 : deadline - now_ms();
+	int n;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return -errno;
-	}
+	if (deadline >= 0 && left <= 0)
+		return -ETIMEDOUT;
+	n = poll(&p, 1, left < 0 ? -1 : (int)(left > 60000 ? 60000 : left));
+	if (n < 0)
+		return -errno;
+	return 0; /* ready, or a slice of the wait passed: the caller tries again */
 }
 
 static int send_all(int fd, const char *buf, size_t len, long long deadline)
@@ -68,127 +66,134 @@ static int send_all(int fd, const char *buf, size_t len, long long deadline)
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
 		err = wait_fd(fd, POLLOUT, deadline);
-		if (err)
+		if (err && err != -EINTR)
 			return err;
 	}
 	return 0;
 }
 
-/* Read up to the first newline into a malloc'd, NUL-terminated *out. */
-static int read_line(int fd, char **out, long long deadline)
+/* The next line into *out (in st->buf), reading until the deadline (< 0: none). */
+static int stream_line(struct xs_agent_stream *st, char **out, long long deadline)
 {
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	int err;
-
-	if (!buf)
-		return -ENOMEM;
 	for (;;) {
+		char *nl = st->len > st->off ? memchr(st->buf + st->off, '\n', st->len - st->off)
+					     : NULL;
 		ssize_t n;
-		char *nl;
+		int err;
 
-		if (cap - len < 2048) {
+		if (nl) {
+			*nl = '\0';
+			*out = st->buf + st->off;
+			st->off = (size_t)(nl - st->buf) + 1;
+			return 0;
+		}
+		if (st->off) {
+			memmove(st->buf, st->buf + st->off, st->len - st->off);
+			st->len -= st->off;
+			st->off = 0;
+		}
+		if (st->cap - st->len < 4096) {
+			size_t cap = st->cap ? st->cap * 2 : 16384;
 			char *nb;
 
-			if (cap >= REPLY_MAX) {
-				err = -EMSGSIZE;
-				goto fail;
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				err = -ENOMEM;
-				goto fail;
-			}
-			buf = nb;
-			cap *= 2;
+			if (cap > REPLY_MAX)
+				return -EMSGSIZE;
+			nb = realloc(st->buf, cap);
+			if (!nb)
+				return -ENOMEM;
+			st->buf = nb;
+			st->cap = cap;
 		}
-		n = recv(fd, buf + len, cap - len - 1, MSG_DONTWAIT);
+		n = recv(st->fd, st->buf + st->len, st->cap - st->len - 1, MSG_DONTWAIT);
 		if (n > 0) {
-			nl = memchr(buf + len, '\n', (size_t)n);
-			len += (size_t)n;
-			if (nl) {
-				*nl = '\0';
-				*out = buf;
-				return 0;
-			}
+			st->len += (size_t)n;
 			continue;
 		}
-		if (n == 0) {
-			err = -ECONNRESET; /* closed before a whole reply */
-			goto fail;
-		}
+		if (n == 0)
+			return -ECONNRESET; /* closed (before a whole line) */
 		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			err = -errno;
-			goto fail;
-		}
-		err = wait_fd(fd, POLLIN, deadline);
+			return -EINTR;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		err = wait_fd(st->fd, POLLIN, deadline);
 		if (err)
-			goto fail;
+			return err;
 	}
-fail:
-	free(buf);
-	return err;
 }
 
-int xs_agent_call(const char *path, const char *request, int timeout_ms, struct json_object **reply)
+int xs_agent_stream_line(struct xs_agent_stream *st, char **line, int timeout_ms)
+{
+	return stream_line(st, line, timeout_ms < 0 ? -1 : now_ms() + timeout_ms);
+}
+
+void xs_agent_stream_close(struct xs_agent_stream *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	free(st->buf);
+	memset(st, 0, sizeof(*st));
+	st->fd = -1;
+}
+
+int xs_agent_stream_open(struct xs_agent_stream *st, const char *path, const char *request,
+			 int timeout_ms, struct json_object **reply)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-	char *line = NULL, *req = NULL;
 	struct json_object *obj;
 	struct timeval tv;
+	char *line, *req;
 	size_t rlen;
-	int fd, err;
+	int err;
 
+	memset(st, 0, sizeof(*st));
+	st->fd = -1;
 	*reply = NULL;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	st->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (st->fd < 0)
 		return -errno;
 	/* A blocking connect bounded by the timeout (a full backlog waits), then
 	 * non-blocking I/O against the deadline. */
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	if (timeout_ms > 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		setsockopt(st->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(st->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		err = -errno;
-		if (err == -EAGAIN || err == -EINPROGRESS)
-			err = -ETIMEDOUT;
-		goto out;
+		return err == -EAGAIN || err == -EINPROGRESS ? -ETIMEDOUT : err;
 	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)) {
-		err = -errno;
-		goto out;
-	}
+	if (fcntl(st->fd, F_SETFL, fcntl(st->fd, F_GETFL) | O_NONBLOCK))
+		return -errno;
 	rlen = strlen(request);
 	req = malloc(rlen + 2);
-	if (!req) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (!req)
+		return -ENOMEM;
 	memcpy(req, request, rlen);
 	req[rlen] = '\n';
 	req[rlen + 1] = '\0';
-	err = send_all(fd, req, rlen + 1, deadline);
-	if (!err)
-		err = read_line(fd, &line, deadline);
+	err = send_all(st->fd, req, rlen + 1, deadline);
+	free(req);
+	while (!err && (err = stream_line(st, &line, deadline)) == -EINTR)
+		err = 0;
 	if (err)
-		goto out;
+		return err;
 	obj = json_tokener_parse(line);
 	if (!obj || !json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
-		err = -EBADMSG;
-		goto out;
+		return -EBADMSG;
 	}
 	*reply = obj;
-out:
-	free(line);
-	free(req);
-	close(fd);
+	return 0;
+}
+
+int xs_agent_call(const char *path, const char *request, int timeout_ms, struct json_object **reply)
+{
+	struct xs_agent_stream st;
+	int err = xs_agent_stream_open(&st, path, request, timeout_ms, reply);
+
+	xs_agent_stream_close(&st);
 	return err;
 }

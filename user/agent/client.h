@@ -3,12 +3,15 @@
  * The agent's socket, from the client side (the CLI's status, tests).
  * Protocol (xdpseg(8), AGENT SOCKET): newline-delimited JSON over a unix
  * stream socket; a request is one object {"cmd": "...", ...}; a reply is
- * one object {"ok": true, ...} or {"ok": false, "error": "..."}; a command
- * that streams replies with objects carrying "continues": true, then a last
- * one without it.
+ * one object {"ok": true, ...} or {"ok": false, "error": "..."}. A command
+ * that streams (watch) answers {"ok": true, "continues": true, ...}; then
+ * the connection carries the stream's lines, one JSON object each, until a
+ * last one with "end" (the agent stops) or the client closes.
  */
 #ifndef XS_AGENT_CLIENT_H
 #define XS_AGENT_CLIENT_H
+
+#include <stddef.h>
 
 #define XS_AGENT_SOCK "/run/xdpseg/agent.sock"
 
@@ -25,5 +28,32 @@ const char *xs_agent_sock_path(void);
  */
 int xs_agent_call(const char *path, const char *request, int timeout_ms,
 		  struct json_object **reply);
+
+/* A stream from the agent: its socket and the bytes read past the last line. */
+struct xs_agent_stream {
+	int fd;
+	char *buf;
+	size_t len, off, cap;
+};
+
+/*
+ * Connect, send one request and read its first reply within `timeout_ms`,
+ * as xs_agent_call() (the same errors). When the reply says "continues",
+ * the stream's lines follow: read them with xs_agent_stream_line(). Always
+ * xs_agent_stream_close() `st` (even after an error).
+ */
+int xs_agent_stream_open(struct xs_agent_stream *st, const char *path, const char *request,
+			 int timeout_ms, struct json_object **reply);
+
+/*
+ * The next line of the stream (NUL-terminated, without its newline; valid
+ * until the next call), waiting at most `timeout_ms` (-1: for ever).
+ * Returns 0, -ETIMEDOUT, -EINTR (a signal), -ECONNRESET when the agent
+ * closed the connection, -EMSGSIZE for a line past 64 MiB, or another
+ * negative errno.
+ */
+int xs_agent_stream_line(struct xs_agent_stream *st, char **line, int timeout_ms);
+
+void xs_agent_stream_close(struct xs_agent_stream *st);
 
 #endif /* XS_AGENT_CLIENT_H */

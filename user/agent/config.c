@@ -2,6 +2,7 @@
 /* The agent's configuration file: read whole, checked whole, then used. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,10 @@ static const char *const key_names[AGENT_KEY__COUNT] = {
 	[AGENT_KEY_FAILSAFE] = "failsafe",
 	[AGENT_KEY_GRANT_MAX] = "grant-max",
 	[AGENT_KEY_GRANT_REASON] = "grant-reason",
+	[AGENT_KEY_METRICS_LISTEN] = "metrics-listen",
+	[AGENT_KEY_METRICS_TEXTFILE] = "metrics-textfile",
+	[AGENT_KEY_METRICS_INTERVAL] = "metrics-interval",
+	[AGENT_KEY_EVENT_HISTORY] = "event-history",
 	[AGENT_KEY_FLOW_LOG] = "flow-log",
 	[AGENT_KEY_FLOW_LOG_SIZE] = "flow-log-size",
 	[AGENT_KEY_FLOW_LOG_KEEP] = "flow-log-keep",
@@ -147,15 +152,17 @@ static void unknown_key(struct reader *r, const char *key)
 			found = k;
 		}
 	}
-	if (found >= 0 && best <= 2 && best * 2 < strlen(key))
+	if (found >= 0 && best <= 2 && best * 2 < strlen(key)) {
 		add_error(r, "unknown key '%s': did you mean '%s'?", key, key_names[found]);
-	else
-		add_error(
-			r,
-			"unknown key '%s': the keys are policy, interfaces, bridge, mode, pin-dir, "
-			"state-dir, unprotected, socket, reconcile-interval, failsafe, grant-max, "
-			"grant-reason",
-			key);
+	} else {
+		char all[512];
+		size_t o = 0;
+
+		for (int k = 0; k < AGENT_KEY__COUNT && o < sizeof(all); k++)
+			o += (size_t)snprintf(all + o, sizeof(all) - o, "%s%s", k ? ", " : "",
+					      key_names[k]);
+		add_error(r, "unknown key '%s': the keys are %s", key, all);
+	}
 }
 
 /* Split `value` at blanks into a malloc'd array of words. */
@@ -311,6 +318,93 @@ static int add_failsafe(struct reader *r, struct agent_config *c, const char *va
 	return 0;
 }
 
+/* `metrics-listen`: IPv4:PORT or [IPv6]:PORT, numeric (no name is looked up). */
+static int set_listen(struct reader *r, struct agent_config *c, const char *value)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&c->metrics_addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&c->metrics_addr;
+	const char *colon = strrchr(value, ':'), *host = value;
+	char addr[INET6_ADDRSTRLEN + 2];
+	size_t hlen;
+	char *end;
+	long port;
+
+	if (strlen(value) >= sizeof(c->metrics_listen) || !colon)
+		goto bad;
+	hlen = (size_t)(colon - value);
+	if (value[0] == '[') {
+		if (hlen < 3 || value[hlen - 1] != ']')
+			goto bad;
+		host++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(addr))
+		goto bad;
+	memcpy(addr, host, hlen);
+	addr[hlen] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || port < 1 || port > 65535 ||
+	    !isdigit((unsigned char)colon[1]))
+		goto bad;
+	memset(&c->metrics_addr, 0, sizeof(c->metrics_addr));
+	if (value[0] != '[' && inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		c->metrics_addrlen = sizeof(*in4);
+	} else if (value[0] == '[' && inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		c->metrics_addrlen = sizeof(*in6);
+	} else {
+		goto bad;
+	}
+	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", value);
+	return 0;
+bad:
+	add_error(r,
+		  "bad value '%s' for metrics-listen: an address and a port, as 127.0.0.1:9753 or "
+		  "[::1]:9753 (no host name)",
+		  value);
+	return -EINVAL;
+}
+
+/* `metrics-textfile`: an absolute path node_exporter's textfile collector reads. */
+static int set_textfile(struct reader *r, struct agent_config *c, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (set_path(r, "metrics-textfile", value, c->metrics_textfile,
+		     sizeof(c->metrics_textfile)))
+		return -EINVAL;
+	if (len < 6 || strcmp(value + len - 5, ".prom") || value[len - 6] == '/') {
+		add_error(r,
+			  "metrics-textfile '%s' does not end in .prom: node_exporter's textfile "
+			  "collector reads only *.prom files",
+			  value);
+		c->metrics_textfile[0] = '\0';
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A whole number of seconds, 1 to 86400. */
+static int set_seconds(struct reader *r, const char *key, const char *value, unsigned int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (errno || *end || end == value || n < 1 || n > 86400) {
+		add_error(r, "bad value '%s' for %s: a whole number of seconds, 1 to 86400", value,
+			  key);
+		return -EINVAL;
+	}
+	*out = (unsigned int)n;
+	return 0;
+}
+
 static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, const char *value)
 {
 	uint64_t secs;
@@ -381,17 +475,25 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 		}
 		return 0;
 	case AGENT_KEY_RECONCILE_INTERVAL:
+		return set_seconds(r, key, value, &c->interval);
+	case AGENT_KEY_METRICS_LISTEN:
+		return set_listen(r, c, value);
+	case AGENT_KEY_METRICS_TEXTFILE:
+		return set_textfile(r, c, value);
+	case AGENT_KEY_METRICS_INTERVAL:
+		return set_seconds(r, key, value, &c->metrics_interval);
+	case AGENT_KEY_EVENT_HISTORY:
 		errno = 0;
 		n = strtol(value, &end, 10);
-		if (errno || *end || end == value || n < 1 || n > 86400) {
-			add_error(
-				r,
-				"bad value '%s' for reconcile-interval: a whole number of seconds, "
-				"1 to 86400",
-				value);
+		if (errno || *end || end == value || value[0] == '-' || value[0] == '+' || n < 0 ||
+		    n > AGENT_EVENT_HISTORY_MAX) {
+			add_error(r,
+				  "bad value '%s' for event-history: a whole number of events, 0 "
+				  "(none) to %d",
+				  value, AGENT_EVENT_HISTORY_MAX);
 			return -EINVAL;
 		}
-		c->interval = (unsigned int)n;
+		c->event_history = (unsigned int)n;
 		return 0;
 	case AGENT_KEY_FAILSAFE:
 		return add_failsafe(r, c, value);
@@ -581,6 +683,10 @@ static void set_defaults(struct agent_config *c)
 		c->interval = AGENT_RECONCILE_DEFAULT;
 	if (!c->line[AGENT_KEY_GRANT_MAX])
 		c->grant_max = AGENT_GRANT_MAX_DEFAULT;
+	if (!c->metrics_interval)
+		c->metrics_interval = AGENT_METRICS_INTERVAL_DEFAULT;
+	if (!c->line[AGENT_KEY_EVENT_HISTORY])
+		c->event_history = AGENT_EVENT_HISTORY_DEFAULT;
 	if (!c->line[AGENT_KEY_FLOW_LOG_SIZE])
 		c->flow_log_size = AGENT_FLOW_LOG_SIZE_DEFAULT;
 	if (!c->line[AGENT_KEY_FLOW_LOG_KEEP])

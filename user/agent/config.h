@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,8 +20,12 @@
 #define AGENT_CONFIG_FILE "/etc/xdpseg/xdpseg.conf"
 #define AGENT_RECONCILE_DEFAULT 30 /* seconds */
 #define AGENT_CONFIG_MAX_BYTES (1u << 20)
-#define AGENT_SOCK_MAX 108			   /* sizeof(sun_path) */
-#define AGENT_GRANT_MAX_DEFAULT (24 * 3600)	   /* seconds: Azure JIT's longest window */
+#define AGENT_SOCK_MAX 108		    /* sizeof(sun_path) */
+#define AGENT_GRANT_MAX_DEFAULT (24 * 3600) /* seconds: Azure JIT's longest window */
+#define AGENT_METRICS_INTERVAL_DEFAULT 15   /* seconds between textfile writes */
+#define AGENT_METRICS_LISTEN_MAX 64	    /* "[IPv6]:port" */
+#define AGENT_EVENT_HISTORY_DEFAULT 10000   /* events the agent keeps for watch --since */
+#define AGENT_EVENT_HISTORY_MAX 1000000
 #define AGENT_FLOW_LOG_SIZE_DEFAULT (100ULL << 20) /* bytes */
 #define AGENT_FLOW_LOG_KEEP_DEFAULT 5
 #define AGENT_FLOW_UPDATE_DEFAULT 60 /* seconds, as NSG flow logs v2 */
@@ -39,6 +44,10 @@ enum agent_key {
 	AGENT_KEY_FAILSAFE, /* repeatable */
 	AGENT_KEY_GRANT_MAX,
 	AGENT_KEY_GRANT_REASON,
+	AGENT_KEY_METRICS_LISTEN,
+	AGENT_KEY_METRICS_TEXTFILE,
+	AGENT_KEY_METRICS_INTERVAL,
+	AGENT_KEY_EVENT_HISTORY,
 	AGENT_KEY_FLOW_LOG,
 	AGENT_KEY_FLOW_LOG_SIZE,
 	AGENT_KEY_FLOW_LOG_KEEP,
@@ -73,6 +82,14 @@ struct agent_config {
 	size_t nfailsafe;
 	uint64_t grant_max;	    /* `grant-max`, seconds (default 24h) */
 	bool grant_reason_required; /* `grant-reason = required` (default optional) */
+	/* `metrics-listen = ADDRESS:PORT`: the Prometheus endpoint ("": off),
+	 * as written, and parsed (an IPv4 or [IPv6] address, no name). */
+	char metrics_listen[AGENT_METRICS_LISTEN_MAX];
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_addrlen;
+	char metrics_textfile[PATH_MAX]; /* `metrics-textfile`: a *.prom file ("": none) */
+	unsigned int metrics_interval;	 /* `metrics-interval`, seconds (default 15) */
+	unsigned int event_history;	 /* `event-history`: events kept (0: none) */
 	/* Flow records (xdpseg(8), FLOW RECORDS): */
 	char flow_log[PATH_MAX];    /* `flow-log`: the NDJSON file ("": none) */
 	uint64_t flow_log_size;	    /* `flow-log-size`: rotate past it, bytes (0: never) */

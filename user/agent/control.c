@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The socket's commands: status (anyone who can connect), reload and stop
- * (root). Every reply carries "protocol": 1 and echoes the request's "id";
- * errors carry a message and a stable code (xdpseg(8), AGENT SOCKET).
+ * The socket's commands: status and watch (anyone who can connect), reload
+ * and stop (root). Every reply carries "protocol": 1 and echoes the
+ * request's "id"; errors carry a message and a stable code (xdpseg(8),
+ * AGENT SOCKET). watch makes the connection a stream (watch.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "agent/agent.h"
 #include "agent/log.h"
+#include "agent/records.h"
 #include "agent/server.h"
 #include "ctl/hooks.h"
 #include "policy.h"
@@ -183,6 +185,7 @@ static struct json_object *reply_status(struct agent *a)
 	json_object_object_add(o, "policy", str_or_null(c->policy));
 	json_object_object_add(o, "socket", json_object_new_string(c->sock));
 	json_object_object_add(o, "reconcile_interval_s", json_object_new_int64(c->interval));
+	json_object_object_add(o, "event_history", json_object_new_int64(c->event_history));
 	json_object_object_add(r, "config", o);
 
 	o = json_object_new_object();
@@ -193,8 +196,10 @@ static struct json_object *reply_status(struct agent *a)
 	json_object_object_add(o, "file_error", str_or_null(a->pol.file_error));
 	json_object_object_add(o, "file_hash", str_or_null(a->pol.compiled_hash));
 	json_object_object_add(r, "policy", o);
+	json_object_object_add(r, "metrics", metrics_status(a));
 
 	json_object_object_add(r, "interfaces", status_interfaces(a));
+	json_object_object_add(r, "events", agent_records_status(a));
 	return r;
 }
 
@@ -237,6 +242,7 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	if (nc.policy) {
 		err = dp_compile(a, &nc, nc.policy, &comp, &errline);
 		if (err) {
+			agent_count_apply(a, XS_APPLY_REJECTED, 1);
 			free(a->pol.file_error);
 			a->pol.file_error = errline ? strdup(errline) : NULL;
 			*errmsg = errline;
@@ -251,9 +257,22 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 		xs_hex(comp->hash, sizeof(comp->hash), hash);
 	}
 
+	/* A metrics endpoint that moves: its new address bound first. */
+	err = metrics_prepare(a, &nc, errmsg);
+	if (err) {
+		*code = "config-error";
+		agent_log(LOG_ERR, "reload refused: %s; the configuration and policy in force stay",
+			  *errmsg ? *errmsg : strerror(-err));
+		xs_compiled_free(comp);
+		agent_config_free(&nc);
+		return -EINVAL;
+	}
+
 	/* Everything checked: take it all. */
 	agent_config_free(&a->cfg);
 	a->cfg = nc;
+	metrics_commit(a);
+	agent_records_reconfigure(a);
 	xs_compiled_free(a->pol.compiled);
 	a->pol.compiled = comp;
 	snprintf(a->pol.compiled_hash, sizeof(a->pol.compiled_hash), "%s", hash);
@@ -310,8 +329,21 @@ static struct json_object *reply_reload(struct agent *a)
 	return r;
 }
 
-struct json_object *control_request(struct agent *a, const struct agent_peer *peer,
-				    const char *line, size_t len)
+static struct json_object *reply_watch(struct agent *a, struct agent_client *c,
+				       struct json_object *req)
+{
+	struct json_object *r = reply_new(true);
+	char why[256];
+
+	if (agent_watch_request(a, c, req, r, why, sizeof(why))) {
+		json_object_put(r);
+		return error_new("bad-request", why);
+	}
+	return r;
+}
+
+struct json_object *control_request(struct agent *a, struct agent_client *c,
+				    const struct agent_peer *peer, const char *line, size_t len)
 {
 	struct json_object *req, *r, *v, *id = NULL;
 	struct json_tokener *tok;
@@ -346,9 +378,12 @@ struct json_object *control_request(struct agent *a, const struct agent_peer *pe
 		cmd = json_object_get_string(v);
 		if (!strcmp(cmd, "status")) {
 			r = reply_status(a);
+		} else if (!strcmp(cmd, "watch")) {
+			r = reply_watch(a, c, req);
 		} else if (strcmp(cmd, "reload") && strcmp(cmd, "stop")) {
-			r = error_new("unknown-command",
-				      "unknown command: the commands are status, reload, stop");
+			r = error_new(
+				"unknown-command",
+				"unknown command: the commands are status, watch, reload, stop");
 		} else if (peer->uid != 0) {
 			r = error_new("permission-denied",
 				      "only root may reload or stop the agent");

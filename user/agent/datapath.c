@@ -290,6 +290,7 @@ static int push(struct agent *a, struct xs_ctl *ctl, const struct xs_compiled *c
 	int err;
 
 	err = xs_policy_push(&ctl->maps, c, file, &res);
+	agent_count_apply(a, err ? XS_APPLY_FAILED : XS_APPLY_APPLIED, 1);
 	if (err) {
 		agent_log(LOG_ERR,
 			  "pushing %s into the maps under %s failed: %s; the active policy is "
@@ -335,6 +336,7 @@ static int apply_initial(struct agent *a, struct xs_ctl *ctl)
 			err = push(a, ctl, c, a->cfg.policy, "config", true);
 			goto out;
 		}
+		agent_count_apply(a, XS_APPLY_REJECTED, 1);
 		if (!a->pol.file_error)
 			a->pol.file_error = errline;
 		else
@@ -407,6 +409,7 @@ static void settle_locked(struct agent *a, struct xs_ctl *ctl)
 
 	if (xs_confirm_settle(&ctl->maps, a->cfg.state_dir, &rb) != 1)
 		return;
+	agent_count_apply(a, XS_APPLY_ROLLED_BACK, 1);
 	/* xs_confirm_settle() logged the warning (p_warn: the agent's log) */
 	if (read_in_force(ctl, &gen, &meta) == 0)
 		note_in_force(a, gen, &meta, "rollback");
@@ -527,8 +530,10 @@ int dp_apply(struct agent *a, const char *file, const char *source)
 	int err;
 
 	err = dp_begin(a, &ctl);
-	if (err)
+	if (err) {
+		agent_count_apply(a, XS_APPLY_FAILED, 1);
 		return err;
+	}
 	/* THE path of every policy change (ctl/operate.h): the overlays in
 	 * force and the failsafe ports; refused while a confirm is pending. */
 	xs_diags_init(&diags);
@@ -541,6 +546,7 @@ int dp_apply(struct agent *a, const char *file, const char *source)
 	err = xs_operate_push(&ctl, &op);
 	log_diags(&diags, NULL);
 	xs_diags_free(&diags);
+	agent_count_apply(a, err ? XS_APPLY_FAILED : XS_APPLY_APPLIED, 1);
 	if (!err) {
 		a->pol.generation = op.res.generation;
 		xs_hex(op.comp->hash, sizeof(op.comp->hash), a->pol.hash);
@@ -677,6 +683,12 @@ bool dp_poll(struct agent *a)
 		repair = true;
 	}
 	if (gen != a->pol.generation) {
+		/* every generation another process made (one per push) */
+		if (gen)
+			agent_count_apply(a, XS_APPLY_EXTERNAL,
+					  a->pol.generation && gen > a->pol.generation
+						  ? gen - a->pol.generation
+						  : 1);
 		note_in_force(a, gen, &meta, "cli");
 		if (gen)
 			note_applied(&ctl, gen, a->pol.file, a->pol.hash);

@@ -3,7 +3,8 @@
  * The agent's life: configuration, the single-agent guard, link events
  * subscribed before the first dump, the socket, the datapath adopted or
  * loaded, a first reconcile, READY=1; then one epoll over rtnetlink, the
- * signals (signalfd), a 1 s timer (timerfd) and the socket's clients, until
+ * signals (signalfd), a 1 s timer (timerfd), the socket's clients and the
+ * metrics endpoint (libmicrohttpd's own epoll fd, run in this loop), until
  * stop, SIGTERM or SIGINT. Stopping leaves pins and hooks in place: the
  * agent is not in the datapath.
  */
@@ -22,6 +23,7 @@
 
 #include "agent/agent.h"
 #include "agent/log.h"
+#include "agent/records.h"
 #include "agent/server.h"
 #include "policy.h"
 
@@ -94,7 +96,9 @@ static void on_timer(struct agent *a)
 		agent_log(LOG_DEBUG, "the loop fell %llu s behind", (unsigned long long)n - 1);
 	a->ticks += n;
 	server_tick(a);
+	metrics_tick(a);
 	repair = dp_poll(a);
+	agent_records_tick(a);
 	if (repair || a->ticks % a->cfg.interval == 0)
 		a->resync = true; /* a full reconcile after this round of events */
 	agent_notify_status(a);
@@ -119,7 +123,8 @@ static int loop(struct agent *a)
 	struct epoll_event evs[32];
 
 	while (!a->stop) {
-		int n = epoll_wait(a->epfd, evs, 32, -1);
+		/* no longer than the metrics endpoint may wait for its run */
+		int n = epoll_wait(a->epfd, evs, 32, metrics_timeout_ms(a));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -127,6 +132,8 @@ static int loop(struct agent *a)
 			agent_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			return AGENT_EXIT_FAIL;
 		}
+		if (n == 0)
+			metrics_event(a);
 		for (int i = 0; i < n && !a->stop; i++) {
 			enum agent_tag tag = (enum agent_tag)(evs[i].data.u64 >> 32);
 			int fd = (int)(uint32_t)evs[i].data.u64;
@@ -141,11 +148,18 @@ static int loop(struct agent *a)
 			case AGENT_TAG_TIMER:
 				on_timer(a);
 				break;
+			case AGENT_TAG_METRICS:
+				metrics_event(a);
+				break;
+			case AGENT_TAG_EVENTS:
+				agent_records_event(a);
+				break;
 			default:
 				server_event(a, tag, fd, evs[i].events);
 				break;
 			}
 		}
+		server_reap(a);
 		if (a->stop)
 			break;
 		/* Events first, then one round of kernel changes for all of them. */
@@ -178,13 +192,19 @@ static int start(struct agent *a)
 		agent_log(LOG_ERR, "cannot listen to rtnetlink link events: %s", strerror(errno));
 		return AGENT_EXIT_FAIL;
 	}
-	if (server_open(a))
+	if (server_open(a) || metrics_start(a))
 		return AGENT_EXIT_FAIL;
 	if (dp_boot(a)) {
 		agent_log(LOG_ERR, "cannot load or adopt xdpseg under %s (see above)",
 			  a->cfg.pin_dir);
 		return AGENT_EXIT_FAIL;
 	}
+	/* The events' one reader from now on (what the buffer holds: history). */
+	if (agent_records_init(a)) {
+		agent_log(LOG_ERR, "out of memory");
+		return AGENT_EXIT_FAIL;
+	}
+	agent_records_open(a);
 	if (agent_links_resync(a))
 		return AGENT_EXIT_FAIL;
 	agent_downed_load(a);
@@ -206,8 +226,11 @@ static int start(struct agent *a)
 
 static void finish(struct agent *a)
 {
+	agent_records_stop(a);
 	server_flush(a, 200);
 	server_close(a);
+	metrics_stop(a);
+	agent_records_free(a);
 	if (a->mon)
 		mnl_socket_close(a->mon);
 	if (a->timerfd >= 0)

@@ -99,23 +99,63 @@ static void print_rows_text(const struct rule_row *v, size_t n, bool defaults)
 	}
 }
 
+/* The counters of every verdict and reason that counted a packet. */
+struct verdict_row {
+	unsigned int verdict, reason;
+	struct xs_counter c;
+};
+
+static int verdict_rows(const struct xs_maps *m, struct verdict_row *v, size_t *n,
+			size_t *unbalanced)
+{
+	struct xs_counter c;
+	int err;
+
+	*n = *unbalanced = 0;
+	for (unsigned int vd = 0; vd < XS_VERDICT__MAX; vd++) {
+		for (unsigned int r = 0; r < XS_REASON__MAX; r++) {
+			err = xs_stat_read(m, XS_STAT_IDX(vd, r), &c);
+			if (err)
+				return err;
+			if (!c.packets && xs_counter_balanced(&c)) /* (then every term is 0) */
+				continue;
+			v[*n].verdict = vd;
+			v[*n].reason = r;
+			v[*n].c = c;
+			*unbalanced += !xs_counter_balanced(&c);
+			(*n)++;
+		}
+	}
+	return 0;
+}
+
+static void print_events_json(const struct xs_counter *c)
+{
+	printf("\"events\":{\"sent\":%llu,\"ratelimited\":%llu,\"lost\":%llu,\"none\":%llu}",
+	       (unsigned long long)c->ev[XS_EV_SENT], (unsigned long long)c->ev[XS_EV_RATELIMITED],
+	       (unsigned long long)c->ev[XS_EV_LOST], (unsigned long long)c->ev[XS_EV_NONE]);
+}
+
 static const char stats_help[] =
 	"Usage: xdpseg stats [--json]\n\n"
 	"Counters of the active policy: per rule (FILE:LINE and the rule's text), per\n"
-	"default, and per verdict and reason; event losses. Needs no policy file: the\n"
-	"rule origins are kept with the pinned state.\n\n"
+	"default, and per verdict and reason with what became of each packet's event\n"
+	"(sent, rate-limited, lost, none by design): packets = the sum of the four,\n"
+	"checked per row. Needs no policy file: the rule origins are kept with the\n"
+	"pinned state.\n\n"
 	"  -j, --json   one JSON object\n"
 	"  -h, --help   this help\n";
 
 int cmd_stats(int argc, char **argv)
 {
+	struct verdict_row vrows[XS_VERDICT__MAX * XS_REASON__MAX];
 	struct rule_row *rows = NULL;
 	struct xs_policy_meta meta;
+	struct xs_counter tot;
 	struct xs_config cfg;
 	struct xs_ctl ctl;
-	uint64_t c[2], lost = 0, rl = 0, ct_new[2] = { 0 }, ct_rev[2] = { 0 };
-	size_t nrows = 0;
-	bool first;
+	uint64_t ct_new[2] = { 0 }, ct_rev[2] = { 0 };
+	size_t nrows = 0, nv = 0, unbalanced = 0;
 	int ret;
 
 	ret = xs_cli_json_opts(argc, argv, "stats", stats_help);
@@ -124,7 +164,8 @@ int cmd_stats(int argc, char **argv)
 	ret = XS_EXIT_FAIL;
 	if (xs_cli_open_readonly(&ctl))
 		goto out;
-	if (xs_config_read(&ctl.maps, &cfg) || xs_event_losses(&ctl.maps, &lost, &rl)) {
+	if (xs_config_read(&ctl.maps, &cfg) || xs_event_totals(&ctl.maps, &tot) ||
+	    verdict_rows(&ctl.maps, vrows, &nv, &unbalanced)) {
 		p_err("cannot read the pinned maps under %s", ctl.dir);
 		goto out;
 	}
@@ -154,23 +195,23 @@ int cmd_stats(int argc, char **argv)
 			       (unsigned long long)rows[i].c[2]);
 		}
 		printf("],\"verdicts\":[");
-		first = true;
-		for (unsigned int vd = 0; vd < XS_VERDICT__MAX; vd++) {
-			for (unsigned int r = 0; r < XS_REASON__MAX; r++) {
-				if (xs_percpu_sum(ctl.maps.stats, XS_STAT_IDX(vd, r), 2, c) ||
-				    !c[0])
-					continue;
-				printf("%s{\"verdict\":\"%s\",\"reason\":\"%s\",\"packets\":%llu,"
-				       "\"bytes\":%llu}",
-				       first ? "" : ",", xs_show_verdict(vd), xs_show_reason(r),
-				       (unsigned long long)c[0], (unsigned long long)c[1]);
-				first = false;
-			}
+		for (size_t i = 0; i < nv; i++) {
+			printf("%s{\"verdict\":\"%s\",\"reason\":\"%s\",\"packets\":%llu,"
+			       "\"bytes\":%llu,",
+			       i ? "," : "", xs_show_verdict(vrows[i].verdict),
+			       xs_show_reason(vrows[i].reason),
+			       (unsigned long long)vrows[i].c.packets,
+			       (unsigned long long)vrows[i].c.bytes);
+			print_events_json(&vrows[i].c);
+			printf(",\"balanced\":%s}",
+			       xs_counter_balanced(&vrows[i].c) ? "true" : "false");
 		}
-		printf("],\"events\":{\"lost\":%llu,\"ratelimited\":%llu},"
+		printf("],");
+		print_events_json(&tot);
+		printf(",\"balanced\":%s,\"snap_len\":%u,"
 		       "\"conntrack\":{\"created\":%llu,\"revalidated\":%llu}}\n",
-		       (unsigned long long)lost, (unsigned long long)rl,
-		       (unsigned long long)ct_new[0], (unsigned long long)ct_rev[0]);
+		       unbalanced ? "false" : "true", cfg.snap_len, (unsigned long long)ct_new[0],
+		       (unsigned long long)ct_rev[0]);
 		ret = XS_EXIT_OK;
 		goto out;
 	}
@@ -187,18 +228,32 @@ int cmd_stats(int argc, char **argv)
 		       "BYTES", "DEFAULT");
 		print_rows_text(rows, nrows, true);
 	}
-	printf("\nverdicts:\n  %-7s %-12s %12s %14s\n", "VERDICT", "REASON", "PACKETS", "BYTES");
-	for (unsigned int vd = 0; vd < XS_VERDICT__MAX; vd++) {
-		for (unsigned int r = 0; r < XS_REASON__MAX; r++) {
-			if (xs_percpu_sum(ctl.maps.stats, XS_STAT_IDX(vd, r), 2, c) || !c[0])
-				continue;
-			printf("  %-7s %-12s %12llu %14llu\n", xs_show_verdict(vd),
-			       xs_show_reason(r), (unsigned long long)c[0],
-			       (unsigned long long)c[1]);
-		}
+	printf("\nverdicts:\n  %-7s %-12s %12s %14s %10s %12s %8s %10s\n", "VERDICT", "REASON",
+	       "PACKETS", "BYTES", "EVENTS", "RATE-LIMITED", "LOST", "NO-EVENT");
+	for (size_t i = 0; i < nv; i++) {
+		const struct xs_counter *c = &vrows[i].c;
+
+		printf("  %-7s %-12s %12llu %14llu %10llu %12llu %8llu %10llu%s\n",
+		       xs_show_verdict(vrows[i].verdict), xs_show_reason(vrows[i].reason),
+		       (unsigned long long)c->packets, (unsigned long long)c->bytes,
+		       (unsigned long long)c->ev[XS_EV_SENT],
+		       (unsigned long long)c->ev[XS_EV_RATELIMITED],
+		       (unsigned long long)c->ev[XS_EV_LOST], (unsigned long long)c->ev[XS_EV_NONE],
+		       xs_counter_balanced(c) ? "" : "  !");
 	}
-	printf("\nevents: %llu lost (ring buffer full), %llu drop events rate-limited\n",
-	       (unsigned long long)lost, (unsigned long long)rl);
+	printf("\nevents: %llu sent, %llu rate-limited, %llu lost (ring buffer full), %llu none "
+	       "by design; drop and audit events carry %u bytes of the packet\n",
+	       (unsigned long long)tot.ev[XS_EV_SENT],
+	       (unsigned long long)tot.ev[XS_EV_RATELIMITED],
+	       (unsigned long long)tot.ev[XS_EV_LOST], (unsigned long long)tot.ev[XS_EV_NONE],
+	       cfg.snap_len);
+	if (unbalanced)
+		printf("accounting: %zu row%s (!) where packets != events + rate-limited + lost + "
+		       "no-event: read while packets were being counted? run stats again\n",
+		       unbalanced, unbalanced == 1 ? "" : "s");
+	else
+		printf("accounting: every packet has one event outcome (packets = events + "
+		       "rate-limited + lost + no-event, on every row)\n");
 	printf("conntrack: %llu flows created, %llu re-decided after an apply\n",
 	       (unsigned long long)ct_new[0], (unsigned long long)ct_rev[0]);
 	ret = XS_EXIT_OK;

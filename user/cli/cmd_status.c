@@ -532,7 +532,7 @@ int cmd_status(int argc, char **argv)
 	struct xs_confirm cs;
 	struct xs_config cfg;
 	struct xs_ctl ctl;
-	uint64_t lost = 0, rl = 0;
+	struct xs_counter evt = { 0 };
 	struct xs_flow_stats fl = { 0 };
 	size_t n = 0, nstrays = 0;
 	char when[64], hash[65], summary[512], state[256], what[64], bound[160];
@@ -564,7 +564,7 @@ int cmd_status(int argc, char **argv)
 	if (xs_confirm_read(&ctl.maps, &cs) || xs_config_read(&ctl.maps, &cfg) ||
 	    xs_ifaces_list(&ctl.maps, &v, &n) ||
 	    xs_flows_stats(&ctl.maps, xs_datapath_mono_ns(&cfg), &fl) ||
-	    xs_event_losses(&ctl.maps, &lost, &rl)) {
+	    xs_event_totals(&ctl.maps, &evt)) {
 		p_err("cannot read the pinned maps under %s", ctl.dir);
 		goto out;
 	}
@@ -652,8 +652,10 @@ int cmd_status(int argc, char **argv)
 		       (unsigned long long)(fl.slots4 + fl.slots6), (unsigned long long)fl.live4,
 		       (unsigned long long)fl.live6, (unsigned long long)fl.denials,
 		       (unsigned long long)fl.evicted);
-		printf(",\"events\":{\"lost\":%llu,\"ratelimited\":%llu}}\n",
-		       (unsigned long long)lost, (unsigned long long)rl);
+		printf(",\"events\":{\"sent\":%llu,\"lost\":%llu,\"ratelimited\":%llu}}\n",
+		       (unsigned long long)evt.ev[XS_EV_SENT],
+		       (unsigned long long)evt.ev[XS_EV_LOST],
+		       (unsigned long long)evt.ev[XS_EV_RATELIMITED]);
 		ret = is_protected ? XS_EXIT_OK : XS_EXIT_UNPROTECTED;
 		goto out;
 	}
@@ -701,8 +703,10 @@ int cmd_status(int argc, char **argv)
 	       (unsigned long long)fl.slots4, (unsigned long long)fl.live6,
 	       (unsigned long long)fl.slots6, (unsigned long long)fl.denials,
 	       (unsigned long long)fl.evicted);
-	printf("events: %llu lost (ring buffer full), %llu drop events rate-limited\n",
-	       (unsigned long long)lost, (unsigned long long)rl);
+	printf("events: %llu sent, %llu lost (ring buffer full), %llu rate-limited (per verdict "
+	       "and reason: xdpseg stats)\n",
+	       (unsigned long long)evt.ev[XS_EV_SENT], (unsigned long long)evt.ev[XS_EV_LOST],
+	       (unsigned long long)evt.ev[XS_EV_RATELIMITED]);
 	ret = is_protected ? XS_EXIT_OK : XS_EXIT_UNPROTECTED;
 out:
 	xs_agent_view_free(&av);

@@ -1,27 +1,33 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* xdpseg watch: the live event stream from the xs_events ring buffer. */
+/*
+ * xdpseg watch: the event stream. Through the agent when one runs for the
+ * pin directory (its socket: any number of watches, its history for
+ * --since and --last), else from the xs_events ring buffer directly (one
+ * reader: ctl/evsource.h). The same lines both ways (ctl/evview.h), each
+ * saying whether it is live, history or buffered.
+ */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <netinet/in.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+#include <json-c/json.h>
 
+#include "agent/client.h"
 #include "cmds.h"
-#include "ctl/confirm.h"
-#include "json.h"
+#include "ctl/evsource.h"
+#include "ctl/evview.h"
 #include "ctl/loader.h"
 #include "ctl/show.h"
+#include "obs/b64.h"
+#include "obs/pcap.h"
 #include "util.h"
+
+/* How long the agent may take to answer the request (then: direct). */
+#define AGENT_TIMEOUT_MS 1000
 
 static volatile sig_atomic_t stop;
 
@@ -31,482 +37,173 @@ static void on_signal(int sig)
 }
 
 struct watch {
+	struct xs_evfilter f;
+	uint64_t count; /* 0: unlimited */
+	uint64_t seen;
+	uint64_t since; /* seconds of history (0: none asked) */
+	uint64_t last;	/* events of history (0: none asked) */
 	const struct xs_maps *maps;
-	int verdict;	     /* -1: any */
-	const char *segment; /* NULL: any */
-	long port;	     /* -1: any */
-	long count;	     /* 0: unlimited */
-	long seen;
-	int64_t mono_to_real_ns; /* realtime - monotonic, for event times */
+	int64_t mono_to_real_ns;
+	struct xs_pcap *pcap; /* --pcap: the bytes of the drops and audits shown */
+	const char *pcap_path;
 };
 
-/*
- * The origin of `rule_id` as the event's generation knew it. The set is
- * reused two generations later, so the origin is trusted only while the
- * set's metadata still names that generation (checked before and after).
- */
-static bool event_origin(const struct xs_maps *m, uint32_t generation, uint32_t rule_id,
-			 struct xs_origin *o)
+/* --pcap: an event shown that carries bytes of its packet (a drop, an
+ * audit) goes into the pcap file, what decided it into the sidecar. A file
+ * that cannot be written stops watch (the close says why). */
+static void watch_pcap(struct watch *w, int64_t real_ns, uint32_t pkt_len, const uint8_t *bytes,
+		       uint32_t caplen, const struct xs_pcap_meta *m)
 {
-	struct xs_policy_meta a, b;
-	uint32_t set = generation & 1;
+	int err;
 
-	if (!generation || !rule_id)
-		return false;
-	if (xs_meta_get(m, set, &a) || a.generation != generation)
-		return false;
-	if (xs_origin_get(m, set, rule_id, o))
-		return false;
-	return xs_meta_get(m, set, &b) == 0 && b.generation == generation;
-}
-
-static void iface_name(const struct xs_maps *m, uint32_t ifindex, char *buf, size_t size)
-{
-	struct xs_iface e;
-	char tmp[IF_NAMESIZE];
-
-	if (bpf_map_lookup_elem(m->ifaces, &ifindex, &e) == 0) {
-		snprintf(buf, size, "%.*s", (int)sizeof(e.name), e.name);
+	if (!w->pcap || !bytes || !caplen)
 		return;
-	}
-	if (if_indextoname(ifindex, tmp))
-		snprintf(buf, size, "%s", tmp);
-	else
-		snprintf(buf, size, "if%u", ifindex);
+	err = xs_pcap_write(w->pcap, real_ns, pkt_len, bytes, caplen, m);
+	if (err && err != -EINVAL)
+		stop = 1;
 }
 
-static bool is_icmp(uint8_t proto)
+static void seen_one(struct watch *w)
 {
-	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
-}
-
-/*
- * The datapath passed a commit-confirm deadline (XS_EVF_ROLLBACK): from this
- * packet on it decides by the event's generation, the policy before `apply
- * --confirm`. Shown whatever the filters: it is the policy's change, not a flow.
- */
-static void print_rollback(const struct watch *w, const struct xs_event *e, const char *ifn)
-{
-	int64_t real = (int64_t)e->ts_ns + w->mono_to_real_ns;
-	time_t secs = (time_t)(real / (int64_t)XS_NS_PER_SEC);
-	char when[32], file[256];
-	struct xs_policy_meta meta;
-	struct xs_confirm c;
-	struct tm tm;
-
-	/* the set's policy: under the event's generation, or under the new one
-	 * a command or the agent gave it since when they made it explicit */
-	if (xs_meta_get(w->maps, e->generation & 1, &meta) == 0 && meta.file[0] &&
-	    (meta.generation == e->generation ||
-	     (xs_confirm_read(w->maps, &c) == 0 && meta.generation == c.generation &&
-	      c.undone_generation == e->generation + 1)))
-		snprintf(file, sizeof(file), "%.*s", (int)sizeof(meta.file), meta.file);
-	else
-		snprintf(file, sizeof(file), "?");
-	if (xs_json) {
-		printf("{\"time\":%lld.%09lld,\"iface\":", (long long)secs,
-		       (long long)(real % (int64_t)XS_NS_PER_SEC));
-		json_print_str(stdout, ifn);
-		printf(",\"rollback\":true,\"generation\":%u,\"file\":", e->generation);
-		json_print_str(stdout, file);
-		printf("}\n");
-		return;
-	}
-	gmtime_r(&secs, &tm);
-	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	printf("%s.%03lld %s ROLLBACK the confirm deadline passed: the datapath went back to "
-	       "generation %u (%s)\n",
-	       when, (long long)(real % (int64_t)XS_NS_PER_SEC) / 1000000, ifn, e->generation,
-	       file);
-}
-
-static int handle_event(void *ctx, void *data, size_t size)
-{
-	struct watch *w = ctx;
-	const struct xs_event *e = data;
-	bool arp;
-	char ifn[32], src[64], dst[64], sseg[XS_ORIGIN_TEXT_LEN], dseg[XS_ORIGIN_TEXT_LEN];
-	char pbuf[16], when[32];
-	struct xs_origin o;
-	bool have_origin;
-	uint32_t set;
-	time_t secs;
-	struct tm tm;
-	int64_t real;
-
-	/* another kind of record, or a short one: not an event to show */
-	if (size < sizeof(*e) || e->kind != XS_REC_EVENT || stop)
-		return 0;
-	if (e->flags & XS_EVF_ROLLBACK) {
-		iface_name(w->maps, e->ifindex, ifn, sizeof(ifn));
-		print_rollback(w, e, ifn);
-		fflush(stdout);
-		w->seen++;
-		if (w->count && w->seen >= w->count)
-			stop = 1;
-		return 0;
-	}
-	arp = e->flags & XS_EVF_ARP;
-	if (w->verdict >= 0 && e->verdict != w->verdict)
-		return 0;
-	if (w->port >= 0 && (is_icmp(e->proto) || (e->sport != w->port && e->dport != w->port)))
-		return 0;
-	set = e->generation & 1;
-	xs_segment_name(w->maps, set, e->src_seg, sseg, sizeof(sseg));
-	xs_segment_name(w->maps, set, e->dst_seg, dseg, sizeof(dseg));
-	if (w->segment && strcmp(w->segment, sseg) && strcmp(w->segment, dseg))
-		return 0;
-	have_origin = event_origin(w->maps, e->generation, e->rule_id, &o);
-	iface_name(w->maps, e->ifindex, ifn, sizeof(ifn));
-
-	real = (int64_t)e->ts_ns + w->mono_to_real_ns;
-	secs = (time_t)(real / (int64_t)XS_NS_PER_SEC);
-	gmtime_r(&secs, &tm);
-	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-
-	if (xs_json) {
-		xs_show_addr(e->family, e->saddr, false, src, sizeof(src));
-		xs_show_addr(e->family, e->daddr, false, dst, sizeof(dst));
-		printf("{\"time\":%lld.%09lld,\"iface\":", (long long)secs,
-		       (long long)(real % (int64_t)XS_NS_PER_SEC));
-		json_print_str(stdout, ifn);
-		printf(",\"dir\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\",\"proto\":\"%s\","
-		       "\"family\":%u,\"src\":\"%s\",\"dst\":\"%s\"",
-		       e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_show_verdict(e->verdict),
-		       xs_show_reason(e->reason),
-		       arp ? "arp" : xs_show_proto(e->proto, pbuf, sizeof(pbuf)), e->family, src,
-		       dst);
-		if (arp)
-			; /* sender and target addresses only */
-		else if (is_icmp(e->proto))
-			printf(",\"icmp_type\":%u,\"icmp_code\":%u,\"icmp_id\":%u", e->icmp_type,
-			       e->icmp_code, e->sport);
-		else
-			printf(",\"sport\":%u,\"dport\":%u", e->sport, e->dport);
-		printf(",\"src_seg\":");
-		json_print_str(stdout, sseg);
-		printf(",\"dst_seg\":");
-		json_print_str(stdout, dseg);
-		printf(",\"src_seg_id\":%u,\"dst_seg_id\":%u,\"generation\":%u,\"rule_id\":%u,"
-		       "\"len\":%u,\"origin\":",
-		       e->src_seg, e->dst_seg, e->generation, e->rule_id, e->pkt_len);
-		if (have_origin) {
-			printf("{\"file\":");
-			json_print_str(stdout, o.file);
-			printf(",\"line\":%u,\"text\":", o.line);
-			json_print_str(stdout, o.text);
-			printf("}");
-		} else {
-			printf("null");
-		}
-		printf("}\n");
-	} else {
-		char s[96], d[96], origin[160];
-		const char *proto = pbuf;
-
-		xs_show_addr(e->family, e->saddr, true, src, sizeof(src));
-		xs_show_addr(e->family, e->daddr, true, dst, sizeof(dst));
-		if (arp) { /* a bound port's spoofed ARP: sender -> target address */
-			snprintf(s, sizeof(s), "%s", src);
-			snprintf(d, sizeof(d), "%s", dst);
-			proto = "arp";
-		} else if (is_icmp(e->proto)) {
-			snprintf(s, sizeof(s), "%s", src);
-			snprintf(d, sizeof(d), "%s", dst);
-			snprintf(pbuf, sizeof(pbuf), "%s/%u",
-				 e->proto == IPPROTO_ICMP ? "icmp" : "icmp6", e->icmp_type);
-		} else {
-			snprintf(s, sizeof(s), "%s:%u", src, e->sport);
-			snprintf(d, sizeof(d), "%s:%u", dst, e->dport);
-			proto = xs_show_proto(e->proto, pbuf, sizeof(pbuf));
-		}
-		if (have_origin)
-			snprintf(origin, sizeof(origin), "%s:%u", o.file, o.line);
-		else
-			snprintf(origin, sizeof(origin), "-");
-		printf("%s.%03lld %s %s %s %s %s -> %s %s -> %s %s %s\n", when,
-		       (long long)(real % (int64_t)XS_NS_PER_SEC) / 1000000, ifn,
-		       e->hook == XS_HOOK_EGRESS ? "out" : "in", xs_verdict_upper(e->verdict),
-		       proto, s, d, sseg, dseg, xs_show_reason(e->reason), origin);
-	}
 	fflush(stdout);
 	w->seen++;
 	if (w->count && w->seen >= w->count)
 		stop = 1;
+}
+
+/* --pcap FILE: the files made; in direct mode a warning when events carry no bytes. */
+static int watch_pcap_open(struct watch *w)
+{
+	return xs_pcap_open(&w->pcap, w->pcap_path, XS_EV_SNAP_MAX) ? -1 : 0;
+}
+
+static void watch_pcap_snap_warn(const struct watch *w)
+{
+	struct xs_config cfg;
+
+	if (w->pcap && w->maps && xs_config_read(w->maps, &cfg) == 0 && !cfg.snap_len)
+		p_warn("events carry no packet bytes (the datapath's snap length is 0): %s stays "
+		       "empty",
+		       w->pcap_path);
+}
+
+static int watch_pcap_close(struct watch *w)
+{
+	uint64_t n = xs_pcap_count(w->pcap);
+	int err = xs_pcap_close(w->pcap);
+
+	w->pcap = NULL;
+	if (err) {
+		p_err("cannot write to %s: %s", w->pcap_path, strerror(-err));
+		return err;
+	}
+	/* (on stderr, also with --json: as tcpdump says what it captured) */
+	fprintf(stderr, "xdpseg: %llu packet%s written to %s (what decided each: %s%s)\n",
+		(unsigned long long)n, n == 1 ? "" : "s", w->pcap_path, w->pcap_path,
+		XS_PCAP_META_SUFFIX);
 	return 0;
 }
 
-/* Tell the user when the kernel lost or suppressed events since the last call. */
-static void report_losses(const struct xs_maps *m, uint64_t *lost0, uint64_t *rl0)
-{
-	uint64_t lost, rl;
+/* ---- Direct: the ring buffer ---- */
 
-	if (xs_event_losses(m, &lost, &rl))
+static void on_record(void *ctx, const void *rec, size_t size, bool buffered)
+{
+	struct watch *w = ctx;
+	struct xs_evview_buf buf;
+	struct xs_evview v;
+	enum xs_evfrom from = buffered ? XS_EV_BUFFERED : XS_EV_LIVE;
+
+	/* another kind of record, or a short one: not an event to show */
+	if (stop || xs_evview_decode(w->maps, w->mono_to_real_ns, rec, size, &v, &buf))
 		return;
-	if (lost == *lost0 && rl == *rl0)
+	if (!xs_evfilter_match(&w->f, &v))
 		return;
 	if (xs_json)
-		printf("{\"lost\":%llu,\"ratelimited\":%llu}\n",
-		       (unsigned long long)(lost - *lost0), (unsigned long long)(rl - *rl0));
+		xs_evview_json(stdout, &v, from, 0);
+	else
+		xs_evview_text(stdout, &v, from);
+	if (w->pcap && v.snap) {
+		struct xs_pcap_meta m = {
+			.iface = v.iface,
+			.dir = v.e.hook == XS_HOOK_EGRESS ? "out" : "in",
+			.verdict = xs_show_verdict(v.e.verdict),
+			.reason = xs_show_reason(v.e.reason),
+			.rule_file = v.have_origin ? v.file : NULL,
+			.rule_line = v.have_origin ? v.line : 0,
+			.rule_id = v.e.rule_id,
+			.generation = v.e.generation,
+			.src_seg = v.src_seg,
+			.dst_seg = v.dst_seg,
+		};
+
+		watch_pcap(w, v.real_ns, v.e.pkt_len, v.snap, v.e.snap_len, &m);
+	}
+	seen_one(w);
+}
+
+static void say_losses(uint64_t lost, uint64_t rl)
+{
+	if (xs_json)
+		printf("{\"lost\":%llu,\"ratelimited\":%llu}\n", (unsigned long long)lost,
+		       (unsigned long long)rl);
 	else
 		printf("-- %llu events lost (ring buffer full), %llu drop events rate-limited\n",
-		       (unsigned long long)(lost - *lost0), (unsigned long long)(rl - *rl0));
+		       (unsigned long long)lost, (unsigned long long)rl);
 	fflush(stdout);
-	*lost0 = lost;
-	*rl0 = rl;
 }
 
-/*
- * A ring buffer has one consumer position: two readers would split the
- * events between them. Hold a lock on DIR/maps while watching.
- */
-static int lock_consumer(const struct xs_ctl *ctl)
+static void say_reloaded(uint32_t id)
 {
-	char path[512];
-	int fd;
-
-	if (xs_ctl_path(ctl, path, sizeof(path), "maps", NULL))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-/* The kernel id of a map (0 when it cannot be read). */
-static __u32 map_id(int fd)
-{
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.id;
-}
-
-/* The id of the ring buffer pinned now (0: none: unloaded, or being reloaded). */
-static __u32 pinned_events_id(const struct xs_ctl *ctl)
-{
-	char path[512];
-	__u32 id;
-	int fd;
-
-	if (xs_ctl_path(ctl, path, sizeof(path), "maps", "xs_events"))
-		return 0;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	id = map_id(fd);
-	close(fd);
-	return id;
-}
-
-/* What one `watch` reads: the opened pinned state, its reader lock, its buffer. */
-struct source {
-	struct xs_ctl ctl;
-	int lock_fd; /* flock on DIR/maps: one reader per ring buffer */
-	struct ring_buffer *rb;
-	__u32 events_id; /* the id of the xs_events map rb reads */
-};
-
-static void source_close(struct source *src)
-{
-	ring_buffer__free(src->rb);
-	src->rb = NULL;
-	if (src->lock_fd >= 0)
-		close(src->lock_fd);
-	src->lock_fd = -1;
-	xs_ctl_close(&src->ctl);
-	src->events_id = 0;
-}
-
-/* Open what is pinned now: maps, the reader lock, a ring buffer on xs_events. */
-static int source_open(struct source *src, struct watch *w)
-{
-	int err;
-
-	err = xs_ctl_open(&src->ctl);
-	if (err)
-		return err;
-	src->lock_fd = lock_consumer(&src->ctl);
-	if (src->lock_fd < 0) {
-		err = src->lock_fd;
-		if (err == -EBUSY)
-			p_err("another 'xdpseg watch' is reading the events of %s: a ring buffer "
-			      "has one reader, stop the other one first",
-			      src->ctl.dir);
-		else
-			p_err("cannot lock %s/maps: %s", src->ctl.dir, strerror(-err));
-		return err;
-	}
-	w->maps = &src->ctl.maps;
-	src->rb = ring_buffer__new(src->ctl.maps.events, handle_event, w, NULL);
-	if (!src->rb) {
-		err = -errno;
-		p_err("cannot open the event ring buffer %s/maps/xs_events: %s", src->ctl.dir,
-		      strerror(errno));
-		return err;
-	}
-	src->events_id = map_id(src->ctl.maps.events);
-	return 0;
-}
-
-/*
- * The pinned ring buffer is not the one being read: xdpseg was unloaded
- * (exit with an error) or reloaded (follow the new buffer, say so). Decided
- * under the pin directory's lock, so that an attach or detach in progress
- * is seen finished, not half-way.
- */
-static int source_follow(struct source *src, struct watch *w)
-{
-	const char *dir = src->ctl.dir;
-	char path[sizeof(src->ctl.dir)];
-	int err;
-
-	snprintf(path, sizeof(path), "%s", dir);
-	ring_buffer__consume(src->rb); /* what the old buffer still holds */
-	source_close(src);
-	xs_ctl_init(&src->ctl);
-	err = xs_ctl_lock(&src->ctl, false);
-	if (err && err != -ENOENT)
-		return err;
-	if (err == -ENOENT || !xs_ctl_loaded(&src->ctl)) {
-		p_err("xdpseg was unloaded (nothing is pinned under %s any more): no more events; "
-		      "watch again after 'xdpseg attach IFACE'",
-		      path);
-		return -ENOENT;
-	}
-	err = source_open(src, w);
-	xs_ctl_unlock(&src->ctl);
-	if (err)
-		return err;
 	if (xs_json)
-		printf("{\"reloaded\":true,\"events_map_id\":%u}\n", src->events_id);
+		printf("{\"reloaded\":true,\"events_map_id\":%u}\n", id);
 	else
 		printf("-- xdpseg was reloaded (new programs and maps): following the new event "
 		       "buffer (map id %u)\n",
-		       src->events_id);
+		       id);
 	fflush(stdout);
+}
+
+/* Report the kernel's losses since the last call. */
+static void report_losses(struct xs_evsource *src)
+{
+	uint64_t lost, rl;
+
+	if (xs_evsource_losses(src, &lost, &rl) > 0)
+		say_losses(lost, rl);
+}
+
+static int open_direct(struct xs_evsource *src, struct watch *w)
+{
+	int err = xs_evsource_open(src, on_record, w);
+
+	if (err == -ENOENT)
+		p_err("xdpseg is not loaded (nothing pinned under %s): run 'xdpseg attach IFACE' "
+		      "first",
+		      src->ctl.dir);
+	else if (err == -EBUSY)
+		p_err("another 'xdpseg watch' is reading the events of %s: a ring buffer has one "
+		      "reader, stop the other one first (an agent serves any number: "
+		      "'xdpseg agent')",
+		      src->ctl.dir);
+	if (err)
+		return err;
+	w->maps = &src->ctl.maps;
+	w->mono_to_real_ns = src->mono_to_real_ns;
 	return 0;
 }
 
-static int64_t mono_to_real(void)
+static int watch_direct(struct watch *w)
 {
-	struct timespec r, m;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	return ((int64_t)r.tv_sec - m.tv_sec) * (int64_t)XS_NS_PER_SEC +
-	       ((int64_t)r.tv_nsec - m.tv_nsec);
-}
-
-static const char watch_help[] =
-	"Usage: xdpseg watch [--json] [--verdict allow|drop|audit] [--segment NAME]\n"
-	"                    [--port N] [--count N]\n\n"
-	"Stream live flow events, one line each:\n"
-	"  TIME IFACE DIR VERDICT PROTO SRC:PORT -> DST:PORT SRCSEG -> DSTSEG REASON FILE:LINE\n"
-	"(ICMP: PROTO is icmp/TYPE and the addresses have no port). Lost events are\n"
-	"reported. When xdpseg is reloaded, follows the new event buffer (with a notice\n"
-	"line); when it is unloaded, exits with an error. Stops on SIGINT/SIGTERM or\n"
-	"after --count events.\n\n"
-	"  -j, --json              one JSON object per line\n"
-	"  -V, --verdict VERDICT   only allow, drop or audit events\n"
-	"  -s, --segment NAME      only events from or to segment NAME\n"
-	"  -p, --port N            only events with source or destination port N\n"
-	"  -c, --count N           stop after N events\n"
-	"  -h, --help              this help\n";
-
-static int parse_num(const char *s, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < 0 || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-int cmd_watch(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "verdict", required_argument, NULL, 'V' },
-		{ "segment", required_argument, NULL, 's' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct watch w = { .verdict = -1, .port = -1 };
-	struct source src = { .lock_fd = -1 };
-	struct sigaction sa;
-	uint64_t lost0 = 0, rl0 = 0;
+	struct xs_evsource src;
 	time_t last_check = 0;
-	int c, err, ret = XS_EXIT_FAIL;
+	int err, ret = XS_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, "jV:s:p:c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			xs_json = true;
-			break;
-		case 'V':
-			if (!strcmp(optarg, "allow"))
-				w.verdict = XS_VERDICT_ALLOW;
-			else if (!strcmp(optarg, "drop"))
-				w.verdict = XS_VERDICT_DROP;
-			else if (!strcmp(optarg, "audit"))
-				w.verdict = XS_VERDICT_AUDIT;
-			else
-				return p_usage("watch",
-					       "unknown verdict '%s': use allow, drop or audit",
-					       optarg);
-			break;
-		case 's':
-			w.segment = optarg;
-			break;
-		case 'p':
-			if (parse_num(optarg, 65535, &w.port))
-				return p_usage("watch", "bad port '%s': use 0..65535", optarg);
-			break;
-		case 'c':
-			if (parse_num(optarg, 1L << 40, &w.count) || w.count == 0)
-				return p_usage("watch", "bad count '%s': use a positive number",
-					       optarg);
-			break;
-		case 'h':
-			fputs(watch_help, stdout);
-			return XS_EXIT_OK;
-		default:
-			return p_usage("watch", "bad option");
-		}
-	}
-	if (optind < argc)
-		return p_usage("watch", "unexpected argument '%s'", argv[optind]);
-
-	xs_libbpf_log_setup();
-	xs_ctl_init(&src.ctl);
-	if (xs_ctl_check_env(src.ctl.dir) || source_open(&src, &w))
+	xs_evsource_init(&src, xs_pin_dir());
+	if (xs_ctl_check_env(src.ctl.dir) || open_direct(&src, w))
 		goto out;
-	w.mono_to_real_ns = mono_to_real();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
-
-	xs_event_losses(w.maps, &lost0, &rl0);
+	watch_pcap_snap_warn(w);
 	while (!stop) {
-		err = ring_buffer__poll(src.rb, 100);
+		err = xs_evsource_poll(&src, 100);
 		if (err < 0 && err != -EINTR) {
 			p_err("reading events failed: %s", strerror(-err));
 			goto out;
@@ -514,17 +211,398 @@ int cmd_watch(int argc, char **argv)
 		if (time(NULL) == last_check)
 			continue;
 		last_check = time(NULL);
-		report_losses(w.maps, &lost0, &rl0);
+		report_losses(&src);
 		/* Never read a dead buffer: follow a reload, stop at an unload. */
-		if (pinned_events_id(&src.ctl) != src.events_id) {
-			if (source_follow(&src, &w))
-				goto out;
-			lost0 = rl0 = 0; /* the new maps count from their load */
+		err = xs_evsource_follow(&src);
+		if (err == 1) {
+			w->maps = &src.ctl.maps;
+			w->mono_to_real_ns = src.mono_to_real_ns;
+			say_reloaded(src.events_id);
+		} else if (err == -ENOENT) {
+			p_err("xdpseg was unloaded (nothing is pinned under %s any more): no more "
+			      "events; watch again after 'xdpseg attach IFACE'",
+			      xs_pin_dir());
+			goto out;
+		} else if (err) {
+			if (err == -EBUSY)
+				p_err("another reader took the events of %s during the reload: "
+				      "no more events",
+				      xs_pin_dir());
+			goto out;
 		}
 	}
-	report_losses(w.maps, &lost0, &rl0);
+	report_losses(&src);
 	ret = XS_EXIT_OK;
 out:
-	source_close(&src);
+	xs_evsource_close(&src);
+	return ret;
+}
+
+/* ---- Through the agent ---- */
+
+/* Member `key` of `o` when it has type `t`. */
+static struct json_object *member(struct json_object *o, const char *key, enum json_type t)
+{
+	struct json_object *m;
+
+	if (!json_object_object_get_ex(o, key, &m) || !json_object_is_type(m, t))
+		return NULL;
+	return m;
+}
+
+static int64_t num(struct json_object *o, const char *key)
+{
+	struct json_object *m = member(o, key, json_type_int);
+
+	return m ? json_object_get_int64(m) : 0;
+}
+
+static const char *str(struct json_object *o, const char *key, const char *dflt)
+{
+	struct json_object *m = member(o, key, json_type_string);
+
+	return m ? json_object_get_string(m) : dflt;
+}
+
+/* The watch request for the agent: the filters as given, text lines unless --json. */
+static char *agent_request(const struct watch *w, char *const *opt)
+{
+	static const char *const keys[] = { "verdict", "segment", "port", "iface", "addr", "rule" };
+	struct json_object *r = json_object_new_object();
+	char *text;
+
+	json_object_object_add(r, "cmd", json_object_new_string("watch"));
+	json_object_object_add(r, "protocol", json_object_new_int(1));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (opt[i])
+			json_object_object_add(r, keys[i], json_object_new_string(opt[i]));
+	}
+	if (w->since)
+		json_object_object_add(r, "since", json_object_new_int64((int64_t)w->since));
+	if (w->last)
+		json_object_object_add(r, "last", json_object_new_int64((int64_t)w->last));
+	if (!xs_json)
+		json_object_object_add(r, "text", json_object_new_boolean(1));
+	if (w->pcap)
+		json_object_object_add(r, "snap", json_object_new_boolean(1));
+	text = strdup(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
+	json_object_put(r);
+	return text;
+}
+
+/* Print what the agent sent as control bytes made '?' (text mode). */
+static void put_clean(const char *s)
+{
+	for (; *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+/* --pcap through the agent: the bytes it sent ("snap", base64) and what
+ * decided them, from the event's object. */
+static void stream_pcap(struct watch *w, struct json_object *o)
+{
+	struct json_object *t = member(o, "time", json_type_double), *origin;
+	uint8_t bytes[XS_EV_SNAP_MAX];
+	const char *snap = str(o, "snap", NULL);
+	struct xs_pcap_meta m = {
+		.iface = str(o, "iface", "?"),
+		.dir = str(o, "dir", "in"),
+		.verdict = str(o, "verdict", "?"),
+		.reason = str(o, "reason", "?"),
+		.rule_id = (uint32_t)num(o, "rule_id"),
+		.generation = (uint32_t)num(o, "generation"),
+		.src_seg = str(o, "src_seg", "?"),
+		.dst_seg = str(o, "dst_seg", "?"),
+	};
+	int64_t real = 0;
+	int n;
+
+	if (!snap)
+		return;
+	n = xs_b64_decode(snap, bytes, sizeof(bytes));
+	if (n <= 0)
+		return; /* not base64 of at most XS_EV_SNAP_MAX bytes: not written */
+	if (t)
+		real = (int64_t)(json_object_get_double(t) * 1e9);
+	origin = member(o, "origin", json_type_object);
+	if (origin) {
+		m.rule_file = str(origin, "file", NULL);
+		m.rule_line = (uint32_t)num(origin, "line");
+	}
+	watch_pcap(w, real, (uint32_t)(num(o, "pkt_len") ? num(o, "pkt_len") : num(o, "len")),
+		   bytes, (uint32_t)n, &m);
+}
+
+/*
+ * One line of the stream. Returns 0 to go on, 1 when the stream ended (the
+ * agent stops), -EBADMSG for a line that is not a JSON object.
+ */
+static int stream_line(struct watch *w, const char *line)
+{
+	struct json_object *o = json_tokener_parse(line), *m;
+	int ret = 0;
+
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return -EBADMSG;
+	}
+	if (member(o, "verdict", json_type_string) || member(o, "rollback", json_type_boolean)) {
+		if (xs_json) {
+			printf("%s\n", line); /* the agent's object, as direct mode prints it */
+		} else {
+			put_clean(str(o, "text", "?"));
+			putchar('\n');
+		}
+		if (w->pcap)
+			stream_pcap(w, o);
+		seen_one(w);
+	} else if ((m = member(o, "dropped", json_type_int))) {
+		if (xs_json)
+			printf("{\"dropped\":%lld}\n", (long long)json_object_get_int64(m));
+		else
+			printf("-- the agent dropped %lld events for this watch (it did not read "
+			       "them fast enough)\n",
+			       (long long)json_object_get_int64(m));
+		fflush(stdout);
+	} else if (member(o, "lost", json_type_int)) {
+		say_losses((uint64_t)num(o, "lost"), (uint64_t)num(o, "ratelimited"));
+	} else if (member(o, "reloaded", json_type_boolean)) {
+		say_reloaded((uint32_t)num(o, "events_map_id"));
+	} else if (member(o, "end", json_type_string)) {
+		p_err("%s: no more events; watch again", str(o, "end", "?"));
+		ret = 1;
+	} else if (member(o, "ok", json_type_boolean) &&
+		   !json_object_get_boolean(member(o, "ok", json_type_boolean))) {
+		p_err("the agent: %s", str(o, "error", "(no message)"));
+		ret = 1;
+	}
+	/* anything else: a line of a newer agent, not for this watch */
+	json_object_put(o);
+	return ret;
+}
+
+static int watch_agent(struct watch *w, struct xs_agent_stream *st, const char *sock)
+{
+	while (!stop) {
+		char *line;
+		int err = xs_agent_stream_line(st, &line, 500);
+
+		if (err == -ETIMEDOUT || err == -EINTR)
+			continue;
+		if (err == -ECONNRESET) {
+			p_err("the agent on %s closed the stream: no more events; watch again",
+			      sock);
+			return XS_EXIT_FAIL;
+		}
+		if (err) {
+			p_err("reading the agent's stream on %s: %s", sock, strerror(-err));
+			return XS_EXIT_FAIL;
+		}
+		err = stream_line(w, line);
+		if (err == -EBADMSG) {
+			p_err("the agent on %s sent a line that is not a JSON object", sock);
+			return XS_EXIT_FAIL;
+		}
+		if (err)
+			return XS_EXIT_FAIL;
+	}
+	return XS_EXIT_OK;
+}
+
+/*
+ * Ask the agent for the stream. Returns 1 when it streams (st open), 0 when
+ * there is no agent for this pin directory (read directly; *why says why
+ * not when it matters), or an exit code's negative when watch must stop.
+ */
+static int agent_open(struct watch *w, char *const *opt, struct xs_agent_stream *st,
+		      const char *sock, char *why, size_t size)
+{
+	struct json_object *r = NULL;
+	const char *code, *dir;
+	char *req = agent_request(w, opt);
+	int err;
+
+	why[0] = '\0';
+	if (!req)
+		return -XS_EXIT_FAIL;
+	err = xs_agent_stream_open(st, sock, req, AGENT_TIMEOUT_MS, &r);
+	free(req);
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		return 0; /* no agent */
+	if (err) {
+		snprintf(why, size, "the agent on %s does not answer: %s", sock, strerror(-err));
+		return 0;
+	}
+	code = str(r, "code", NULL);
+	if (!member(r, "ok", json_type_boolean) ||
+	    !json_object_get_boolean(member(r, "ok", json_type_boolean))) {
+		if (code && !strcmp(code, "unknown-command")) {
+			/* an agent from before watch: it does not read the events */
+			snprintf(why, size, "the agent on %s does not serve events", sock);
+			json_object_put(r);
+			return 0;
+		}
+		p_err("the agent on %s refused the watch: %s", sock,
+		      str(r, "error", "(no message)"));
+		json_object_put(r);
+		return -XS_EXIT_FAIL;
+	}
+	dir = str(r, "pin_dir", "");
+	if (strcmp(dir, xs_pin_dir())) {
+		snprintf(why, size, "the agent on %s serves the pin directory %s, not %s", sock,
+			 dir, xs_pin_dir());
+		json_object_put(r);
+		return 0;
+	}
+	if (member(r, "reader", json_type_boolean) &&
+	    !json_object_get_boolean(member(r, "reader", json_type_boolean)))
+		p_warn("the agent does not read the events now (%s): they follow once it does",
+		       str(r, "reader_error", "?"));
+	json_object_put(r);
+	return 1;
+}
+
+static const char watch_help[] =
+	"Usage: xdpseg watch [--json] [--verdict allow|drop|audit] [--segment NAME]\n"
+	"                    [--port N] [--iface NAME] [--addr CIDR] [--rule FILE:LINE]\n"
+	"                    [--since DURATION] [--last N] [--count N] [--pcap FILE]\n\n"
+	"Stream flow events, one line each:\n"
+	"  TIME IFACE DIR VERDICT PROTO SRC:PORT -> DST:PORT SRCSEG -> DSTSEG REASON FILE:LINE "
+	"WHEN\n"
+	"(ICMP: PROTO is icmp/TYPE and the addresses have no port). WHEN is live,\n"
+	"history (from the agent's history: --since, --last) or buffered (in the ring\n"
+	"buffer before watch started). When the agent runs, watch reads its socket (any\n"
+	"number of watches; events the agent had to drop for this one are reported);\n"
+	"else the ring buffer directly (one watch at a time). Lost events are reported.\n"
+	"When xdpseg is reloaded, follows the new event buffer (with a notice line);\n"
+	"when it is unloaded (no agent), exits with an error. Stops on SIGINT/SIGTERM\n"
+	"or after --count events.\n\n"
+	"  -j, --json              one JSON object per line (\"live\": true or false)\n"
+	"  -V, --verdict VERDICT   only allow, drop or audit events\n"
+	"  -s, --segment NAME      only events from or to segment NAME\n"
+	"  -p, --port N            only events with source or destination port N\n"
+	"  -i, --iface NAME        only events on interface NAME\n"
+	"  -a, --addr CIDR         only events from or to an address in CIDR (IPv4 or IPv6)\n"
+	"  -r, --rule FILE:LINE    only events decided by the rule or default at FILE:LINE\n"
+	"      --since DURATION    first the agent's events of the last DURATION (90s, 5m, 1h)\n"
+	"      --last N            first the agent's last N events (with --since: of those)\n"
+	"  -c, --count N           stop after N events\n"
+	"  -w, --pcap FILE         also write the bytes drop and audit events carry (of\n"
+	"                          the events shown) to FILE (pcap), what decided each\n"
+	"                          packet to FILE.meta.ndjson\n"
+	"  -h, --help              this help\n";
+
+int cmd_watch(int argc, char **argv)
+{
+	enum { OPT_SINCE = 256, OPT_LAST };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "verdict", required_argument, NULL, 'V' },
+		{ "segment", required_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "iface", required_argument, NULL, 'i' },
+		{ "addr", required_argument, NULL, 'a' },
+		{ "rule", required_argument, NULL, 'r' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "last", required_argument, NULL, OPT_LAST },
+		{ "count", required_argument, NULL, 'c' },
+		{ "pcap", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	/* the filters as given, for the agent: verdict segment port iface addr rule */
+	char *opt[6] = { NULL };
+	struct watch w = { .count = 0 };
+	struct xs_agent_stream st = { .fd = -1 };
+	const char *sock = xs_agent_sock_path();
+	struct sigaction sa;
+	char why[512];
+	int c, err, ret;
+
+	xs_evfilter_init(&w.f);
+	while ((c = getopt_long(argc, argv, "jV:s:p:i:a:r:c:w:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			xs_json = true;
+			break;
+		case 'V':
+			err = xs_evfilter_verdict(&w.f, optarg, why, sizeof(why));
+			opt[0] = optarg;
+			break;
+		case 's':
+			err = xs_evfilter_segment(&w.f, optarg, why, sizeof(why));
+			opt[1] = optarg;
+			break;
+		case 'p':
+			err = xs_evfilter_port(&w.f, optarg, why, sizeof(why));
+			opt[2] = optarg;
+			break;
+		case 'i':
+			err = xs_evfilter_iface(&w.f, optarg, why, sizeof(why));
+			opt[3] = optarg;
+			break;
+		case 'a':
+			err = xs_evfilter_addr(&w.f, optarg, why, sizeof(why));
+			opt[4] = optarg;
+			break;
+		case 'r':
+			err = xs_evfilter_rule(&w.f, optarg, why, sizeof(why));
+			opt[5] = optarg;
+			break;
+		case OPT_SINCE:
+			err = xs_evfilter_since(optarg, &w.since, why, sizeof(why));
+			break;
+		case OPT_LAST:
+			err = xs_evfilter_count(optarg, &w.last, why, sizeof(why));
+			break;
+		case 'c':
+			err = xs_evfilter_count(optarg, &w.count, why, sizeof(why));
+			break;
+		case 'w':
+			w.pcap_path = optarg;
+			err = 0;
+			break;
+		case 'h':
+			fputs(watch_help, stdout);
+			return XS_EXIT_OK;
+		default:
+			return p_usage("watch", "bad option");
+		}
+		if (err)
+			return p_usage("watch", "%s", why);
+	}
+	if (optind < argc)
+		return p_usage("watch", "unexpected argument '%s'", argv[optind]);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+
+	xs_libbpf_log_setup();
+	if (w.pcap_path && watch_pcap_open(&w))
+		return XS_EXIT_FAIL;
+	err = agent_open(&w, opt, &st, sock, why, sizeof(why));
+	if (err < 0) {
+		ret = -err;
+	} else if (err > 0) {
+		ret = watch_agent(&w, &st, sock);
+	} else if (w.since || w.last) {
+		if (why[0])
+			p_err("--since and --last read the agent's history: %s", why);
+		else
+			p_err("--since and --last read the agent's history, and no agent answers "
+			      "on %s (start it: 'xdpseg agent', or 'systemctl start xdpseg')",
+			      sock);
+		ret = XS_EXIT_FAIL;
+	} else {
+		if (why[0])
+			p_warn("%s: reading the ring buffer directly", why);
+		ret = watch_direct(&w);
+	}
+	xs_agent_stream_close(&st);
+	if (w.pcap && watch_pcap_close(&w))
+		ret = XS_EXIT_FAIL;
 	return ret;
 }

@@ -20,6 +20,7 @@ int cmd_grant(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_metrics(int argc, char **argv); /* cmd_metrics.c */
 int cmd_watch(int argc, char **argv);
 int cmd_show(int argc, char **argv);   /* cmd_show.c */
 int cmd_verify(int argc, char **argv); /* cmd_verify.c */

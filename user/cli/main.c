@@ -28,6 +28,7 @@ static const struct cmd cmds[] = {
 	{ "revoke", cmd_revoke, "end a grant now" },
 	{ "status", cmd_status, "interfaces, active policy, conntrack, event losses" },
 	{ "stats", cmd_stats, "counters per rule, per default and per drop reason" },
+	{ "metrics", cmd_metrics, "the counters in the Prometheus text format" },
 	{ "show", cmd_show, "the running policy as it is enforced" },
 	{ "verify", cmd_verify, "would a flow pass? the verdict and the rule that decides" },
 	{ "diff", cmd_diff, "what two policies (files or 'running') decide differently" },

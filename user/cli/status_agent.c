@@ -156,6 +156,30 @@ static void uptime(int64_t s, char *buf, size_t size)
 			 (long long)s % 86400 / 3600);
 }
 
+/* The agent's events: whether it reads them, its history, its streams' drops. */
+static void events_text(struct json_object *ev)
+{
+	struct json_object *h = member(ev, "history", json_type_object);
+	struct json_object *st = member(ev, "streams", json_type_object);
+	struct json_object *reader = member(ev, "reader", json_type_boolean);
+
+	if (!reader)
+		return; /* an agent from before events */
+	if (!json_object_get_boolean(reader)) {
+		printf("  events: not read by the agent: ");
+		put_clean(stdout, str(ev, "error", "?"));
+		printf("\n");
+		return;
+	}
+	printf("  events: read by the agent, history %lld of %lld, %lld watch stream%s",
+	       (long long)num(h, "events"), (long long)num(h, "max"), (long long)num(st, "clients"),
+	       num(st, "clients") == 1 ? "" : "s");
+	if (num(st, "dropped_total") > 0)
+		printf(", %lld events dropped for slow readers",
+		       (long long)num(st, "dropped_total"));
+	printf("\n");
+}
+
 void xs_agent_view_text(const struct xs_agent_view *v)
 {
 	struct json_object *a, *pol, *ifs;
@@ -204,6 +228,7 @@ void xs_agent_view_text(const struct xs_agent_view *v)
 		}
 		printf("\n");
 	}
+	events_text(member(v->reply, "events", json_type_object));
 	if (v->file_error) {
 		printf("  policy ");
 		put_clean(stdout, str(member(v->reply, "config", json_type_object), "policy", "?"));
@@ -251,6 +276,8 @@ void xs_agent_view_json(const struct xs_agent_view *v)
 	put_json(member(v->reply, "config", json_type_object));
 	printf(",\"policy\":");
 	put_json(member(v->reply, "policy", json_type_object));
+	printf(",\"events\":");
+	put_json(member(v->reply, "events", json_type_object));
 	printf(",\"interfaces\":");
 	put_json(ifs);
 	printf(",\"not_protected\":[");

@@ -23,6 +23,7 @@
 
 #include <bpf/bpf.h>
 
+#include "counters.h"
 #include "loader.h"
 #include "show.h"
 #include "state.h"
@@ -346,6 +347,12 @@ static int do_rollback(const struct xs_maps *m, struct xs_config *cfg, bool miss
 		      back, meta.generation);
 		return -ESTALE;
 	}
+	/* The counts the undone policy made go back with the rules both have
+	 * (counters.h); a failure costs counts, never the rollback. */
+	err = xs_rstats_carry(m, (int)(undone & 1), set, meta.nrules + 1, XS_CARRY_MERGE, NULL);
+	if (err)
+		p_warn("the rule counters of generation %u are not carried back: %s", undone,
+		       strerror(-err));
 	next = gen_after(undone, set);
 	meta.generation = next;
 	meta.applied_at = (__u64)rb->at;

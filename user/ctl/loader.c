@@ -659,8 +659,9 @@ out:
 	return err;
 }
 
-/* Event rate limits start at their defaults; the flow tables' hash seed is
- * drawn once, before any packet is tracked (the maps are new). */
+/* Event rate limits and the bytes drop and audit events carry start at
+ * their defaults; the flow tables' hash seed is drawn once, before any
+ * packet is tracked (the maps are new). */
 static int config_defaults(struct xs_ctl *ctl)
 {
 	struct xs_config cfg;
@@ -675,6 +676,7 @@ static int config_defaults(struct xs_ctl *ctl)
 	if (!cfg.drop_ev_rate && !cfg.drop_ev_burst) {
 		cfg.drop_ev_rate = XS_DEFAULT_DROP_EV_RATE;
 		cfg.drop_ev_burst = XS_DEFAULT_DROP_EV_BURST;
+		cfg.snap_len = XS_DEFAULT_SNAP_LEN;
 	}
 	while (!cfg.flow_seed) {
 		if (getrandom(&cfg.flow_seed, sizeof(cfg.flow_seed), 0) != sizeof(cfg.flow_seed))

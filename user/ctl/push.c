@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+
+#include "counters.h"
 
 /* Delete every key of a hash or LPM map. key_size bytes per key. */
 static int map_clear(int fd, size_t key_size)
@@ -181,7 +182,9 @@ static int push_origins(const struct xs_maps *m, const struct xs_policy *p, __u3
 		o.line = e->line;
 		o.kind = e->kind;
 		copy_tail(o.file, sizeof(o.file), e->file);
-		copy_head(o.text, sizeof(o.text), e->text);
+		/* normalised: the rule's identity across applies (counters.h) */
+		if (xs_origin_text(e->kind, e->text, o.text))
+			return -ENOMEM;
 		if (bpf_map_update_elem(m->origins, &k, &o, BPF_ANY))
 			return -errno;
 	}
@@ -198,29 +201,6 @@ static int push_origins(const struct xs_maps *m, const struct xs_policy *p, __u3
 			return -errno;
 	}
 	return 0;
-}
-
-/* Zero a per-CPU array's entries [0, n). */
-static int percpu_zero(int fd, size_t value_size, __u32 n)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	size_t vsz = (value_size + 7) / 8 * 8;
-	void *zero;
-	int err = 0;
-
-	if (ncpu < 0)
-		return ncpu;
-	zero = calloc(ncpu, vsz);
-	if (!zero)
-		return -ENOMEM;
-	for (__u32 k = 0; k < n; k++) {
-		if (bpf_map_update_elem(fd, &k, zero, BPF_ANY)) {
-			err = -errno;
-			break;
-		}
-	}
-	free(zero);
-	return err;
 }
 
 static int push_seginfo(int fd, const struct xs_compiled *c)
@@ -583,10 +563,6 @@ int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const c
 		err = -errno;
 	if (err)
 		return err;
-	err = percpu_zero(m->rstats[set], sizeof(struct xs_rule_counter),
-			  (__u32)c->policy->norigins + 1);
-	if (err)
-		return err;
 	err = push_origins(m, c->policy, set);
 	if (err)
 		return err;
@@ -597,6 +573,13 @@ int xs_policy_push(const struct xs_maps *m, const struct xs_compiled *c, const c
 	if (err)
 		return err;
 	err = push_meta(m, c, file, set, next);
+	if (err)
+		return err;
+	/* Last before the flip (the fewer packets the old set counts after
+	 * the copy, the fewer are not carried): the rules the policy in force
+	 * has too keep their counts, the others start at 0. */
+	err = xs_rstats_carry(m, cfg.generation ? (int)(cfg.generation & 1) : -1, set,
+			      (__u32)c->policy->norigins + 1, XS_CARRY_FRESH, NULL);
 	if (err)
 		return err;
 

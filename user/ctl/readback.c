@@ -210,6 +210,35 @@ int xs_map_records(int fd, size_t ksz, size_t vsz, size_t max, void **out, size_
 	return 0;
 }
 
+int xs_origins_read(const struct xs_maps *m, uint32_t set, struct xs_origin_rec **out, size_t *n)
+{
+	struct xs_origin_key *keys = NULL;
+	struct xs_origin *vals = NULL;
+	struct xs_origin_rec *recs;
+	int err;
+
+	err = dump(m->origins, sizeof(*keys), sizeof(*vals), 2 * (XS_MAX_RULES + XS_MAX_SEGMENTS),
+		   in_set, &set, (void **)&keys, (void **)&vals, n);
+	if (err)
+		return err;
+	recs = calloc(*n + 1, sizeof(*recs));
+	if (!recs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		recs[i].k = keys[i];
+		recs[i].o = vals[i];
+		recs[i].o.file[sizeof(recs[i].o.file) - 1] = '\0';
+		recs[i].o.text[sizeof(recs[i].o.text) - 1] = '\0';
+	}
+	*out = recs;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 /* ---- The policy part --------------------------------------------------------- */
 
 /* The index of `file` in p->files, added when new; -1 when out of memory. */
@@ -230,14 +259,9 @@ static long file_index(struct xs_policy *p, const char *file)
 	return (long)p->nfiles++;
 }
 
-struct origin_rec {
-	struct xs_origin_key k;
-	struct xs_origin o;
-};
-
 static int origin_cmp(const void *a, const void *b)
 {
-	const struct origin_rec *x = a, *y = b;
+	const struct xs_origin_rec *x = a, *y = b;
 
 	return x->k.rule_id < y->k.rule_id ? -1 : x->k.rule_id > y->k.rule_id;
 }
@@ -247,36 +271,24 @@ static int origin_cmp(const void *a, const void *b)
 static int read_origins(const struct xs_maps *m, uint32_t set, struct xs_policy *p, char *err,
 			size_t errlen)
 {
-	struct xs_origin_key *keys = NULL;
-	struct xs_origin *vals = NULL;
-	struct origin_rec *recs = NULL;
+	struct xs_origin_rec *recs = NULL;
 	uint32_t maxrule = 0, maxseg = 0;
 	size_t n = 0;
 	int rc;
 
-	rc = dump(m->origins, sizeof(*keys), sizeof(*vals), 2 * (XS_MAX_RULES + XS_MAX_SEGMENTS),
-		  in_set, &set, (void **)&keys, (void **)&vals, &n);
+	rc = xs_origins_read(m, set, &recs, &n);
 	if (rc) {
 		xs_say(err, errlen, "reading xs_origins: %s", strerror(-rc));
 		return rc;
 	}
-	recs = calloc(n + 1, sizeof(*recs));
-	if (!recs) {
-		rc = -ENOMEM;
-		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
-		recs[i].k = keys[i];
-		recs[i].o = vals[i];
-		recs[i].o.file[sizeof(recs[i].o.file) - 1] = '\0';
-		recs[i].o.text[sizeof(recs[i].o.text) - 1] = '\0';
-		if (keys[i].rule_id & 0x80000000u) {
-			uint32_t seg = keys[i].rule_id & 0x7fffffffu;
+		if (recs[i].k.rule_id & 0x80000000u) {
+			uint32_t seg = recs[i].k.rule_id & 0x7fffffffu;
 
 			if (seg && seg < XS_MAX_SEGMENTS && seg > maxseg)
 				maxseg = seg;
-		} else if (keys[i].rule_id < XS_MAX_RULES && keys[i].rule_id > maxrule) {
-			maxrule = keys[i].rule_id;
+		} else if (recs[i].k.rule_id < XS_MAX_RULES && recs[i].k.rule_id > maxrule) {
+			maxrule = recs[i].k.rule_id;
 		}
 	}
 	qsort(recs, n, sizeof(*recs), origin_cmp); /* files in rule order */
@@ -291,7 +303,7 @@ static int read_origins(const struct xs_maps *m, uint32_t set, struct xs_policy 
 	for (uint32_t s = 1; s <= maxseg; s++)
 		p->segments[s - 1].id = (uint16_t)s;
 	for (size_t i = 0; i < n; i++) {
-		const struct origin_rec *r = &recs[i];
+		const struct xs_origin_rec *r = &recs[i];
 		long fi = file_index(p, r->o.file);
 		char *text = strdup(r->o.text);
 
@@ -342,8 +354,6 @@ static int read_origins(const struct xs_maps *m, uint32_t set, struct xs_policy 
 out:
 	if (rc == -ENOMEM)
 		xs_say(err, errlen, "out of memory");
-	free(keys);
-	free(vals);
 	free(recs);
 	return rc;
 }

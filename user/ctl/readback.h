@@ -73,6 +73,17 @@ void xs_say(char *err, size_t errlen, const char *fmt, ...) __attribute__((forma
 int xs_map_records(int fd, size_t ksz, size_t vsz, size_t max, void **out, size_t *n, size_t rsz,
 		   size_t voff);
 
+/* One record of xs_origins. */
+struct xs_origin_rec {
+	struct xs_origin_key k;
+	struct xs_origin o; /* file and text NUL-terminated */
+};
+
+/* Every record of policy set `set` in xs_origins (rule origins and segment
+ * names, XS_ORIGIN_SEG_KEY()), in no order: a malloc'd array. Returns 0 or
+ * a negative errno. */
+int xs_origins_read(const struct xs_maps *m, uint32_t set, struct xs_origin_rec **out, size_t *n);
+
 /* A tracked connection, as the flow table holds it (xs_flow4/xs_flow6). */
 struct xs_ct_entry {
 	struct xs_tuple k;

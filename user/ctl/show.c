@@ -87,12 +87,23 @@ void xs_show_time(uint64_t secs, char *buf, size_t size)
 int xs_percpu_sum(int fd, uint32_t key, size_t nfields, uint64_t *sum)
 {
 	int ncpu = libbpf_num_possible_cpus();
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	size_t stride;
 	uint64_t *v;
 
 	memset(sum, 0, nfields * sizeof(*sum));
 	if (ncpu < 0)
 		return ncpu;
-	v = calloc((size_t)ncpu, nfields * sizeof(*v));
+	/* the kernel copies whole values, 8-byte aligned, one per CPU: a buffer
+	 * sized by the map (a caller may sum the first fields only) */
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	stride = (info.value_size + 7) / 8;
+	if (nfields > stride)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, stride * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(fd, &key, v)) {
@@ -103,9 +114,51 @@ int xs_percpu_sum(int fd, uint32_t key, size_t nfields, uint64_t *sum)
 	}
 	for (int c = 0; c < ncpu; c++) {
 		for (size_t f = 0; f < nfields; f++)
-			sum[f] += v[(size_t)c * nfields + f];
+			sum[f] += v[(size_t)c * stride + f];
 	}
 	free(v);
+	return 0;
+}
+
+int xs_stat_read(const struct xs_maps *m, uint32_t idx, struct xs_counter *c)
+{
+	uint64_t v[sizeof(*c) / sizeof(uint64_t)];
+	int err;
+
+	_Static_assert(sizeof(*c) == sizeof(v), "struct xs_counter is u64s only");
+	err = xs_percpu_sum(m->stats, idx, sizeof(v) / sizeof(v[0]), v);
+	memcpy(c, v, sizeof(*c));
+	return err;
+}
+
+bool xs_counter_balanced(const struct xs_counter *c)
+{
+	uint64_t sum = 0;
+
+	for (int o = 0; o < XS_EV__OUTCOMES; o++)
+		sum += c->ev[o];
+	return sum == c->packets;
+}
+
+int xs_event_totals(const struct xs_maps *m, struct xs_counter *t)
+{
+	struct xs_counter c;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	for (uint32_t idx = 0; idx < XS_STAT_IDX(XS_VERDICT__MAX, 0); idx++) {
+		err = xs_stat_read(m, idx, &c);
+		if (err)
+			return err;
+		t->packets += c.packets;
+		t->bytes += c.bytes;
+		for (int o = 0; o < XS_EV__OUTCOMES; o++)
+			t->ev[o] += c.ev[o];
+	}
+	err = xs_stat_read(m, XS_STAT_EV_LOST_OTHER, &c);
+	if (err)
+		return err;
+	t->ev[XS_EV_LOST] += c.packets;
 	return 0;
 }
 
@@ -143,16 +196,13 @@ int xs_meta_get(const struct xs_maps *m, uint32_t set, struct xs_policy_meta *me
 
 int xs_event_losses(const struct xs_maps *m, uint64_t *lost, uint64_t *ratelimited)
 {
-	uint64_t c[2];
+	struct xs_counter t;
 	int err;
 
-	err = xs_percpu_sum(m->stats, XS_STAT_EV_LOST, 2, c);
+	err = xs_event_totals(m, &t);
 	if (err)
 		return err;
-	*lost = c[0];
-	err = xs_percpu_sum(m->stats, XS_STAT_EV_RATELIMITED, 2, c);
-	if (err)
-		return err;
-	*ratelimited = c[0];
+	*lost = t.ev[XS_EV_LOST];
+	*ratelimited = t.ev[XS_EV_RATELIMITED];
 	return 0;
 }

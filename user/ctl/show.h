@@ -21,8 +21,20 @@ void xs_show_addr(uint8_t family, const uint8_t *addr, bool bracket, char *buf, 
 /* Unix seconds as "YYYY-MM-DD HH:MM:SS UTC". */
 void xs_show_time(uint64_t secs, char *buf, size_t size);
 
-/* Sum of a per-CPU counter slot of `nfields` u64s at key `key`. */
+/* Sum over the CPUs of the first `nfields` u64s of a per-CPU counter slot at
+ * key `key` (-EINVAL when the map's values are smaller). */
 int xs_percpu_sum(int fd, uint32_t key, size_t nfields, uint64_t *sum);
+
+/* xs_stats[idx] summed over the CPUs: packets, bytes, event outcomes. */
+int xs_stat_read(const struct xs_maps *m, uint32_t idx, struct xs_counter *c);
+
+/* The accounting invariant of a verdict and reason: packets = events sent +
+ * rate-limited + lost + none (include/xdpseg.h, enum xs_ev_outcome). */
+bool xs_counter_balanced(const struct xs_counter *c);
+
+/* Every verdict and reason summed into one counter, and events lost outside
+ * them (the rollback event's) added to ev[XS_EV_LOST]. */
+int xs_event_totals(const struct xs_maps *m, struct xs_counter *t);
 
 /* One entry of xs_origins; returns -ENOENT when absent. */
 int xs_origin_get(const struct xs_maps *m, uint32_t set, uint32_t rule_id, struct xs_origin *o);
@@ -33,7 +45,8 @@ void xs_segment_name(const struct xs_maps *m, uint32_t set, uint16_t seg, char *
 /* Policy metadata of a set (zeroed when none). */
 int xs_meta_get(const struct xs_maps *m, uint32_t set, struct xs_policy_meta *meta);
 
-/* Events lost (ring buffer full) and drop events suppressed by the rate limit. */
+/* Events lost (ring buffer full) and suppressed by their rate limit (drops
+ * and allowed new flows), in all (xs_event_totals()). */
 int xs_event_losses(const struct xs_maps *m, uint64_t *lost, uint64_t *ratelimited);
 
 #endif /* XS_SHOW_H */

@@ -289,6 +289,9 @@ int xs_lex(struct parser *P, const char *line, bool colon_word, int glob_tok, st
 
 /* Whitespace-folded copy of the line without its comment. */
 char *xs_fold(const char *line);
+/* A character of a word token (the lexer's rule): `colon_word`, ':' too;
+ * `glob`, the glob characters "*?[]!" too. */
+bool xs_word_char(char c, bool colon_word, bool glob);
 
 /*
  * Split f->text (f->len bytes) into lines in place, checking every byte: a

@@ -17,7 +17,7 @@ bool xs_tok_is(const struct tok *t, const char *w)
 	return t->type == T_WORD && (int)strlen(w) == t->len && !strncmp(t->s, w, t->len);
 }
 
-static bool is_word_char(char c, bool colon_word, bool glob)
+bool xs_word_char(char c, bool colon_word, bool glob)
 {
 	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.' || c == '/' ||
 	       (colon_word && c == ':') || (glob && c && strchr("*?[]!", c));
@@ -59,9 +59,9 @@ int xs_lex(struct parser *P, const char *line, bool colon_word, int glob_tok, st
 			t->s = p + 1;
 			t->len = (int)(e - p - 1);
 			p = e + 1;
-		} else if (is_word_char(*p, colon_word, n == glob_tok)) {
+		} else if (xs_word_char(*p, colon_word, n == glob_tok)) {
 			t->type = T_WORD;
-			while (is_word_char(*p, colon_word, n == glob_tok) &&
+			while (xs_word_char(*p, colon_word, n == glob_tok) &&
 			       !(p[0] == '-' && p[1] == '>'))
 				p++;
 			t->len = (int)(p - t->s);
