@@ -272,10 +272,10 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, i
 	return xs_established(r, v, 1);
 }
 
-/* What a new entry keeps of the packet (its source side b when `from_b`). */
+/* What a new entry keeps of the packet (its source side b when `from_b`;
+ * sc->io.ifindex: its interface, set for the lookup). */
 static __always_inline void xs_new_entry(struct xs_run *r, struct xs_scratch *sc, int from_b)
 {
-	sc->io.ifindex = r->ctx->ifindex;
 	sc->io.egress = r->ctx->hook == XS_HOOK_EGRESS;
 	sc->io.from_b = (__u8)from_b;
 }
@@ -404,7 +404,8 @@ static __always_inline int xs_policy(struct xs_run *r)
 	from_b = ct_tuple(&sc->k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
 	hash = 0; /* an ICMP error (unrelated) is decided, never tracked: no bucket */
 	if (!p->icmp_err) {
-		sc->io.len = r->ctx->len; /* counted to its flow */
+		sc->io.len = r->ctx->len;	  /* counted to its flow, */
+		sc->io.ifindex = r->ctx->ifindex; /* at its interface */
 		hash = xs_flow_hash(r->cfg->flow_seed, &sc->k);
 		q = XS_FLOW_Q(r->gen, from_b, syn_only, p->proto, p->tcp_flags, p->icmp_type);
 		found = xs_flow_lookup(sc, q, r->now, hash);

@@ -607,7 +607,9 @@ struct xs_flow_acct {
 	/* one cache line, the one a new entry writes */
 	__u64 acc_i[XS_FLOW_WAYS];    /* packets from the initiator */
 	__u64 start_ns[XS_FLOW_WAYS]; /* clock_mono() at the entry's first packet */
-	__u32 ifindex[XS_FLOW_WAYS];  /* where it was seen (XS_CTF_EGRESS: at which hook) */
+	__u32 ifindex[XS_FLOW_WAYS];  /* where it was seen (XS_CTF_EGRESS: at which hook): the
+				       * flow counts there only (a packet seen at two
+				       * attached interfaces counts once) */
 	__u8 fold_stamp[XS_FLOW_WAYS];
 	__u8 pad;
 	/* the responder's packets write the next one */

@@ -168,19 +168,27 @@ static __always_inline __u64 flow_acc_fresh(__u8 stamp)
 /*
  * Under the lock: count a packet of `len` bytes from the responder (`resp`)
  * or initiator into way `w` (entry `h`; `replied`: it had XS_CTF_REPLIED
- * before the packet). The accumulator's first packet of the flow writes it
- * whole (no packet of this flow can be counting into it without the lock);
+ * before the packet), unless it is not to be counted (`count` 0: seen at
+ * another interface than the flow's). The accumulator's first packet of the
+ * flow writes it whole (no packet of this flow can be counting into it
+ * without the lock), the responder's first packet even when not counted;
  * one half full in a field gives a quantum of it to the folds first.
  */
 static __always_inline void flow_count(struct xs_flow_acct *a, const struct xs_flow_hdr *h, int w,
-				       int resp, int replied, __u32 len)
+				       int resp, int replied, __u32 len, int count)
 {
 	__u64 *acc, cur, quanta = 0;
 
 	resp &= 1;
 	acc = flow_acc(a, w, resp);
+	if (resp && !replied) {
+		*(volatile __u64 *)acc = flow_acc_fresh(h->stamp) + (count ? XS_ACC_ONE(len) : 0);
+		return;
+	}
+	if (!count)
+		return;
 	cur = *(volatile __u64 *)acc;
-	if (xs_acc_stamp(cur) != h->stamp || (resp && !replied)) {
+	if (xs_acc_stamp(cur) != h->stamp) {
 		*(volatile __u64 *)acc = flow_acc_fresh(h->stamp) + XS_ACC_ONE(len);
 		return;
 	}
@@ -273,9 +281,10 @@ static __always_inline int flow_judge(struct xs_flow_hdr *h, const struct xs_flo
 
 /*
  * Under the lock: entry `h` (way `w` of bucket `b`; `prev`, `prev_flags`:
- * its state and flags before) followed the packet `q`: count it, and when
- * the packet closed the TCP flow (FIN both ways, RST), mark the entry ended
- * and stage its end record.
+ * its state and flags before) followed the packet `q`: count it (at the
+ * flow's interface: a packet that crosses two attached interfaces counts
+ * once), and when the packet closed the TCP flow (FIN both ways, RST), mark
+ * the entry ended and stage its end record.
  */
 static __always_inline void flow_followed(void *b, struct xs_flow_hdr *h, int w, __u8 prev,
 					  __u8 prev_flags, const struct xs_flow_q *q,
@@ -283,7 +292,8 @@ static __always_inline void flow_followed(void *b, struct xs_flow_hdr *h, int w,
 {
 	struct xs_flow_acct *a = flow_acct(b, fam);
 
-	flow_count(a, h, w, flow_resp(h, q->from_b), prev_flags & XS_CTF_REPLIED, io->len);
+	flow_count(a, h, w, flow_resp(h, q->from_b), prev_flags & XS_CTF_REPLIED, io->len,
+		   a->ifindex[w] == io->ifindex);
 	if (h->state != XS_CT_CLOSED || prev == XS_CT_CLOSED || (h->flags & XS_CTF_ENDED))
 		return;
 	h->flags |= XS_CTF_ENDED;
@@ -337,6 +347,7 @@ static __always_inline int flow_lookup_unlocked(void *b, const struct xs_tuple *
 	struct xs_flow_acct *a = flow_acct(b, fam);
 	__u32 seq = flow_read_begin(b);
 	__u64 expires, *acc_i = NULL, *acc_r = NULL;
+	__u32 home = 0;
 	int found = 0, rc;
 	__u8 state, flags;
 
@@ -350,6 +361,7 @@ static __always_inline int flow_lookup_unlocked(void *b, const struct xs_tuple *
 			*out = *h;
 			acc_i = &a->acc_i[w];
 			acc_r = &a->acc_r[w];
+			home = a->ifindex[w];
 			found = 1;
 		}
 	}
@@ -364,9 +376,11 @@ static __always_inline int flow_lookup_unlocked(void *b, const struct xs_tuple *
 	state = out->state;
 	flags = out->flags;
 	rc = flow_judge(out, q); /* on the copy */
+	/* counted at the flow's interface only (its two hooks) */
 	if (rc == XS_FLOW_FOLLOWED &&
 	    (out->expires_ns != expires || out->state != state || out->flags != flags ||
-	     flow_acc_try(flow_resp(out, q->from_b) ? acc_r : acc_i, out->stamp, io->len)))
+	     (home == io->ifindex &&
+	      flow_acc_try(flow_resp(out, q->from_b) ? acc_r : acc_i, out->stamp, io->len))))
 		return -1;
 	return rc;
 }
@@ -415,14 +429,12 @@ static __always_inline int flow_lookup_fam(__u32 hash, const struct xs_tuple *k,
  */
 __attribute__((noinline)) int xs_flow_lookup(struct xs_scratch *sc, __u64 q, __u64 now, __u32 hash)
 {
-	struct xs_flow_q fq;
-
 	if (!sc)
 		return XS_FLOW_MISS;
-	flow_q(&fq, q, now);
+	flow_q(&sc->io.q, q, now); /* (off the stack: the verifier's 512 bytes) */
 	if (sc->k.family == 4)
-		return flow_lookup_fam(hash, &sc->k, &fq, &sc->v, &sc->io, 4);
-	return flow_lookup_fam(hash, &sc->k, &fq, &sc->v, &sc->io, 6);
+		return flow_lookup_fam(hash, &sc->k, &sc->io.q, &sc->v, &sc->io, 4);
+	return flow_lookup_fam(hash, &sc->k, &sc->io.q, &sc->v, &sc->io, 6);
 }
 
 static __always_inline int flow_peek_fam(__u32 hash, const struct xs_tuple *k,

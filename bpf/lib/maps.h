@@ -327,7 +327,7 @@ struct xs_flow_q {
  * key and what they leave for each other and for the caller. */
 struct xs_flow_io {
 	__u32 len;     /* the packet's length: counted to its flow */
-	__u32 ifindex; /* insert: the packet's interface, which a new entry keeps */
+	__u32 ifindex; /* the packet's interface: a new entry keeps it, others count there only */
 	__u8 egress;   /* insert: seen at TC egress (a new entry keeps XS_CTF_EGRESS) */
 	__u8 from_b;   /* insert: the packet's source is side b of the key */
 	__u16 seen;    /* the lookup found an entry of the key: XS_FLOW_SEEN | its stamp (else 0) */
@@ -335,7 +335,7 @@ struct xs_flow_io {
 	__u8 suppressed; /* insert: a record was due but had no token */
 	__u8 pad[2];
 	struct xs_flow_end rec; /* an end record staged under a bucket's lock (kind 0: none) */
-	struct xs_flow_q q;	/* insert, update: the packet (off the stack) */
+	struct xs_flow_q q;	/* the packet (off the stack) */
 };
 
 #define XS_FLOW_SEEN 0x100

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_link.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -171,6 +172,7 @@ static void tcp_fin(bool v6)
 	tr.packets++;
 	tr.bytes += p.len;
 	r = h_flowrec(&H, &syn, XS_FLOW_END_FIN);
+	cr_assert_str_eq(xs_flow_cause_name(r->cause), "fin");
 	expect_rec_counts(r, &ti, &tr);
 	cr_assert_eq(r->start_ns, e.start_ns);
 	cr_assert(r->end_ns >= r->start_ns && r->end_ns <= now_ns(), "end %llu",
@@ -300,6 +302,46 @@ Test(flowrec, udp_each_way_then_timeout_ipv4)
 Test(flowrec, udp_each_way_then_timeout_ipv6)
 {
 	udp_timeout(true);
+}
+
+/*
+ * A packet that crosses two attached interfaces (two VMs of one host) is
+ * seen at both: it counts once, at the interface that saw the flow first
+ * (either of its hooks), whichever interface sees it first afterwards.
+ */
+Test(flowrec, a_packet_seen_at_two_interfaces_counts_once)
+{
+	struct pkt_spec syn = PKT_TCP("10.1.0.5", 40005, "10.2.0.9", 443, TH_SYN);
+	struct pkt_spec synack = PKT_TCP("10.2.0.9", 443, "10.1.0.5", 40005, TH_SYN | TH_ACK);
+	struct pkt_spec data = PKT_TCP("10.1.0.5", 40005, "10.2.0.9", 443, TH_ACK | TH_PSH);
+	struct tally ti = { 0 }, tr = { 0 };
+	struct xs_flow_entry e;
+	unsigned int other;
+	struct pkt p;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(system("ip link add xs-fr type veth peer name xs-fr-p && "
+			    "ip link set xs-fr up && ip link set xs-fr-p up"),
+		     0, "cannot make a veth");
+	other = if_nametoindex("xs-fr");
+	cr_assert_neq(other, 0);
+	cr_assert_neq(other, H_IFINDEX);
+	h_push(&H, policy);
+	/* first seen here (ingress): the flow's interface */
+	send_ok(false, &syn, &ti);
+	cr_assert_eq(pkt_build(&p, &syn), 0);
+	cr_assert_eq(h_run_on(&H, other, &p), XDP_PASS_);
+	/* the reply at the other interface first, then here (egress) */
+	cr_assert_eq(pkt_build(&p, &synack), 0);
+	cr_assert_eq(h_run_on(&H, other, &p), XDP_PASS_);
+	send_ok(true, &synack, &tr);
+	data.payload = 250;
+	send_ok(false, &data, &ti);
+	cr_assert_eq(pkt_build(&p, &data), 0);
+	cr_assert_eq(h_run_on(&H, other, &p), XDP_PASS_);
+	expect_counts(&syn, &ti, &tr);
+	cr_assert_eq(h_flow_get(&H, &syn, &e), 0);
+	cr_assert_eq(e.ifindex, H_IFINDEX);
 }
 
 /* ---- Flows made to share a bucket --------------------------------------- */
@@ -474,6 +516,8 @@ Test(flowrec, eviction_record_and_the_reused_slot_starts_at_zero)
 	yi.packets = 1;
 	yi.bytes = y.len;
 	r = h_flowrec(&H, &udp.spec[0], XS_FLOW_END_EVICTED);
+	cr_assert_str_eq(xs_flow_cause_name(r->cause), "evicted");
+	cr_assert_null(xs_flow_cause_name(XS_FLOW_END_REPLACED + 1));
 	expect_rec_counts(r, &xi, &xr);
 	cr_assert_eq(h_stat(&H, XS_STAT_FLOW_EVICTED).packets, 1);
 	cr_assert_eq(h_flow_get(&H, &udp.spec[0], &e), -ENOENT, "X is still there");

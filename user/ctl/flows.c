@@ -336,6 +336,22 @@ void xs_flow_record(const struct xs_flow_entry *e, uint8_t cause, uint64_t end_n
 	memcpy(rec->daddr, ib ? e->key.addr_a : e->key.addr_b, 16);
 }
 
+const char *xs_flow_cause_name(uint8_t cause)
+{
+	static const char *const names[] = {
+		[XS_FLOW_END_NONE] = "none",
+		[XS_FLOW_END_FIN] = "fin",
+		[XS_FLOW_END_RST] = "rst",
+		[XS_FLOW_END_REVOKED] = "revoked",
+		[XS_FLOW_END_GRANT_EXPIRED] = "grant-expired",
+		[XS_FLOW_END_EVICTED] = "evicted",
+		[XS_FLOW_END_TIMEOUT] = "timeout",
+		[XS_FLOW_END_REPLACED] = "replaced",
+	};
+
+	return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : NULL;
+}
+
 int xs_flow_delete(const struct xs_maps *m, const struct xs_tuple *k)
 {
 	struct xs_flow6_bucket buf;

@@ -32,7 +32,8 @@ struct xs_flow_entry {
 	uint64_t start_ns;    /* the datapath's clock (xs_datapath_mono_ns()) at its first packet */
 	uint64_t packets[2];  /* [0] from the initiator, [1] from the responder */
 	uint64_t bytes[2];
-	uint32_t ifindex; /* where its first packet was seen (h.flags & XS_CTF_EGRESS: TC egress) */
+	uint32_t ifindex; /* where its first packet was seen (h.flags & XS_CTF_EGRESS: TC egress):
+			   * its packets count there (at either hook) */
 };
 
 typedef int (*xs_flow_entry_fn)(const struct xs_flow_entry *e, void *arg);
@@ -61,6 +62,11 @@ bool xs_flow_timed_out(const struct xs_flow_entry *e, uint64_t now);
  */
 void xs_flow_record(const struct xs_flow_entry *e, uint8_t cause, uint64_t end_ns,
 		    struct xs_flow_end *rec);
+
+/* The name of an end's cause (enum xs_flow_cause) as the manual gives it:
+ * "fin", "rst", "revoked", "grant-expired", "evicted", "timeout",
+ * "replaced"; "none" for XS_FLOW_END_NONE, NULL for no cause. */
+const char *xs_flow_cause_name(uint8_t cause);
 
 /* How full the tables are at the datapath's `now` (xs_datapath_mono_ns()). */
 struct xs_flow_stats {
