@@ -73,10 +73,14 @@ void xs_say(char *err, size_t errlen, const char *fmt, ...) __attribute__((forma
 int xs_map_records(int fd, size_t ksz, size_t vsz, size_t max, void **out, size_t *n, size_t rsz,
 		   size_t voff);
 
-/* A tracked connection, as the flow table holds it (xs_flow4/xs_flow6). */
+/* A tracked connection, as the flow table holds it (xs_flow4/xs_flow6), with
+ * what it has carried (include/xdpseg.h, "Flow accounting"). */
 struct xs_ct_entry {
 	struct xs_tuple k;
 	struct xs_ct_val v;
+	uint64_t start_ns;   /* the datapath's clock at its first packet */
+	uint64_t packets[2]; /* [0] from its initiator, [1] from its responder */
+	uint64_t bytes[2];
 };
 
 /* The tracked connections that have not expired at the datapath's `now`
