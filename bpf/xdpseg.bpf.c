@@ -242,7 +242,7 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, i
 	__be16 port;
 
 	if (v->generation == r->gen && !expired) { /* a grant in force: follow it */
-		xs_flow_update(k, v, q, r->now, hash);
+		xs_flow_update(sc, q, r->now, hash);
 		return xs_established(r, v, 0);
 	}
 	port = policy_port(k->proto, init_b ? k->port_a : k->port_b, v->icmp_type);
@@ -251,7 +251,8 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, i
 		      init_b ? k->addr_a : k->addr_b, k->proto, port, &cl, d);
 	stats_misc(XS_STAT_CT_REVALIDATED);
 	if (d->verdict == XS_VERDICT_DROP) {
-		xs_flow_forget(k, hash);
+		xs_flow_forget(sc, expired ? XS_FLOW_END_GRANT_EXPIRED : XS_FLOW_END_REVOKED,
+			       r->now, hash);
 		if (expired) { /* cut by its grant's end, which the event names */
 			d->reason = XS_REASON_GRANT_EXPIRED;
 			d->rule_id = v->rule_id;
@@ -267,8 +268,24 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, i
 	v->src_seg = d->src_seg;
 	v->dst_seg = d->dst_seg;
 	v->flags = (v->flags & ~XS_CTF_AUDIT) | (d->verdict == XS_VERDICT_AUDIT ? XS_CTF_AUDIT : 0);
-	xs_flow_update(k, v, q, r->now, hash);
+	xs_flow_update(sc, q, r->now, hash);
 	return xs_established(r, v, 1);
+}
+
+/* What a new entry keeps of the packet (its source side b when `from_b`;
+ * sc->io.ifindex: its interface, set for the lookup). */
+static __always_inline void xs_new_entry(struct xs_run *r, struct xs_scratch *sc, int from_b)
+{
+	sc->io.egress = r->ctx->hook == XS_HOOK_EGRESS;
+	sc->io.from_b = (__u8)from_b;
+}
+
+/* XS_FLOW_Q() of the packet (its source side b when `from_b`). */
+static __always_inline __u64 xs_new_q(const struct xs_run *r, int from_b, int syn_only)
+{
+	const struct xs_pkt *p = r->p;
+
+	return XS_FLOW_Q(r->gen, from_b, syn_only, p->proto, p->tcp_flags, p->icmp_type);
 }
 
 /*
@@ -279,7 +296,6 @@ static __always_inline int xs_tracked(struct xs_run *r, struct xs_scratch *sc, i
 static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, int from_b,
 				       int decided, __u32 hash)
 {
-	const struct xs_tuple *k = &sc->k;
 	struct xs_decision *d = &sc->d;
 	struct xs_flow_hdr *nh = &sc->v;
 	struct xs_pkt *p = r->p;
@@ -313,7 +329,8 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, 
 		 * tuple may be decided otherwise at another port: not remembered */
 		if (!r->port_seg && !p->icmp_err) {
 			ct_fill_denial(nh, from_b, p, d, r->gen, r->now, tcp_nonsyn);
-			xs_flow_insert(k, nh, r->now, 1, hash);
+			xs_new_entry(r, sc, from_b);
+			xs_flow_insert(sc, xs_new_q(r, from_b, decided), r->now, 1, hash);
 		}
 		return xs_drop(r, d, 1);
 	}
@@ -322,7 +339,8 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, 
 	 * (reversed); a TCP packet without SYN is picked up mid-stream */
 	if (!p->icmp_err) {
 		ct_fill(nh, reversed ? !from_b : from_b, p, d, r->gen, r->now, tcp_nonsyn);
-		if (xs_flow_insert(k, nh, r->now, 0, hash) >= 0)
+		xs_new_entry(r, sc, from_b);
+		if (xs_flow_insert(sc, xs_new_q(r, from_b, decided), r->now, 0, hash) >= 0)
 			stats_misc(XS_STAT_CT_CREATED);
 	}
 	if (reversed) /* the event reports segments in the packet's direction */
@@ -386,9 +404,11 @@ static __always_inline int xs_policy(struct xs_run *r)
 	from_b = ct_tuple(&sc->k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
 	hash = 0; /* an ICMP error (unrelated) is decided, never tracked: no bucket */
 	if (!p->icmp_err) {
+		sc->io.len = r->ctx->len;	  /* counted to its flow, */
+		sc->io.ifindex = r->ctx->ifindex; /* at its interface */
 		hash = xs_flow_hash(r->cfg->flow_seed, &sc->k);
 		q = XS_FLOW_Q(r->gen, from_b, syn_only, p->proto, p->tcp_flags, p->icmp_type);
-		found = xs_flow_lookup(&sc->k, &sc->v, q, r->now, hash);
+		found = xs_flow_lookup(sc, q, r->now, hash);
 		if (found == XS_FLOW_FOLLOWED)
 			return xs_established(r, &sc->v, 0);
 		if (found == XS_FLOW_SLOW)

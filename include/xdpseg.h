@@ -80,7 +80,8 @@
  *                  flows and remembered denials, set-associative (see "Flow table")
  *   xs_flow6       ARRAY[XS_FLOW6_BUCKETS] u32 -> struct xs_flow6_bucket: the same, IPv6
  *   xs_frags       LRU_HASH[XS_FRAG_MAX] struct xs_frag_key -> struct xs_frag_val
- *   xs_events      RINGBUF[XS_RINGBUF_BYTES] struct xs_event records
+ *   xs_events      RINGBUF[XS_RINGBUF_BYTES] records, each starting with its kind
+ *                  (enum xs_rec_kind): struct xs_event, struct xs_flow_end
  *   xs_origins     HASH (no prealloc) struct xs_origin_key -> struct xs_origin  (userspace only)
  *   xs_meta        ARRAY[XS_POLICY_SETS] u32 set -> struct xs_policy_meta       (userspace only)
  *   xs_ifaces      HASH[XS_MAX_IFACES]  u32 ifindex -> struct xs_iface         (userspace only)
@@ -477,9 +478,13 @@ struct xs_config {
 	 * frame's start (at most XS_EV_SNAP_MAX; 0: none). Written when the
 	 * maps are created (XS_DEFAULT_SNAP_LEN), like the event rates. */
 	__u32 snap_len;
+	/* Flow-end records (struct xs_flow_end): per CPU, records/s and burst
+	 * of each of their two token buckets (0: the defaults), see there. */
+	__u32 flowrec_rate;
+	__u32 flowrec_burst;
 	__u32 pad;
 };
-XS_ASSERT_SIZE(struct xs_config, 64);
+XS_ASSERT_SIZE(struct xs_config, 72);
 
 /* No events for new allowed flows, except those an overlay let in (reasons
  * forensic, grant, failsafe): every use of such an access is an event. */
@@ -490,6 +495,8 @@ XS_ASSERT_SIZE(struct xs_config, 64);
 #define XS_DEFAULT_ALLOW_EV_RATE 10000
 #define XS_DEFAULT_ALLOW_EV_BURST 2000
 #define XS_DEFAULT_SNAP_LEN 128
+#define XS_DEFAULT_FLOWREC_RATE 20000
+#define XS_DEFAULT_FLOWREC_BURST 4000
 
 /* ---- Connection tracking ------------------------------------------------ */
 
@@ -521,10 +528,13 @@ XS_ASSERT_SIZE(struct xs_tuple, 40);
  * denial slot first, else the live entry that expires first (an eviction,
  * counted): a half-open or closing flow goes before an established one.
  * A denial (state XS_CT_DENIED) only takes a free, expired or denial slot.
+ * Each tracked entry counts its packets and bytes each way, and knows its
+ * start ("Flow accounting"); its end is a record on the ring buffer
+ * (struct xs_flow_end) when the datapath ends it.
  */
 #define XS_FLOW_WAYS 3
-#define XS_FLOW4_BUCKETS (1U << 17) /* 393,216 IPv4 entries, 16 MiB */
-#define XS_FLOW6_BUCKETS (1U << 16) /* 196,608 IPv6 entries, 12.5 MiB */
+#define XS_FLOW4_BUCKETS (1U << 17) /* 393,216 IPv4 entries, 32 MiB */
+#define XS_FLOW6_BUCKETS (1U << 16) /* 196,608 IPv6 entries, 20.5 MiB */
 
 /* Common part of an entry; state 0 is a free slot. */
 struct xs_flow_hdr {
@@ -540,7 +550,7 @@ struct xs_flow_hdr {
 	__u8 icmp_type; /* ICMP: type of the initiating message */
 	/* the key, with the addresses after the header */
 	__u8 proto;
-	__u8 pad;
+	__u8 stamp; /* + 1 at each new entry of the slot ("Flow accounting") */
 	__be16 port_a;
 	__be16 port_b;
 };
@@ -560,20 +570,79 @@ struct xs_flow6 {
 };
 XS_ASSERT_SIZE(struct xs_flow6, 64);
 
+/*
+ * Flow accounting: what each entry of a bucket has counted, after the
+ * bucket's entries (struct xs_flow_acct). Per entry and direction (from the
+ * initiator, from the responder), a 64-bit accumulator (XS_ACC_*) holds the
+ * entry's stamp (xs_flow_hdr.stamp) and the packets and bytes counted since
+ * the last fold; a fold moves a quantum (XS_ACC_PKT_QUANTUM packets,
+ * XS_ACC_BYTE_QUANTUM bytes) out of it into `fold`, which counts quanta. A
+ * flow has counted its folds (when fold_stamp is its stamp) plus its
+ * accumulators' fields (each when it holds its stamp; the responder's only
+ * once XS_CTF_REPLIED: written first by the responder's first packet).
+ *
+ * The datapath counts a packet without the lock by one compare-and-swap of
+ * the accumulator holding its entry's stamp: an entry given to another flow
+ * meanwhile has a new stamp, so a packet never counts towards a flow it does
+ * not belong to (a failed swap takes the lock). Under the lock, an
+ * accumulator half full in either field gives a quantum to `fold` first (an
+ * atomic add). A new entry takes the slot's next stamp and writes its
+ * initiator's accumulator (with the packet), start and interface: one cache
+ * line of an IPv4 bucket, whose accounting has lines of its own (a lookup
+ * reads none of them; each direction writes its own). Userspace reads whole
+ * buckets under the lock (no fold, no new entry meanwhile): counts of one
+ * instant.
+ */
+#define XS_ACC_STAMP_SHIFT 56
+#define XS_ACC_PKT_SHIFT 36
+#define XS_ACC_PKT_MASK 0xfffffULL			  /* 20 bits of packets */
+#define XS_ACC_BYTE_MASK ((1ULL << XS_ACC_PKT_SHIFT) - 1) /* 36 bits of bytes */
+#define XS_ACC_PKT_QUANTUM (1ULL << 19)			  /* half the packets field */
+#define XS_ACC_BYTE_QUANTUM (1ULL << 35)		  /* half the bytes field */
+#define XS_ACC_PKT_FULL (XS_ACC_PKT_QUANTUM << XS_ACC_PKT_SHIFT)
+#define XS_ACC_BYTE_FULL XS_ACC_BYTE_QUANTUM
+#define XS_ACC_ONE(len) ((1ULL << XS_ACC_PKT_SHIFT) + (__u64)(len)) /* one packet */
+
+/* Quanta folded out of the accumulators: [0] from the initiator, [1] back
+ * (2^51 packets, 2^51 bytes each way). */
+struct xs_flow_fold {
+	__u32 packets[2];
+	__u16 bytes[2];
+};
+XS_ASSERT_SIZE(struct xs_flow_fold, 12);
+
+struct xs_flow_acct {
+	/* one cache line, the one a new entry writes */
+	__u64 acc_i[XS_FLOW_WAYS];    /* packets from the initiator */
+	__u64 start_ns[XS_FLOW_WAYS]; /* clock_mono() at the entry's first packet */
+	__u32 ifindex[XS_FLOW_WAYS];  /* where it was seen (XS_CTF_EGRESS: at which hook): the
+				       * flow counts there only (a packet seen at two
+				       * attached interfaces counts once) */
+	__u8 fold_stamp[XS_FLOW_WAYS];
+	__u8 pad;
+	/* the responder's packets write the next one */
+	__u64 acc_r[XS_FLOW_WAYS];
+	struct xs_flow_fold fold[XS_FLOW_WAYS];
+	__u32 pad2;
+};
+XS_ASSERT_SIZE(struct xs_flow_acct, 128);
+
 /* struct bpf_spin_lock (linux/bpf.h) is one __u32; `lock` must stay the first member. */
 struct xs_flow4_bucket {
 	__u32 lock; /* struct bpf_spin_lock */
 	__u32 seq;  /* sequence count: odd while a writer changes the entries */
 	struct xs_flow4 e[XS_FLOW_WAYS];
+	struct xs_flow_acct a; /* the third and fourth cache lines */
 };
-XS_ASSERT_SIZE(struct xs_flow4_bucket, 128);
+XS_ASSERT_SIZE(struct xs_flow4_bucket, 256);
 
 struct xs_flow6_bucket {
 	__u32 lock; /* struct bpf_spin_lock */
 	__u32 seq;
 	struct xs_flow6 e[XS_FLOW_WAYS];
+	struct xs_flow_acct a; /* (buckets of 328 bytes: not aligned to cache lines) */
 };
-XS_ASSERT_SIZE(struct xs_flow6_bucket, 200);
+XS_ASSERT_SIZE(struct xs_flow6_bucket, 328);
 
 /* A denial lives this long (or until the next apply). */
 #define XS_DENY_TIMEOUT (30 * XS_NS_PER_SEC)
@@ -595,6 +664,12 @@ enum xs_ct_state {
 #define XS_CTF_FIN_A (1U << 3)
 #define XS_CTF_FIN_B (1U << 4)
 #define XS_CTF_BOTH_WAYS (1U << 5) /* XS_CT_DENIED, TCP non-SYN: the reverse was denied too */
+/* The datapath sent the flow's end record (struct xs_flow_end): a flow it closed
+ * (FIN both ways, RST) keeps its entry until it expires, marked so that no one
+ * reports its end again. A tracked entry without it that expired has ended by
+ * its timeout, and only a scan of the table can tell (userspace reports it). */
+#define XS_CTF_ENDED (1U << 6)
+#define XS_CTF_EGRESS (1U << 7) /* the flow's first packet was seen at TC egress */
 
 /* A tracked flow as userspace reads it (xs_ct_read(): key, then this). */
 struct xs_ct_val {
@@ -689,6 +764,9 @@ enum xs_stat_misc {
 	XS_STAT_CT_CREATED,
 	XS_STAT_CT_REVALIDATED, /* tracked flows re-decided after an apply */
 	XS_STAT_FLOW_EVICTED,	/* a live flow's entry given to a new flow (its bucket was full) */
+	XS_STAT_FLOWREC_SENT,	/* flow-end records on the ring buffer */
+	XS_STAT_FLOWREC_SUPPRESSED, /* ... not sent: their token bucket was empty */
+	XS_STAT_FLOWREC_LOST,	    /* ... not sent: the ring buffer was full */
 	XS_STAT__MAX,
 };
 
@@ -716,7 +794,8 @@ enum xs_hook {
  * dispatches on it, and checks the record's size against the kind's struct.
  */
 enum xs_rec_kind {
-	XS_REC_EVENT = 1, /* struct xs_event, then `snap_len` bytes of the packet */
+	XS_REC_EVENT = 1,    /* struct xs_event, then `snap_len` bytes of the packet */
+	XS_REC_FLOW_END = 2, /* struct xs_flow_end */
 };
 
 /* Bytes of a packet an event may carry, at most. */
@@ -752,6 +831,62 @@ struct xs_event {
 	__u8 daddr[16];
 };
 XS_ASSERT_SIZE(struct xs_event, 80);
+
+/*
+ * Why a tracked flow ended. The datapath ends a flow itself for the first
+ * five (the flow's own packet: TCP's close, a policy or a grant that no
+ * longer allows it) and the next three (a new flow took its entry);
+ * userspace reports the others, scanning the table (a flow whose entry
+ * expired: XS_FLOW_END_TIMEOUT too, when no new flow took it first).
+ */
+enum xs_flow_cause {
+	XS_FLOW_END_NONE = 0,	       /* not ended (a record of a live flow, from a scan) */
+	XS_FLOW_END_FIN = 1,	       /* TCP: FIN both ways */
+	XS_FLOW_END_RST = 2,	       /* TCP: RST */
+	XS_FLOW_END_REVOKED = 3,       /* decided again after an apply: the policy drops it */
+	XS_FLOW_END_GRANT_EXPIRED = 4, /* accepted by a grant that has ended */
+	XS_FLOW_END_EVICTED = 5,       /* live, its entry given to a new flow (bucket full) */
+	XS_FLOW_END_TIMEOUT = 6,       /* expired (end_ns: its expiry), entry reused */
+	XS_FLOW_END_REPLACED = 7,      /* a new flow of the same tuple (a TCP port reused) */
+};
+
+/*
+ * A flow-end record (XS_REC_FLOW_END): the entry of a tracked flow as it
+ * ended, in the initiator's direction (s*: the initiator, d*: the
+ * responder). Records pass two per-CPU token buckets of their own
+ * (xs_config.flowrec_rate, flowrec_burst; not the events'): one for the ends
+ * a flow's own packet causes (FIN, RST, REVOKED, GRANT_EXPIRED), one for the
+ * ends a new flow causes (EVICTED, TIMEOUT, REPLACED), so that a flood of new
+ * flows evicting live ones costs the ring buffer at most `rate` records/s
+ * per CPU (after `burst`) and crowds out no close; XS_STAT_FLOWREC_* count
+ * what was sent, suppressed and lost.
+ */
+struct xs_flow_end {
+	__u16 kind;	  /* XS_REC_FLOW_END */
+	__u8 cause;	  /* enum xs_flow_cause */
+	__u8 family;	  /* 4 or 6 */
+	__u32 ifindex;	  /* where its first packet was seen (flags & XS_CTF_EGRESS: the hook) */
+	__u64 start_ns;	  /* clock_mono() at its first packet (as xs_event.ts_ns) */
+	__u64 end_ns;	  /* ... at its end (TIMEOUT: its expiry) */
+	__u64 packets[2]; /* [0] initiator -> responder, [1] responder -> initiator */
+	__u64 bytes[2];	  /* the same, whole packets as the hook saw them */
+	__u32 generation; /* the policy generation that (last) decided it */
+	__u32 rule_id;	  /* what accepted it, in set generation & 1 */
+	__u16 src_seg;	  /* the initiator's segment */
+	__u16 dst_seg;
+	__u16 sport; /* host order; ICMP: the identifier (queries) or 0 */
+	__u16 dport; /* host order; ICMP: 0 */
+	__u8 proto;
+	__u8 state;	/* enum xs_ct_state at the end */
+	__u8 flags;	/* XS_CTF_* at the end */
+	__u8 reason;	/* enum xs_reason of the accepting decision */
+	__u8 icmp_type; /* ICMP: the initiating message's type */
+	__u8 stamp;	/* the entry's xs_flow_hdr.stamp */
+	__u8 pad[2];
+	__u8 saddr[16]; /* the initiator */
+	__u8 daddr[16]; /* the responder */
+};
+XS_ASSERT_SIZE(struct xs_flow_end, 112);
 
 /* An ARP packet (a bound port's spoofed sender): saddr/daddr are the ARP
  * sender and target IPv4 addresses, proto is 0. */

@@ -7,7 +7,8 @@
  * (xs_config.flow_seed) a sender cannot choose tuples that land in one
  * bucket without knowing it. The group of an IPv6
  * prefix in xs_seg6a and of a pair in xs_paira ("Fast path"): multiplicative
- * hashes, which userspace places every entry by (a packet adds none).
+ * hashes, which userspace places every entry by (a packet adds none). And
+ * what a flow-table entry has counted ("Flow accounting"), as both read it.
  */
 #ifndef XDPSEG_FLOW_H
 #define XDPSEG_FLOW_H
@@ -64,6 +65,48 @@ XS_FLOW_INLINE __u32 xs_flow_bucket(__u32 seed, const struct xs_tuple *k)
 	__u32 n = k->family == 6 ? XS_FLOW6_BUCKETS : XS_FLOW4_BUCKETS;
 
 	return xs_flow_hash(seed, k) & (n - 1);
+}
+
+/* The fields of a flow-table accumulator (include/xdpseg.h, "Flow accounting"). */
+XS_FLOW_INLINE __u8 xs_acc_stamp(__u64 acc)
+{
+	return (__u8)(acc >> XS_ACC_STAMP_SHIFT);
+}
+
+XS_FLOW_INLINE __u64 xs_acc_packets(__u64 acc)
+{
+	return (acc >> XS_ACC_PKT_SHIFT) & XS_ACC_PKT_MASK;
+}
+
+XS_FLOW_INLINE __u64 xs_acc_bytes(__u64 acc)
+{
+	return acc & XS_ACC_BYTE_MASK;
+}
+
+/*
+ * What the entry `h` (way `w` of a bucket whose accounting is `a`) has
+ * counted: [0] from its initiator, [1] from its responder. `acc_i`, `acc_r`:
+ * its accumulators (as read, or taken); an accumulator or a fold that does
+ * not hold the entry's stamp is another flow's, and so is the responder's
+ * before the flow has a reply (XS_CTF_REPLIED).
+ */
+XS_FLOW_INLINE void xs_flow_counts(const struct xs_flow_hdr *h, const struct xs_flow_acct *a, int w,
+				   __u64 acc_i, __u64 acc_r, __u64 *pk, __u64 *by)
+{
+	int fold = a->fold_stamp[w] == h->stamp;
+
+	pk[0] = fold ? a->fold[w].packets[0] * XS_ACC_PKT_QUANTUM : 0;
+	pk[1] = fold ? a->fold[w].packets[1] * XS_ACC_PKT_QUANTUM : 0;
+	by[0] = fold ? a->fold[w].bytes[0] * XS_ACC_BYTE_QUANTUM : 0;
+	by[1] = fold ? a->fold[w].bytes[1] * XS_ACC_BYTE_QUANTUM : 0;
+	if (xs_acc_stamp(acc_i) == h->stamp) {
+		pk[0] += xs_acc_packets(acc_i);
+		by[0] += xs_acc_bytes(acc_i);
+	}
+	if ((h->flags & XS_CTF_REPLIED) && xs_acc_stamp(acc_r) == h->stamp) {
+		pk[1] += xs_acc_packets(acc_r);
+		by[1] += xs_acc_bytes(acc_r);
+	}
 }
 
 /* The xs_seg6a group of the prefix (hi: its first 64 bits, masked; plen). */

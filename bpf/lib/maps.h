@@ -245,6 +245,7 @@ struct xs_flow4_bkt {
 	struct bpf_spin_lock lock;
 	__u32 seq;
 	struct xs_flow4 e[XS_FLOW_WAYS];
+	struct xs_flow_acct a;
 };
 _Static_assert(sizeof(struct xs_flow4_bkt) == sizeof(struct xs_flow4_bucket), "flow4 bucket");
 
@@ -252,6 +253,7 @@ struct xs_flow6_bkt {
 	struct bpf_spin_lock lock;
 	__u32 seq;
 	struct xs_flow6 e[XS_FLOW_WAYS];
+	struct xs_flow_acct a;
 };
 _Static_assert(sizeof(struct xs_flow6_bkt) == sizeof(struct xs_flow6_bucket), "flow6 bucket");
 
@@ -282,7 +284,9 @@ struct {
 } xs_events SEC(".maps");
 
 /* Per-CPU token buckets for events (internal to the datapath): index
- * XS_EVB_DROP for drops, XS_EVB_ALLOW for allowed new flows. */
+ * XS_EVB_DROP for drops, XS_EVB_ALLOW for allowed new flows; the two of
+ * flow-end records (flowrec.h): XS_EVB_FLOWEND for ends a flow's own packet
+ * causes, XS_EVB_FLOWNEW for ends a new flow causes. */
 struct xs_bucket {
 	__u64 last_ns;
 	__u64 tokens; /* in units of 1/XS_NS_PER_SEC token */
@@ -290,10 +294,12 @@ struct xs_bucket {
 
 #define XS_EVB_DROP 0
 #define XS_EVB_ALLOW 1
+#define XS_EVB_FLOWEND 2
+#define XS_EVB_FLOWNEW 3
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 4);
 	__type(key, __u32);
 	__type(value, struct xs_bucket);
 } xs_evbucket SEC(".maps");
@@ -324,6 +330,34 @@ struct {
 	__type(value, struct xs_pkt);
 } xs_pktbuf SEC(".maps");
 
+/* A packet as the flow table's operations (flow.h) see it: XS_FLOW_Q() unpacked. */
+struct xs_flow_q {
+	__u64 now;
+	__u32 gen;
+	int from_b;   /* the packet's source is side b of the key */
+	int syn_only; /* a lone TCP SYN: follows only its initiator's SYN_SENT entry */
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+};
+
+/* What the flow table's operations (flow.h) need of a packet besides its
+ * key and what they leave for each other and for the caller. */
+struct xs_flow_io {
+	__u32 len;     /* the packet's length: counted to its flow */
+	__u32 ifindex; /* the packet's interface: a new entry keeps it, others count there only */
+	__u8 egress;   /* insert: seen at TC egress (a new entry keeps XS_CTF_EGRESS) */
+	__u8 from_b;   /* insert: the packet's source is side b of the key */
+	__u16 seen;    /* the lookup found an entry of the key: XS_FLOW_SEEN | its stamp (else 0) */
+	__u8 token;    /* insert: a token of XS_EVB_FLOWNEW, taken for a record it may stage */
+	__u8 suppressed; /* insert: a record was due but had no token */
+	__u8 pad[2];
+	struct xs_flow_end rec; /* an end record staged under a bucket's lock (kind 0: none) */
+	struct xs_flow_q q;	/* the packet (off the stack) */
+};
+
+#define XS_FLOW_SEEN 0x100
+
 /* Per-CPU scratch space of a packet's decision: the flow key and a copy of
  * its entry, off the stack (the verifier allows 512 bytes over all frames). */
 struct xs_scratch {
@@ -331,6 +365,7 @@ struct xs_scratch {
 	struct xs_flow_hdr v;
 	struct xs_decision d;	/* the packet's decision */
 	struct xs_decision rev; /* the reverse one (a mid-stream TCP packet) */
+	struct xs_flow_io io;
 };
 
 struct {

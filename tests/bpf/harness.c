@@ -15,16 +15,27 @@
 #include "ctl/flows.h"
 #include "xdpseg.skel.h"
 
+/* A ring-buffer record, by its kind (XS_REC_*), its size checked. */
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct h *h = ctx;
-
 	const struct xs_event *e = data;
+	__u16 kind;
 
-	cr_assert_geq(len, sizeof(*e), "record of %zu bytes, struct xs_event is %zu", len,
-		      sizeof(*e));
-	if (e->kind != XS_REC_EVENT)
+	cr_assert_geq(len, sizeof(kind), "record of %zu bytes: no kind", len);
+	memcpy(&kind, data, sizeof(kind));
+	if (kind == XS_REC_FLOW_END) {
+		cr_assert_eq(len, sizeof(struct xs_flow_end),
+			     "flow-end record of %zu bytes, struct xs_flow_end is %zu", len,
+			     sizeof(struct xs_flow_end));
+		if (h->nfe < H_MAX_FLOWRECS)
+			memcpy(&h->fe[h->nfe++], data, sizeof(struct xs_flow_end));
 		return 0;
+	}
+	if (kind != XS_REC_EVENT)
+		return 0;
+	cr_assert_geq(len, sizeof(*e), "event of %zu bytes, struct xs_event is %zu", len,
+		      sizeof(*e));
 	cr_assert_eq(len, sizeof(*e) + e->snap_len,
 		     "event of %zu bytes, %zu + snap_len %u expected", len, sizeof(*e),
 		     e->snap_len);
@@ -73,6 +84,8 @@ void h_open(struct h *h)
 	cfg.allow_ev_rate = 1000000;
 	cfg.allow_ev_burst = 1000000;
 	cfg.snap_len = XS_DEFAULT_SNAP_LEN;
+	cfg.flowrec_rate = 1000000;
+	cfg.flowrec_burst = 1000000;
 	cr_assert_eq(bpf_map_update_elem(h->maps.config, &zero, &cfg, BPF_ANY), 0);
 }
 
@@ -186,6 +199,7 @@ int h_try_run(struct h *h, bool egress, const struct pkt *p, int *retval)
 
 	ring_buffer__consume(h->rb);
 	h->nev = h->nrec = 0;
+	h->nfe = 0;
 	err = bpf_prog_test_run_opts(egress ? h->prog_tc : h->prog_xdp, &opts);
 	if (err)
 		return -errno;
@@ -204,6 +218,7 @@ int h_run_on(struct h *h, uint32_t ifindex, const struct pkt *p)
 
 	ring_buffer__consume(h->rb);
 	h->nev = h->nrec = 0;
+	h->nfe = 0;
 	cr_assert_eq(bpf_prog_test_run_opts(h->prog_xdp, &opts), 0,
 		     "bpf_prog_test_run_opts (xdp on ifindex %u): %s", ifindex, strerror(errno));
 	ring_buffer__consume(h->rb);
@@ -414,6 +429,38 @@ void h_tuple(const struct pkt_spec *s, struct xs_tuple *t)
 	memcpy(t->addr_b, b, 16);
 	memcpy(&t->port_b, b + 16, 2);
 	t->proto = s->proto;
+}
+
+const struct xs_flow_end *h_flowrec(const struct h *h, const struct pkt_spec *init, uint8_t cause)
+{
+	const struct xs_flow_end *r = &h->fe[0];
+	uint8_t sa[16], da[16];
+	int fam = pkt_addr(init->src, sa);
+
+	pkt_addr(init->dst, da);
+	cr_assert_eq(h->nfe, 1, "expected exactly one flow-end record, got %zu", h->nfe);
+	cr_assert_eq(r->kind, XS_REC_FLOW_END);
+	cr_assert_eq(r->cause, cause, "flow-end cause %u, expected %u", r->cause, cause);
+	cr_assert_eq(r->family, fam, "flow-end family %u", r->family);
+	cr_assert_eq(r->proto, init->proto, "flow-end proto %u", r->proto);
+	cr_assert_arr_eq(r->saddr, sa, 16, "flow-end saddr: not the initiator's");
+	cr_assert_arr_eq(r->daddr, da, 16, "flow-end daddr: not the responder's");
+	if (init->proto == IPPROTO_TCP || init->proto == IPPROTO_UDP) {
+		cr_assert_eq(r->sport, init->sport, "flow-end sport %u, expected %u", r->sport,
+			     init->sport);
+		cr_assert_eq(r->dport, init->dport, "flow-end dport %u, expected %u", r->dport,
+			     init->dport);
+	}
+	cr_assert_eq(r->pad[0] | r->pad[1], 0);
+	return r;
+}
+
+int h_flow_get(const struct h *h, const struct pkt_spec *s, struct xs_flow_entry *e)
+{
+	struct xs_tuple t;
+
+	h_tuple(s, &t);
+	return xs_flow_get(&h->maps, &t, e);
 }
 
 int h_ct_lookup(const struct h *h, const struct pkt_spec *s, struct xs_tuple *key,

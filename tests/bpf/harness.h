@@ -11,11 +11,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctl/flows.h"
 #include "ctl/push.h"
 #include "pkt.h"
 #include "policy.h"
 
 #define H_MAX_EVENTS 4096
+#define H_MAX_FLOWRECS 4096
 
 /* Return codes of the two hooks. */
 #define XDP_DROP_ 1
@@ -37,12 +39,14 @@ struct h {
 	uint8_t snap[H_MAX_EVENTS][XS_EV_SNAP_MAX]; /* the bytes each one carried */
 	size_t nev;
 	size_t nrec; /* event records read since the last run began, all of them */
+	struct xs_flow_end fe[H_MAX_FLOWRECS]; /* flow-end records of the last run */
+	size_t nfe;
 };
 
 /* Precondition: root. Loads the datapath, pins the process to one CPU (the
  * event token bucket and counters are per CPU) and writes the default
- * event rate and snap length like `xdpseg attach` does. Asserts
- * (Criterion) on failure. */
+ * event rate and snap length like `xdpseg attach` does (allowed flows and
+ * flow-end records: every one sent). Asserts (Criterion) on failure. */
 void h_open(struct h *h);
 void h_close(struct h *h);
 
@@ -62,7 +66,8 @@ void h_cfg_set(struct h *h, const struct xs_config *cfg);
 void h_set_rate(struct h *h, uint32_t rate, uint32_t burst);
 
 /* Run the XDP (egress=false) or TC egress program once on `p`; returns the
- * program's return value and leaves the run's events in h->ev. */
+ * program's return value and leaves the run's events in h->ev, its flow-end
+ * records in h->fe. */
 int h_run(struct h *h, bool egress, const struct pkt *p);
 /* Run the XDP program once on `p` as received by interface `ifindex`. */
 int h_run_on(struct h *h, uint32_t ifindex, const struct pkt *p);
@@ -103,6 +108,14 @@ struct xs_counter h_stat(const struct h *h, uint32_t idx);
 void h_set_snap(struct h *h, uint32_t snap_len);
 /* xs_rstats_<active set>[rule_id] summed over CPUs. */
 struct xs_rule_counter h_rstat(const struct h *h, uint32_t rule_id);
+
+/* The flow-end record of the last run: exactly one, with this cause, and
+ * the flow of `init` (given from its initiator: tuple, family, proto). */
+const struct xs_flow_end *h_flowrec(const struct h *h, const struct pkt_spec *init, uint8_t cause);
+
+/* The flow-table entry (with its counts) of a flow given in any direction:
+ * 0 or -ENOENT. */
+int h_flow_get(const struct h *h, const struct pkt_spec *s, struct xs_flow_entry *e);
 
 /* Conntrack entry of a flow given in any direction; returns 0 or -ENOENT. */
 int h_ct_lookup(const struct h *h, const struct pkt_spec *s, struct xs_tuple *key,

@@ -5,8 +5,10 @@
 # passes or not as verify's exit status says), for allowed, denied, default,
 # IPv4 and IPv6, TCP, UDP and ICMP flows; `show` prints the policy in force
 # with the generation and hash `status` prints; `diff running FILE`;
-# `apply --dry-run` lists the tracked connection a new policy would cut and
-# changes nothing (generation, hash, tables as `show --json` reads them).
+# `apply --dry-run` lists the tracked connection a new policy would cut (with
+# what it carried each way, counted once though two attached interfaces saw
+# it) and changes nothing (generation, hash, tables as `show --json` reads
+# them).
 source "$(dirname "$0")/common.sh"
 test_lab_init "$1"
 
@@ -159,6 +161,13 @@ expect_match "$out" "tcp 10\.20\.0\.10:[0-9]+ -> 10\.10\.10\.11:1494  clients ->
 	"apply --dry-run lists it with its addresses and ports"
 expect_match "$out" "now: drop +default-in +.*new\.policy:[0-9]+: default vda in deny out deny" \
 	"apply --dry-run names what would cut it"
+# its handshake, each packet seen at two attached interfaces and counted once
+expect_match "$out" "carried: 2 packets, [0-9]+ bytes; back 1 packets, [0-9]+ bytes; for " \
+	"apply --dry-run says what the connection carried each way"
+js=$(lab_xs apply --dry-run --json "$LAB_TMP/new.policy" | python3 -c "import json,sys
+c = json.load(sys.stdin)['connections']['listed'][0]
+print(c['packets'], min(c['bytes']) > 0, c['seconds'] >= 0)")
+expect_eq "$js" "[2, 1] True True" "apply --dry-run --json: packets and bytes each way, seconds"
 js=$(lab_xs apply --dry-run --json --limit 0 "$LAB_TMP/new.policy" | python3 -c "import json,sys
 d = json.load(sys.stdin); c = d['connections']
 print(d['dry_run'], c['cut'], len(c['listed']), d['differences'] > 0)")

@@ -7,7 +7,8 @@
  * from the kernel, as `diff running FILE`), and the tracked connections the
  * new policy would cut: a tracked flow is decided again, in its initiator's
  * direction, at its first packet under a new generation, so each one is
- * decided here by the new tables as the datapath will decide it.
+ * decided here by the new tables as the datapath will decide it; each with
+ * what it has carried each way, and for how long.
  *
  * A link-local end of a tracked flow was classified by the bound port it
  * crossed; the entry recorded the segment that gave it: the new policy's
@@ -38,9 +39,10 @@ struct conn {
 	struct xs_lookup now;	   /* under the new policy */
 	struct xs_decision before; /* what accepted it (the entry's record) */
 	bool recorded;		   /* `before` is the running set's */
+	uint64_t age_s;		   /* since its first packet */
 };
 
-static void conn_flow(const struct xs_ct_entry *e, struct conn *c)
+static void conn_flow(const struct xs_ct_entry *e, uint64_t now, struct conn *c)
 {
 	bool init_b = e->v.flags & XS_CTF_INIT_B;
 	__be16 sport = init_b ? e->k.port_b : e->k.port_a,
@@ -54,6 +56,7 @@ static void conn_flow(const struct xs_ct_entry *e, struct conn *c)
 	memcpy(c->f.daddr, init_b ? e->k.addr_a : e->k.addr_b, 16);
 	c->sport = ntohs(sport);
 	c->f.dport = (e->k.proto == 1 || e->k.proto == 58) ? e->v.icmp_type : ntohs(dport);
+	c->age_s = now > e->start_ns ? (now - e->start_ns) / XS_NS_PER_SEC : 0;
 }
 
 /* The new policy's id of the segment named as `seg` of the running policy; 0 none. */
@@ -154,7 +157,11 @@ static void conn_text(const struct conn *c, const struct xs_view *run, const str
 	printf("\n      now: %-5s %-12s ", xs_verdict_name(c->now.d.verdict),
 	       xs_reason_name(c->now.d.reason));
 	xs_view_origin(stdout, nw->c, c->now.d.rule_id);
-	printf("\n");
+	xs_format_duration(c->age_s, b1, sizeof(b1));
+	printf("\n      carried: %llu packets, %llu bytes; back %llu packets, %llu bytes; for %s\n",
+	       (unsigned long long)c->e->packets[0], (unsigned long long)c->e->bytes[0],
+	       (unsigned long long)c->e->packets[1], (unsigned long long)c->e->bytes[1],
+	       c->age_s ? b1 : "under 1s");
 }
 
 static void conn_json(const struct conn *c, const struct xs_view *run, const struct xs_view *nw,
@@ -185,7 +192,10 @@ static void conn_json(const struct conn *c, const struct xs_view *run, const str
 	       xs_verdict_name(c->now.d.verdict), xs_reason_name(c->now.d.reason),
 	       c->now.d.rule_id);
 	xs_view_origin_json(stdout, nw->c, c->now.d.rule_id);
-	printf("}}");
+	printf("},\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu],\"seconds\":%llu}",
+	       (unsigned long long)c->e->packets[0], (unsigned long long)c->e->packets[1],
+	       (unsigned long long)c->e->bytes[0], (unsigned long long)c->e->bytes[1],
+	       (unsigned long long)c->age_s);
 }
 
 static int parse_limit(const char *s, size_t *limit)
@@ -312,7 +322,7 @@ int xs_cli_apply_dry_run(const char *file, const char *limit_arg)
 	for (size_t i = 0; i < nct; i++) {
 		struct conn c;
 
-		conn_flow(&ct[i], &c);
+		conn_flow(&ct[i], xs_datapath_mono_ns(&run.rb.cfg), &c);
 		conn_decide(&c, &run, &t, nw.now_tai);
 		if (c.now.d.verdict != XS_VERDICT_DROP)
 			continue;

@@ -736,8 +736,9 @@ struct ct_collect {
 	size_t n, cap;
 };
 
-static int ct_collect_one(const struct xs_tuple *k, const struct xs_flow_hdr *h, void *arg)
+static int ct_collect_one(const struct xs_flow_entry *fe, void *arg)
 {
+	const struct xs_flow_hdr *h = &fe->h;
 	struct ct_collect *c = arg;
 	struct xs_ct_entry *e;
 
@@ -754,7 +755,10 @@ static int ct_collect_one(const struct xs_tuple *k, const struct xs_flow_hdr *h,
 	}
 	e = &c->v[c->n++];
 	memset(e, 0, sizeof(*e));
-	e->k = *k;
+	e->k = fe->key;
+	e->start_ns = fe->start_ns;
+	memcpy(e->packets, fe->packets, sizeof(e->packets));
+	memcpy(e->bytes, fe->bytes, sizeof(e->bytes));
 	e->v.expires_ns = h->expires_ns;
 	e->v.rule_id = h->rule_id;
 	e->v.generation = h->generation;
@@ -775,7 +779,7 @@ int xs_ct_read(const struct xs_maps *m, uint64_t now, struct xs_ct_entry **out, 
 
 	*out = NULL;
 	*n = 0;
-	rc = xs_flows_scan(m, ct_collect_one, &c);
+	rc = xs_flows_walk(m, ct_collect_one, &c);
 	if (rc) {
 		free(c.v);
 		return rc;

@@ -84,10 +84,14 @@ struct xs_origin_rec {
  * a negative errno. */
 int xs_origins_read(const struct xs_maps *m, uint32_t set, struct xs_origin_rec **out, size_t *n);
 
-/* A tracked connection, as the flow table holds it (xs_flow4/xs_flow6). */
+/* A tracked connection, as the flow table holds it (xs_flow4/xs_flow6), with
+ * what it has carried (include/xdpseg.h, "Flow accounting"). */
 struct xs_ct_entry {
 	struct xs_tuple k;
 	struct xs_ct_val v;
+	uint64_t start_ns;   /* the datapath's clock at its first packet */
+	uint64_t packets[2]; /* [0] from its initiator, [1] from its responder */
+	uint64_t bytes[2];
 };
 
 /* The tracked connections that have not expired at the datapath's `now`
