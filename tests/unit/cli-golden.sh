@@ -163,6 +163,10 @@ run metrics-usage-output metrics --output ""
 run metrics-usage-option metrics --json
 # watch: its help, and each filter's error before anything is opened
 run watch-help watch --help
+# flows: its help and usage errors (the records are tests/netns/flows.sh's)
+run flows-help flows --help
+run flows-usage-kind flows --kind start
+run flows-usage-count flows --count 0
 run watch-usage-addr watch --addr 10.0.0.0/33
 run watch-usage-addr6 watch --addr fd00::1/200
 run watch-usage-rule watch --rule farm.policy

@@ -188,7 +188,7 @@ Test(agent_config, errors)
 		"pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, "
 		"grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, "
 		"event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, "
-		"flow-update-interval, flow-deny-interval");
+		"flow-update-interval, flow-deny-interval, capture");
 }
 
 Test(agent_config, nul_byte_and_missing_file)

@@ -174,7 +174,7 @@ Test(flowlog, update_after_interval_then_end_when_expired)
 	o = parse(3);
 	cr_assert_str_eq(str(o, "kind"), "end");
 	cr_assert_str_eq(str(o, "state"), "E");
-	cr_assert_str_eq(str(o, "cause"), "expired");
+	cr_assert_str_eq(str(o, "cause"), "timeout");
 	cr_assert_str_eq(str(o, "time"), "2026-11-26T00:02:06.000Z");
 	cr_assert_eq(num(o, "duration_ms"), 126000);
 	json_object_put(o);

@@ -38,6 +38,8 @@ struct agent_server;
 struct agent_metrics;
 struct json_object;
 struct agent_records;
+struct agent_flows;
+struct agent_capture;
 
 /* Exit status of the agent. */
 #define AGENT_EXIT_STOPPED 0 /* stopped (stop, SIGTERM, SIGINT): enforcement stays */
@@ -109,7 +111,9 @@ struct agent {
 	struct agent_server *srv;
 	struct agent_metrics *metrics;	   /* the endpoint and the textfile (metrics.c) */
 	uint64_t applies[XS_APPLY__COUNT]; /* policy changes made or seen, by outcome */
-	struct agent_records *rec; /* records.c: the ring buffer, its sinks */
+	struct agent_records *rec;	   /* records.c: the ring buffer, its sinks */
+	struct agent_flows *flows;	   /* flows.c: the flow records */
+	struct agent_capture *capture;	   /* capture.c: drops' bytes to a pcap file */
 	int epfd, sigfd, timerfd;
 	bool stop;
 	int exit_code;

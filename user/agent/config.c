@@ -46,6 +46,7 @@ static const char *const key_names[AGENT_KEY__COUNT] = {
 	[AGENT_KEY_FLOW_SYSLOG] = "flow-syslog",
 	[AGENT_KEY_FLOW_UPDATE] = "flow-update-interval",
 	[AGENT_KEY_FLOW_DENY] = "flow-deny-interval",
+	[AGENT_KEY_CAPTURE] = "capture",
 };
 
 const char *agent_key_name(enum agent_key k)
@@ -554,6 +555,8 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 		return set_interval(r, key, value, &c->flow_update);
 	case AGENT_KEY_FLOW_DENY:
 		return set_interval(r, key, value, &c->flow_deny);
+	case AGENT_KEY_CAPTURE:
+		return set_path(r, key, value, c->capture, sizeof(c->capture));
 	default:
 		return -EINVAL;
 	}

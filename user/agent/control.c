@@ -19,6 +19,8 @@
 #include "agent/agent.h"
 #include "agent/log.h"
 #include "agent/records.h"
+#include "agent/capture.h"
+#include "agent/flows.h"
 #include "agent/server.h"
 #include "ctl/hooks.h"
 #include "policy.h"
@@ -200,6 +202,7 @@ static struct json_object *reply_status(struct agent *a)
 
 	json_object_object_add(r, "interfaces", status_interfaces(a));
 	json_object_object_add(r, "events", agent_records_status(a));
+	json_object_object_add(r, "flows", agent_flows_status(a));
 	return r;
 }
 
@@ -273,6 +276,8 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	a->cfg = nc;
 	metrics_commit(a);
 	agent_records_reconfigure(a);
+	agent_flows_reconfigure(a);
+	agent_capture_reconfigure(a);
 	xs_compiled_free(a->pol.compiled);
 	a->pol.compiled = comp;
 	snprintf(a->pol.compiled_hash, sizeof(a->pol.compiled_hash), "%s", hash);
@@ -329,6 +334,17 @@ static struct json_object *reply_reload(struct agent *a)
 	return r;
 }
 
+static struct json_object *reply_flows(struct agent *a, struct agent_client *c)
+{
+	struct json_object *r = reply_new(true);
+
+	if (agent_flows_follow(a, c, r)) {
+		json_object_put(r);
+		return error_new("internal", "cannot start the stream");
+	}
+	return r;
+}
+
 static struct json_object *reply_watch(struct agent *a, struct agent_client *c,
 				       struct json_object *req)
 {
@@ -380,10 +396,11 @@ struct json_object *control_request(struct agent *a, struct agent_client *c,
 			r = reply_status(a);
 		} else if (!strcmp(cmd, "watch")) {
 			r = reply_watch(a, c, req);
+		} else if (!strcmp(cmd, "flows")) {
+			r = reply_flows(a, c);
 		} else if (strcmp(cmd, "reload") && strcmp(cmd, "stop")) {
-			r = error_new(
-				"unknown-command",
-				"unknown command: the commands are status, watch, reload, stop");
+			r = error_new("unknown-command", "unknown command: the commands are "
+							 "status, watch, flows, reload, stop");
 		} else if (peer->uid != 0) {
 			r = error_new("permission-denied",
 				      "only root may reload or stop the agent");

@@ -15,18 +15,14 @@
 
 #include <json-c/json.h>
 
+#include "ctl/flows.h"
 #include "policy.h"
-
-static const char *const cause_names[FLOWLOG_END__COUNT] = {
-	[FLOWLOG_END_FIN] = "fin",	   [FLOWLOG_END_RST] = "rst",
-	[FLOWLOG_END_EXPIRED] = "expired", [FLOWLOG_END_EVICTED] = "evicted",
-	[FLOWLOG_END_REVOKED] = "revoked", [FLOWLOG_END_GRANT_EXPIRED] = "grant-expired",
-	[FLOWLOG_END_REMOVED] = "removed",
-};
 
 const char *flowlog_cause_name(enum flowlog_cause c)
 {
-	return (unsigned int)c < FLOWLOG_END__COUNT ? cause_names[c] : "removed";
+	const char *n = c == FLOWLOG_END_REMOVED ? NULL : xs_flow_cause_name((uint8_t)c);
+
+	return n && (int)c != XS_FLOW_END_NONE ? n : "removed";
 }
 
 /* A flow's identity: its key and when it began (a slot reused by the same
@@ -226,12 +222,27 @@ static struct known *flow_add(struct flowlog *fl, const struct flow_id *id)
 	return k;
 }
 
+/* A flow's identity in the initiator's direction: a table entry (keyed by
+ * its normalised tuple) and the datapath's record of its end (the
+ * initiator's direction) name it alike. */
 static void flow_id_of(const struct flowlog_flow *f, struct flow_id *id)
 {
+	const struct xs_tuple *k = &f->key;
+
 	memset(id, 0, sizeof(*id));
-	id->key = f->key;
-	memset(id->key.pad, 0, sizeof(id->key.pad));
+	id->key.family = k->family;
+	id->key.proto = k->proto;
+	memcpy(id->key.addr_a, f->init_b ? k->addr_b : k->addr_a, sizeof(id->key.addr_a));
+	memcpy(id->key.addr_b, f->init_b ? k->addr_a : k->addr_b, sizeof(id->key.addr_b));
+	id->key.port_a = f->init_b ? k->port_b : k->port_a;
+	id->key.port_b = f->init_b ? k->port_a : k->port_b;
 	id->start_ns = f->start_ns;
+}
+
+void flowlog_set_intervals(struct flowlog *fl, unsigned int update_s, unsigned int deny_s)
+{
+	fl->o.update_s = update_s;
+	fl->o.deny_s = deny_s;
 }
 
 /* ---- Rendering ---------------------------------------------------------- */
@@ -419,7 +430,7 @@ void flowlog_scan_entry(struct flowlog *fl, const struct flowlog_flow *f)
 	k->last = *f;
 	if (expired) {
 		/* ended when it went idle: its expiry is the best time there is */
-		emit_flow(fl, "end", f, f->expires_ns, flowlog_cause_name(FLOWLOG_END_EXPIRED));
+		emit_flow(fl, "end", f, f->expires_ns, flowlog_cause_name(FLOWLOG_END_TIMEOUT));
 		k->ended = true;
 		return;
 	}

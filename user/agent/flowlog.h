@@ -27,15 +27,17 @@
 /* Version of the records' format ("schema"); bumped when a field changes meaning. */
 #define FLOWLOG_SCHEMA 1
 
-/* Why a flow's record says it ended. */
+/* Why a flow's record says it ended: the datapath's causes (enum
+ * xs_flow_cause, the same numbers and names), and one of its own. */
 enum flowlog_cause {
-	FLOWLOG_END_FIN,	   /* TCP: FIN both ways */
-	FLOWLOG_END_RST,	   /* TCP: RST */
-	FLOWLOG_END_EXPIRED,	   /* idle past its timeout (found by a scan) */
-	FLOWLOG_END_EVICTED,	   /* its slot went to a new flow (the table's bucket was full) */
-	FLOWLOG_END_REVOKED,	   /* decided again under a new policy, and dropped */
-	FLOWLOG_END_GRANT_EXPIRED, /* the grant that accepted it ended */
-	FLOWLOG_END_REMOVED,	   /* gone from the table with no record of why */
+	FLOWLOG_END_FIN = XS_FLOW_END_FIN,		       /* TCP: FIN both ways */
+	FLOWLOG_END_RST = XS_FLOW_END_RST,		       /* TCP: RST */
+	FLOWLOG_END_REVOKED = XS_FLOW_END_REVOKED,	       /* a new policy drops it */
+	FLOWLOG_END_GRANT_EXPIRED = XS_FLOW_END_GRANT_EXPIRED, /* its grant ended */
+	FLOWLOG_END_EVICTED = XS_FLOW_END_EVICTED,	       /* its slot went to a new flow */
+	FLOWLOG_END_TIMEOUT = XS_FLOW_END_TIMEOUT,	       /* idle past its timeout */
+	FLOWLOG_END_REPLACED = XS_FLOW_END_REPLACED,	       /* the same tuple began anew */
+	FLOWLOG_END_REMOVED = 8, /* gone from the table with no record of why */
 	FLOWLOG_END__COUNT,
 };
 
@@ -107,6 +109,8 @@ struct flowlog;
 /* NULL when out of memory. The options are copied (host too). */
 struct flowlog *flowlog_new(const struct flowlog_opts *o);
 void flowlog_free(struct flowlog *fl);
+/* New intervals (a reload). */
+void flowlog_set_intervals(struct flowlog *fl, unsigned int update_s, unsigned int deny_s);
 /* The wall clock moved (a step of the clock): the new offset. */
 void flowlog_set_clock(struct flowlog *fl, int64_t mono_to_real_ns);
 

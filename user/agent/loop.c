@@ -24,6 +24,8 @@
 #include "agent/agent.h"
 #include "agent/log.h"
 #include "agent/records.h"
+#include "agent/capture.h"
+#include "agent/flows.h"
 #include "agent/server.h"
 #include "policy.h"
 
@@ -99,6 +101,7 @@ static void on_timer(struct agent *a)
 	metrics_tick(a);
 	repair = dp_poll(a);
 	agent_records_tick(a);
+	agent_flows_tick(a);
 	if (repair || a->ticks % a->cfg.interval == 0)
 		a->resync = true; /* a full reconcile after this round of events */
 	agent_notify_status(a);
@@ -200,7 +203,7 @@ static int start(struct agent *a)
 		return AGENT_EXIT_FAIL;
 	}
 	/* The events' one reader from now on (what the buffer holds: history). */
-	if (agent_records_init(a)) {
+	if (agent_records_init(a) || agent_flows_init(a) || agent_capture_init(a)) {
 		agent_log(LOG_ERR, "out of memory");
 		return AGENT_EXIT_FAIL;
 	}
@@ -227,6 +230,8 @@ static int start(struct agent *a)
 static void finish(struct agent *a)
 {
 	agent_records_stop(a);
+	agent_flows_stop(a); /* its last deny records, to the streams too */
+	agent_capture_stop(a);
 	server_flush(a, 200);
 	server_close(a);
 	metrics_stop(a);

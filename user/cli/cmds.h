@@ -22,6 +22,7 @@ int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_metrics(int argc, char **argv); /* cmd_metrics.c */
 int cmd_watch(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
 int cmd_show(int argc, char **argv);   /* cmd_show.c */
 int cmd_verify(int argc, char **argv); /* cmd_verify.c */
 int cmd_diff(int argc, char **argv);   /* cmd_diff.c */

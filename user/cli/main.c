@@ -33,6 +33,7 @@ static const struct cmd cmds[] = {
 	{ "verify", cmd_verify, "would a flow pass? the verdict and the rule that decides" },
 	{ "diff", cmd_diff, "what two policies (files or 'running') decide differently" },
 	{ "watch", cmd_watch, "stream live flow events" },
+	{ "flows", cmd_flows, "follow the agent's flow records (begin, update, end, deny)" },
 	{ "agent", cmd_agent, "run the host agent (follows interfaces, keeps them protected)" },
 };
 

@@ -35,8 +35,8 @@ const char *xs_evfrom_name(enum xs_evfrom from)
  * reused two generations later, so the origin is trusted only while the
  * set's metadata still names that generation (checked before and after).
  */
-static bool event_origin(const struct xs_maps *m, uint32_t generation, uint32_t rule_id,
-			 struct xs_origin *o)
+bool xs_evview_origin(const struct xs_maps *m, uint32_t generation, uint32_t rule_id,
+		      struct xs_origin *o)
 {
 	struct xs_policy_meta a, b;
 	uint32_t set = generation & 1;
@@ -50,7 +50,7 @@ static bool event_origin(const struct xs_maps *m, uint32_t generation, uint32_t 
 	return xs_meta_get(m, set, &b) == 0 && b.generation == generation;
 }
 
-static void iface_name(const struct xs_maps *m, uint32_t ifindex, char *buf, size_t size)
+void xs_evview_iface(const struct xs_maps *m, uint32_t ifindex, char *buf, size_t size)
 {
 	struct xs_iface e;
 	char tmp[IF_NAMESIZE];
@@ -101,7 +101,7 @@ int xs_evview_decode(const struct xs_maps *m, int64_t mono_to_real_ns, const voi
 		v->snap = buf->snap;
 	}
 	v->real_ns = (int64_t)e->ts_ns + mono_to_real_ns;
-	iface_name(m, e->ifindex, buf->iface, sizeof(buf->iface));
+	xs_evview_iface(m, e->ifindex, buf->iface, sizeof(buf->iface));
 	v->iface = buf->iface;
 	buf->src_seg[0] = buf->dst_seg[0] = buf->policy_file[0] = '\0';
 	v->src_seg = buf->src_seg;
@@ -115,7 +115,7 @@ int xs_evview_decode(const struct xs_maps *m, int64_t mono_to_real_ns, const voi
 	set = e->generation & 1;
 	xs_segment_name(m, set, e->src_seg, buf->src_seg, sizeof(buf->src_seg));
 	xs_segment_name(m, set, e->dst_seg, buf->dst_seg, sizeof(buf->dst_seg));
-	v->have_origin = event_origin(m, e->generation, e->rule_id, &buf->o);
+	v->have_origin = xs_evview_origin(m, e->generation, e->rule_id, &buf->o);
 	if (v->have_origin) {
 		v->line = buf->o.line;
 		v->file = buf->o.file;

@@ -87,6 +87,14 @@ void xs_evview_text(FILE *f, const struct xs_evview *v, enum xs_evfrom from);
  */
 void xs_evview_json(FILE *f, const struct xs_evview *v, enum xs_evfrom from, unsigned int flags);
 
+/* The origin of `rule_id` as `generation` knew it: trusted only while the
+ * set's metadata still names that generation (read before and after). */
+bool xs_evview_origin(const struct xs_maps *m, uint32_t generation, uint32_t rule_id,
+		      struct xs_origin *o);
+
+/* An interface's name: its record in xs_ifaces, the kernel's, or "ifN". */
+void xs_evview_iface(const struct xs_maps *m, uint32_t ifindex, char *buf, size_t size);
+
 /* ---- Filters: watch's options, the agent's watch request ---- */
 
 struct xs_evfilter {
