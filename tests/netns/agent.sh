@@ -175,7 +175,7 @@ $BAD:5: error: pin-dir 'relative/dir' is not an absolute path
 $BAD:6: error: duplicate key 'mode' (first at line 4)
 $BAD:7: error: expected 'KEY = VALUE', found 'unprotected down'
 $BAD:8: error: bad value '0' for reconcile-interval: a whole number of seconds, 1 to 86400
-$BAD:9: error: unknown key 'frobnicate': the keys are policy, interfaces, bridge, mode, pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, flow-update-interval, flow-deny-interval, capture
+$BAD:9: error: unknown key 'frobnicate': the keys are policy, interfaces, bridge, mode, pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, flow-update-interval, flow-deny-interval, capture, snap-len
 $BAD:10: error: bad value 'maybe' for unprotected: use warn or down
 $BAD:11: error: control character 0x01 in column 12
 xdpseg-agent: error: $BAD: 9 errors: not started, nothing changed" \

@@ -6,7 +6,8 @@
 # and its end (cause fin) with the bytes sent; a denied flood is one deny
 # record with its exact count; the log rotates by size, every line of
 # every file is a whole record, and the follower got every record the
-# file has; the agent's capture of the dropped packets reads back with
+# file has, and syslog (a socket of the test's as /dev/log in the agent's
+# own mount namespace) too; watch --pcap through the agent and the agent's capture of the dropped packets reads back with
 # tcpdump.
 source "$(dirname "$0")/common.sh"
 test_lab_init "$1"
@@ -63,7 +64,24 @@ flow-log-keep = 9
 flow-update-interval = 1s
 flow-deny-interval = 2s
 capture = $T/drops.pcap
+snap-len = 40
+flow-syslog = yes
 EOF
+
+# syslog: the agent runs in a mount namespace of its own whose /dev is a
+# tmpfs with the devices it needs and /dev/log, a socket of this test's
+# (the machine's /dev, and its syslog if any, untouched).
+SYSLOG=$T/syslog.txt
+python3 - "$T/log.sock" "$SYSLOG" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "ab", buffering=0) as out:
+    while True:
+        out.write(s.recv(65536).rstrip(b"\n") + b"\n")
+PY
+SYSLOG_PID=$!
+LAB_PIDS+=("$SYSLOG_PID")
 
 wait_for() {
 	local end=$((SECONDS + $1))
@@ -85,7 +103,19 @@ PY
 }
 count_records() { records "$1" | wc -l; }
 
-nsenter --net="/run/netns/$(lab_ns host)" -- "$XS" agent --config "$CONF" >"$LOG" 2>&1 &
+wait_for 5 test -S "$T/log.sock" || fail "the test's syslog socket did not appear"
+mkdir "$T/dev"
+unshare -m --propagation private bash -c '
+	set -e
+	mount --bind /dev "$1/dev"
+	mount -t tmpfs -o mode=755 xs-dev /dev
+	for d in null zero random urandom; do
+		touch /dev/$d
+		mount --bind "$1/dev/$d" /dev/$d
+	done
+	ln -s "$1/log.sock" /dev/log
+	exec nsenter --net="$2" -- "$3" agent --config "$4"
+' flows-agent "$T" "/run/netns/$(lab_ns host)" "$XS" "$CONF" >"$LOG" 2>&1 &
 AGENT_PID=$!
 wait_for 20 bash -c "echo '{\"cmd\":\"status\"}' | timeout 5 socat -t 2 - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q '\"protected\".*\"protected\"'" || {
 	cat "$LOG" >&2
@@ -184,6 +214,11 @@ print(r["cause"], r["ct_state"], ok)')" "fin closed True" \
 	"its end: cause fin, closed, the 20,000 bytes sent and the answer counted"
 
 # ---- 3. A denied flood: one deny record with its count ------------------------------
+# (and a watch through the agent writes the drops' bytes: --pcap)
+"$XS" watch --verdict drop --port 9999 --count 150 --pcap "$T/watch.pcap" >"$T/watch.out" 2>"$T/watch.err" &
+WATCH_PID=$!
+wait_for 5 bash -c "echo '{\"cmd\":\"status\"}' | timeout 5 socat -t 2 - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q '\"kind\":\"events\"'" ||
+	fail "watch did not start through the agent: $(cat "$T/watch.err")"
 lab_in a python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -196,10 +231,15 @@ expect_eq "$(count_records "$DENY")" 1 "the denied flood is one deny record"
 expect_eq "$(records "$DENY" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["count"], r["bytes"], r["state"], r["src"], r["proto"], r["verdict"])')" \
 	"150 7800 D 10.0.0.1 udp drop" "... counting the 150 datagrams (52-byte frames)"
 
+wait_for 10 bash -c "! kill -0 $WATCH_PID 2>/dev/null" || fail "watch --count 150 did not end: $(cat "$T/watch.err")"
+wait "$WATCH_PID"
+expect_eq "$(tcpdump -r "$T/watch.pcap" -nn 'udp and dst port 9999' 2>/dev/null | wc -l)" 150 \
+	"watch --pcap through the agent wrote the 150 denied datagrams (tcpdump -r)"
 # the agent's capture: the denied datagrams' bytes, for tcpdump
 expect_eq "$(tcpdump -r "$T/drops.pcap" -nn 'udp and dst port 9999 and src host 10.0.0.1' 2>/dev/null | wc -l)" 150 \
 	"the agent's capture holds the 150 denied datagrams (tcpdump -r)"
-expect_eq "$(grep -c '"verdict":"drop"' "$T/drops.pcap.meta.ndjson")" 150 "... and its sidecar says what dropped each"
+expect_eq "$(grep -c '"verdict":"drop".*"len":52,"caplen":40' "$T/drops.pcap.meta.ndjson")" 150 \
+	"... and its sidecar says what dropped each, 40 bytes of each 52-byte frame (snap-len = 40)"
 
 # ---- 4. The file: rotated by size, whole records, the same as the socket ------------
 kill "$AGENT_PID"
@@ -222,5 +262,9 @@ got = [json.dumps(json.loads(l), sort_keys=True) for l in open(follow)]
 assert seen == got[:len(seen)] and len(seen) >= len(got) - 1, (len(seen), len(got))
 PY
 ok "every file at most 2 KiB, every line a whole record, in order the follower's"
+N=$(cat "$FLOG"* | wc -l)
+expect_eq "$(grep -c 'xdpseg-flows\[[0-9]*\]: {"schema":1' "$SYSLOG")" "$N" "syslog got every record (identity xdpseg-flows)"
+expect_match "$(grep '"kind":"deny"' "$SYSLOG" | grep '"dport":9999')" '^<29>.*"count":150' \
+	"... the deny record at daemon.notice (<29>) with its count"
 
 echo "$XS_CHECKS checks passed"

@@ -188,7 +188,7 @@ Test(agent_config, errors)
 		"pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, "
 		"grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, "
 		"event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, "
-		"flow-update-interval, flow-deny-interval, capture");
+		"flow-update-interval, flow-deny-interval, capture, snap-len");
 }
 
 Test(agent_config, nul_byte_and_missing_file)
@@ -462,4 +462,24 @@ Test(agent_config, flow_record_keys)
 		one_error("flow-deny-interval = 2d\n"),
 		"1: error: bad value '2d' for flow-deny-interval: a duration with its unit "
 		"from 1s to 1d, as 30s, 1m or 15m");
+}
+
+Test(agent_config, capture_and_snap_len)
+{
+	struct agent_config c;
+
+	cr_assert_str_empty(read_conf("", &c));
+	cr_assert_str_empty(c.capture);
+	cr_assert_eq(c.snap_len, 128);
+	agent_config_free(&c);
+	cr_assert_str_empty(read_conf("capture = /var/lib/xdpseg/drops.pcap\nsnap-len = 0\n", &c));
+	cr_assert_str_eq(c.capture, "/var/lib/xdpseg/drops.pcap");
+	cr_assert_eq(c.snap_len, 0);
+	agent_config_free(&c);
+	cr_assert_str_eq(
+		one_error("snap-len = 257\n"),
+		"1: error: bad value '257' for snap-len: a whole number of bytes, 0 (none) "
+		"to 256");
+	cr_assert_str_eq(one_error("capture = drops.pcap\n"),
+			 "1: error: capture 'drops.pcap' is not an absolute path");
 }

@@ -3,7 +3,10 @@
  * The agent's capture (`capture = FILE`, xdpseg(8)): the bytes every drop
  * and audit event carries, into a pcap file with its sidecar (obs/pcap.c,
  * as `watch --pcap` writes them), a records.c sink. The file is made anew
- * when the agent starts and when a reload names another one.
+ * when the agent starts and when a reload names another one. And how many
+ * bytes events carry (`snap-len`), written into the datapath's
+ * configuration at start and at each reload (or once a commit-confirm is
+ * settled: never while one is pending).
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,14 +19,42 @@
 #include "agent/log.h"
 #include "agent/records.h"
 #include "ctl/evview.h"
+#include "ctl/loader.h"
+#include "ctl/maps.h"
 #include "ctl/show.h"
 #include "obs/pcap.h"
 
 struct agent_capture {
 	struct xs_pcap *w;
 	char path[PATH_MAX];
-	bool failed; /* a write failed: told once, the file closed */
+	bool snap_pending; /* snap-len not written yet (a commit-confirm pending) */
 };
+
+/* Write snap-len into the datapath's configuration, under the lock. */
+static void apply_snap(struct agent *a)
+{
+	struct agent_capture *c = a->capture;
+	struct xs_ctl ctl;
+	int err;
+
+	err = dp_begin(a, &ctl);
+	if (!err) {
+		err = xs_config_set_snap(&ctl.maps, a->cfg.snap_len);
+		dp_end(&ctl);
+	}
+	if (err == -EBUSY) {
+		if (!c->snap_pending)
+			agent_log(LOG_NOTICE,
+				  "snap-len %u waits until the pending commit-confirm is settled",
+				  a->cfg.snap_len);
+		c->snap_pending = true;
+		return;
+	}
+	c->snap_pending = false;
+	if (err)
+		agent_log(LOG_ERR, "snap-len: writing the datapath's configuration: %s",
+			  strerror(-err));
+}
 
 static void on_record(struct agent *a, const void *rec, size_t size, void *arg)
 {
@@ -62,6 +93,7 @@ static void configure(struct agent *a)
 	struct agent_capture *c = a->capture;
 	const char *want = a->cfg.capture;
 
+	apply_snap(a);
 	if (c->w && !strcmp(c->path, want))
 		return;
 	if (c->w) {
@@ -91,6 +123,12 @@ void agent_capture_reconfigure(struct agent *a)
 {
 	if (a->capture)
 		configure(a);
+}
+
+void agent_capture_tick(struct agent *a)
+{
+	if (a->capture && a->capture->snap_pending)
+		apply_snap(a);
 }
 
 void agent_capture_stop(struct agent *a)

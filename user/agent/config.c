@@ -47,6 +47,7 @@ static const char *const key_names[AGENT_KEY__COUNT] = {
 	[AGENT_KEY_FLOW_UPDATE] = "flow-update-interval",
 	[AGENT_KEY_FLOW_DENY] = "flow-deny-interval",
 	[AGENT_KEY_CAPTURE] = "capture",
+	[AGENT_KEY_SNAP_LEN] = "snap-len",
 };
 
 const char *agent_key_name(enum agent_key k)
@@ -557,6 +558,19 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 		return set_interval(r, key, value, &c->flow_deny);
 	case AGENT_KEY_CAPTURE:
 		return set_path(r, key, value, c->capture, sizeof(c->capture));
+	case AGENT_KEY_SNAP_LEN:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno || *end || end == value || n < 0 || n > XS_EV_SNAP_MAX) {
+			add_error(
+				r,
+				"bad value '%s' for snap-len: a whole number of bytes, 0 (none) to "
+				"%d",
+				value, XS_EV_SNAP_MAX);
+			return -EINVAL;
+		}
+		c->snap_len = (unsigned int)n;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -698,6 +712,8 @@ static void set_defaults(struct agent_config *c)
 		c->flow_update = AGENT_FLOW_UPDATE_DEFAULT;
 	if (!c->flow_deny)
 		c->flow_deny = AGENT_FLOW_DENY_DEFAULT;
+	if (!c->line[AGENT_KEY_SNAP_LEN])
+		c->snap_len = XS_DEFAULT_SNAP_LEN;
 	for (size_t i = 0; i < c->nfailsafe; i++)
 		c->failsafe[i].file = c->file;
 }

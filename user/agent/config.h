@@ -55,6 +55,7 @@ enum agent_key {
 	AGENT_KEY_FLOW_UPDATE,
 	AGENT_KEY_FLOW_DENY,
 	AGENT_KEY_CAPTURE,
+	AGENT_KEY_SNAP_LEN,
 	AGENT_KEY__COUNT,
 };
 
@@ -98,6 +99,7 @@ struct agent_config {
 	bool flow_syslog;	    /* `flow-syslog = yes` */
 	unsigned int flow_update;   /* `flow-update-interval`, seconds */
 	char capture[PATH_MAX];	    /* `capture`: the pcap file of drops ("": none) */
+	unsigned int snap_len;	    /* `snap-len`: bytes a drop event carries */
 	unsigned int flow_deny;	    /* `flow-deny-interval`, seconds */
 	int line[AGENT_KEY__COUNT]; /* the line that set each key (0: its default;
 				     * failsafe: the last one) */

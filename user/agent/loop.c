@@ -102,6 +102,7 @@ static void on_timer(struct agent *a)
 	repair = dp_poll(a);
 	agent_records_tick(a);
 	agent_flows_tick(a);
+	agent_capture_tick(a);
 	if (repair || a->ticks % a->cfg.interval == 0)
 		a->resync = true; /* a full reconcile after this round of events */
 	agent_notify_status(a);

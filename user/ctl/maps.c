@@ -161,3 +161,24 @@ int xs_config_read(const struct xs_maps *m, struct xs_config *cfg)
 		return -errno;
 	return 0;
 }
+
+int xs_config_set_snap(const struct xs_maps *m, __u32 snap)
+{
+	struct xs_config cfg;
+	__u32 zero = 0;
+	int err;
+
+	if (snap > XS_EV_SNAP_MAX)
+		return -EINVAL;
+	err = xs_config_read(m, &cfg);
+	if (err)
+		return err;
+	if (cfg.snap_len == snap)
+		return 0;
+	if (cfg.confirm_deadline_ns && !cfg.rolled_back)
+		return -EBUSY;
+	cfg.snap_len = snap;
+	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_EXIST))
+		return -errno;
+	return 0;
+}

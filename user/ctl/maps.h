@@ -62,4 +62,13 @@ int xs_maps_barrier(const struct xs_maps *m);
 /* Read the configuration (generation, event rate, flags). */
 int xs_config_read(const struct xs_maps *m, struct xs_config *cfg);
 
+/*
+ * Set the bytes drop and audit events carry (xs_config.snap_len, at most
+ * XS_EV_SNAP_MAX). The configuration is written whole, so the caller holds
+ * the pin directory's lock, and it is not written while a commit-confirm
+ * is pending (the datapath may write rolled_back then): -EBUSY, try later.
+ * Returns 0 (also when it is already `snap`) or a negative errno.
+ */
+int xs_config_set_snap(const struct xs_maps *m, __u32 snap);
+
 #endif /* XS_MAPS_H */
