@@ -572,7 +572,7 @@ static const char *act_name(__u32 a)
 /* Build the packet and bring the flow to the state the measurement needs. */
 static int prime(struct inst *in, struct scen *s)
 {
-	__u32 rv, dur;
+	__u32 rv = 0, dur = 0; /* (set by run(); gcc -O3 cannot tell) */
 	int err;
 
 	if (s->baseline || s->prime == PRIME_NONE)
@@ -646,7 +646,7 @@ static int measure(struct inst *in, struct scen *s, const struct opts *o, double
 	__u32 zero = 0, slot = s->xdpfilt    ? XDPFILT_SLOT
 			       : s->baseline ? PASS_SLOT
 					     : (__u32)in->slot;
-	__u32 rv, dur;
+	__u32 rv = 0, dur = 0; /* (set by run(); gcc -O3 cannot tell) */
 	int err = 0;
 
 	err = prime(in, s);

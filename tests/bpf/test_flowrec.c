@@ -678,6 +678,7 @@ Test(flowrec, eviction_flood_is_bounded)
 {
 	struct pkt_spec syn = PKT_TCP("10.1.9.9", 41000, "10.2.0.9", 443, TH_SYN);
 	struct pkt_spec rst = PKT_TCP("10.2.0.9", 443, "10.1.9.9", 41000, TH_RST);
+	struct xs_flow_stats st;
 	struct xs_config cfg;
 	struct bucketful udp;
 	uint64_t t0, secs, sent = 0;
@@ -707,6 +708,12 @@ Test(flowrec, eviction_flood_is_bounded)
 	cr_assert_eq(h_stat(&H, XS_STAT_FLOWREC_LOST).packets, 0);
 	cr_assert(sent >= 5 && sent <= 5 + secs + 1, "%llu records in %llu s",
 		  (unsigned long long)sent, (unsigned long long)secs);
+	/* as userspace reads them */
+	cr_assert_eq(xs_flows_stats(&H.maps, now_ns(), &st), 0);
+	cr_assert_eq(st.evicted, 40);
+	cr_assert_eq(st.records_sent, sent);
+	cr_assert_eq(st.records_suppressed, 40 - sent);
+	cr_assert_eq(st.records_lost, 0);
 	/* a close: its bucket is full */
 	send_ok(false, &syn, NULL);
 	cr_assert_eq(pkt_build(&p, &rst), 0);

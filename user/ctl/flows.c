@@ -198,7 +198,15 @@ static int count_one(const struct xs_tuple *k, const struct xs_flow_hdr *h, void
 int xs_flows_stats(const struct xs_maps *m, uint64_t now, struct xs_flow_stats *st)
 {
 	struct stats_ctx c = { .now = now, .st = st };
-	__u32 idx = XS_STAT_FLOW_EVICTED;
+	const struct {
+		__u32 idx;
+		uint64_t *out;
+	} misc[] = {
+		{ XS_STAT_FLOW_EVICTED, &st->evicted },
+		{ XS_STAT_FLOWREC_SENT, &st->records_sent },
+		{ XS_STAT_FLOWREC_SUPPRESSED, &st->records_suppressed },
+		{ XS_STAT_FLOWREC_LOST, &st->records_lost },
+	};
 	int ncpus = libbpf_num_possible_cpus();
 	struct xs_counter *per;
 	int rc;
@@ -214,12 +222,14 @@ int xs_flows_stats(const struct xs_maps *m, uint64_t now, struct xs_flow_stats *
 	per = calloc((size_t)ncpus, sizeof(*per));
 	if (!per)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(m->stats, &idx, per)) {
-		rc = -errno;
-		goto out;
+	for (size_t j = 0; j < sizeof(misc) / sizeof(misc[0]); j++) {
+		if (bpf_map_lookup_elem(m->stats, &misc[j].idx, per)) {
+			rc = -errno;
+			goto out;
+		}
+		for (int i = 0; i < ncpus; i++)
+			*misc[j].out += per[i].packets;
 	}
-	for (int i = 0; i < ncpus; i++)
-		st->evicted += per[i].packets;
 out:
 	free(per);
 	return rc;

@@ -75,6 +75,9 @@ struct xs_flow_stats {
 	uint64_t stale;	       /* expired entries still in their slots */
 	uint64_t slots4, slots6;
 	uint64_t evicted; /* live flows whose slot went to a new flow, ever */
+	/* flow-end records (struct xs_flow_end) on the ring buffer, ever; not sent
+	 * because their token bucket was empty; not sent because it was full */
+	uint64_t records_sent, records_suppressed, records_lost;
 };
 int xs_flows_stats(const struct xs_maps *m, uint64_t now, struct xs_flow_stats *st);
 
