@@ -119,22 +119,18 @@ static void emit(void *arg, const char *kind, const char *line)
 	server_streams_each(a, &flows_ops, send_line, (void *)line);
 }
 
+static void count_one(struct agent *a, struct agent_client *c, void *ctx, void *arg)
+{
+	(*(size_t *)arg)++;
+}
+
+/* Does some client follow the records? */
 static bool followed(struct agent *a)
 {
-	struct json_object *st = server_streams_status(a), *list, *k;
-	bool any = false;
+	size_t n = 0;
 
-	if (json_object_object_get_ex(st, "list", &list)) {
-		for (size_t i = 0; i < json_object_array_length(list); i++) {
-			struct json_object *e = json_object_array_get_idx(list, i);
-
-			if (json_object_object_get_ex(e, "kind", &k) &&
-			    !strcmp(json_object_get_string(k), "flows"))
-				any = true;
-		}
-	}
-	json_object_put(st);
-	return any;
+	server_streams_each(a, &flows_ops, count_one, &n);
+	return n > 0;
 }
 
 /* ---- The datapath's clock -------------------------------------------------- */
