@@ -280,21 +280,14 @@ static __always_inline void xs_new_entry(struct xs_run *r, struct xs_scratch *sc
 	sc->io.from_b = (__u8)from_b;
 }
 
-/* XS_FLOW_Q() of the packet (its source side b when `from_b`). */
-static __always_inline __u64 xs_new_q(const struct xs_run *r, int from_b, int syn_only)
-{
-	const struct xs_pkt *p = r->p;
-
-	return XS_FLOW_Q(r->gen, from_b, syn_only, p->proto, p->tcp_flags, p->icmp_type);
-}
-
 /*
- * A packet that starts a flow (key sc->k, its source side b when `from_b`):
- * decided by the policy into sc->d (unless `decided`: a lone SYN, decided
- * first), tracked when accepted, its denial remembered when dropped.
+ * A packet that starts a flow (key sc->k, its source side b when `from_b`,
+ * `q` its XS_FLOW_Q()): decided by the policy into sc->d (unless `decided`:
+ * a lone SYN, decided first), tracked when accepted, its denial remembered
+ * when dropped.
  */
 static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, int from_b,
-				       int decided, __u32 hash)
+				       int decided, __u64 q, __u32 hash)
 {
 	struct xs_decision *d = &sc->d;
 	struct xs_flow_hdr *nh = &sc->v;
@@ -330,7 +323,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, 
 		if (!r->port_seg && !p->icmp_err) {
 			ct_fill_denial(nh, from_b, p, d, r->gen, r->now, tcp_nonsyn);
 			xs_new_entry(r, sc, from_b);
-			xs_flow_insert(sc, xs_new_q(r, from_b, decided), r->now, 1, hash);
+			xs_flow_insert(sc, q, r->now, 1, hash);
 		}
 		return xs_drop(r, d, 1);
 	}
@@ -340,7 +333,7 @@ static __always_inline int xs_new_flow(struct xs_run *r, struct xs_scratch *sc, 
 	if (!p->icmp_err) {
 		ct_fill(nh, reversed ? !from_b : from_b, p, d, r->gen, r->now, tcp_nonsyn);
 		xs_new_entry(r, sc, from_b);
-		if (xs_flow_insert(sc, xs_new_q(r, from_b, decided), r->now, 0, hash) >= 0)
+		if (xs_flow_insert(sc, q, r->now, 0, hash) >= 0)
 			stats_misc(XS_STAT_CT_CREATED);
 	}
 	if (reversed) /* the event reports segments in the packet's direction */
@@ -403,11 +396,11 @@ static __always_inline int xs_policy(struct xs_run *r)
 
 	from_b = ct_tuple(&sc->k, p->family, p->proto, p->saddr, p->sport, p->daddr, p->dport);
 	hash = 0; /* an ICMP error (unrelated) is decided, never tracked: no bucket */
+	q = XS_FLOW_Q(r->gen, from_b, syn_only, p->proto, p->tcp_flags, p->icmp_type);
 	if (!p->icmp_err) {
 		sc->io.len = r->ctx->len;	  /* counted to its flow, */
 		sc->io.ifindex = r->ctx->ifindex; /* at its interface */
 		hash = xs_flow_hash(r->cfg->flow_seed, &sc->k);
-		q = XS_FLOW_Q(r->gen, from_b, syn_only, p->proto, p->tcp_flags, p->icmp_type);
 		found = xs_flow_lookup(sc, q, r->now, hash);
 		if (found == XS_FLOW_FOLLOWED)
 			return xs_established(r, &sc->v, 0);
@@ -416,7 +409,7 @@ static __always_inline int xs_policy(struct xs_run *r)
 		if (found == XS_FLOW_DENIED)
 			return xs_denied(r, &sc->v);
 	}
-	return xs_new_flow(r, sc, from_b, syn_only, hash);
+	return xs_new_flow(r, sc, from_b, syn_only, q, hash);
 }
 
 /*

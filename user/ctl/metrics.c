@@ -447,18 +447,6 @@ static void event_family(FILE *f, const struct xs_counter *st)
 	}
 }
 
-/* Events lost or rate-limited in all: the rows' outcomes, plus a lost
- * rollback event (which belongs to no packet). */
-static void event_sums(const struct xs_counter *st, uint64_t *lost, uint64_t *limited)
-{
-	*lost = st[XS_STAT_EV_LOST_OTHER].packets;
-	*limited = 0;
-	for (unsigned int i = 0; i < XS_VERDICT__MAX * XS_REASON__MAX; i++) {
-		*lost += st[i].ev[XS_EV_LOST];
-		*limited += st[i].ev[XS_EV_RATELIMITED];
-	}
-}
-
 static void counter1(FILE *f, const char *name, const char *help, uint64_t v)
 {
 	family(f, name, "counter", help);
@@ -588,7 +576,7 @@ static int datapath_families(FILE *f, const struct xs_ctl *ctl,
 {
 	const struct xs_maps *m = &ctl->maps;
 	struct xs_counter st[XS_STAT__MAX];
-	uint64_t ev_lost, ev_limited;
+	struct xs_counter ev;
 	struct xs_policy_meta meta;
 	struct flow_count fc;
 	struct rule_row *rows = NULL;
@@ -648,10 +636,12 @@ static int datapath_families(FILE *f, const struct xs_ctl *ctl,
 	rule_family(f, rows, nrows, 2, "xdpseg_rule_bytes_total",
 		    "Bytes of the flows a rule or default decided.");
 	event_family(f, st);
-	event_sums(st, &ev_lost, &ev_limited);
-	counter1(f, "xdpseg_events_lost_total", "Events lost: the ring buffer was full.", ev_lost);
+	xs_event_sum(st, &ev);
+	counter1(f, "xdpseg_events_lost_total", "Events lost: the ring buffer was full.",
+		 ev.ev[XS_EV_LOST]);
 	counter1(f, "xdpseg_events_ratelimited_total",
-		 "Events not sent: their token bucket was empty (drops, allows).", ev_limited);
+		 "Events not sent: their token bucket was empty (drops, allows).",
+		 ev.ev[XS_EV_RATELIMITED]);
 	counter1(f, "xdpseg_flow_evictions_total",
 		 "Live flows whose flow-table slot went to a new flow (their bucket was full).",
 		 st[XS_STAT_FLOW_EVICTED].packets);

@@ -140,25 +140,29 @@ bool xs_counter_balanced(const struct xs_counter *c)
 	return sum == c->packets;
 }
 
-int xs_event_totals(const struct xs_maps *m, struct xs_counter *t)
+void xs_event_sum(const struct xs_counter *st, struct xs_counter *t)
 {
-	struct xs_counter c;
-	int err;
-
 	memset(t, 0, sizeof(*t));
 	for (uint32_t idx = 0; idx < XS_STAT_IDX(XS_VERDICT__MAX, 0); idx++) {
-		err = xs_stat_read(m, idx, &c);
+		t->packets += st[idx].packets;
+		t->bytes += st[idx].bytes;
+		for (int o = 0; o < XS_EV__OUTCOMES; o++)
+			t->ev[o] += st[idx].ev[o];
+	}
+	t->ev[XS_EV_LOST] += st[XS_STAT_EV_LOST_OTHER].packets;
+}
+
+int xs_event_totals(const struct xs_maps *m, struct xs_counter *t)
+{
+	struct xs_counter st[XS_STAT__MAX];
+	int err;
+
+	for (uint32_t idx = 0; idx < XS_STAT__MAX; idx++) {
+		err = xs_stat_read(m, idx, &st[idx]);
 		if (err)
 			return err;
-		t->packets += c.packets;
-		t->bytes += c.bytes;
-		for (int o = 0; o < XS_EV__OUTCOMES; o++)
-			t->ev[o] += c.ev[o];
 	}
-	err = xs_stat_read(m, XS_STAT_EV_LOST_OTHER, &c);
-	if (err)
-		return err;
-	t->ev[XS_EV_LOST] += c.packets;
+	xs_event_sum(st, t);
 	return 0;
 }
 

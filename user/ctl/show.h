@@ -35,6 +35,8 @@ bool xs_counter_balanced(const struct xs_counter *c);
 /* Every verdict and reason summed into one counter, and events lost outside
  * them (the rollback event's) added to ev[XS_EV_LOST]. */
 int xs_event_totals(const struct xs_maps *m, struct xs_counter *t);
+/* The same from counters already read (`st`: XS_STAT__MAX of them, summed over CPUs). */
+void xs_event_sum(const struct xs_counter *st, struct xs_counter *t);
 
 /* One entry of xs_origins; returns -ENOENT when absent. */
 int xs_origin_get(const struct xs_maps *m, uint32_t set, uint32_t rule_id, struct xs_origin *o);
