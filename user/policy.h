@@ -227,12 +227,23 @@ struct xs_origin_entry {
 	char *text;
 };
 
+/* A declared service, its items flattened (what `map` and `suggest` name
+ * observed ports by). Only a parse fills these (not an artefact read back). */
+struct xs_service {
+	char *name;
+	struct xs_portspec *specs; /* flattened, as written (not merged) */
+	size_t nspecs;
+	bool leaf; /* its items are specs only, no other service */
+	struct xs_src_loc loc;
+};
+
 struct xs_policy {
 	struct xs_segment *segments; /* index i has id i+1 */
 	size_t nsegments;
 	struct xs_rule *rules; /* entries, in rule id order (a statement: one per pair) */
 	size_t nrules;
 	size_t nservices;
+	struct xs_service *services; /* in declaration order; NULL when read back */
 	/* Every rule id (rules, explicit and implicit defaults) -> origin,
 	 * index rule_id - 1. */
 	struct xs_origin_entry *origins;

@@ -639,6 +639,11 @@ void xs_policy_free(struct xs_policy *p)
 		free(p->segments[i].prefixes);
 	}
 	free(p->segments);
+	for (size_t i = 0; p->services && i < p->nservices; i++) {
+		free(p->services[i].name);
+		free(p->services[i].specs);
+	}
+	free(p->services);
 	for (size_t i = 0; i < p->nrules; i++) {
 		free(p->rules[i].ports);
 		free(p->rules[i].text);
@@ -727,6 +732,31 @@ static void parser_free(struct parser *P)
 	xs_forensic_free(P);
 }
 
+/* The services, flattened, into the source form. */
+static int keep_services(struct parser *P)
+{
+	struct xs_service *v = calloc(P->nsvcs + 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	P->pol->services = v;
+	for (size_t i = 0; i < P->nsvcs; i++) {
+		const struct svc *s = &P->svcs[i];
+
+		v[i].name = strdup(s->name);
+		v[i].specs = calloc(s->nflat + 1, sizeof(*v[i].specs));
+		if (!v[i].name || !v[i].specs)
+			return -ENOMEM;
+		memcpy(v[i].specs, s->flat, s->nflat * sizeof(*s->flat));
+		v[i].nspecs = s->nflat;
+		v[i].leaf = true;
+		for (size_t j = 0; j < s->nitems; j++)
+			v[i].leaf &= s->items[j].is_spec;
+		v[i].loc = s->loc;
+	}
+	return 0;
+}
+
 int xs_policy_parse(const char *path, xs_resolve_fn resolve, void *ctx, struct xs_policy **out,
 		    struct xs_diags *diags)
 {
@@ -792,6 +822,10 @@ int xs_policy_parse_opts(const char *path, xs_resolve_fn resolve, void *ctx,
 		goto fail;
 	}
 	P.pol->nservices = P.nsvcs;
+	if (keep_services(&P)) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	parser_free(&P);
 	*out = P.pol;
 	if (ov) {
