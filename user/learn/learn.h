@@ -5,7 +5,7 @@
  * and the same decision as the datapath and `verify` (policy.h, "Lookups
  * over the compiled tables"), and the port names of a service catalog.
  *
- *   load.c      the rows of one or more stores over a window
+ *   load.c      the rows of one or more stores over a window (window.c: --since)
  *   judge.c     each row's segments and decision under a policy
  *   services.c  the catalog: which service names an observed port
  *   graph.c     `map`: the segment graph (text, JSON), dot.c its picture
@@ -58,7 +58,8 @@ void learn_judge(struct learn_set *s, const struct xs_tables *t, uint64_t now_ta
 
 /* Does a decision pass the packet (allow, or audit in monitor mode)? */
 bool learn_passes(uint8_t verdict);
-/* Was it allowed by an explicit rule (not a default, not monitor mode)? */
+/* Was it allowed by an explicit allow rule (not a default, monitor mode, a
+ * grant or a failsafe port)? */
 bool learn_by_rule(const struct xs_compiled *c, const struct xs_lookup *lk);
 
 /* "7d", "24h", "90m", "3600s", "2w": seconds, or -EINVAL. */
@@ -82,7 +83,7 @@ struct learn_service {
 struct learn_catalog {
 	struct learn_service *v;
 	size_t n;
-	struct xs_policy *owned[2];
+	struct xs_compiled *owned[2];
 	bool presets; /* the presets file was read (then `include` it to use its names) */
 	char presets_name[64]; /* "citrix-services.policy" */
 };
