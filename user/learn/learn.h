@@ -30,8 +30,8 @@ struct learn_flow {
 	struct xs_store_row r;
 	size_t store; /* index of the store it came from */
 	/* Under the policy (learn_judge()): */
-	bool judged;		/* false: an aggregate row (no addresses): segments by name */
-	uint16_t src_seg;	/* segment ids of the policy (XS_SEG_WORLD: none) */
+	bool judged;	  /* false: an aggregate row (no addresses): segments by name */
+	uint16_t src_seg; /* segment ids of the policy (XS_SEG_WORLD: none) */
 	uint16_t dst_seg;
 	struct xs_lookup lk; /* the decision of a new flow like it, and what decided */
 };
@@ -72,9 +72,9 @@ struct learn_service {
 	const char *name; /* owned by the catalog's policies */
 	const struct xs_portspec *specs;
 	size_t nspecs;
-	uint64_t nports; /* how many (proto, port) it holds */
-	bool leaf;	 /* declared by specs only */
-	bool range;	 /* one spec spans LEARN_RANGE_MIN ports or more (rpc-dynamic) */
+	uint64_t nports;    /* how many (proto, port) it holds */
+	bool leaf;	    /* declared by specs only */
+	bool range;	    /* one spec spans LEARN_RANGE_MIN ports or more (rpc-dynamic) */
 	unsigned int order; /* declaration order in the catalog (ties go to the first) */
 };
 
@@ -84,7 +84,7 @@ struct learn_catalog {
 	struct learn_service *v;
 	size_t n;
 	struct xs_compiled *owned[2];
-	bool presets; /* the presets file was read (then `include` it to use its names) */
+	bool presets;	       /* the presets file was read (then `include` it to use its names) */
 	char presets_name[64]; /* "citrix-services.policy" */
 };
 
@@ -94,8 +94,8 @@ struct learn_catalog {
  * and the -I dirs), the file's first. A presets file that cannot be found
  * is not an error (no names); a policy file that does not parse is.
  */
-int learn_catalog_load(struct learn_catalog *cat, const char *policy_file,
-		       const char *const *dirs, size_t ndirs, char *err, size_t errlen);
+int learn_catalog_load(struct learn_catalog *cat, const char *policy_file, const char *const *dirs,
+		       size_t ndirs, char *err, size_t errlen);
 void learn_catalog_free(struct learn_catalog *cat);
 
 /* Does service s hold (proto, port)? ICMP: port is the type. */
