@@ -65,15 +65,14 @@ Test(learn, catalog_names_a_policy_that_does_not_compile)
 	struct learn_catalog cat;
 	char err[256] = "";
 
-	cr_assert_lt(learn_catalog_load(&cat, "tests/unit/no-such.policy", NULL, 0, err,
-					sizeof(err)),
-		     0);
+	cr_assert_lt(
+		learn_catalog_load(&cat, "tests/unit/no-such.policy", NULL, 0, err, sizeof(err)),
+		0);
 	cr_assert_str_eq(err, "tests/unit/no-such.policy: the policy does not compile (xdpseg "
 			      "check tests/unit/no-such.policy)");
 }
 
-static void row(struct learn_flow *f, const char *src, const char *dst, uint8_t proto,
-		int32_t port)
+static void row(struct learn_flow *f, const char *src, const char *dst, uint8_t proto, int32_t port)
 {
 	memset(f, 0, sizeof(*f));
 	f->r.family = 4;

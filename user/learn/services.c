@@ -77,8 +77,8 @@ static int add_services(struct learn_catalog *cat, const struct xs_policy *p)
 	return 0;
 }
 
-int learn_catalog_load(struct learn_catalog *cat, const char *policy_file,
-		       const char *const *dirs, size_t ndirs, char *err, size_t errlen)
+int learn_catalog_load(struct learn_catalog *cat, const char *policy_file, const char *const *dirs,
+		       size_t ndirs, char *err, size_t errlen)
 {
 	struct presets_ctx px = { .fs = { .dirs = dirs, .ndirs = ndirs } };
 	struct xs_diags d;
@@ -153,9 +153,9 @@ const struct learn_service *learn_port_service(const struct learn_catalog *cat, 
 
 void learn_port_text(char *buf, size_t size, uint8_t proto, int32_t port)
 {
-	const char *n = proto == IPPROTO_TCP	? "tcp"
-			: proto == IPPROTO_UDP	? "udp"
-			: proto == IPPROTO_ICMP ? "icmp"
+	const char *n = proto == IPPROTO_TCP	  ? "tcp"
+			: proto == IPPROTO_UDP	  ? "udp"
+			: proto == IPPROTO_ICMP	  ? "icmp"
 			: proto == IPPROTO_ICMPV6 ? "icmpv6"
 						  : NULL;
 
