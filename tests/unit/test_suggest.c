@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "learn/replay.h"
 #include "learn/suggest.h"
 #include "learn_rows.h"
 
@@ -560,6 +561,7 @@ Test(suggest, round_trip_passes_what_passed_and_drops_the_rest)
 	char *text;
 	const char *path;
 	size_t passed = 0;
+	struct learn_replay rp;
 
 	opts(&o);
 	farm(&r);
@@ -598,6 +600,14 @@ Test(suggest, round_trip_passes_what_passed_and_drops_the_rest)
 	for (size_t i = r.set.n - 4; i < r.set.n; i++)
 		cr_assert_eq(r.set.v[i].lk.d.verdict, XS_VERDICT_DROP, "never observed: row %zu",
 			     i);
+	/* replay says the same: only what no rule can name (GRE) would be dropped */
+	r.set.n -= 4;
+	cr_assert_eq(learn_replay_run(&r.set, sc, &cat, &rp), 0);
+	cr_assert_eq(rp.ndropped, 1);
+	cr_assert_str_eq(rp.dropped[0].service, "ip-47");
+	cr_assert_eq(rp.nnewly, 0);
+	cr_assert_eq(rp.passed - rp.passed_by_rule, 1);
+	learn_replay_free(&rp);
 	xs_compiled_free(sc);
 	remove_policy(path);
 	learn_catalog_free(&cat);
