@@ -117,7 +117,7 @@ struct xs_store_row {
 	int64_t day; /* days since 1970-01-01 UTC */
 	uint8_t family;
 	uint8_t proto;
-	uint8_t decision; /* enum xs_store_decision */
+	uint8_t decision;  /* enum xs_store_decision */
 	uint8_t aggregate; /* addresses and port unknown: a day's cap was reached */
 	uint8_t src[16];
 	uint8_t dst[16];
