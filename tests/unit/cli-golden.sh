@@ -167,6 +167,15 @@ run watch-help watch --help
 run flows-help flows --help
 run flows-usage-kind flows --kind start
 run flows-usage-count flows --count 0
+# suggest and replay (issue 11): help and usage errors (the stores are learn-cli.sh's)
+run suggest-help suggest --help
+run suggest-usage-since suggest --since 7
+run suggest-usage-min-days suggest --min-days 0
+run suggest-usage-max-prefix suggest --max-prefix 24,129
+run replay-help replay --help
+run replay-usage replay
+run replay-usage-two replay a.policy b.policy
+run replay-usage-running replay running
 run watch-usage-addr watch --addr 10.0.0.0/33
 run watch-usage-addr6 watch --addr fd00::1/200
 run watch-usage-rule watch --rule farm.policy

@@ -91,6 +91,15 @@ static char *suggest(struct rows *r, struct xs_compiled **cp, struct learn_catal
 	return text;
 }
 
+/* What suggest() made. */
+static void release(struct rows *r, struct xs_compiled *c, struct learn_catalog *cat, char *text)
+{
+	learn_catalog_free(cat);
+	xs_compiled_free(c);
+	free(r->set.v); /* learn_set_free() is load.c's, which needs the store */
+	free(text);
+}
+
 static char *farm_text(const struct learn_suggest_opts *o)
 {
 	struct rows r = { 0 };
@@ -396,10 +405,7 @@ Test(suggest, a_proposal_never_covers_a_whole_private_range)
 	assert_line(text, "segment unsegmented-2 198.0.0.0/8");
 	/* fc00::/7 would be every ULA */
 	assert_line(text, "segment unsegmented-3 fc00::1, fd99::1");
-	learn_catalog_free(&cat);
-	xs_compiled_free(c);
-	free(r.set.v);
-	free(text);
+	release(&r, c, &cat, text);
 }
 
 Test(suggest, silent_segments_dropped_flows_and_aggregates_are_comments)
@@ -464,10 +470,7 @@ Test(suggest, segment_selects_rules_and_names_the_segments_when_unknown)
 			  "last 2024-10-03");
 	cr_assert_null(strstr(text, "tcp/445 (smb)"));
 	cr_assert_null(strstr(text, "unsegmented"));
-	learn_catalog_free(&cat);
-	xs_compiled_free(c);
-	free(r.set.v);
-	free(text);
+	release(&r, c, &cat, text);
 }
 
 /* Write text into a file of a fresh folder; its path (static). */
@@ -537,10 +540,7 @@ Test(suggest, untrusted_strings_cannot_inject_statements)
 	xs_diags_free(&d);
 	xs_compiled_free(sc);
 	remove_policy(path);
-	learn_catalog_free(&cat);
-	xs_compiled_free(c);
-	free(r.set.v);
-	free(text);
+	release(&r, c, &cat, text);
 }
 
 /*
@@ -610,10 +610,7 @@ Test(suggest, round_trip_passes_what_passed_and_drops_the_rest)
 	learn_replay_free(&rp);
 	xs_compiled_free(sc);
 	remove_policy(path);
-	learn_catalog_free(&cat);
-	xs_compiled_free(c);
-	free(r.set.v);
-	free(text);
+	release(&r, c, &cat, text);
 }
 
 /* The same rows in another order: the same text. */

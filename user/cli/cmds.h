@@ -23,10 +23,12 @@ int cmd_stats(int argc, char **argv);
 int cmd_metrics(int argc, char **argv); /* cmd_metrics.c */
 int cmd_watch(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
-int cmd_show(int argc, char **argv);   /* cmd_show.c */
-int cmd_verify(int argc, char **argv); /* cmd_verify.c */
-int cmd_diff(int argc, char **argv);   /* cmd_diff.c */
-int cmd_agent(int argc, char **argv);  /* agent/ */
+int cmd_show(int argc, char **argv);	/* cmd_show.c */
+int cmd_verify(int argc, char **argv);	/* cmd_verify.c */
+int cmd_diff(int argc, char **argv);	/* cmd_diff.c */
+int cmd_suggest(int argc, char **argv); /* cmd_suggest.c */
+int cmd_replay(int argc, char **argv);	/* cmd_replay.c */
+int cmd_agent(int argc, char **argv);	/* agent/ */
 
 /*
  * Compile a policy file for a command: diagnostics go to stderr (with the
