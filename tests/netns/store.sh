@@ -4,7 +4,8 @@
 # exchange whose ports are ephemeral on both sides (server 50123 and 50999,
 # client 60001 and 61000) are stored with the initiator as the source and the
 # server's port, never the client's; a denied connection is stored as a drop
-# with the rule that decided (the default); `store-sync` on the socket
+# with the rule that decided (the default), one to a segment in monitor mode
+# as an audit; `store-sync` on the socket
 # flushes and answers the path and the rows; `xdpseg status` has its line;
 # a reload with `flow-store = off` closes it, one with another path opens
 # that one.
@@ -47,10 +48,13 @@ trap store_teardown EXIT
 lab_host
 lab_vm a 10.0.0.1
 lab_vm b 10.0.0.2
+lab_vm c 10.0.0.3
 
 cat >"$T/farm.policy" <<'EOF'
 segment clients 10.0.0.1
 segment servers 10.0.0.2
+segment watched 10.0.0.3
+mode watched monitor
 allow clients -> servers : tcp/50123
 allow clients -> servers : udp/50999
 EOF
@@ -83,11 +87,11 @@ q() { sqlite3 -readonly -separator ' ' "$DB" "$1"; }
 
 nsenter --net="/run/netns/$(lab_ns host)" -- "$XS" agent --config "$CONF" >"$LOG" 2>&1 &
 AGENT_PID=$!
-wait_for 20 bash -c "echo '{\"cmd\":\"status\"}' | timeout 5 socat -t 2 - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q '\"protected\".*\"protected\"'" || {
+wait_for 20 bash -c "echo '{\"cmd\":\"status\"}' | timeout 5 socat -t 2 - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q '\"protected\".*\"protected\".*\"protected\"'" || {
 	cat "$LOG" >&2
-	fail "the agent did not protect h-a and h-b"
+	fail "the agent did not protect h-a, h-b and h-c"
 }
-ok "the agent runs and protects h-a and h-b"
+ok "the agent runs and protects h-a, h-b and h-c"
 [ -f "$DB" ] || fail "no store at $DB: $(cat "$LOG")"
 expect_eq "$(q 'PRAGMA journal_mode; PRAGMA user_version' | tr '\n' ' ')" "wal 1 " \
 	"the store is on by default in the state directory: WAL, schema 1"
@@ -144,6 +148,10 @@ except OSError:
     pass
 ' && ok "a -> b tcp/50124 is refused (dropped)"
 
+# ---- 2b. Monitor mode: what enforcing would drop passes, as an audit ---------------
+lab_tcp a c 10.0.0.3 50200 || fail "a -> c tcp/50200 did not pass in monitor mode"
+ok "a -> c tcp/50200 passes (watched is in monitor mode)"
+
 # ---- 3. store-sync, then the rows -----------------------------------------------------
 SYNC=$(agent_req '{"cmd":"store-sync","id":7}')
 expect_eq "$(echo "$SYNC" | jpy '[d["ok"], d["protocol"], d["path"], d["id"], d["rows"] >= 2]')" \
@@ -154,11 +162,11 @@ wait_for 5 bash -c "echo '{\"cmd\":\"store-sync\"}' | timeout 5 socat -t 2 - UNI
 
 # src and dst as hex (0A000001 is 10.0.0.1)
 expect_eq "$(q "SELECT family, hex(src), hex(dst), port, connections >= 1, packets >= 4, bytes > 0,
-	src_segment, dst_segment, iface, decision, rule LIKE '%/farm.policy:3', generation > 0
+	src_segment, dst_segment, iface, decision, rule LIKE '%/farm.policy:5', generation > 0
 	FROM flows WHERE proto = 6 AND decision = 0")" \
 	"4 0A000001 0A000002 50123 1 1 1 clients servers h-a 0 1 1" \
 	"TCP: the client 10.0.0.1 is the source, 10.0.0.2 the destination, port 50123 (its rule, segments, interface)"
-expect_eq "$(q "SELECT hex(src), hex(dst), port, connections, packets, bytes >= 6 * 128, rule LIKE '%/farm.policy:4'
+expect_eq "$(q "SELECT hex(src), hex(dst), port, connections, packets, bytes >= 6 * 128, rule LIKE '%/farm.policy:6'
 	FROM flows WHERE proto = 17")" \
 	"0A000001 0A000002 50999 1 6 1 1" \
 	"UDP: 10.0.0.1 -> 10.0.0.2 port 50999, one exchange of 6 datagrams"
@@ -171,6 +179,9 @@ expect_eq "$DROP" "0A000001 0A000002 50124 1 clients servers $T/farm.policy:2" \
 expect_match "$("$XS" verify 10.0.0.1 10.0.0.2 tcp/50124 --policy "$T/farm.policy" 2>&1)" \
 	"$T/farm.policy:2: segment servers \\(implicit default in deny" \
 	"... the destination's default, as verify names it"
+expect_eq "$(q "SELECT hex(src), hex(dst), port, connections, decision, src_segment, dst_segment, rule
+	FROM flows WHERE port = 50200")" "0A000001 0A000003 50200 1 1 clients watched $T/farm.policy:3" \
+	"the monitored connection: decision audit, with the default that would drop it"
 expect_eq "$(q 'SELECT count(*) FROM aggregates')" 0 "no aggregate row (nothing near a cap)"
 
 # ---- 4. The status ------------------------------------------------------------------------
