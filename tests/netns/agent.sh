@@ -175,7 +175,7 @@ $BAD:5: error: pin-dir 'relative/dir' is not an absolute path
 $BAD:6: error: duplicate key 'mode' (first at line 4)
 $BAD:7: error: expected 'KEY = VALUE', found 'unprotected down'
 $BAD:8: error: bad value '0' for reconcile-interval: a whole number of seconds, 1 to 86400
-$BAD:9: error: unknown key 'frobnicate': the keys are policy, interfaces, bridge, mode, pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, flow-update-interval, flow-deny-interval, capture, snap-len
+$BAD:9: error: unknown key 'frobnicate': the keys are policy, interfaces, bridge, mode, pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, flow-update-interval, flow-deny-interval, capture, snap-len, flow-store, flow-store-days, flow-store-size, flow-store-day-rows
 $BAD:10: error: bad value 'maybe' for unprotected: use warn or down
 $BAD:11: error: control character 0x01 in column 12
 xdpseg-agent: error: $BAD: 9 errors: not started, nothing changed" \
@@ -342,7 +342,7 @@ expect_match "$out" '"code":"permission-denied"' "a non-root peer may not stop"
 expect_eq "$(agent_req 'nonsense')" '{"ok":false,"protocol":1,"error":"not one JSON object","code":"bad-request"}' \
 	"a request that is not JSON"
 expect_eq "$(agent_req '{"cmd":"frob"}')" \
-	'{"ok":false,"protocol":1,"error":"unknown command: the commands are status, watch, flows, reload, stop","code":"unknown-command"}' \
+	'{"ok":false,"protocol":1,"error":"unknown command: the commands are status, watch, flows, store-sync, reload, stop","code":"unknown-command"}' \
 	"an unknown command"
 expect_eq "$(agent_req '{"cmd":"status","protocol":2}' | jpy 'd["code"]')" "unsupported-protocol" \
 	"a newer protocol is refused"

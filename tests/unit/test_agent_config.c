@@ -188,7 +188,8 @@ Test(agent_config, errors)
 		"pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, "
 		"grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, "
 		"event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, "
-		"flow-update-interval, flow-deny-interval, capture, snap-len");
+		"flow-update-interval, flow-deny-interval, capture, snap-len, flow-store, "
+		"flow-store-days, flow-store-size, flow-store-day-rows");
 }
 
 Test(agent_config, nul_byte_and_missing_file)
@@ -482,4 +483,55 @@ Test(agent_config, capture_and_snap_len)
 		"to 256");
 	cr_assert_str_eq(one_error("capture = drops.pcap\n"),
 			 "1: error: capture 'drops.pcap' is not an absolute path");
+}
+
+Test(agent_config, flow_store_keys)
+{
+	struct agent_config c;
+
+	/* on by default, in the state directory */
+	setenv("XDPSEG_STATE_DIR", "/tmp/xs-state-dir", 1);
+	cr_assert_str_empty(read_conf("", &c));
+	cr_assert_str_eq(c.flow_store, "/tmp/xs-state-dir/flows.db");
+	cr_assert_eq(c.flow_store_days, 30);
+	cr_assert_eq(c.flow_store_size, 256ULL << 20);
+	cr_assert_eq(c.flow_store_day_rows, 200000);
+	agent_config_free(&c);
+	cr_assert_str_empty(read_conf("state-dir = /srv/xs\n", &c));
+	cr_assert_str_eq(c.flow_store, "/srv/xs/flows.db");
+	agent_config_free(&c);
+	unsetenv("XDPSEG_STATE_DIR");
+
+	cr_assert_str_empty(read_conf("flow-store = /var/lib/xs/f.db\n"
+				      "flow-store-days = 3650\n"
+				      "flow-store-size = 1G\n"
+				      "flow-store-day-rows = 1000\n",
+				      &c));
+	cr_assert_str_eq(c.flow_store, "/var/lib/xs/f.db");
+	cr_assert_eq(c.flow_store_days, 3650);
+	cr_assert_eq(c.flow_store_size, 1ULL << 30);
+	cr_assert_eq(c.flow_store_day_rows, 1000);
+	agent_config_free(&c);
+	cr_assert_str_empty(read_conf("flow-store = off\n", &c));
+	cr_assert_str_empty(c.flow_store);
+	agent_config_free(&c);
+
+	cr_assert_str_eq(one_error("flow-store = flows.db\n"),
+			 "1: error: flow-store 'flows.db' is not an absolute path");
+	cr_assert_str_eq(
+		one_error("flow-store-days = 0\n"),
+		"1: error: bad value '0' for flow-store-days: a whole number of days, 1 to "
+		"3650");
+	cr_assert_str_eq(one_error("flow-store-days = 30d\n"),
+			 "1: error: bad value '30d' for flow-store-days: a whole number of days, 1 "
+			 "to 3650");
+	cr_assert_str_eq(one_error("flow-store-size = 4K\n"),
+			 "1: error: bad value '4K' for flow-store-size: bytes, or a number with K, "
+			 "M or G, as 256M (at least 64K)");
+	cr_assert_str_eq(
+		one_error("flow-store-day-rows = -1\n"),
+		"1: error: bad value '-1' for flow-store-day-rows: a whole number of rows, "
+		"1 to 100000000");
+	cr_assert_str_eq(one_error("flow-stor = off\n"),
+			 "1: error: unknown key 'flow-stor': did you mean 'flow-store'?");
 }

@@ -422,3 +422,185 @@ Test(flowsink, unwritable_path_is_a_clear_error, .init = mkdir_tmp, .fini = rm_t
 	cr_assert_str_eq(err, want);
 	cr_assert_null(f);
 }
+
+/* ---- Observations (the flow store's) ---------------------------------------- */
+
+#define MAXOBS 16
+static struct flowlog_obs obs[MAXOBS];
+static char obs_rule[MAXOBS][600];
+static int nobs;
+
+static void on_observe(void *arg, const struct flowlog_obs *o)
+{
+	(void)arg;
+	cr_assert_lt(nobs, MAXOBS);
+	obs[nobs] = *o;
+	snprintf(obs_rule[nobs], sizeof(obs_rule[nobs]), "%s %s>%s %s", o->names->rule,
+		 o->names->src_seg, o->names->dst_seg, o->names->iface);
+	obs[nobs].names = NULL;
+	nobs++;
+}
+
+static struct flowlog *fl_observing(void)
+{
+	struct flowlog_opts o = {
+		.update_s = 60,
+		.deny_s = 60,
+		.max_deny_keys = 16,
+		.host = "hv1",
+		.mono_to_real_ns = 1795651200LL * (int64_t)SEC,
+		.name = on_name,
+		.emit = on_emit,
+		.observe = on_observe,
+	};
+	struct flowlog *fl = flowlog_new(&o);
+
+	cr_assert(fl);
+	nrec = nobs = 0;
+	return fl;
+}
+
+static void scan(struct flowlog *fl, uint64_t now, const struct flowlog_flow *f)
+{
+	flowlog_scan_begin(fl, now);
+	if (f)
+		flowlog_scan_entry(fl, f);
+	flowlog_scan_end(fl);
+}
+
+Test(flowlog, observations_begin_then_deltas_with_the_initiator_as_source)
+{
+	struct flowlog *fl = fl_observing();
+	struct flowlog_flow f = tcp_flow(10 * SEC, 1000 * SEC);
+
+	/* side b initiated: 10.0.0.2:445 is the client, 10.0.0.1:40000 the server */
+	f.init_b = true;
+	f.packets[0] = 3;
+	f.bytes[0] = 300;
+	f.packets[1] = 2;
+	f.bytes[1] = 100;
+	scan(fl, 12 * SEC, &f);
+	cr_assert_eq(nobs, 1);
+	cr_assert_eq(obs[0].connections, 1);
+	cr_assert_eq(obs[0].packets, 5);
+	cr_assert_eq(obs[0].bytes, 400);
+	cr_assert_eq(obs[0].port, 40000, "the responder's port, not the initiator's");
+	cr_assert_eq(memcmp(obs[0].src, "\x0a\x00\x00\x02", 4), 0);
+	cr_assert_eq(memcmp(obs[0].dst, "\x0a\x00\x00\x01", 4), 0);
+	cr_assert_eq(obs[0].time, 1795651200LL + 10);
+	cr_assert_eq(obs[0].verdict, XS_VERDICT_ALLOW);
+	cr_assert_eq(obs[0].generation, 4);
+	cr_assert_str_eq(obs_rule[0], "farm.policy:7 seg2>seg3 vnet5");
+
+	scan(fl, 17 * SEC, &f); /* nothing new: nothing observed */
+	cr_assert_eq(nobs, 1);
+	f.packets[1] = 7;
+	f.bytes[1] = 600;
+	scan(fl, 22 * SEC, &f); /* every scan, not only with an update record */
+	cr_assert_eq(nobs, 2);
+	cr_assert_eq(obs[1].connections, 0);
+	cr_assert_eq(obs[1].packets, 5);
+	cr_assert_eq(obs[1].bytes, 500);
+	cr_assert_eq(obs[1].time, 1795651200LL + 22);
+	cr_assert_eq(nrec, 1, "only the begin record went out");
+
+	/* ended by the datapath with more packets: the last delta */
+	f.packets[0] = 4;
+	f.bytes[0] = 360;
+	flowlog_ended(fl, &f, FLOWLOG_END_FIN, 25 * SEC);
+	cr_assert_eq(nobs, 3);
+	cr_assert_eq(obs[2].packets, 1);
+	cr_assert_eq(obs[2].bytes, 60);
+	cr_assert_eq(obs[2].time, 1795651200LL + 25);
+	scan(fl, 27 * SEC, &f);
+	scan(fl, 32 * SEC, NULL);
+	cr_assert_eq(nobs, 3);
+	flowlog_free(fl);
+}
+
+Test(flowlog, observations_of_icmp_other_protocols_and_drops)
+{
+	struct flowlog *fl = fl_observing();
+	struct flowlog_flow f = tcp_flow(10 * SEC, 1000 * SEC);
+	struct flowlog_drop d;
+
+	f.key.proto = IPPROTO_ICMP;
+	f.key.port_a = f.key.port_b = htons(777); /* the echo's identifier */
+	f.icmp_type = 8;
+	f.verdict = XS_VERDICT_AUDIT;
+	scan(fl, 11 * SEC, &f);
+	cr_assert_eq(nobs, 1);
+	cr_assert_eq(obs[0].port, 8, "ICMP: the type");
+	cr_assert_eq(obs[0].verdict, XS_VERDICT_AUDIT);
+	f = tcp_flow(10 * SEC, 1000 * SEC);
+	f.key.proto = 47; /* GRE: no ports */
+	f.key.port_a = f.key.port_b = 0;
+	scan(fl, 12 * SEC, &f);
+	cr_assert_eq(nobs, 2);
+	cr_assert_eq(obs[1].port, -1);
+
+	/* records off (only the store listens): observations only */
+	flowlog_set_records(fl, false);
+	memset(&d, 0, sizeof(d));
+	d.family = 4;
+	d.proto = IPPROTO_UDP;
+	inet_pton(AF_INET, "10.0.0.9", d.src);
+	inet_pton(AF_INET, "10.0.0.2", d.dst);
+	d.dport = 9999;
+	d.rule_id = 1;
+	d.src_seg = 0;
+	d.dst_seg = 3;
+	d.generation = 4;
+	d.len = 52;
+	d.ts_ns = 13 * SEC;
+	nrec = 0;
+	flowlog_dropped(fl, &d);
+	flowlog_dropped(fl, &d);
+	flowlog_flush(fl);
+	cr_assert_eq(nrec, 0, "no deny record while records are off");
+	cr_assert_eq(nobs, 4, "one observation per dropped packet");
+	cr_assert_eq(obs[2].verdict, XS_VERDICT_DROP);
+	cr_assert_eq(obs[2].connections, 1);
+	cr_assert_eq(obs[2].packets, 1);
+	cr_assert_eq(obs[2].bytes, 52);
+	cr_assert_eq(obs[2].port, 9999);
+	cr_assert_eq(obs[2].time, 1795651200LL + 13);
+	cr_assert_eq(memcmp(obs[2].src, "\x0a\x00\x00\x09", 4), 0);
+	cr_assert_str_eq(obs_rule[2], "farm.policy:1 seg0>seg3 ");
+	d.proto = IPPROTO_ICMP;
+	d.dport = 8;
+	flowlog_dropped(fl, &d);
+	cr_assert_eq(obs[4].port, 8);
+	flowlog_set_records(fl, true);
+	flowlog_dropped(fl, &d);
+	flowlog_flush(fl);
+	cr_assert_eq(nrec, 1, "records on again: the deny record");
+	flowlog_free(fl);
+}
+
+Test(flowlog, records_turned_on_tell_the_known_flows_begin)
+{
+	struct flowlog *fl = fl_observing();
+	struct flowlog_flow f = tcp_flow(10 * SEC, 1000 * SEC), g = tcp_flow(10 * SEC, 1000 * SEC);
+
+	g.key.port_a = htons(40001);
+	flowlog_set_records(fl, false); /* only the store listens */
+	flowlog_scan_begin(fl, 13 * SEC);
+	flowlog_scan_entry(fl, &f);
+	flowlog_scan_entry(fl, &g);
+	flowlog_scan_end(fl);
+	cr_assert_eq(nrec, 0);
+	cr_assert_eq(nobs, 2);
+	flowlog_set_records(fl, true);			  /* a follower came */
+	flowlog_ended(fl, &g, FLOWLOG_END_FIN, 16 * SEC); /* g: its begin, then its end */
+	cr_assert_eq(nrec, 2);
+	cr_assert_str_eq(kinds[0], "begin");
+	cr_assert_str_eq(kinds[1], "end");
+	scan(fl, 17 * SEC, &f); /* f: its begin at the next scan */
+	cr_assert_eq(nrec, 3);
+	cr_assert_str_eq(kinds[2], "begin");
+	scan(fl, 22 * SEC, &f);
+	cr_assert_eq(nrec, 3, "told once");
+	cr_assert_eq(nobs, 2, "nothing new carried: nothing observed");
+	flowlog_free(fl);
+}

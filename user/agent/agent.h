@@ -14,6 +14,7 @@
  *                (the sinks, the history)                first, then live
  *   log.c        the log                    client.c     the socket, client side
  *   metrics.c    the Prometheus endpoint (libmicrohttpd in this loop) and textfile
+ *   flows.c      the flow records           flowstore.c  the flow store (SQLite)
  *
  * Every kernel change goes through the ctl library (user/ctl/), under its
  * lock, taken per batch and released at once so a concurrent CLI waits
@@ -40,6 +41,7 @@ struct json_object;
 struct agent_records;
 struct agent_flows;
 struct agent_capture;
+struct agent_flowstore;
 
 /* Exit status of the agent. */
 #define AGENT_EXIT_STOPPED 0 /* stopped (stop, SIGTERM, SIGINT): enforcement stays */
@@ -113,6 +115,7 @@ struct agent {
 	uint64_t applies[XS_APPLY__COUNT]; /* policy changes made or seen, by outcome */
 	struct agent_records *rec;	   /* records.c: the ring buffer, its sinks */
 	struct agent_flows *flows;	   /* flows.c: the flow records */
+	struct agent_flowstore *store;	   /* flowstore.c: the flow store */
 	struct agent_capture *capture;	   /* capture.c: drops' bytes to a pcap file */
 	int epfd, sigfd, timerfd;
 	bool stop;

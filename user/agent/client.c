@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -195,5 +196,37 @@ int xs_agent_call(const char *path, const char *request, int timeout_ms, struct 
 	int err = xs_agent_stream_open(&st, path, request, timeout_ms, reply);
 
 	xs_agent_stream_close(&st);
+	return err;
+}
+
+int agent_store_sync(char *path_out, size_t size)
+{
+	struct json_object *r = NULL, *v;
+	const char *code = NULL, *msg = NULL;
+	int err;
+
+	if (size)
+		path_out[0] = '\0';
+	err = xs_agent_call(xs_agent_sock_path(), "{\"cmd\":\"store-sync\"}",
+			    XS_AGENT_STORE_SYNC_MS, &r);
+	if (err)
+		return err;
+	if (json_object_object_get_ex(r, "ok", &v) && json_object_get_boolean(v) &&
+	    json_object_object_get_ex(r, "path", &v) && json_object_is_type(v, json_type_string)) {
+		snprintf(path_out, size, "%s", json_object_get_string(v));
+		json_object_put(r);
+		return 0;
+	}
+	if (json_object_object_get_ex(r, "code", &v) && json_object_is_type(v, json_type_string))
+		code = json_object_get_string(v);
+	if (json_object_object_get_ex(r, "error", &v) && json_object_is_type(v, json_type_string))
+		msg = json_object_get_string(v);
+	if (code && (!strcmp(code, "store-off") || !strcmp(code, "store-error"))) {
+		snprintf(path_out, size, "%s", msg ? msg : code);
+		err = !strcmp(code, "store-off") ? -ENODATA : -EIO;
+	} else {
+		err = -EPROTO; /* an agent from before the store, or not one */
+	}
+	json_object_put(r);
 	return err;
 }

@@ -56,4 +56,19 @@ int xs_agent_stream_line(struct xs_agent_stream *st, char **line, int timeout_ms
 
 void xs_agent_stream_close(struct xs_agent_stream *st);
 
+/* How long agent_store_sync() waits for the agent's flush. */
+#define XS_AGENT_STORE_SYNC_MS 15000
+
+/*
+ * Ask the agent on the socket in force to put what its flows carried until
+ * now into its flow store (`store-sync`: a walk of the flow tables, a
+ * flush), before reading the store (map, suggest, replay). Returns 0 and
+ * the store's path in path_out; -ENOENT or -ECONNREFUSED when no agent
+ * runs (best effort: read the store as it is); -ENODATA when the agent's
+ * store is off, -EIO when it failed, path_out then holding the agent's
+ * message; another negative errno (-ETIMEDOUT, -EPROTO: an agent without
+ * store-sync) with path_out "".
+ */
+int agent_store_sync(char *path_out, size_t size);
+
 #endif /* XS_AGENT_CLIENT_H */

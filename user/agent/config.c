@@ -18,6 +18,7 @@
 #include "ctl/loader.h"
 #include "ctl/overlay.h"
 #include "ctl/state.h"
+#include "store/store.h"
 #include "util.h"
 
 /* Past this many errors the rest of the file is not read. */
@@ -48,6 +49,10 @@ static const char *const key_names[AGENT_KEY__COUNT] = {
 	[AGENT_KEY_FLOW_DENY] = "flow-deny-interval",
 	[AGENT_KEY_CAPTURE] = "capture",
 	[AGENT_KEY_SNAP_LEN] = "snap-len",
+	[AGENT_KEY_FLOW_STORE] = "flow-store",
+	[AGENT_KEY_FLOW_STORE_DAYS] = "flow-store-days",
+	[AGENT_KEY_FLOW_STORE_SIZE] = "flow-store-size",
+	[AGENT_KEY_FLOW_STORE_DAY_ROWS] = "flow-store-day-rows",
 };
 
 const char *agent_key_name(enum agent_key k)
@@ -571,6 +576,49 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 		}
 		c->snap_len = (unsigned int)n;
 		return 0;
+	case AGENT_KEY_FLOW_STORE:
+		if (!strcmp(value, "off")) {
+			c->flow_store[0] = '\0';
+			return 0;
+		}
+		return set_path(r, key, value, c->flow_store, sizeof(c->flow_store));
+	case AGENT_KEY_FLOW_STORE_DAYS:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno || *end || end == value || n < 1 || n > AGENT_FLOW_STORE_DAYS_MAX) {
+			add_error(r,
+				  "bad value '%s' for flow-store-days: a whole number of days, 1 "
+				  "to %d",
+				  value, AGENT_FLOW_STORE_DAYS_MAX);
+			return -EINVAL;
+		}
+		c->flow_store_days = (unsigned int)n;
+		return 0;
+	case AGENT_KEY_FLOW_STORE_SIZE:
+		if (parse_size(value, &c->flow_store_size) ||
+		    c->flow_store_size < AGENT_FLOW_STORE_SIZE_MIN) {
+			add_error(r,
+				  "bad value '%s' for flow-store-size: bytes, or a number with K, "
+				  "M or "
+				  "G, as 256M (at least 64K)",
+				  value);
+			return -EINVAL;
+		}
+		return 0;
+	case AGENT_KEY_FLOW_STORE_DAY_ROWS:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno || *end || end == value || n < 1 ||
+		    (unsigned long long)n > AGENT_FLOW_STORE_DAY_ROWS_MAX) {
+			add_error(r,
+				  "bad value '%s' for flow-store-day-rows: a whole number of rows, "
+				  "1 to "
+				  "%llu",
+				  value, AGENT_FLOW_STORE_DAY_ROWS_MAX);
+			return -EINVAL;
+		}
+		c->flow_store_day_rows = (uint64_t)n;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -714,6 +762,16 @@ static void set_defaults(struct agent_config *c)
 		c->flow_deny = AGENT_FLOW_DENY_DEFAULT;
 	if (!c->line[AGENT_KEY_SNAP_LEN])
 		c->snap_len = XS_DEFAULT_SNAP_LEN;
+	if (!c->line[AGENT_KEY_FLOW_STORE] &&
+	    snprintf(c->flow_store, sizeof(c->flow_store), "%s/%s", c->state_dir, XS_STORE_FILE) >=
+		    (int)sizeof(c->flow_store))
+		c->flow_store[0] = '\0'; /* no room for the name: off */
+	if (!c->flow_store_days)
+		c->flow_store_days = XS_STORE_DEFAULT_DAYS;
+	if (!c->flow_store_size)
+		c->flow_store_size = XS_STORE_DEFAULT_BYTES;
+	if (!c->flow_store_day_rows)
+		c->flow_store_day_rows = XS_STORE_DEFAULT_DAY_ROWS;
 	for (size_t i = 0; i < c->nfailsafe; i++)
 		c->failsafe[i].file = c->file;
 }

@@ -30,6 +30,9 @@
 #define AGENT_FLOW_LOG_KEEP_DEFAULT 5
 #define AGENT_FLOW_UPDATE_DEFAULT 60 /* seconds, as NSG flow logs v2 */
 #define AGENT_FLOW_DENY_DEFAULT 60   /* seconds */
+#define AGENT_FLOW_STORE_DAYS_MAX 3650
+#define AGENT_FLOW_STORE_SIZE_MIN (64ULL << 10)
+#define AGENT_FLOW_STORE_DAY_ROWS_MAX 100000000ULL
 
 enum agent_key {
 	AGENT_KEY_POLICY,
@@ -56,6 +59,10 @@ enum agent_key {
 	AGENT_KEY_FLOW_DENY,
 	AGENT_KEY_CAPTURE,
 	AGENT_KEY_SNAP_LEN,
+	AGENT_KEY_FLOW_STORE,
+	AGENT_KEY_FLOW_STORE_DAYS,
+	AGENT_KEY_FLOW_STORE_SIZE,
+	AGENT_KEY_FLOW_STORE_DAY_ROWS,
 	AGENT_KEY__COUNT,
 };
 
@@ -101,8 +108,14 @@ struct agent_config {
 	char capture[PATH_MAX];	    /* `capture`: the pcap file of drops ("": none) */
 	unsigned int snap_len;	    /* `snap-len`: bytes a drop event carries */
 	unsigned int flow_deny;	    /* `flow-deny-interval`, seconds */
-	int line[AGENT_KEY__COUNT]; /* the line that set each key (0: its default;
-				     * failsafe: the last one) */
+	/* The flow store (xdpseg(8), FLOW STORE): */
+	char flow_store[PATH_MAX];    /* `flow-store`: the database ("": off; default
+				       * STATE_DIR/flows.db) */
+	unsigned int flow_store_days; /* `flow-store-days`: retention */
+	uint64_t flow_store_size;     /* `flow-store-size`: bytes */
+	uint64_t flow_store_day_rows; /* `flow-store-day-rows`: keyed rows per day */
+	int line[AGENT_KEY__COUNT];   /* the line that set each key (0: its default;
+				       * failsafe: the last one) */
 };
 
 /* Every error of one read, each "FILE:LINE: error: ..." (or "FILE: error: ..."). */

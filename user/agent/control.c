@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The socket's commands: status and watch (anyone who can connect), reload
- * and stop (root). Every reply carries "protocol": 1 and echoes the
+ * The socket's commands: status, watch, flows and store-sync (anyone who can
+ * connect), reload and stop (root). Every reply carries "protocol": 1 and echoes the
  * request's "id"; errors carry a message and a stable code (xdpseg(8),
  * AGENT SOCKET). watch makes the connection a stream (watch.c).
  */
@@ -21,6 +21,7 @@
 #include "agent/records.h"
 #include "agent/capture.h"
 #include "agent/flows.h"
+#include "agent/flowstore.h"
 #include "agent/server.h"
 #include "ctl/hooks.h"
 #include "policy.h"
@@ -203,6 +204,7 @@ static struct json_object *reply_status(struct agent *a)
 	json_object_object_add(r, "interfaces", status_interfaces(a));
 	json_object_object_add(r, "events", agent_records_status(a));
 	json_object_object_add(r, "flows", agent_flows_status(a));
+	json_object_object_add(r, "store", flowstore_status(a));
 	return r;
 }
 
@@ -345,6 +347,22 @@ static struct json_object *reply_flows(struct agent *a, struct agent_client *c)
 	return r;
 }
 
+/* `store-sync`: what the flows carried until now, in the store (a walk of the
+ * flow tables, a flush), so that a reader that follows sees it. */
+static struct json_object *reply_store_sync(struct agent *a)
+{
+	struct json_object *r = reply_new(true);
+	const char *code = "internal";
+	char why[PATH_MAX + 256];
+
+	agent_flows_walk_now(a);
+	if (flowstore_sync(a, r, &code, why, sizeof(why))) {
+		json_object_put(r);
+		return error_new(code, why);
+	}
+	return r;
+}
+
 static struct json_object *reply_watch(struct agent *a, struct agent_client *c,
 				       struct json_object *req)
 {
@@ -398,9 +416,12 @@ struct json_object *control_request(struct agent *a, struct agent_client *c,
 			r = reply_watch(a, c, req);
 		} else if (!strcmp(cmd, "flows")) {
 			r = reply_flows(a, c);
+		} else if (!strcmp(cmd, "store-sync")) {
+			r = reply_store_sync(a);
 		} else if (strcmp(cmd, "reload") && strcmp(cmd, "stop")) {
-			r = error_new("unknown-command", "unknown command: the commands are "
-							 "status, watch, flows, reload, stop");
+			r = error_new("unknown-command",
+				      "unknown command: the commands are status, watch, flows, "
+				      "store-sync, reload, stop");
 		} else if (peer->uid != 0) {
 			r = error_new("permission-denied",
 				      "only root may reload or stop the agent");

@@ -36,8 +36,11 @@ struct known {
 	struct flow_id id;
 	struct flowlog_flow last; /* as last seen */
 	uint64_t told_ns;	  /* when its last record (begin or update) went out */
-	uint64_t scan;		  /* the last scan that showed it */
-	bool ended;		  /* its end went out: kept only until no scan shows it */
+	uint64_t told_packets;	  /* both ways, as last observed */
+	uint64_t told_bytes;
+	uint64_t scan; /* the last scan that showed it */
+	bool ended;    /* its end went out: kept only until no scan shows it */
+	bool untold;   /* learnt while records were off: no begin record yet */
 	struct known *next;
 };
 
@@ -59,9 +62,22 @@ struct deny {
 	struct deny *next;
 };
 
+/* A name callback's answer, kept for the scan (a flood of drops asks the
+ * same names once). */
+#define NAME_SLOTS 16
+
+struct name_slot {
+	bool valid;
+	uint16_t rule_id, src_seg, dst_seg;
+	uint32_t generation, ifindex;
+	struct flowlog_names n;
+};
+
 struct flowlog {
 	struct flowlog_opts o;
 	char *host;
+	bool records; /* rendered and emitted */
+	struct name_slot names[NAME_SLOTS];
 
 	struct known **flows;
 	size_t nflows_buckets, nflows;
@@ -105,6 +121,7 @@ struct flowlog *flowlog_new(const struct flowlog_opts *o)
 	if (!fl)
 		return NULL;
 	fl->o = *o;
+	fl->records = true;
 	fl->host = strdup(o->host ? o->host : "");
 	fl->nflows_buckets = 1u << 12;
 	fl->flows = calloc(fl->nflows_buckets, sizeof(*fl->flows));
@@ -156,6 +173,22 @@ void flowlog_free(struct flowlog *fl)
 void flowlog_set_clock(struct flowlog *fl, int64_t mono_to_real_ns)
 {
 	fl->o.mono_to_real_ns = mono_to_real_ns;
+}
+
+void flowlog_set_records(struct flowlog *fl, bool on)
+{
+	if (!on && fl->records) { /* the open interval's denials: told to nobody */
+		free_denies(fl);
+		fl->overflow_count = fl->overflow_bytes = 0;
+		fl->window_ns = 0;
+	}
+	if (on && !fl->records) { /* the flows known: their begin records at the next scan */
+		for (size_t i = 0; i < fl->nflows_buckets; i++) {
+			for (struct known *k = fl->flows[i]; k; k = k->next)
+				k->untold = !k->ended;
+		}
+	}
+	fl->records = on;
 }
 
 size_t flowlog_live(const struct flowlog *fl)
@@ -332,21 +365,42 @@ static struct json_object *record_new(const struct flowlog *fl, const char *kind
 	return o;
 }
 
-static void add_names(const struct flowlog *fl, struct json_object *o, uint32_t generation,
+/* What the name callback says of these ids (kept until the next scan). */
+static const struct flowlog_names *names_of(struct flowlog *fl, uint32_t generation,
+					    uint16_t rule_id, uint16_t src_seg, uint16_t dst_seg,
+					    uint32_t ifindex)
+{
+	uint32_t key[4] = { generation, rule_id, (uint32_t)src_seg << 16 | dst_seg, ifindex };
+	struct name_slot *e = &fl->names[hash_bytes(key, sizeof(key)) & (NAME_SLOTS - 1)];
+
+	if (e->valid && e->generation == generation && e->rule_id == rule_id &&
+	    e->src_seg == src_seg && e->dst_seg == dst_seg && e->ifindex == ifindex)
+		return &e->n;
+	memset(e, 0, sizeof(*e));
+	if (fl->o.name)
+		fl->o.name(fl->o.arg, generation, rule_id, src_seg, dst_seg, ifindex, &e->n);
+	e->valid = true;
+	e->generation = generation;
+	e->rule_id = rule_id;
+	e->src_seg = src_seg;
+	e->dst_seg = dst_seg;
+	e->ifindex = ifindex;
+	return &e->n;
+}
+
+static void add_names(struct flowlog *fl, struct json_object *o, uint32_t generation,
 		      uint16_t rule_id, uint16_t src_seg, uint16_t dst_seg, uint32_t ifindex,
 		      uint8_t hook)
 {
-	struct flowlog_names n;
+	const struct flowlog_names *n =
+		names_of(fl, generation, rule_id, src_seg, dst_seg, ifindex);
 
-	memset(&n, 0, sizeof(n));
-	if (fl->o.name)
-		fl->o.name(fl->o.arg, generation, rule_id, src_seg, dst_seg, ifindex, &n);
-	add_str(o, "iface", n.iface);
+	add_str(o, "iface", n->iface);
 	add_str(o, "direction", ifindex ? (hook == XS_HOOK_EGRESS ? "egress" : "ingress") : NULL);
-	add_str(o, "src_segment", n.src_seg);
-	add_str(o, "dst_segment", n.dst_seg);
-	add_str(o, "rule", n.rule);
-	add_str(o, "policy_hash", n.policy_hash);
+	add_str(o, "src_segment", n->src_seg);
+	add_str(o, "dst_segment", n->dst_seg);
+	add_str(o, "rule", n->rule);
+	add_str(o, "policy_hash", n->policy_hash);
 	json_object_object_add(o, "generation", json_object_new_int64(generation));
 }
 
@@ -373,9 +427,13 @@ static void emit_flow(struct flowlog *fl, const char *kind, const struct flowlog
 	uint16_t sport = ntohs(f->init_b ? k->port_b : k->port_a);
 	uint16_t dport = ntohs(f->init_b ? k->port_a : k->port_b);
 	const char *state = !strcmp(kind, "begin") ? "B" : !strcmp(kind, "update") ? "C" : "E";
-	struct json_object *o = record_new(fl, kind, state, at_ns);
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], pbuf[8];
 	uint64_t dur = at_ns > f->start_ns ? at_ns - f->start_ns : 0;
+	struct json_object *o;
+
+	if (!fl->records)
+		return;
+	o = record_new(fl, kind, state, at_ns);
 
 	addr_str(k->family, src, a, sizeof(a));
 	addr_str(k->family, dst, b, sizeof(b));
@@ -398,12 +456,84 @@ static void emit_flow(struct flowlog *fl, const char *kind, const struct flowlog
 	emit(fl, kind, o);
 }
 
+/* ---- Observations ------------------------------------------------------- */
+
+/* The wall clock's second of the datapath's time `ns`. */
+static int64_t wall_s(const struct flowlog *fl, uint64_t ns)
+{
+	int64_t real = (int64_t)ns + fl->o.mono_to_real_ns;
+
+	return real >= 0 ? real / 1000000000 : 0;
+}
+
+/* The port a flow is stored under: the responder's, the ICMP type, or none. */
+static int32_t obs_port(uint8_t proto, uint16_t port, uint8_t icmp_type)
+{
+	if (is_icmp(proto))
+		return icmp_type;
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ? port : -1;
+}
+
+static void observe_flow(struct flowlog *fl, const struct flowlog_flow *f, uint64_t at_ns,
+			 uint64_t connections, uint64_t packets, uint64_t bytes)
+{
+	const struct xs_tuple *k = &f->key;
+	struct flowlog_obs o;
+
+	memset(&o, 0, sizeof(o));
+	o.family = k->family;
+	o.proto = k->proto;
+	o.verdict = f->verdict;
+	memcpy(o.src, f->init_b ? k->addr_b : k->addr_a, sizeof(o.src));
+	memcpy(o.dst, f->init_b ? k->addr_a : k->addr_b, sizeof(o.dst));
+	o.port = obs_port(k->proto, ntohs(f->init_b ? k->port_a : k->port_b), f->icmp_type);
+	o.generation = f->generation;
+	o.time = wall_s(fl, at_ns);
+	o.connections = connections;
+	o.packets = packets;
+	o.bytes = bytes;
+	o.names = names_of(fl, f->generation, f->rule_id, f->src_seg, f->dst_seg, f->ifindex);
+	fl->o.observe(fl->o.arg, &o);
+}
+
+/* A flow begun at `at_ns`: one connection, what it carried so far. */
+static void observe_begin(struct flowlog *fl, struct known *k, const struct flowlog_flow *f,
+			  uint64_t at_ns)
+{
+	uint64_t p = f->packets[0] + f->packets[1], b = f->bytes[0] + f->bytes[1];
+
+	if (k) {
+		k->told_packets = p;
+		k->told_bytes = b;
+	}
+	if (fl->o.observe)
+		observe_flow(fl, f, at_ns, 1, p, b);
+}
+
+/* What a known flow carried since it was last observed, if anything. */
+static void observe_more(struct flowlog *fl, struct known *k, const struct flowlog_flow *f,
+			 uint64_t at_ns)
+{
+	uint64_t p = f->packets[0] + f->packets[1], b = f->bytes[0] + f->bytes[1];
+	uint64_t dp = p > k->told_packets ? p - k->told_packets : 0;
+	uint64_t db = b > k->told_bytes ? b - k->told_bytes : 0;
+
+	if (!dp && !db)
+		return;
+	k->told_packets += dp;
+	k->told_bytes += db;
+	if (fl->o.observe)
+		observe_flow(fl, f, at_ns, 0, dp, db);
+}
+
 /* ---- Flows ---------------------------------------------------------------- */
 
 void flowlog_scan_begin(struct flowlog *fl, uint64_t now_ns)
 {
 	fl->scan++;
 	fl->now_ns = now_ns;
+	/* names may change between scans (a renamed interface) */
+	memset(fl->names, 0, sizeof(fl->names));
 }
 
 void flowlog_scan_entry(struct flowlog *fl, const struct flowlog_flow *f)
@@ -411,6 +541,7 @@ void flowlog_scan_entry(struct flowlog *fl, const struct flowlog_flow *f)
 	struct flow_id id;
 	struct known *k;
 	bool expired = f->expires_ns < fl->now_ns;
+	uint64_t at;
 
 	if (f->ct_state == XS_CT_DENIED || !f->ct_state)
 		return;
@@ -420,20 +551,29 @@ void flowlog_scan_entry(struct flowlog *fl, const struct flowlog_flow *f)
 		k = flow_add(fl, &id);
 		if (!k)
 			return; /* out of memory: told at the next scan */
-		emit_flow(fl, "begin", f, f->start_ns > fl->now_ns ? fl->now_ns : f->start_ns,
-			  NULL);
+		at = f->start_ns > fl->now_ns ? fl->now_ns : f->start_ns;
+		emit_flow(fl, "begin", f, at, NULL);
+		observe_begin(fl, k, f, at);
 		k->told_ns = fl->now_ns;
 	}
 	k->scan = fl->scan;
 	if (k->ended)
 		return;
+	if (k->untold) {
+		k->untold = false;
+		emit_flow(fl, "begin", f, f->start_ns > fl->now_ns ? fl->now_ns : f->start_ns,
+			  NULL);
+		k->told_ns = fl->now_ns;
+	}
 	k->last = *f;
 	if (expired) {
 		/* ended when it went idle: its expiry is the best time there is */
 		emit_flow(fl, "end", f, f->expires_ns, flowlog_cause_name(FLOWLOG_END_TIMEOUT));
+		observe_more(fl, k, f, f->expires_ns);
 		k->ended = true;
 		return;
 	}
+	observe_more(fl, k, f, fl->now_ns);
 	if (fl->o.update_s && fl->now_ns - k->told_ns >= (uint64_t)fl->o.update_s * 1000000000ULL) {
 		emit_flow(fl, "update", f, fl->now_ns, NULL);
 		k->told_ns = fl->now_ns;
@@ -452,9 +592,11 @@ void flowlog_scan_end(struct flowlog *fl)
 				pp = &k->next;
 				continue;
 			}
-			if (!k->ended)
+			if (!k->ended) {
 				emit_flow(fl, "end", &k->last, fl->now_ns,
 					  flowlog_cause_name(FLOWLOG_END_REMOVED));
+				observe_more(fl, k, &k->last, fl->now_ns);
+			}
 			*pp = k->next;
 			free(k);
 			fl->nflows--;
@@ -475,6 +617,7 @@ void flowlog_ended(struct flowlog *fl, const struct flowlog_flow *f, enum flowlo
 	if (!k) {
 		k = flow_add(fl, &id);
 		emit_flow(fl, "begin", f, f->start_ns, NULL);
+		observe_begin(fl, k, f, f->start_ns);
 		if (!k) { /* out of memory: the end still goes out */
 			emit_flow(fl, "end", f, end_ns, flowlog_cause_name(cause));
 			return;
@@ -482,9 +625,14 @@ void flowlog_ended(struct flowlog *fl, const struct flowlog_flow *f, enum flowlo
 		/* kept, ended, until a scan no longer shows it */
 		k->scan = fl->scan;
 	}
+	if (k->untold) {
+		k->untold = false;
+		emit_flow(fl, "begin", f, f->start_ns, NULL);
+	}
 	k->last = *f;
 	k->ended = true;
 	emit_flow(fl, "end", f, end_ns, flowlog_cause_name(cause));
+	observe_more(fl, k, f, end_ns);
 }
 
 /* ---- Denials -------------------------------------------------------------- */
@@ -492,8 +640,12 @@ void flowlog_ended(struct flowlog *fl, const struct flowlog_flow *f, enum flowlo
 static void emit_deny(struct flowlog *fl, const struct deny *d, uint64_t end_ns)
 {
 	const struct flowlog_drop *x = &d->last;
-	struct json_object *o = record_new(fl, "deny", "D", end_ns);
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], pbuf[8];
+	struct json_object *o;
+
+	if (!fl->records)
+		return;
+	o = record_new(fl, "deny", "D", end_ns);
 
 	addr_str(x->family, x->src, a, sizeof(a));
 	addr_str(x->family, x->dst, b, sizeof(b));
@@ -521,7 +673,11 @@ static void emit_deny(struct flowlog *fl, const struct deny *d, uint64_t end_ns)
 /* The drops past max_deny_keys distinct denials, in one record. */
 static void emit_overflow(struct flowlog *fl, uint64_t end_ns)
 {
-	struct json_object *o = record_new(fl, "deny", "D", end_ns);
+	struct json_object *o;
+
+	if (!fl->records)
+		return;
+	o = record_new(fl, "deny", "D", end_ns);
 
 	json_object_object_add(o, "overflow", json_object_new_boolean(1));
 	add_str(o, "verdict", "drop");
@@ -553,6 +709,27 @@ void flowlog_dropped(struct flowlog *fl, const struct flowlog_drop *x)
 	struct deny *d;
 	size_t b;
 
+	if (fl->o.observe) {
+		struct flowlog_obs o = {
+			.family = x->family,
+			.proto = x->proto,
+			.verdict = XS_VERDICT_DROP,
+			.port = obs_port(x->proto, x->dport, (uint8_t)x->dport),
+			.generation = x->generation,
+			.time = wall_s(fl, x->ts_ns),
+			.connections = 1,
+			.packets = 1,
+			.bytes = x->len,
+		};
+
+		memcpy(o.src, x->src, sizeof(o.src));
+		memcpy(o.dst, x->dst, sizeof(o.dst));
+		o.names =
+			names_of(fl, x->generation, x->rule_id, x->src_seg, x->dst_seg, x->ifindex);
+		fl->o.observe(fl->o.arg, &o);
+	}
+	if (!fl->records)
+		return;
 	memset(&id, 0, sizeof(id));
 	id.family = x->family;
 	id.proto = x->proto;

@@ -13,6 +13,11 @@
  * its emit callback (the sinks: flowsink.c, the socket's followers). Names
  * (segments, the rule's FILE:LINE, the interface, the policy's hash) come
  * from a callback too.
+ *
+ * The same events are also told, structured, to an optional observe
+ * callback (the flow store, flowstore.c): a flow's begin, the packets and
+ * bytes it adds between two scans, and every dropped packet, with no JSON
+ * in between, whether or not the records go anywhere.
  */
 #ifndef XS_AGENT_FLOWLOG_H
 #define XS_AGENT_FLOWLOG_H
@@ -50,6 +55,7 @@ struct flowlog_flow {
 	uint8_t ct_state;    /* enum xs_ct_state */
 	uint8_t verdict;     /* XS_VERDICT_ALLOW or XS_VERDICT_AUDIT */
 	uint8_t hook;	     /* enum xs_hook, when ifindex is known */
+	uint8_t icmp_type;   /* ICMP: the initiating message's type */
 	uint16_t rule_id;    /* what accepted it, in set generation & 1 */
 	uint16_t src_seg;    /* the initiator's segment */
 	uint16_t dst_seg;
@@ -93,6 +99,29 @@ typedef void (*flowlog_name_fn)(void *arg, uint32_t generation, uint16_t rule_id
 /* One record: `kind` is "begin", "update", "end" or "deny"; `line` its JSON. */
 typedef void (*flowlog_emit_fn)(void *arg, const char *kind, const char *line);
 
+/*
+ * An observation (the flow store's): a flow begun (connections 1, its
+ * packets and bytes so far), more of a known one (connections 0, the
+ * packets and bytes, both ways, since it was last observed), or one dropped
+ * packet (connections 1, packets 1).
+ */
+struct flowlog_obs {
+	uint8_t family;
+	uint8_t proto;
+	uint8_t verdict; /* XS_VERDICT_ALLOW, XS_VERDICT_AUDIT or XS_VERDICT_DROP */
+	uint8_t src[16]; /* the initiator (a drop: the packet's source) */
+	uint8_t dst[16];
+	int32_t port; /* the responder's, host order; ICMP: the type; -1: none */
+	uint32_t generation;
+	int64_t time; /* wall clock, Unix seconds */
+	uint64_t connections;
+	uint64_t packets;
+	uint64_t bytes;
+	const struct flowlog_names *names;
+};
+
+typedef void (*flowlog_observe_fn)(void *arg, const struct flowlog_obs *o);
+
 struct flowlog_opts {
 	unsigned int update_s;	 /* seconds between a live flow's updates (0: none) */
 	unsigned int deny_s;	 /* seconds a deny record aggregates */
@@ -101,7 +130,8 @@ struct flowlog_opts {
 	int64_t mono_to_real_ns; /* the datapath's clock to the wall clock */
 	flowlog_name_fn name;
 	flowlog_emit_fn emit;
-	void *arg; /* of both */
+	flowlog_observe_fn observe; /* NULL: none */
+	void *arg;		    /* of all three */
 };
 
 struct flowlog;
@@ -111,6 +141,10 @@ struct flowlog *flowlog_new(const struct flowlog_opts *o);
 void flowlog_free(struct flowlog *fl);
 /* New intervals (a reload). */
 void flowlog_set_intervals(struct flowlog *fl, unsigned int update_s, unsigned int deny_s);
+/* Whether records are rendered and emitted (default: yes); off, only the
+ * observations go out (nobody reads the records: no JSON is made, no
+ * denial counted). */
+void flowlog_set_records(struct flowlog *fl, bool on);
 /* The wall clock moved (a step of the clock): the new offset. */
 void flowlog_set_clock(struct flowlog *fl, int64_t mono_to_real_ns);
 
@@ -130,7 +164,7 @@ void flowlog_scan_end(struct flowlog *fl);
 void flowlog_ended(struct flowlog *fl, const struct flowlog_flow *f, enum flowlog_cause cause,
 		   uint64_t end_ns);
 
-/* A dropped packet: counted in its interval's deny record. */
+/* A dropped packet: counted in its interval's deny record, and observed. */
 void flowlog_dropped(struct flowlog *fl, const struct flowlog_drop *d);
 
 /* The time is `now_ns`: deny records whose interval is over go out. */

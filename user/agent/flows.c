@@ -5,8 +5,10 @@
  * FLOWS_SCAN_S seconds; the flow-end records and the drop events of the
  * ring buffer, as a records.c sink), its records sent to the sinks the
  * configuration names (flowsink.c: the file, syslog) and to every `flows`
- * stream on the socket. Nothing is kept or walked while nobody listens (no
- * file, no syslog, no stream): the table's walk costs a read of every bucket.
+ * stream on the socket, and its observations to the flow store (flowstore.c,
+ * flushed after every walk). Nothing is kept or walked while nobody listens
+ * (no file, no syslog, no stream, no store): the table's walk costs a read
+ * of every bucket; no record is rendered while only the store listens.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include "agent/flowlog.h"
 #include "agent/flows.h"
 #include "agent/flowsink.h"
+#include "agent/flowstore.h"
 #include "agent/log.h"
 #include "agent/records.h"
 #include "agent/server.h"
@@ -156,6 +159,7 @@ static void flow_of_entry(const struct xs_flow_entry *e, struct flowlog_flow *ou
 	out->ct_state = e->h.state;
 	out->verdict = (e->h.flags & XS_CTF_AUDIT) ? XS_VERDICT_AUDIT : XS_VERDICT_ALLOW;
 	out->hook = (e->h.flags & XS_CTF_EGRESS) ? XS_HOOK_EGRESS : XS_HOOK_INGRESS;
+	out->icmp_type = e->h.icmp_type;
 	out->rule_id = e->h.rule_id;
 	out->src_seg = e->h.src_seg;
 	out->dst_seg = e->h.dst_seg;
@@ -181,6 +185,7 @@ static void flow_of_record(const struct xs_flow_end *r, struct flowlog_flow *out
 	out->ct_state = r->state;
 	out->verdict = (r->flags & XS_CTF_AUDIT) ? XS_VERDICT_AUDIT : XS_VERDICT_ALLOW;
 	out->hook = (r->flags & XS_CTF_EGRESS) ? XS_HOOK_EGRESS : XS_HOOK_INGRESS;
+	out->icmp_type = r->icmp_type;
 	out->rule_id = (uint16_t)r->rule_id;
 	out->src_seg = r->src_seg;
 	out->dst_seg = r->dst_seg;
@@ -285,6 +290,8 @@ static void on_record(struct agent *a, const void *rec, size_t size, void *arg)
 
 /* ---- Life ------------------------------------------------------------------ */
 
+static void activate(struct agent *a);
+
 static void close_file(struct agent_flows *f)
 {
 	flowsink_file_close(f->file);
@@ -333,21 +340,31 @@ int agent_flows_init(struct agent *a)
 	if (gethostname(f->host, sizeof(f->host) - 1))
 		snprintf(f->host, sizeof(f->host), "?");
 	configure(a);
+	if (flowstore_init(a))
+		return -ENOMEM;
+	activate(a); /* the store listens from the start */
 	return agent_records_sink_add(a, on_record, NULL);
 }
 
 void agent_flows_reconfigure(struct agent *a)
 {
-	if (a->flows)
-		configure(a);
+	if (!a->flows)
+		return;
+	configure(a);
+	flowstore_reconfigure(a);
+	activate(a); /* a store or sink the reload added listens from now on */
 }
 
-/* Start or stop the bookkeeping as listeners come and go. */
+/* Start or stop the bookkeeping as listeners come and go; records only
+ * while some sink reads them. */
 static void activate(struct agent *a)
 {
 	struct agent_flows *f = a->flows;
-	bool want = f->file || f->syslog || followed(a);
+	bool records = f->file || f->syslog || followed(a);
+	bool want = records || flowstore_on(a);
 
+	if (f->fl)
+		flowlog_set_records(f->fl, records);
 	if (want && !f->fl) {
 		struct flowlog_opts o = {
 			.update_s = a->cfg.flow_update,
@@ -356,6 +373,7 @@ static void activate(struct agent *a)
 			.host = f->host,
 			.name = names,
 			.emit = emit,
+			.observe = flowstore_observe,
 			.arg = a,
 		};
 
@@ -364,7 +382,9 @@ static void activate(struct agent *a)
 			agent_log(LOG_ERR, "flow records: out of memory");
 			return;
 		}
+		flowlog_set_records(f->fl, records);
 		walk(a);
+		flowstore_flush(a);
 		f->last_walk = a->ticks;
 	} else if (!want && f->fl) {
 		flowlog_flush(f->fl);
@@ -382,6 +402,22 @@ void agent_flows_tick(struct agent *a)
 	activate(a);
 	if (f->fl && a->ticks - f->last_walk >= FLOWS_SCAN_S) {
 		walk(a);
+		flowstore_flush(a);
+		f->last_walk = a->ticks;
+	} else if (!f->fl && a->ticks % FLOWS_SCAN_S == 0) {
+		flowstore_flush(a); /* retention, a store to open again */
+	}
+}
+
+void agent_flows_walk_now(struct agent *a)
+{
+	struct agent_flows *f = a->flows;
+
+	if (!f)
+		return;
+	activate(a);
+	if (f->fl) {
+		walk(a);
 		f->last_walk = a->ticks;
 	}
 }
@@ -393,9 +429,14 @@ void agent_flows_stop(struct agent *a)
 	if (!f)
 		return;
 	if (f->fl) {
-		flowlog_flush(f->fl); /* the deny records counted so far */
+		flowlog_flush(f->fl);  /* the deny records counted so far */
+		if (flowstore_on(a)) { /* what the flows carried since the last walk */
+			flowlog_set_records(f->fl, false);
+			walk(a);
+		}
 		flowlog_free(f->fl);
 	}
+	flowstore_stop(a);
 	close_file(f);
 	if (f->syslog)
 		flowsink_syslog_close();
@@ -415,8 +456,10 @@ int agent_flows_follow(struct agent *a, struct agent_client *c, struct json_obje
 	json_object_object_add(reply, "stream", json_object_new_string("flows"));
 	json_object_object_add(reply, "schema", json_object_new_int(FLOWLOG_SCHEMA));
 	/* the current flows' begin records come with the next walk */
-	if (a->flows && a->flows->fl)
+	if (a->flows && a->flows->fl) {
+		flowlog_set_records(a->flows->fl, true);
 		a->flows->last_walk = 0;
+	}
 	return 0;
 }
 

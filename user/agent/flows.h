@@ -15,6 +15,8 @@ void agent_flows_reconfigure(struct agent *a);
 /* Once a second: start or stop as listeners come and go; walk the flow
  * tables every few seconds; deny records whose interval is over. */
 void agent_flows_tick(struct agent *a);
+/* A walk of the flow tables now (the store's `store-sync`). */
+void agent_flows_walk_now(struct agent *a);
 /* At stop: the deny records so far, then everything closed. */
 void agent_flows_stop(struct agent *a);
 /* The `flows` request: client `c` follows the records from now on. */

@@ -180,6 +180,58 @@ static void events_text(struct json_object *ev)
 	printf("\n");
 }
 
+/* "512 KiB", "1.5 MiB", "256 MiB". */
+static void human_bytes(int64_t n, char *buf, size_t size)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)(n < 0 ? 0 : n);
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (!u || v >= 100 || v == (double)(int64_t)v)
+		snprintf(buf, size, "%.0f %s", v, units[u]);
+	else
+		snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+/* The agent's flow store: where, how much, what it could not keep. */
+static void store_text(struct json_object *st)
+{
+	struct json_object *en = member(st, "enabled", json_type_boolean);
+	char used[32], max[32];
+
+	if (!en)
+		return; /* an agent from before the store */
+	if (!json_object_get_boolean(en)) {
+		printf("  flow store: off\n");
+		return;
+	}
+	printf("  flow store: ");
+	put_clean(stdout, str(st, "path", "?"));
+	if (!member(st, "rows", json_type_int)) {
+		printf(", not open: ");
+		put_clean(stdout, str(st, "error", "?"));
+		printf("\n");
+		return;
+	}
+	human_bytes(num(st, "bytes"), used, sizeof(used));
+	human_bytes(num(st, "max_bytes"), max, sizeof(max));
+	printf(", %lld rows over %lld day%s, %s of %s", (long long)num(st, "rows"),
+	       (long long)num(st, "days"), num(st, "days") == 1 ? "" : "s", used, max);
+	if (num(st, "aggregated") > 0)
+		printf(", %lld observations aggregated", (long long)num(st, "aggregated"));
+	if (num(st, "lost") > 0)
+		printf(", %lld lost", (long long)num(st, "lost"));
+	if (str(st, "error", NULL)) {
+		printf("; failing: ");
+		put_clean(stdout, str(st, "error", ""));
+	}
+	printf("\n");
+}
+
 void xs_agent_view_text(const struct xs_agent_view *v)
 {
 	struct json_object *a, *pol, *ifs;
@@ -229,6 +281,7 @@ void xs_agent_view_text(const struct xs_agent_view *v)
 		printf("\n");
 	}
 	events_text(member(v->reply, "events", json_type_object));
+	store_text(member(v->reply, "store", json_type_object));
 	if (v->file_error) {
 		printf("  policy ");
 		put_clean(stdout, str(member(v->reply, "config", json_type_object), "policy", "?"));
@@ -278,6 +331,8 @@ void xs_agent_view_json(const struct xs_agent_view *v)
 	put_json(member(v->reply, "policy", json_type_object));
 	printf(",\"events\":");
 	put_json(member(v->reply, "events", json_type_object));
+	printf(",\"store\":");
+	put_json(member(v->reply, "store", json_type_object));
 	printf(",\"interfaces\":");
 	put_json(ifs);
 	printf(",\"not_protected\":[");
