@@ -297,8 +297,8 @@ Test(graph, text)
 		"\n"
 		"clients -> vda: 108 connections from 2 clients, 2023-11-14 22:13:20 UTC .. "
 		"2023-11-15 00:13:20 UTC\n"
-		"  audit  smb (tcp/445): 3 connections, 1 client, 2023-11-14 22:15:00 UTC "
-		".. 2023-11-14 22:16:40 UTC\n"
+		"  audit  smb (tcp/445): 3 connections, 1 client, 2023-11-14 22:15:00 .. "
+		"22:16:40 UTC\n"
 		"         would be dropped when enforcing (clients is in monitor mode): no rule; "
 		"vda "
 		"denies by default: tests/unit/learn.policy:4: segment vda (implicit default in "
@@ -312,7 +312,7 @@ Test(graph, text)
 	cr_assert(!strncmp(text, want, sizeof(want) - 1), "%s", text);
 	cr_assert_not_null(strstr(text,
 				  "  flood  5007 connections aggregated (flood): no "
-				  "addresses or ports kept; at the time 5000 audit, 7 drop\n"),
+				  "addresses or ports kept; decided then: 5000 audit, 7 drop\n"),
 			   "%s", text);
 	cr_assert_not_null(strstr(text, "world -> vda: 4 connections from 3 clients, "), "%s",
 			   text);

@@ -586,13 +586,20 @@ void learn_why_text(char *buf, size_t size, const struct learn_graph *g, const s
 
 /* ---- Text ------------------------------------------------------------------------ */
 
+/* "2025-01-01 10:00:00 UTC", "2025-01-01 10:00:00 .. 11:30:00 UTC" (one
+ * day), "2025-01-01 10:00:00 UTC .. 2025-01-03 09:00:00 UTC" */
 static void put_span(FILE *out, int64_t first, int64_t last)
 {
 	char a[64], b[64];
 
 	xs_show_time((uint64_t)first, a, sizeof(a));
 	xs_show_time((uint64_t)last, b, sizeof(b));
-	fprintf(out, "%s .. %s", a, b);
+	if (first == last)
+		fprintf(out, "%s", a);
+	else if (strlen(a) > 15 && !strncmp(a, b, 11))
+		fprintf(out, "%.*s .. %s", (int)(strlen(a) - 4), a, b + 11);
+	else
+		fprintf(out, "%s .. %s", a, b);
 }
 
 static const char *plural(uint64_t n, const char *one, const char *many)
@@ -652,7 +659,8 @@ static void text_aggregate(FILE *out, const struct learn_edge *e)
 {
 	const char *sep = "";
 
-	fprintf(out, "  flood  %llu %s aggregated (flood): no addresses or ports kept; at the time",
+	fprintf(out,
+		"  flood  %llu %s aggregated (flood): no addresses or ports kept; decided then:",
 		(unsigned long long)e->agg_connections,
 		plural(e->agg_connections, "connection", "connections"));
 	for (unsigned int d = 0; d < 3; d++) {
@@ -751,7 +759,10 @@ static void json_service(FILE *out, const struct learn_graph *g, const struct le
 	learn_port_text(port, sizeof(port), sv->proto, sv->port);
 	learn_why_text(why, sizeof(why), g, e, sv);
 	fprintf(out, "{\"service\":");
-	json_print_str(out, sv->name);
+	if (sv->name)
+		json_print_str(out, sv->name);
+	else
+		fprintf(out, "null");
 	fprintf(out, ",\"port_text\":\"%s\",\"proto\":%u,\"port\":%d,\"class\":\"%s\"", port,
 		sv->proto, sv->port, learn_class_name(sv->cls));
 	fprintf(out,
