@@ -46,7 +46,7 @@ expect() {
 	ok "'$1' -> $2"
 }
 
-expect "xdpseg " "agent apply attach check compile confirm detach diff flows grant metrics quarantine release replay revoke rollback show stats status suggest verify watch"
+expect "xdpseg " "agent apply attach check compile confirm detach diff flows grant map metrics quarantine release replay revoke rollback show stats status suggest verify watch"
 expect "xdpseg a" "agent apply attach"
 expect "xdpseg stat" "stats status"
 expect "xdpseg -" "--help --verbose --version -V -h -v"

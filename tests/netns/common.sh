@@ -58,3 +58,66 @@ test_lab_init() {
 	lab_reap_stale xst-
 	lab_init "xst-$$-" "$1" || exit 1
 }
+
+# wait_for SECONDS CMD...: until CMD succeeds (tried every 0.1 s); 1 after SECONDS.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+
+# agent_ask JSON: one request to the lab agent's socket; its reply on stdout.
+agent_ask() {
+	echo "$1" | timeout 5 socat -t 2 - UNIX-CONNECT:"$XDPSEG_AGENT_SOCK" 2>/dev/null
+}
+
+# The agents a test started (test_agent_start), stopped by test_teardown.
+TEST_AGENT_PIDS=()
+[ -d /run/xdpseg ] && TEST_RUN_DIR_KEEP=1 || TEST_RUN_DIR_KEEP=
+
+# test_agent_start CONF LOG [N]: `xdpseg agent --config CONF` in the host
+# namespace, its output in LOG; returns when its socket reports N
+# interfaces protected (default 2), or fails the test with the log.
+# TEST_AGENT_PID is its pid.
+test_agent_start() {
+	local conf=$1 log=$2 n=${3:-2}
+	nsenter --net="/run/netns/$(lab_ns host)" -- "$LAB_XDPSEG" agent --config "$conf" \
+		>"$log" 2>&1 &
+	TEST_AGENT_PID=$!
+	TEST_AGENT_PIDS+=("$TEST_AGENT_PID")
+	wait_for 20 bash -c "[ \"\$(echo '{\"cmd\":\"status\"}' | timeout 5 socat -t 2 - \
+		UNIX-CONNECT:$XDPSEG_AGENT_SOCK 2>/dev/null | grep -o '\"state\":\"protected\"' |
+		wc -l)\" -ge $n ]" || {
+		cat "$log" >&2
+		fail "the agent did not protect $n interfaces"
+	}
+}
+
+# test_agent_stop PID: SIGTERM, 5 s to exit, then SIGKILL.
+test_agent_stop() {
+	local p=$1 i
+	[ -n "$p" ] || return 0
+	kill "$p" 2>/dev/null
+	for i in $(seq 100); do
+		lab_pid_alive "$p" || break
+		sleep 0.05
+	done
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+}
+
+# The EXIT trap of a test that runs agents: they stop, their run files go,
+# then the lab (lab_teardown). The test's exit status is kept.
+test_teardown() {
+	local rc=$? p
+	for p in "${TEST_AGENT_PIDS[@]}"; do
+		test_agent_stop "$p"
+	done
+	rm -f /run/xdpseg/agent-sys-fs-bpf-"${LAB_PREFIX%-}"-*
+	[ -n "$TEST_RUN_DIR_KEEP" ] || rmdir /run/xdpseg 2>/dev/null
+	(exit $rc)
+	lab_teardown
+}

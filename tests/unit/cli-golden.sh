@@ -183,6 +183,11 @@ run watch-usage-since watch --since 90
 run watch-usage-last watch --last 0
 run watch-usage-iface watch --iface a/b
 run watch-usage-json watch --json --addr nowhere
+# map (issue 11): its help and usage errors (its output is map-cli.sh's)
+run map-help map --help
+run map-usage-outputs map --dot --svg x.svg
+run map-usage-since map --since 3
+run map-usage-arg map farm
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

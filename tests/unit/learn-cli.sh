@@ -37,7 +37,10 @@ has() {
 }
 
 # two days of a small farm (seconds ago); the server's port only: never the client's
-"$mkstore" "$tmp/flows.db" >/dev/null <<'ROWS' || bad "mkstore"
+now=$(date +%s)
+while read -r src dst proto port dec ago conns; do
+	echo "$src $dst $proto $port $dec $conns $((now - ago)) - -"
+done <<'ROWS' | "$mkstore" "$tmp/flows.db" 1000 || bad "mkstore"
 10.20.1.5 10.10.10.7 6 1494 audit 3600 10
 10.20.1.5 10.10.10.7 6 1494 audit 90000 10
 10.20.1.6 10.10.10.7 6 2598 allow 3600 3

@@ -577,3 +577,30 @@ Test(flowlog, observations_of_icmp_other_protocols_and_drops)
 	cr_assert_eq(nrec, 1, "records on again: the deny record");
 	flowlog_free(fl);
 }
+
+Test(flowlog, records_turned_on_tell_the_known_flows_begin)
+{
+	struct flowlog *fl = fl_observing();
+	struct flowlog_flow f = tcp_flow(10 * SEC, 1000 * SEC), g = tcp_flow(10 * SEC, 1000 * SEC);
+
+	g.key.port_a = htons(40001);
+	flowlog_set_records(fl, false); /* only the store listens */
+	flowlog_scan_begin(fl, 13 * SEC);
+	flowlog_scan_entry(fl, &f);
+	flowlog_scan_entry(fl, &g);
+	flowlog_scan_end(fl);
+	cr_assert_eq(nrec, 0);
+	cr_assert_eq(nobs, 2);
+	flowlog_set_records(fl, true);			  /* a follower came */
+	flowlog_ended(fl, &g, FLOWLOG_END_FIN, 16 * SEC); /* g: its begin, then its end */
+	cr_assert_eq(nrec, 2);
+	cr_assert_str_eq(kinds[0], "begin");
+	cr_assert_str_eq(kinds[1], "end");
+	scan(fl, 17 * SEC, &f); /* f: its begin at the next scan */
+	cr_assert_eq(nrec, 3);
+	cr_assert_str_eq(kinds[2], "begin");
+	scan(fl, 22 * SEC, &f);
+	cr_assert_eq(nrec, 3, "told once");
+	cr_assert_eq(nobs, 2, "nothing new carried: nothing observed");
+	flowlog_free(fl);
+}

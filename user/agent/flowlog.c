@@ -40,6 +40,7 @@ struct known {
 	uint64_t told_bytes;
 	uint64_t scan; /* the last scan that showed it */
 	bool ended;    /* its end went out: kept only until no scan shows it */
+	bool untold;   /* learnt while records were off: no begin record yet */
 	struct known *next;
 };
 
@@ -180,6 +181,12 @@ void flowlog_set_records(struct flowlog *fl, bool on)
 		free_denies(fl);
 		fl->overflow_count = fl->overflow_bytes = 0;
 		fl->window_ns = 0;
+	}
+	if (on && !fl->records) { /* the flows known: their begin records at the next scan */
+		for (size_t i = 0; i < fl->nflows_buckets; i++) {
+			for (struct known *k = fl->flows[i]; k; k = k->next)
+				k->untold = !k->ended;
+		}
 	}
 	fl->records = on;
 }
@@ -552,6 +559,12 @@ void flowlog_scan_entry(struct flowlog *fl, const struct flowlog_flow *f)
 	k->scan = fl->scan;
 	if (k->ended)
 		return;
+	if (k->untold) {
+		k->untold = false;
+		emit_flow(fl, "begin", f, f->start_ns > fl->now_ns ? fl->now_ns : f->start_ns,
+			  NULL);
+		k->told_ns = fl->now_ns;
+	}
 	k->last = *f;
 	if (expired) {
 		/* ended when it went idle: its expiry is the best time there is */
@@ -611,6 +624,10 @@ void flowlog_ended(struct flowlog *fl, const struct flowlog_flow *f, enum flowlo
 		}
 		/* kept, ended, until a scan no longer shows it */
 		k->scan = fl->scan;
+	}
+	if (k->untold) {
+		k->untold = false;
+		emit_flow(fl, "begin", f, f->start_ns, NULL);
 	}
 	k->last = *f;
 	k->ended = true;

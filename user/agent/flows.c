@@ -290,6 +290,8 @@ static void on_record(struct agent *a, const void *rec, size_t size, void *arg)
 
 /* ---- Life ------------------------------------------------------------------ */
 
+static void activate(struct agent *a);
+
 static void close_file(struct agent_flows *f)
 {
 	flowsink_file_close(f->file);
@@ -340,14 +342,17 @@ int agent_flows_init(struct agent *a)
 	configure(a);
 	if (flowstore_init(a))
 		return -ENOMEM;
+	activate(a); /* the store listens from the start */
 	return agent_records_sink_add(a, on_record, NULL);
 }
 
 void agent_flows_reconfigure(struct agent *a)
 {
-	if (a->flows)
-		configure(a);
+	if (!a->flows)
+		return;
+	configure(a);
 	flowstore_reconfigure(a);
+	activate(a); /* a store or sink the reload added listens from now on */
 }
 
 /* Start or stop the bookkeeping as listeners come and go; records only

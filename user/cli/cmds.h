@@ -26,6 +26,7 @@ int cmd_flows(int argc, char **argv);
 int cmd_show(int argc, char **argv);	/* cmd_show.c */
 int cmd_verify(int argc, char **argv);	/* cmd_verify.c */
 int cmd_diff(int argc, char **argv);	/* cmd_diff.c */
+int cmd_map(int argc, char **argv);	/* cmd_map.c */
 int cmd_suggest(int argc, char **argv); /* cmd_suggest.c */
 int cmd_replay(int argc, char **argv);	/* cmd_replay.c */
 int cmd_agent(int argc, char **argv);	/* agent/ */

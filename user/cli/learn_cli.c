@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/client.h"
 #include "cmds.h"
 #include "learn_cli.h"
 #include "util.h"
@@ -40,6 +41,52 @@ int learn_cli_option(struct learn_cli *l, int opt, const char *arg)
 	}
 }
 
+/*
+ * The agent's store, brought up to now: the agent running on the socket in
+ * force walks its flow tables and flushes (store-sync) and names its file;
+ * without an agent, the state directory's store as it is.
+ */
+static int default_store(struct learn_cli *l)
+{
+	char msg[sizeof(l->default_store)] = "";
+	int ret = agent_store_sync(msg, sizeof(msg));
+
+	switch (ret) {
+	case 0:
+		snprintf(l->default_store, sizeof(l->default_store), "%s", msg);
+		break;
+	case -ENODATA:
+		fprintf(stderr,
+			"xdpseg %s: the agent keeps no flow store (%s): set flow-store in its "
+			"configuration, or name a store with --store FILE\n",
+			l->cmd, msg);
+		return ret;
+	case -EIO:
+		fprintf(stderr,
+			"xdpseg %s: warning: the agent's flow store: %s; reading it as it is\n",
+			l->cmd, msg);
+		break;
+	case -ENOENT:
+	case -ECONNREFUSED: /* no agent: the store as it is */
+		break;
+	default:
+		fprintf(stderr,
+			"xdpseg %s: warning: the agent did not bring its flow store up to now "
+			"(%s); reading it as it is\n",
+			l->cmd, strerror(-ret));
+	}
+	if (ret) {
+		ret = xs_store_default_path(l->default_store, sizeof(l->default_store));
+		if (ret) {
+			fprintf(stderr, "xdpseg %s: the flow store's path: %s\n", l->cmd,
+				strerror(-ret));
+			return ret;
+		}
+	}
+	l->stores[l->nstores++] = l->default_store;
+	return 0;
+}
+
 int learn_cli_open(struct learn_cli *l, const char *policy, const char *policy_file)
 {
 	const struct xs_resolve_fs_ctx *inc = xs_cli_include_ctx();
@@ -47,13 +94,9 @@ int learn_cli_open(struct learn_cli *l, const char *policy, const char *policy_f
 	int ret;
 
 	if (!l->nstores) {
-		ret = xs_store_default_path(l->default_store, sizeof(l->default_store));
-		if (ret) {
-			fprintf(stderr, "xdpseg %s: the flow store's path: %s\n", l->cmd,
-				strerror(-ret));
+		ret = default_store(l);
+		if (ret)
 			return ret;
-		}
-		l->stores[l->nstores++] = l->default_store;
 	}
 	ret = xs_view_open(&l->view, policy);
 	if (ret)

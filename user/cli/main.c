@@ -32,6 +32,7 @@ static const struct cmd cmds[] = {
 	{ "show", cmd_show, "the running policy as it is enforced" },
 	{ "verify", cmd_verify, "would a flow pass? the verdict and the rule that decides" },
 	{ "diff", cmd_diff, "what two policies (files or 'running') decide differently" },
+	{ "map", cmd_map, "who talks to whom (the flow store) and what the policy does" },
 	{ "suggest", cmd_suggest, "policy text allowing what the flow store observed" },
 	{ "replay", cmd_replay, "what a candidate policy would change for the observed flows" },
 	{ "watch", cmd_watch, "stream live flow events" },

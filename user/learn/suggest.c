@@ -981,12 +981,6 @@ static int print_flow_block(FILE *out, const struct ctx *x, struct entry *e, siz
 	return 0;
 }
 
-/* As xs_store_decision_name(): the rows' own, without linking the store. */
-static const char *decision_name(uint8_t d)
-{
-	return d == XS_STORE_ALLOW ? "allow" : d == XS_STORE_AUDIT ? "audit" : "drop";
-}
-
 struct agg {
 	const struct xs_store_row *r;
 };
@@ -1041,7 +1035,7 @@ static int print_aggregates(FILE *out, const struct ctx *x)
 		learn_print_safe(out, v[i].r->src_segment);
 		fprintf(out, " -> ");
 		learn_print_safe(out, v[i].r->dst_segment);
-		fprintf(out, " %s %s: %llu %s\n", proto, decision_name(v[i].r->decision),
+		fprintf(out, " %s %s: %llu %s\n", proto, xs_store_decision_name(v[i].r->decision),
 			(unsigned long long)conns, plural(conns, "connection", "connections"));
 	}
 	free(v);
