@@ -10,6 +10,7 @@
 source "$(dirname "$0")/common.sh"
 test_lab_init "$1"
 trap test_teardown EXIT
+export XDPSEG_POLICY_PATH=$XS_SRCDIR/policies # the presets
 
 XS=$LAB_XDPSEG
 T=$LAB_TMP
@@ -53,7 +54,7 @@ tcp_from() {
 	lpid=$LAB_SPAWNED
 	lab_wait_listen "$2" tcp "$4" || return 2
 	out=$(echo "$tok" | lab_in "$1" timeout 4 socat -T 2 - \
-		"TCP:$3:$4,sourceport=$5,connect-timeout=$LAB_TIMEOUT" 2>/dev/null) || true
+		"TCP:$3:$4,sourceport=$5,reuseaddr,connect-timeout=$LAB_TIMEOUT" 2>/dev/null) || true
 	kill "$lpid" 2>/dev/null
 	wait "$lpid" 2>/dev/null
 	[ "$out" = "$tok" ]
@@ -73,3 +74,64 @@ observed() {
 }
 observed "monitor mode"
 ok "the farm's traffic passes in monitor mode"
+
+# ---- the map: what was observed, what enforcing would cut ----------------------
+"$XS" map >"$T/map.txt" 2>"$T/map.err" || fail "xdpseg map: $(cat "$T/map.err")"
+map=$(cat "$T/map.txt")
+expect_match "$map" "4 segment pairs, 8 services: 0 allowed, 8 audit \(dropped when enforcing\), 0 dropped" \
+	"map: every observed flow is in it, each one audit (the agent's store brought up to now)"
+expect_match "$map" $'\nclients -> vda: 3 connections from 1 client, [^\n]*\n  audit  ica \\(tcp/1494\\): 1 connection' \
+	"map: clients -> vda, ICA named by its preset"
+expect_match "$map" $'\n  audit  rpc-dynamic \\(tcp/50123\\): 1 connection, 1 client' \
+	"map: the server's port 50123, not the client's 60001"
+expect_no_match "$map" "60001" "map: never the client's ephemeral port"
+expect_match "$map" $'\nvda -> controllers: 4 connections from 2 clients' \
+	"map: registration and RPC from both VDAs"
+expect_match "$map" $'\nworld -> vda: 1 connection from 1 client' "map: the peer in no segment"
+"$XS" map --dot >"$T/map.dot" || fail "map --dot"
+dot -Tsvg "$T/map.dot" >"$T/map-dot.svg" || fail "dot -Tsvg refused the map's DOT"
+"$XS" map --svg "$T/map.svg" || fail "map --svg"
+grep -q '<svg' "$T/map.svg" && grep -q '>vda<' "$T/map.svg" || fail "map --svg: no picture of vda"
+ok "map --dot renders with dot -Tsvg; map --svg draws the segments"
+
+# ---- suggest, check, replay ----------------------------------------------------
+"$XS" suggest >"$T/suggested.policy" 2>"$T/suggest.err" ||
+	fail "xdpseg suggest: $(cat "$T/suggest.err")"
+rules=$(grep -E '^(allow|segment unsegmented)' "$T/suggested.policy")
+expect_eq "$rules" "segment unsegmented-1 10.30.0.5
+allow clients -> vda : ica
+allow clients -> vda : tcp/50123
+allow clients -> vda : udp/1494
+allow controllers -> vda : vda-registration
+allow unsegmented-1 -> vda : ica
+allow vda -> controllers : vda-registration
+allow vda -> controllers : rpc-dynamic" \
+	"suggest: one rule per observed service, the RPC range from two ports, a proposed segment for the peer"
+expect_match "$(cat "$T/suggested.policy")" "# segment license: no traffic observed since" \
+	"suggest: the silent segment gets a comment, not an empty allow list"
+expect_rc 0 "the suggestion passes xdpseg check --strict" -- \
+	"$XS" check --strict "$T/suggested.policy"
+replay=$("$XS" replay "$T/suggested.policy")
+expect_eq "$?" 0 "replay of the suggestion: exit 0"
+expect_match "$replay" "would be DROPPED \(passed at the time\): none" \
+	"replay: nothing observed would be dropped"
+expect_match "$replay" "coverage: 100.0% \(9 of 9\) of the observed connections allowed by a rule" \
+	"replay: every observed connection allowed by a rule"
+# a candidate without registration would cut it: replay says so, and fails
+grep -v 'vda-registration' "$T/suggested.policy" >"$T/short.policy"
+replay=$("$XS" replay "$T/short.policy")
+expect_eq "$?" 1 "replay of a candidate without registration: exit 1"
+expect_match "$replay" "vda -> controllers vda-registration: 2 connections, 2 clients; drop by" \
+	"replay: the registration it would cut, grouped"
+
+# ---- enforce the suggestion -------------------------------------------------------
+cp "$T/suggested.policy" "$T/farm.policy"
+expect_match "$(agent_ask '{"cmd":"reload"}')" '"ok":true' "the agent reloads the suggestion, enforcing"
+observed "enforce mode"
+ok "every observed flow passes again under the suggestion, enforced"
+lab_tcp vda1 vda2 10.10.10.12 445 && fail "vda1 -> vda2 tcp/445 passed"
+ok "the lateral movement never observed is dropped (vda1 -> vda2 tcp/445)"
+lab_tcp client ddc 10.10.2.10 80 && fail "client -> ddc tcp/80 passed"
+ok "a flow never observed is dropped (client -> ddc tcp/80)"
+lab_tcp ext vda1 10.10.10.11 3389 && fail "ext -> vda1 tcp/3389 passed"
+ok "the proposed segment gets only what it was seen using (ext -> vda1 tcp/3389 dropped)"

@@ -5,8 +5,11 @@
  * appears only inside a double-quoted label or tooltip, escaped.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
@@ -248,41 +251,62 @@ void learn_graph_dot(FILE *out, const struct learn_graph *g, const char *title)
 	fprintf(out, "}\n");
 }
 
-/*
- * One Graphviz context for the process, freed at exit: Graphviz 2.42's pango
- * plugin keeps the last font's name in a static across contexts, so a second
- * context reads the first one's freed font (AddressSanitizer sees it).
- */
-static GVC_t *gvc_ctx;
-
-static void gvc_free(void)
-{
-	gvFreeContext(gvc_ctx);
-	gvc_ctx = NULL;
-}
-
-/* libgvc's errors, into the caller's buffer (one render at a time). */
-static char *gv_err;
-static size_t gv_errlen;
+/* libgvc's errors, into a buffer of the rendering child. */
+static char gv_err[512];
 
 static int gv_error(char *msg)
 {
-	size_t n = gv_err ? strlen(gv_err) : 0;
+	size_t n = strlen(gv_err);
 
-	if (gv_err && n + 1 < gv_errlen)
-		snprintf(gv_err + n, gv_errlen - n, "%s", msg);
+	if (n + 1 < sizeof(gv_err))
+		snprintf(gv_err + n, sizeof(gv_err) - n, "%s", msg);
 	return 0;
 }
 
+/* In the child: DOT to SVG into f. 0, or 1 with why in gv_err. */
+static int render(const char *dot, FILE *f)
+{
+	GVC_t *gvc;
+	Agraph_t *ag;
+	int ret = 1;
+
+	agseterrf(gv_error);
+	agseterr(AGERR);
+	gvc = gvContext();
+	if (!gvc) {
+		snprintf(gv_err, sizeof(gv_err), "Graphviz: no context");
+		return 1;
+	}
+	ag = agmemread(dot);
+	if (!ag) {
+		gv_error("Graphviz did not read the map's DOT");
+		return 1;
+	}
+	if (gvLayout(gvc, ag, "dot"))
+		gv_error("Graphviz could not lay the map out");
+	else if (gvRender(gvc, ag, "svg", f) | fflush(f))
+		gv_error("Graphviz could not write the SVG");
+	else
+		ret = 0;
+	return ret;
+}
+
+/*
+ * libgvc runs in a child of its own: what Graphviz and the libraries it
+ * loads (fontconfig, pango, cairo) keep for the process dies with it, and
+ * so would a crash of theirs, never taking the command down. The child
+ * writes the SVG into the file the parent opened, its errors into a pipe,
+ * and leaves by _exit().
+ */
 int learn_graph_svg(const struct learn_graph *g, const char *title, const char *file, char *err,
 		    size_t errlen)
 {
-	char *dot = NULL, gverr[512] = "";
-	size_t len = 0;
-	FILE *m = open_memstream(&dot, &len);
-	Agraph_t *ag = NULL;
-	FILE *f;
-	int ret = 0;
+	char *dot = NULL, msg[sizeof(gv_err)] = "";
+	size_t len = 0, got = 0;
+	FILE *m = open_memstream(&dot, &len), *f = NULL;
+	int pfd[2] = { -1, -1 }, status, ret = 0;
+	ssize_t n;
+	pid_t pid;
 
 	if (!m)
 		return -ENOMEM;
@@ -291,45 +315,59 @@ int learn_graph_svg(const struct learn_graph *g, const char *title, const char *
 		free(dot);
 		return -ENOMEM;
 	}
-	gv_err = gverr;
-	gv_errlen = sizeof(gverr);
-	agseterrf(gv_error);
-	agseterr(AGERR);
-	if (!gvc_ctx) {
-		gvc_ctx = gvContext();
-		if (!gvc_ctx) {
-			snprintf(err, errlen, "Graphviz: no context");
-			ret = -ENOMEM;
-			goto out;
-		}
-		atexit(gvc_free);
-	}
-	ag = agmemread(dot);
-	if (!ag) {
-		snprintf(err, errlen, "Graphviz did not read the map's DOT: %s", gverr);
-		ret = -EINVAL;
-		goto out;
-	}
-	if (gvLayout(gvc_ctx, ag, "dot")) {
-		snprintf(err, errlen, "Graphviz could not lay the map out: %s", gverr);
-		ret = -EINVAL;
-		goto out;
-	}
-	/* opened here: libgvc says nothing of a file it could not open */
 	f = fopen(file, "w");
 	if (!f) {
 		ret = -errno;
 		snprintf(err, errlen, "%s: %s", file, strerror(errno));
-	} else if (gvRender(gvc_ctx, ag, "svg", f) | fclose(f)) {
-		snprintf(err, errlen, "%s: Graphviz could not write the SVG: %s", file, gverr);
+		goto out;
+	}
+	if (pipe2(pfd, O_CLOEXEC)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	if (!pid) {
+		int rc = render(dot, f);
+
+		if (rc && write(pfd[1], gv_err, strlen(gv_err)) < 0)
+			rc = 2;
+		_exit(rc);
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	while (got + 1 < sizeof(msg) &&
+	       ((n = read(pfd[0], msg + got, sizeof(msg) - 1 - got)) > 0 ||
+		(n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	msg[got] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		snprintf(err, errlen, "%s: Graphviz died of signal %d drawing the map", file,
+			 WTERMSIG(status));
+		ret = -EIO;
+	} else if (WEXITSTATUS(status)) {
+		snprintf(err, errlen, "%s: %s", file, *msg ? msg : "Graphviz failed");
 		ret = -EIO;
 	}
-	gvFreeLayout(gvc_ctx, ag);
 out:
-	if (ag)
-		agclose(ag);
-	agseterrf(NULL);
-	gv_err = NULL;
+	if (f && fclose(f) && !ret) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+	}
+	if (ret && f)
+		unlink(file);
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
 	free(dot);
 	return ret;
 }
