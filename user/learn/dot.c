@@ -342,9 +342,8 @@ int learn_graph_svg(const struct learn_graph *g, const char *title, const char *
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
-	while (got + 1 < sizeof(msg) &&
-	       ((n = read(pfd[0], msg + got, sizeof(msg) - 1 - got)) > 0 ||
-		(n < 0 && errno == EINTR)))
+	while (got + 1 < sizeof(msg) && ((n = read(pfd[0], msg + got, sizeof(msg) - 1 - got)) > 0 ||
+					 (n < 0 && errno == EINTR)))
 		got += n > 0 ? (size_t)n : 0;
 	msg[got] = '\0';
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
