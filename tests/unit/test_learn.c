@@ -72,6 +72,42 @@ Test(learn, catalog_names_a_policy_that_does_not_compile)
 			      "check tests/unit/no-such.policy)");
 }
 
+/* The running policy is read back without its services: they come from the
+ * sources it keeps (a `service` of its own too), then the presets. */
+Test(learn, catalog_of_a_policy_read_back_names_by_its_sources)
+{
+	struct xs_compiled *c = NULL, *back = NULL;
+	struct learn_catalog cat;
+	struct xs_diags d;
+	char err[256] = "", *file = NULL;
+	void *buf = NULL;
+	size_t len = 0;
+
+	xs_diags_init(&d);
+	cr_assert_eq(xs_policy_compile(POLICY, xs_resolve_fs, NULL, &c, &d), 0);
+	xs_diags_free(&d);
+	cr_assert_eq(xs_compiled_serialize(c, POLICY, &buf, &len), 0);
+	cr_assert_eq(xs_compiled_deserialize(buf, len, &back, &file, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_null(back->policy->services);
+	cr_assert_eq(learn_catalog_load_compiled(&cat, back, NULL, 0, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_str_eq(port_name(&cat, IPPROTO_TCP, 8443), "farm-console");
+	cr_assert_str_eq(port_name(&cat, IPPROTO_TCP, 1494), "ica");
+	learn_catalog_free(&cat);
+	/* with no presets on the path, the policy's own sources still name them */
+	setenv("XDPSEG_POLICY_PATH", "", 1);
+	cr_assert_eq(learn_catalog_load_compiled(&cat, back, NULL, 0, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert(!cat.presets);
+	cr_assert_str_eq(port_name(&cat, IPPROTO_TCP, 1494), "ica");
+	learn_catalog_free(&cat);
+	xs_compiled_free(back);
+	xs_compiled_free(c);
+	free(buf);
+	free(file);
+}
+
 static void row(struct learn_flow *f, const char *src, const char *dst, uint8_t proto, int32_t port)
 {
 	memset(f, 0, sizeof(*f));

@@ -183,7 +183,7 @@ int cmd_map(int argc, char **argv)
 		return p_usage("map", "--svg needs a file name");
 	xs_json = output == MAP_JSON;
 
-	ret = learn_cli_open(&l, policy ? policy : XS_VIEW_RUNNING, policy);
+	ret = learn_cli_open(&l, policy ? policy : XS_VIEW_RUNNING);
 	if (ret) {
 		if (!policy && !l.have_view)
 			fprintf(stderr, "xdpseg map: no policy to judge the flows under: pass "

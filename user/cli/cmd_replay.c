@@ -110,7 +110,7 @@ int cmd_replay(int argc, char **argv)
 		return p_usage("replay",
 			       "the candidate is a policy file: the stored flows are decided by "
 			       "it, against what the datapath decided at the time");
-	if (learn_cli_open(&l, file, file)) {
+	if (learn_cli_open(&l, file)) {
 		learn_cli_free(&l);
 		return XS_EXIT_REPLAY_ERROR;
 	}

@@ -160,7 +160,7 @@ int cmd_suggest(int argc, char **argv)
 	}
 	if (optind < argc)
 		return p_usage("suggest", "unexpected argument '%s'", argv[optind]);
-	ret = learn_cli_open(&l, policy ? policy : XS_VIEW_RUNNING, policy);
+	ret = learn_cli_open(&l, policy ? policy : XS_VIEW_RUNNING);
 	if (ret) {
 		learn_cli_free(&l);
 		return XS_EXIT_FAIL;

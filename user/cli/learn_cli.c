@@ -87,7 +87,7 @@ static int default_store(struct learn_cli *l)
 	return 0;
 }
 
-int learn_cli_open(struct learn_cli *l, const char *policy, const char *policy_file)
+int learn_cli_open(struct learn_cli *l, const char *policy)
 {
 	const struct xs_resolve_fs_ctx *inc = xs_cli_include_ctx();
 	char err[4096 + 256] = "";
@@ -103,8 +103,8 @@ int learn_cli_open(struct learn_cli *l, const char *policy, const char *policy_f
 		return ret;
 	l->have_view = true;
 	xs_tables_init(&l->t, l->view.c);
-	ret = learn_catalog_load(&l->cat, policy_file, inc ? inc->dirs : NULL, inc ? inc->ndirs : 0,
-				 err, sizeof(err));
+	ret = learn_catalog_load_compiled(&l->cat, l->view.c, inc ? inc->dirs : NULL,
+					  inc ? inc->ndirs : 0, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "xdpseg %s: %s\n", l->cmd, err);
 		return ret;

@@ -47,13 +47,13 @@ void learn_cli_init(struct learn_cli *l, const char *cmd, int64_t since_s);
 /* An option of LEARN_CLI_OPTS: 0, or the exit code of a usage error (printed). */
 int learn_cli_option(struct learn_cli *l, int opt, const char *arg);
 /*
- * Judge the stores' flows under `policy` (XS_VIEW_RUNNING or a file;
- * `policy_file` is the file whose services name ports, NULL for none):
+ * Judge the stores' flows under `policy` (XS_VIEW_RUNNING or a file):
  * every store read (the default one when none was named), the view
- * opened, the catalog loaded, each flow judged. Errors printed ("xdpseg
+ * opened, the catalog loaded (the policy's services, then the presets'),
+ * each flow judged. Errors printed ("xdpseg
  * CMD: ..."); returns 0 or a negative errno.
  */
-int learn_cli_open(struct learn_cli *l, const char *policy, const char *policy_file);
+int learn_cli_open(struct learn_cli *l, const char *policy);
 void learn_cli_free(struct learn_cli *l);
 
 /* A segment's name under the view ("world"). */

@@ -96,6 +96,11 @@ struct learn_catalog {
  */
 int learn_catalog_load(struct learn_catalog *cat, const char *policy_file, const char *const *dirs,
 		       size_t ndirs, char *err, size_t errlen);
+/* The same, with the services of compiled policy `c` (a file's, or the
+ * running one's, recompiled from the sources it keeps) in place of a file's.
+ * The catalog points into c, which must outlive it. */
+int learn_catalog_load_compiled(struct learn_catalog *cat, const struct xs_compiled *c,
+				const char *const *dirs, size_t ndirs, char *err, size_t errlen);
 void learn_catalog_free(struct learn_catalog *cat);
 
 /* Does service s hold (proto, port)? ICMP: port is the type. */

@@ -77,10 +77,26 @@ static int add_services(struct learn_catalog *cat, const struct xs_policy *p)
 	return 0;
 }
 
+/* The presets found on the search path (none found is not an error). */
+static int add_presets(struct learn_catalog *cat, const char *const *dirs, size_t ndirs)
+{
+	struct presets_ctx px = { .fs = { .dirs = dirs, .ndirs = ndirs } };
+	struct xs_diags d;
+	int ret = 0;
+
+	xs_diags_init(&d);
+	if (!xs_policy_compile(PRESETS_FILE, resolve_presets, &px, &cat->owned[1], &d)) {
+		cat->presets = true;
+		ret = add_services(cat, cat->owned[1]->policy);
+	}
+	xs_diags_free(&d);
+	return ret;
+}
+
 int learn_catalog_load(struct learn_catalog *cat, const char *policy_file, const char *const *dirs,
 		       size_t ndirs, char *err, size_t errlen)
 {
-	struct presets_ctx px = { .fs = { .dirs = dirs, .ndirs = ndirs } };
+	struct xs_resolve_fs_ctx fs = { .dirs = dirs, .ndirs = ndirs };
 	struct xs_diags d;
 	int ret = 0;
 
@@ -88,7 +104,7 @@ int learn_catalog_load(struct learn_catalog *cat, const char *policy_file, const
 	snprintf(cat->presets_name, sizeof(cat->presets_name), "%s", PRESETS_FILE);
 	if (policy_file) {
 		xs_diags_init(&d);
-		ret = xs_policy_compile(policy_file, xs_resolve_fs, &px.fs, &cat->owned[0], &d);
+		ret = xs_policy_compile(policy_file, xs_resolve_fs, &fs, &cat->owned[0], &d);
 		xs_diags_free(&d);
 		if (ret) {
 			snprintf(err, errlen, "%s: the policy does not compile (xdpseg check %s)",
@@ -99,12 +115,44 @@ int learn_catalog_load(struct learn_catalog *cat, const char *policy_file, const
 		if (ret)
 			goto fail;
 	}
-	xs_diags_init(&d);
-	if (!xs_policy_compile(PRESETS_FILE, resolve_presets, &px, &cat->owned[1], &d)) {
-		cat->presets = true;
-		ret = add_services(cat, cat->owned[1]->policy);
+	ret = add_presets(cat, dirs, ndirs);
+	if (ret)
+		goto fail;
+	return 0;
+fail:
+	learn_catalog_free(cat);
+	return ret;
+}
+
+int learn_catalog_load_compiled(struct learn_catalog *cat, const struct xs_compiled *c,
+				const char *const *dirs, size_t ndirs, char *err, size_t errlen)
+{
+	const struct xs_policy *p = c->policy;
+	struct xs_diags d;
+	int ret = 0;
+
+	memset(cat, 0, sizeof(*cat));
+	snprintf(cat->presets_name, sizeof(cat->presets_name), "%s", PRESETS_FILE);
+	if ((!p || !p->services) && c->nsources) {
+		/* read back: its services are in the sources it was compiled from */
+		xs_diags_init(&d);
+		ret = xs_policy_compile(c->sources[0].path, xs_resolve_sources, (void *)c,
+					&cat->owned[0], &d);
+		xs_diags_free(&d);
+		if (ret) {
+			snprintf(err, errlen,
+				 "%s: the policy's sources, as applied, do not compile again",
+				 c->sources[0].path);
+			goto fail;
+		}
+		p = cat->owned[0]->policy;
 	}
-	xs_diags_free(&d);
+	if (p) {
+		ret = add_services(cat, p);
+		if (ret)
+			goto fail;
+	}
+	ret = add_presets(cat, dirs, ndirs);
 	if (ret)
 		goto fail;
 	return 0;
