@@ -680,6 +680,10 @@ const struct xs_origin_entry *xs_compiled_origin(const struct xs_compiled *c, ui
 const struct xs_overlay_entry *xs_compiled_overlay(const struct xs_compiled *c, uint32_t rule_id);
 const char *xs_compiled_segment_name(const struct xs_compiled *c, uint16_t seg);
 
+/* "FILE:LINE: TEXT" of rule id `id` (file and text escaped as
+ * xs_print_escaped() does), "#ID" when it has no origin. */
+void xs_origin_print(FILE *out, const struct xs_compiled *c, uint32_t id);
+
 /* Print a file name or policy text as diagnostics do: control bytes, invalid
  * UTF-8 and bidi controls as \xNN (they are untrusted). */
 void xs_print_escaped(FILE *out, const char *s);

@@ -87,13 +87,6 @@ FARM_HASH=$("$XS" compile "$POLICY" | awk '/^hash/ {print $2}')
 agent_req() {
 	echo "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$SOCK"
 }
-# jpy EXPR: a Python expression over the JSON document on stdin (as d).
-jpy() {
-	python3 -c 'import json,sys
-d = json.load(sys.stdin)
-r = eval(sys.argv[1])
-print(r if isinstance(r, str) else json.dumps(r))' "$1"
-}
 status_q() { agent_req '{"cmd":"status"}' | jpy "$1"; }
 # iface_state NAME: its state in the agent's status ("absent" when not listed).
 iface_state() {
@@ -139,15 +132,6 @@ has_hooks() {
 	echo "${h[*]}"
 }
 xdp_id() { lab_in host ip -o link show "$1" | grep -o 'prog/xdp id [0-9]*' | awk '{print $3}'; }
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
 # vm NAME IPV4 HOSTIF [MASTER]: a VM namespace behind host port HOSTIF, up at once.
 vm() {
 	local ns

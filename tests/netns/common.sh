@@ -59,19 +59,28 @@ test_lab_init() {
 	lab_init "xst-$$-" "$1" || exit 1
 }
 
-# wait_for SECONDS CMD...: until CMD succeeds (tried every 0.1 s); 1 after SECONDS.
+# wait_for SECONDS CMD...: until CMD succeeds (tried every 0.05 s); 1 after SECONDS.
 wait_for() {
 	local end=$((SECONDS + $1))
 	shift
 	until "$@"; do
 		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
+		sleep 0.05
 	done
 }
 
 # agent_ask JSON: one request to the lab agent's socket; its reply on stdout.
 agent_ask() {
-	echo "$1" | timeout 5 socat -t 2 - UNIX-CONNECT:"$XDPSEG_AGENT_SOCK" 2>/dev/null
+	echo "$1" | timeout 10 socat -t 5 - UNIX-CONNECT:"$XDPSEG_AGENT_SOCK" 2>/dev/null
+}
+
+# jpy EXPR: EXPR (python, over d: the JSON on stdin); a string as it is,
+# anything else as JSON.
+jpy() {
+	python3 -c 'import json,sys
+d = json.load(sys.stdin)
+r = eval(sys.argv[1])
+print(r if isinstance(r, str) else json.dumps(r))' "$1"
 }
 
 # The agents a test started (test_agent_start), stopped by test_teardown.

@@ -79,14 +79,6 @@ d = json.load(sys.stdin)
 r = eval(sys.argv[1])
 print(r if isinstance(r, str) else json.dumps(r))' "$1"
 }
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
 # The agent's watch streams: how many; are there N?
 streams() { status_q 'd["events"]["streams"]["clients"]' 2>/dev/null; }
 streams_are() { [ "$(streams)" = "$1" ]; }

@@ -83,14 +83,6 @@ PY
 SYSLOG_PID=$!
 LAB_PIDS+=("$SYSLOG_PID")
 
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
 # records FILTER: the follower's records (python expression over r) as JSON lines.
 records() {
 	python3 - "$FOLLOW" "$1" <<'PY'

@@ -85,21 +85,7 @@ write_conf() { # write_conf LISTEN: the agent's configuration, LISTEN "" for non
 write_conf "127.0.0.1:$PORT"
 
 agent_req() { echo "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$SOCK"; }
-jpy() {
-	python3 -c 'import json,sys
-d = json.load(sys.stdin)
-r = eval(sys.argv[1])
-print(r if isinstance(r, str) else json.dumps(r))' "$1"
-}
 status_q() { agent_req '{"cmd":"status"}' | jpy "$1"; }
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
 # scrape [PORT]: the exposition on stdout (curl's status: 0 when served).
 scrape() { lab_in host curl -sf --max-time 5 "http://127.0.0.1:${1:-$PORT}/metrics"; }
 # value FILE SERIES: the sample of one series (its name and labels exactly), "" when absent.

@@ -20,30 +20,12 @@ STATE=$XDPSEG_STATE_DIR
 DB=$STATE/flows.db
 CONF=$T/agent.conf
 LOG=$T/agent.log
-AGENT_PID=
-[ -d /run/xdpseg ] && RUN_DIR_KEEP=1 || RUN_DIR_KEEP=
 command -v sqlite3 >/dev/null || {
 	echo "SKIP: sqlite3 is missing (scripts/setup installs it)"
 	exit 77
 }
 
-store_teardown() {
-	local rc=$? _
-	if [ -n "$AGENT_PID" ]; then
-		kill "$AGENT_PID" 2>/dev/null
-		for _ in $(seq 100); do
-			lab_pid_alive "$AGENT_PID" || break
-			sleep 0.05
-		done
-		kill -9 "$AGENT_PID" 2>/dev/null
-		wait "$AGENT_PID" 2>/dev/null
-	fi
-	rm -f /run/xdpseg/agent-sys-fs-bpf-"${LAB_PREFIX%-}"-*
-	[ -n "$RUN_DIR_KEEP" ] || rmdir /run/xdpseg 2>/dev/null
-	(exit $rc)
-	lab_teardown
-}
-trap store_teardown EXIT
+trap test_teardown EXIT
 
 lab_host
 lab_vm a 10.0.0.1
@@ -65,32 +47,10 @@ pin-dir = $P
 reconcile-interval = 1
 EOF
 
-agent_req() {
-	echo "$1" | timeout 10 socat -t 5 - "UNIX-CONNECT:$SOCK"
-}
-jpy() {
-	python3 -c 'import json,sys
-d = json.load(sys.stdin)
-r = eval(sys.argv[1])
-print(r if isinstance(r, str) else json.dumps(r))' "$1"
-}
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
 # q SQL: the store's answer (read-only, alongside the agent, through WAL).
 q() { sqlite3 -readonly -separator ' ' "$DB" "$1"; }
 
-nsenter --net="/run/netns/$(lab_ns host)" -- "$XS" agent --config "$CONF" >"$LOG" 2>&1 &
-AGENT_PID=$!
-wait_for 20 bash -c "echo '{\"cmd\":\"status\"}' | timeout 5 socat -t 2 - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q '\"protected\".*\"protected\".*\"protected\"'" || {
-	cat "$LOG" >&2
-	fail "the agent did not protect h-a, h-b and h-c"
-}
+test_agent_start "$CONF" "$LOG" 3
 ok "the agent runs and protects h-a, h-b and h-c"
 [ -f "$DB" ] || fail "no store at $DB: $(cat "$LOG")"
 expect_eq "$(q 'PRAGMA journal_mode; PRAGMA user_version' | tr '\n' ' ')" "wal 1 " \
@@ -153,7 +113,7 @@ lab_tcp a c 10.0.0.3 50200 || fail "a -> c tcp/50200 did not pass in monitor mod
 ok "a -> c tcp/50200 passes (watched is in monitor mode)"
 
 # ---- 3. store-sync, then the rows -----------------------------------------------------
-SYNC=$(agent_req '{"cmd":"store-sync","id":7}')
+SYNC=$(agent_ask '{"cmd":"store-sync","id":7}')
 expect_eq "$(echo "$SYNC" | jpy '[d["ok"], d["protocol"], d["path"], d["id"], d["rows"] >= 2]')" \
 	"[true, 1, \"$DB\", 7, true]" "store-sync answers ok, the store's path and its rows"
 # the drop events come through the ring buffer: a second sync if the first was early
@@ -185,7 +145,7 @@ expect_eq "$(q "SELECT hex(src), hex(dst), port, connections, decision, src_segm
 expect_eq "$(q 'SELECT count(*) FROM aggregates')" 0 "no aggregate row (nothing near a cap)"
 
 # ---- 4. The status ------------------------------------------------------------------------
-ST=$(agent_req '{"cmd":"status"}')
+ST=$(agent_ask '{"cmd":"status"}')
 expect_eq "$(echo "$ST" | jpy '[d["store"][k] for k in ("enabled", "path", "open", "days", "lost", "retention_days", "max_bytes", "max_day_rows", "error")]')" \
 	"[true, \"$DB\", true, 1, 0, 30, 268435456, 200000, null]" "status: the store's object"
 ROWS=$(echo "$ST" | jpy 'd["store"]["rows"]')
@@ -196,20 +156,20 @@ expect_match "$(lab_xs status 2>&1)" $'\n  flow store: '"$DB, $ROWS rows over 1 
 
 # ---- 5. Reloads: off closes it, another path opens that one --------------------------
 echo "flow-store = off" >>"$CONF"
-expect_eq "$(agent_req '{"cmd":"reload"}' | jpy 'd["ok"]')" "true" "reload with flow-store = off"
-expect_eq "$(agent_req '{"cmd":"status"}' | jpy 'd["store"]')" '{"enabled": false}' "status: the store is off"
-for fd in "/proc/$AGENT_PID"/fd/*; do
+expect_eq "$(agent_ask '{"cmd":"reload"}' | jpy 'd["ok"]')" "true" "reload with flow-store = off"
+expect_eq "$(agent_ask '{"cmd":"status"}' | jpy 'd["store"]')" '{"enabled": false}' "status: the store is off"
+for fd in "/proc/$TEST_AGENT_PID"/fd/*; do
 	[ "$(readlink "$fd")" = "$DB" ] && fail "the agent still holds $DB open"
 done
 ok "the agent closed $DB"
-expect_eq "$(agent_req '{"cmd":"store-sync"}' | jpy '[d["ok"], d["code"]]')" '[false, "store-off"]' \
+expect_eq "$(agent_ask '{"cmd":"store-sync"}' | jpy '[d["ok"], d["code"]]')" '[false, "store-off"]' \
 	"store-sync with the store off: an error, code store-off"
 expect_match "$(lab_xs status 2>&1)" $'\n  flow store: off\n' "xdpseg status: off"
 expect_eq "$(q 'SELECT count(*) FROM flows WHERE port = 50123')" 1 "what it stored stays"
 
 sed -i "s|^flow-store = off|flow-store = $T/other.db|" "$CONF"
 echo "flow-store-days = 7" >>"$CONF"
-expect_eq "$(agent_req '{"cmd":"reload"}' | jpy 'd["ok"]')" "true" "reload with flow-store = another path"
+expect_eq "$(agent_ask '{"cmd":"reload"}' | jpy 'd["ok"]')" "true" "reload with flow-store = another path"
 lab_in a python3 -c '
 import socket
 s = socket.socket()
@@ -222,12 +182,10 @@ except OSError:
 wait_for 5 bash -c "echo '{\"cmd\":\"store-sync\"}' | timeout 5 socat -t 2 - UNIX-CONNECT:$SOCK >/dev/null; [ -n \"\$(sqlite3 -readonly '$T/other.db' 'SELECT 1 FROM flows WHERE port = 50125' 2>/dev/null)\" ]" ||
 	fail "nothing in $T/other.db: $(cat "$LOG")"
 ok "the new store at $T/other.db has the next drop"
-expect_eq "$(agent_req '{"cmd":"status"}' | jpy '[d["store"]["path"], d["store"]["retention_days"]]')" \
+expect_eq "$(agent_ask '{"cmd":"status"}' | jpy '[d["store"]["path"], d["store"]["retention_days"]]')" \
 	"[\"$T/other.db\", 7]" "status: its path and retention"
 
-kill "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null
-AGENT_PID=
+test_agent_stop "$TEST_AGENT_PID"
 expect_eq "$(sqlite3 "$T/other.db" 'PRAGMA integrity_check')" "ok" "stopped: the store is whole"
 
 echo "$XS_CHECKS checks passed"

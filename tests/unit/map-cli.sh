@@ -174,7 +174,7 @@ err no-store "xdpseg map: $tmp/none.db: no flow store there: the agent writes it
 err no-policy "xdpseg map: no policy to judge the flows under: pass --policy FILE, or apply one (xdpseg apply FILE)" \
 	map --store "$tmp/flows.db"
 err two-outputs "--json, --dot and --svg are one output each: pick one" map --json --dot
-err since "--since '7': give a number and a unit: 90m, 24h, 7d, 2w" map --since 7
+err since "--since '7': give a number and a unit: 90m, 24h, 7d, 1d12h" map --since 7
 err svg-dir "xdpseg map: $tmp/no/map.svg: No such file or directory" \
 	map --store "$tmp/flows.db" --policy $P --svg "$tmp/no/map.svg"
 

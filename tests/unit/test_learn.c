@@ -154,17 +154,3 @@ Test(learn, judge_decides_as_the_tables)
 	cr_assert_eq(v[3].dst_seg, XS_SEG_WORLD);
 	xs_compiled_free(c);
 }
-
-Test(learn, windows)
-{
-	cr_assert_eq(learn_parse_window("7d"), 7 * 86400);
-	cr_assert_eq(learn_parse_window("24h"), 86400);
-	cr_assert_eq(learn_parse_window("90m"), 5400);
-	cr_assert_eq(learn_parse_window("2w"), 14 * 86400);
-	cr_assert_eq(learn_parse_window("30s"), 30);
-	cr_assert_eq(learn_parse_window("0d"), -EINVAL);
-	cr_assert_eq(learn_parse_window("7"), -EINVAL);
-	cr_assert_eq(learn_parse_window("7dd"), -EINVAL);
-	cr_assert_eq(learn_parse_window("-1d"), -EINVAL);
-	cr_assert_eq(learn_parse_window("99999999d"), -EINVAL);
-}

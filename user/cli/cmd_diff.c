@@ -108,7 +108,7 @@ static void side_text(FILE *out, char sign, const struct xs_compiled *c,
 {
 	fprintf(out, "      %c %-5s %-12s ", sign, xs_verdict_name(s->verdict),
 		xs_reason_name(s->reason));
-	xs_view_origin(out, c, s->rule_id);
+	xs_origin_print(out, c, s->rule_id);
 	fputc('\n', out);
 }
 

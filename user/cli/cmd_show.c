@@ -307,7 +307,7 @@ static void show_text(const struct xs_view *v, const struct span *sp, size_t nsp
 		}
 		if (si->flags & XS_SEGF_QUARANTINE) {
 			printf("      quarantined by ");
-			xs_view_origin(stdout, c, si->quar_rule_id);
+			xs_origin_print(stdout, c, si->quar_rule_id);
 			printf("\n");
 		}
 	}
@@ -320,7 +320,7 @@ static void show_text(const struct xs_view *v, const struct span *sp, size_t nsp
 		if (!o->rule_id || !rule_kind(o->kind))
 			continue;
 		printf("  ");
-		xs_view_origin(stdout, c, o->rule_id);
+		xs_origin_print(stdout, c, o->rule_id);
 		printf("\n");
 		for (k = 0; k < nsp && sp[k].rule_id < o->rule_id; k++)
 			;
@@ -348,7 +348,7 @@ static void show_text(const struct xs_view *v, const struct span *sp, size_t nsp
 		if (p->origins[i].kind != XS_ORIGIN_FAILSAFE)
 			continue;
 		printf("  ");
-		xs_view_origin(stdout, c, p->origins[i].rule_id);
+		xs_origin_print(stdout, c, p->origins[i].rule_id);
 		printf("\n");
 	}
 	printf("\nbound ports (%zu):\n", p->nbindings);
@@ -358,7 +358,7 @@ static void show_text(const struct xs_view *v, const struct span *sp, size_t nsp
 		printf("  ");
 		xs_print_escaped(stdout, b->pattern);
 		printf(" -> %s: ", xs_view_seg(c, b->seg, b1, sizeof(b1)));
-		xs_view_origin(stdout, c, b->rule_id);
+		xs_origin_print(stdout, c, b->rule_id);
 		printf("\n");
 	}
 }

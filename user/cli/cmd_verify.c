@@ -363,7 +363,7 @@ static void put_why(FILE *out, const struct xs_view *v, const struct question *q
 	default:
 		break;
 	}
-	xs_view_origin(out, c, d->rule_id);
+	xs_origin_print(out, c, d->rule_id);
 	if (d->reason == XS_REASON_GRANT || d->reason == XS_REASON_QUARANTINE ||
 	    d->reason == XS_REASON_FORENSIC)
 		put_overlay(out, v, d->rule_id);
@@ -395,7 +395,7 @@ static void put_text(const struct xs_view *v, const struct question *q, const st
 	}
 	if (a->grant_ended) {
 		printf("  note:    the grant ");
-		xs_view_origin(stdout, v->c, a->lk.entry->val.rule_id);
+		xs_origin_print(stdout, v->c, a->lk.entry->val.rule_id);
 		printf(" has ended: decided as without it\n");
 	}
 	if (a->exempt || (a->spoofed && a->policy.verdict != d->verdict)) {

@@ -151,12 +151,12 @@ static void conn_text(const struct conn *c, const struct xs_view *run, const str
 	printf("      was: %-5s %-12s ", xs_verdict_name(c->before.verdict),
 	       xs_reason_name(c->before.reason));
 	if (c->recorded)
-		xs_view_origin(stdout, run->c, c->before.rule_id);
+		xs_origin_print(stdout, run->c, c->before.rule_id);
 	else
 		printf("(accepted by generation %u)", c->e->v.generation);
 	printf("\n      now: %-5s %-12s ", xs_verdict_name(c->now.d.verdict),
 	       xs_reason_name(c->now.d.reason));
-	xs_view_origin(stdout, nw->c, c->now.d.rule_id);
+	xs_origin_print(stdout, nw->c, c->now.d.rule_id);
 	xs_format_duration(c->age_s, b1, sizeof(b1));
 	printf("\n      carried: %llu packets, %llu bytes; back %llu packets, %llu bytes; for %s\n",
 	       (unsigned long long)c->e->packets[0], (unsigned long long)c->e->bytes[0],

@@ -20,7 +20,7 @@ void learn_cli_init(struct learn_cli *l, const char *cmd, int64_t since_s)
 
 int learn_cli_option(struct learn_cli *l, int opt, const char *arg)
 {
-	int64_t w;
+	uint64_t w;
 
 	switch (opt) {
 	case 'S':
@@ -29,12 +29,11 @@ int learn_cli_option(struct learn_cli *l, int opt, const char *arg)
 		l->stores[l->nstores++] = arg;
 		return 0;
 	case 'W':
-		w = learn_parse_window(arg);
-		if (w < 0)
-			return p_usage(l->cmd,
-				       "--since '%s': give a number and a unit: 90m, 24h, 7d, 2w",
-				       arg);
-		l->since_s = w;
+		if (xs_parse_duration(arg, &w))
+			return p_usage(
+				l->cmd,
+				"--since '%s': give a number and a unit: 90m, 24h, 7d, 1d12h", arg);
+		l->since_s = (int64_t)w;
 		return 0;
 	default:
 		return p_usage(l->cmd, "bad option");

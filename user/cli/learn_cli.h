@@ -23,9 +23,9 @@
 	{                                             \
 		"since", required_argument, NULL, 'W' \
 	}
-#define LEARN_CLI_HELP_OPTS                                                                \
-	"      --since WINDOW      flows seen over the last WINDOW (7d, 24h, 90m, 2w)\n"   \
-	"      --store FILE        read the flow store FILE (repeatable: several hosts'\n" \
+#define LEARN_CLI_HELP_OPTS                                                                 \
+	"      --since WINDOW      flows seen over the last WINDOW (7d, 24h, 90m, 1d12h)\n" \
+	"      --store FILE        read the flow store FILE (repeatable: several hosts'\n"  \
 	"                          stores together) instead of the agent's\n"
 
 struct learn_cli {

@@ -177,19 +177,6 @@ const char *xs_view_kind(uint32_t kind)
 	}
 }
 
-void xs_view_origin(FILE *out, const struct xs_compiled *c, uint32_t id)
-{
-	const struct xs_origin_entry *o = xs_compiled_origin(c, id);
-
-	if (!o) {
-		fprintf(out, "#%u", id);
-		return;
-	}
-	xs_print_escaped(out, o->file);
-	fprintf(out, ":%d: ", o->line);
-	xs_print_escaped(out, o->text);
-}
-
 void xs_view_origin_json(FILE *out, const struct xs_compiled *c, uint32_t id)
 {
 	const struct xs_origin_entry *o = xs_compiled_origin(c, id);

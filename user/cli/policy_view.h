@@ -56,8 +56,6 @@ const char *xs_view_seg(const struct xs_compiled *c, uint16_t seg, char *buf, si
 /* What an origin's kind is called: "rule", "default", "implicit", "quarantine", ... */
 const char *xs_view_kind(uint32_t kind);
 
-/* "FILE:LINE: TEXT" of rule id `id` (escaped), "#ID" when it has none. */
-void xs_view_origin(FILE *out, const struct xs_compiled *c, uint32_t id);
 /* {"rule_id":N,"kind":"rule","file":...,"line":N,"text":...}, or null for id 0. */
 void xs_view_origin_json(FILE *out, const struct xs_compiled *c, uint32_t id);
 

@@ -5,7 +5,7 @@
  * and the same decision as the datapath and `verify` (policy.h, "Lookups
  * over the compiled tables"), and the port names of a service catalog.
  *
- *   load.c      the rows of one or more stores over a window (window.c: --since)
+ *   load.c      the rows of one or more stores over a window
  *   judge.c     each row's segments and decision under a policy
  *   services.c  the catalog: which service names an observed port
  *   graph.c     `map`: the segment graph (text, JSON), dot.c its picture
@@ -61,9 +61,6 @@ bool learn_passes(uint8_t verdict);
 /* Was it allowed by an explicit allow rule (not a default, monitor mode, a
  * grant or a failsafe port)? */
 bool learn_by_rule(const struct xs_compiled *c, const struct xs_lookup *lk);
-
-/* "7d", "24h", "90m", "3600s", "2w": seconds, or -EINVAL. */
-int64_t learn_parse_window(const char *s);
 
 /* ---- The service catalog (services.c) ------------------------------------ */
 

@@ -207,7 +207,7 @@ static void print_groups(FILE *out, const struct learn_replay_group *g, size_t n
 			plural(g[i].clients, "client", "clients"),
 			xs_verdict_name((enum xs_verdict)g[i].verdict),
 			xs_reason_name((enum xs_reason)g[i].reason));
-		learn_print_origin(out, c, g[i].rule_id);
+		xs_origin_print(out, c, g[i].rule_id);
 		fprintf(out, "\n    e.g.");
 		for (size_t k = 0; k < g[i].nex; k++)
 			fprintf(out, "%s %s", k ? "," : "", g[i].ex[k]);

@@ -58,16 +58,3 @@ void learn_print_safe(FILE *out, const char *s)
 		else
 			fprintf(out, "\\x%02x", *p);
 }
-
-void learn_print_origin(FILE *out, const struct xs_compiled *c, uint32_t id)
-{
-	const struct xs_origin_entry *o = xs_compiled_origin(c, id);
-
-	if (!o) {
-		fprintf(out, "#%u", id);
-		return;
-	}
-	xs_print_escaped(out, o->file);
-	fprintf(out, ":%d: ", o->line);
-	xs_print_escaped(out, o->text);
-}

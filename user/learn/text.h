@@ -27,8 +27,5 @@ void learn_spec_text(char *buf, size_t size, const struct xs_portspec *p);
 /* s with every byte but printable ASCII (0x20-0x7e) as \xNN: nothing in it
  * can end a comment, move the cursor or reorder what a terminal shows. */
 void learn_print_safe(FILE *out, const char *s);
-/* "FILE:LINE: TEXT" of origin `id` (escaped as diagnostics escape), "#ID"
- * when it has none. */
-void learn_print_origin(FILE *out, const struct xs_compiled *c, uint32_t id);
 
 #endif /* XS_LEARN_TEXT_H */

@@ -401,3 +401,16 @@ void xs_compiled_print_json(FILE *out, const struct xs_compiled *c)
 	json_overlays(out, c);
 	fprintf(out, "}\n");
 }
+
+void xs_origin_print(FILE *out, const struct xs_compiled *c, uint32_t id)
+{
+	const struct xs_origin_entry *o = xs_compiled_origin(c, id);
+
+	if (!o) {
+		fprintf(out, "#%u", id);
+		return;
+	}
+	xs_print_escaped(out, o->file);
+	fprintf(out, ":%d: ", o->line);
+	xs_print_escaped(out, o->text);
+}
