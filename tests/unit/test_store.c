@@ -670,3 +670,32 @@ Test(store, close_flushes_what_is_pending)
 	xs_store_close(s);
 	xs_store_close(NULL);
 }
+
+/* Who talked to whom is private: the store and its WAL files are 0600,
+ * whatever the umask, and a store that exists keeps its mode. */
+Test(store, a_new_store_is_readable_by_its_owner_alone)
+{
+	mode_t old = umask(022);
+	struct xs_store_obs o = obs4(1, 2, 443, T0);
+	struct xs_store *s = open_w(NULL);
+	char wal[160], shm[160];
+	struct stat st;
+
+	umask(old);
+	add(s, &o);
+	flush(s, T0);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "db mode %o", st.st_mode & 07777);
+	cr_assert_eq(stat(wal, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "wal mode %o", st.st_mode & 07777);
+	cr_assert_eq(stat(shm, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "shm mode %o", st.st_mode & 07777);
+	xs_store_close(s);
+	cr_assert_eq(chmod(path, 0640), 0);
+	s = open_w(NULL);
+	xs_store_close(s);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0640, "an existing store keeps its mode");
+}

@@ -4,11 +4,13 @@
  * limits, close (store.h, internal.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl/state.h"
 #include "internal.h"
@@ -286,6 +288,26 @@ static int pragmas(struct xs_store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Who talked to whom is the farm's map: a store is made readable by its
+ * owner alone (0600; SQLite gives the -wal and -shm files the mode of the
+ * database), whatever the umask. An empty file is an empty database.
+ */
+static int create_private(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600), e;
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	e = errno;
+	if (e == EEXIST)
+		return 0;
+	snprintf(err, errlen, "%s: cannot create it: %s", path, strerror(e));
+	return -e;
+}
+
 int xs_store_open(const char *path, bool writable, const struct xs_store_limits *lim,
 		  struct xs_store **out, char *err, size_t errlen)
 {
@@ -316,6 +338,11 @@ int xs_store_open(const char *path, bool writable, const struct xs_store_limits 
 		else
 			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
+	}
+	if (writable) {
+		rc = create_private(path, err, errlen);
+		if (rc)
+			return rc;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
