@@ -11,7 +11,8 @@
  *   graph.c     `map`: the segment graph (text, JSON), dot.c its picture
  *   suggest.c   `suggest`: policy text allowing what was observed
  *               (suggest_items.c the items of a pair, suggest_propose.c
- *               proposed segments, suggest_print.c the text)
+ *               proposed segments, suggest_print.c the text,
+ *               suggest_state.c what they share)
  *   replay.c    `replay`: what a candidate policy would change
  */
 #ifndef XS_LEARN_H

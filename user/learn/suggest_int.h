@@ -2,7 +2,8 @@
 /*
  * `xdpseg suggest` between its files: the suggestion's state (struct ctx),
  * what suggest.c sorts the flows into, and what crosses files. suggest.c:
- * the state, the evidence, the rules, learn_suggest(); suggest_propose.c:
+ * the flows sorted, the rules, learn_suggest(); suggest_state.c: names,
+ * arrays, the evidence and the order every part uses; suggest_propose.c:
  * the segments proposed for addresses in no segment; suggest_items.c: the
  * items of a pair; suggest_print.c: the text.
  */
@@ -95,7 +96,7 @@ struct port {
 	bool named;
 };
 
-/* ---- suggest.c ---------------------------------------------------------------- */
+/* ---- suggest_state.c ---------------------------------------------------------- */
 
 /* The declared segment a (derived) segment belongs to; 0: world. */
 uint16_t sg_declared(const struct xs_policy *p, uint16_t seg);

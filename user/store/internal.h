@@ -114,7 +114,5 @@ int64_t st_day(int64_t t);
 
 /* store.c: max_page_count from the limits */
 int st_apply_limits(struct xs_store *s);
-/* write.c */
-void st_stmts_free(struct xs_store *s);
 
 #endif /* XS_STORE_INTERNAL_H */

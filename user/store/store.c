@@ -396,21 +396,3 @@ fail:
 	free(s);
 	return rc;
 }
-
-void xs_store_close(struct xs_store *s)
-{
-	char err[256];
-
-	if (!s)
-		return;
-	if (s->writable && s->pending) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		xs_store_flush(s, ts.tv_sec, err, sizeof(err));
-	}
-	st_stmts_free(s);
-	sqlite3_close_v2(s->db);
-	st_batch_free(s);
-	free(s);
-}

@@ -2,12 +2,13 @@
 /*
  * The flow store's flush: retention, then the batch, in one transaction
  * (all of it or none of it), under the day's cap on keyed rows and the
- * file's cap on pages (internal.h).
+ * file's cap on pages (internal.h); and the writer's close.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -57,7 +58,7 @@ static const char *const sql[ST__COUNT] = {
 	[ST_OLDEST] = "SELECT min(day) FROM days",
 };
 
-void st_stmts_free(struct xs_store *s)
+static void stmts_free(struct xs_store *s)
 {
 	for (int i = 0; i < ST__COUNT; i++) {
 		sqlite3_finalize(s->stmt[i]);
@@ -324,4 +325,23 @@ int xs_store_flush(struct xs_store *s, int64_t now, char *err, size_t errlen)
 	s->lost += s->pending;
 	st_batch_clear(s);
 	return rc;
+}
+
+/* The writer's end: what is pending flushed, then everything freed. */
+void xs_store_close(struct xs_store *s)
+{
+	char err[256];
+
+	if (!s)
+		return;
+	if (s->writable && s->pending) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		xs_store_flush(s, ts.tv_sec, err, sizeof(err));
+	}
+	stmts_free(s);
+	sqlite3_close_v2(s->db);
+	st_batch_free(s);
+	free(s);
 }
