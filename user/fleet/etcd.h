@@ -122,9 +122,11 @@ int xs_etcd_compact(struct xs_etcd *e, int64_t revision, xs_etcd_cb cb, void *ar
  * and once at the end with r->err set: -ERANGE when etcd compacted past
  * start_revision (r->revision: the compact revision: re-read, then watch
  * from the read's revision + 1), -ECONNRESET/-ETIMEDOUT/... when the stream
- * broke. No callback after xs_etcd_watch_cancel(). A stream silent for
- * `idle_ms` (0: 30 s; etcd sends progress notifications only on request,
- * so the watch asks for them) counts as broken.
+ * broke. No callback after xs_etcd_watch_cancel(). A peer that went
+ * silent (a host cut off, not closed) is found by TCP keepalives: the
+ * stream's connection probes after `idle_ms` of silence (0: 10 s) and
+ * breaks after three unanswered probes, a few seconds apart (etcd's own
+ * progress notifications come only every 10 minutes by default).
  */
 struct xs_etcd_watch;
 int xs_etcd_watch(struct xs_etcd *e, const char *key, bool prefix, int64_t start_revision,
