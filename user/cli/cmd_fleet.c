@@ -108,7 +108,7 @@ int xs_cli_etcd_open(struct xs_cli_etcd *e, const char *cmd, struct xs_etcd_sync
 		e->etcd =
 			(env = getenv("XDPSEG_ETCD")) && *env ? env : fleet_config_default("etcd");
 	if (!e->etcd)
-		return p_usage(cmd, "no etcd: give --etcd URL[,URL...] or set XDPSEG_ETCD");
+		return p_usage(cmd, "no etcd: give --etcd URL[,URL] or set XDPSEG_ETCD");
 	if (e->token_file && (e->user || e->password_file))
 		return p_usage(cmd, "--token-file or --user with --password-file, not both");
 	if (!e->user != !e->password_file)
@@ -157,8 +157,8 @@ void xs_cli_time(int64_t t, char *buf, size_t size)
 /* ---- fleet status ------------------------------------------------------ */
 
 static const char fleet_help[] =
-	"Usage: xdpseg fleet status [--etcd URL[,URL...]] [--fleet NAME]\n"
-	"                           [--user USER --password-file FILE | --token-file FILE]\n"
+	"Usage: xdpseg fleet status [--etcd URL[,URL]] [--fleet NAME]\n"
+	"                           [--user USER --password-file F | --token-file F]\n"
 	"                           [--json]\n\n"
 	"The fleet's state as its hosts report it in etcd (xdpseg(8), FLEET): the\n"
 	"policy published (generation, sha256, author, time), the hosts by state\n"
