@@ -217,20 +217,30 @@ static int get_int(struct doc *d, const char *key, int64_t min, int64_t max, int
 	return 0;
 }
 
-/* A string of at most size - 1 bytes, no control characters (UTF-8 is
- * checked by the tokener). */
-static int get_str(struct doc *d, const char *key, char *buf, size_t size)
+/* The string `key` (*s, *n bytes: it may hold a NUL). */
+static int get_string(struct doc *d, const char *key, const char **s, size_t *n)
 {
 	struct json_object *v;
-	const char *s;
-	size_t n;
 
 	if (!field(d, key, &v))
 		return refuse(d, "%s: missing", key);
 	if (!json_object_is_type(v, json_type_string))
 		return refuse(d, "%s: not a string", key);
-	s = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
+	*s = json_object_get_string(v);
+	*n = (size_t)json_object_get_string_len(v);
+	return 0;
+}
+
+/* A string of at most size - 1 bytes, no control characters (UTF-8 is
+ * checked by the tokener). */
+static int get_str(struct doc *d, const char *key, char *buf, size_t size)
+{
+	const char *s;
+	size_t n;
+	int err = get_string(d, key, &s, &n);
+
+	if (err)
+		return err;
 	if (n >= size)
 		return refuse(d, "%s: longer than %zu bytes", key, size - 1);
 	for (size_t i = 0; i < n; i++)
@@ -241,18 +251,15 @@ static int get_str(struct doc *d, const char *key, char *buf, size_t size)
 	return 0;
 }
 
+/* 64 lowercase hex digits (or "" when empty_ok). */
 static int get_hash(struct doc *d, const char *key, char out[65], bool empty_ok)
 {
-	struct json_object *v;
 	const char *s;
 	size_t n;
+	int err = get_string(d, key, &s, &n);
 
-	if (!field(d, key, &v))
-		return refuse(d, "%s: missing", key);
-	if (!json_object_is_type(v, json_type_string))
-		return refuse(d, "%s: not a string", key);
-	s = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
+	if (err)
+		return err;
 	if (!(n == 64 && strspn(s, "0123456789abcdef") == 64) && !(empty_ok && n == 0))
 		return refuse(d, "%s: not 64 lowercase hex digits%s", key,
 			      empty_ok ? " or \"\"" : "");
@@ -269,8 +276,26 @@ static int check_ms(struct doc *d, const char *key, int64_t s, int64_t ms)
 	return 0;
 }
 
-static int pointer_fields(struct doc *d, struct xs_fleet_pointer *p)
+/* A document into *out (size bytes, zeroed on a refusal) by fields(). */
+static int parse(const char *json, size_t len, void *out, size_t size,
+		 int (*fields)(struct doc *d, void *out), char *err, size_t errlen)
 {
+	struct doc d = { .err = err, .errlen = errlen };
+	int rc;
+
+	memset(out, 0, size);
+	rc = doc_open(&d, json, len);
+	if (!rc)
+		rc = fields(&d, out);
+	json_object_put(d.o);
+	if (rc)
+		memset(out, 0, size);
+	return rc;
+}
+
+static int pointer_fields(struct doc *d, void *out)
+{
+	struct xs_fleet_pointer *p = out;
 	int64_t gen, chunks, size, want;
 	int err;
 
@@ -294,26 +319,11 @@ static int pointer_fields(struct doc *d, struct xs_fleet_pointer *p)
 	return 0;
 }
 
-int xs_fleet_pointer_parse(const char *json, size_t len, struct xs_fleet_pointer *p, char *err,
-			   size_t errlen)
-{
-	struct doc d = { .err = err, .errlen = errlen };
-	int rc;
-
-	memset(p, 0, sizeof(*p));
-	rc = doc_open(&d, json, len);
-	if (!rc)
-		rc = pointer_fields(&d, p);
-	json_object_put(d.o);
-	if (rc)
-		memset(p, 0, sizeof(*p));
-	return rc;
-}
-
 static const char *const report_states[] = { "current", "applying", "failing", "offline" };
 
-static int report_fields(struct doc *d, struct xs_fleet_report *r)
+static int report_fields(struct doc *d, void *out)
 {
+	struct xs_fleet_report *r = out;
 	int64_t gen, ifs, prot, packets, drops;
 	bool known = false;
 	int err;
@@ -351,18 +361,14 @@ static int report_fields(struct doc *d, struct xs_fleet_report *r)
 	return 0;
 }
 
+int xs_fleet_pointer_parse(const char *json, size_t len, struct xs_fleet_pointer *p, char *err,
+			   size_t errlen)
+{
+	return parse(json, len, p, sizeof(*p), pointer_fields, err, errlen);
+}
+
 int xs_fleet_report_parse(const char *json, size_t len, struct xs_fleet_report *r, char *err,
 			  size_t errlen)
 {
-	struct doc d = { .err = err, .errlen = errlen };
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	rc = doc_open(&d, json, len);
-	if (!rc)
-		rc = report_fields(&d, r);
-	json_object_put(d.o);
-	if (rc)
-		memset(r, 0, sizeof(*r));
-	return rc;
+	return parse(json, len, r, sizeof(*r), report_fields, err, errlen);
 }
