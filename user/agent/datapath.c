@@ -563,6 +563,58 @@ int dp_apply(struct agent *a, const char *file, const char *source)
 	return err;
 }
 
+int dp_apply_compiled(struct agent *a, const struct xs_compiled *c, const char *file,
+		      const char *source, char *why, size_t whylen)
+{
+	struct xs_compiled *nc = NULL;
+	char *errline = NULL;
+	struct xs_ctl ctl;
+	struct dp_opts d;
+	int err;
+
+	why[0] = '\0';
+	err = dp_begin(a, &ctl);
+	if (err) {
+		agent_count_apply(a, XS_APPLY_FAILED, 1);
+		snprintf(why, whylen, "cannot load or lock the datapath under %s: %s",
+			 a->cfg.pin_dir, strerror(-err));
+		return err;
+	}
+	if (xs_confirm_pending(&ctl.maps) > 0) {
+		snprintf(why, whylen,
+			 "a commit-confirm is pending ('xdpseg confirm' or 'xdpseg rollback')");
+		err = -EBUSY;
+		goto out;
+	}
+	/* The bundle's own sources, compiled again with what is this host's:
+	 * the quarantines and grants in force, the failsafe ports. */
+	opts_init(&a->cfg, &d);
+	err = opts_in_force(&ctl, &d);
+	if (!err && c->nsources)
+		err = compile_with(c->sources[0].path, xs_resolve_sources, (void *)c, &d.o, &nc,
+				   &errline);
+	else if (!err && (d.o.noverlays || d.o.nfailsafe))
+		err = -ENOTSUP; /* nothing to compile them with */
+	opts_free(&d);
+	if (err) {
+		agent_count_apply(a, XS_APPLY_REJECTED, 1);
+		snprintf(why, whylen, "%s",
+			 errline	   ? errline
+			 : err == -ENOTSUP ? "the bundle carries no sources to compile this host's "
+					     "quarantines, grants and failsafe ports with"
+					   : strerror(-err));
+		goto out;
+	}
+	err = push(a, &ctl, nc ? nc : c, file, source, true);
+	if (err)
+		snprintf(why, whylen, "pushing it into the maps failed: %s", strerror(-err));
+out:
+	free(errline);
+	xs_compiled_free(nc);
+	dp_end(&ctl);
+	return err;
+}
+
 /*
  * The grants in force whose end has passed: the datapath closed them by
  * itself at that second (their flows are cut at their next packet, or
