@@ -148,6 +148,13 @@ ok "fleet status: both hosts current"
 [ -s "$T/state-a/policy.xsc" ] && [ -s "$T/state-a/fleet.json" ] || fail "a saved no last good"
 ok "host A saved it as the last good policy"
 
+# A local grant on host B (the CLI, on B's pins and state): it must survive
+# the fleet's next apply, as it survives a local one.
+XDPSEG_PIN_DIR=$PIN_B XDPSEG_STATE_DIR=$T/state-b lab_in hostb "$XS" grant \
+	'clients -> servers : tcp/7070' --for 1h >"$T/grant" 2>&1 || fail "grant: $(cat "$T/grant")"
+lab_tcp bc bs 10.0.2.2 7070 || fail "the grant does not let tcp/7070 through"
+ok "host B: a local grant lets tcp/7070 through"
+
 # ---- host A cut off from etcd ----
 lab_in host ip link set fl-e down
 wait_for 15 st_is a 'd["fleet"]["connected"]' false ||
@@ -166,6 +173,8 @@ ok "fleet status: hv-a lost after its TTL"
 fleet_xs publish "$T/v2.policy" >"$T/pub2" 2>&1 || fail "publish v2: $(cat "$T/pub2")"
 wait_for 10 st_is b 'd["fleet"]["generation"]' 2 || fail "b did not apply generation 2"
 expect_eq "$(verdicts b)" "dropped allowed" "host B enforces v2"
+lab_tcp bc bs 10.0.2.2 7070 || fail "the fleet's apply dropped host B's grant"
+ok "host B's local grant survived the fleet's apply"
 expect_eq "$(st a 'd["fleet"]["generation"]')" 1 "host A is still on generation 1"
 expect_eq "$(verdicts a)" "allowed dropped" "and still enforces v1"
 
