@@ -200,3 +200,12 @@ wait_for 5 fleet_is 'd["counts"]["current"]' 2 ||
 ok "fleet status: both hosts current again"
 expect_match "$(st a 'd["fleet"]["counters"]')" '"reconnects": [1-9]' "host A counted the reconnect"
 expect_eq "$(grep -c 'etcd unreachable' "$T/b.log")" 0 "host B saw no outage"
+
+# ---- a restarted agent adopts what it enforces, fetches nothing again ----
+test_agent_stop "${TEST_AGENT_PIDS[1]}"
+: >"$T/b.log"
+agent_start b hostb
+wait_for 10 st_is b 'd["fleet"]["connected"]' true || fail "b: not connected after a restart"
+expect_eq "$(st b 'd["fleet"]["generation"]') $(st b 'd["fleet"]["counters"]["applies"]')" "2 0" \
+	"host B restarted: generation 2 adopted, nothing applied again"
+expect_eq "$(verdicts b)" "dropped allowed" "and v2 enforced throughout"
