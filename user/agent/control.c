@@ -318,9 +318,10 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	agent_links_rematch(a);
 	agent_flush(a);
 	agent_log(LOG_NOTICE, "reloaded %s: %s", a->cfg.file,
-		  *applied ? "policy applied"
-		  : comp   ? "the policy in force is the configured one"
-			   : "no policy configured");
+		  *applied	    ? "policy applied"
+		  : comp	    ? "the policy in force is the configured one"
+		  : a->cfg.fleet[0] ? "the policy comes from the fleet"
+				    : "no policy configured");
 	return 0;
 }
 

@@ -351,6 +351,11 @@ static int apply_initial(struct agent *a, struct xs_ctl *ctl)
 				  "last good policy from %s instead (applied from %s); fix the "
 				  "file, then reload",
 				  a->cfg.policy, a->pol.file_error, a->cfg.state_dir, file);
+		else if (a->cfg.fleet[0])
+			agent_log(LOG_NOTICE,
+				  "fleet %s: enforcing the last good policy from %s until the "
+				  "fleet's arrives",
+				  a->cfg.fleet, a->cfg.state_dir);
 		else
 			agent_log(LOG_WARNING, "no configured policy to apply: enforcing the last "
 					       "good policy from the state directory");
@@ -381,11 +386,14 @@ static int apply_initial(struct agent *a, struct xs_ctl *ctl)
 	agent_log(LOG_CRIT,
 		  "no policy to enforce (%s; no last good policy in %s): every protected "
 		  "interface drops every IP packet (a built-in deny-all policy%s) until a policy "
-		  "applies: fix it, then reload the agent or run 'xdpseg apply FILE'",
+		  "applies: %s",
 		  a->pol.file_error ? a->pol.file_error
 		  : a->cfg.policy   ? "the configured policy does not compile"
+		  : a->cfg.fleet[0] ? "the fleet's policy has not arrived yet"
 				    : "no policy configured",
-		  a->cfg.state_dir, a->cfg.nfailsafe ? ", but the failsafe ports" : "");
+		  a->cfg.state_dir, a->cfg.nfailsafe ? ", but the failsafe ports" : "",
+		  a->cfg.fleet[0] ? "the fleet's first policy (xdpseg publish) will"
+				  : "fix it, then reload the agent or run 'xdpseg apply FILE'");
 	err = push(a, ctl, c, BUILTIN_DENY_NAME, "builtin-deny", false);
 out:
 	xs_compiled_free(c);
