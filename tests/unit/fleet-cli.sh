@@ -213,5 +213,20 @@ out=$("$xdpseg" publish --user root --password-file missing a.policy 2>&1)
 same "a password file missing" "1 xdpseg: error: --password-file missing: No such file or directory" "$? $out"
 ectl --user root:s3cret auth disable >/dev/null
 
+# on a host of the fleet: the configuration's etcd, fleet and credentials
+# stand for the options (the environment, then the options, before them)
+cat >fleet.conf <<EOF
+etcd = $ETCD_URL
+fleet = default
+EOF
+out=$(env -u XDPSEG_ETCD -u XDPSEG_FLEET XDPSEG_CONFIG=$PWD/fleet.conf "$xdpseg" fleet status 2>&1 | head -1)
+same "the configuration's etcd and fleet" "fleet default: generation 2, sha256 $HBP" "$out"
+out=$(env -u XDPSEG_ETCD -u XDPSEG_FLEET XDPSEG_CONFIG=$PWD/fleet.conf "$xdpseg" fleet status --fleet none 2>&1 | head -1)
+same "--fleet before the configuration's" "fleet none: nothing published" "$out"
+printf 'etcd = ftp://nowhere\nfleet = default\n' >bad.conf
+out=$(env -u XDPSEG_ETCD XDPSEG_CONFIG=$PWD/bad.conf "$xdpseg" fleet status 2>&1)
+[ $? != 0 ] && [[ $out == *"bad.conf"* ]] && ok "a configuration with an error is refused, named ($out)" ||
+	bad "a bad configuration: $out"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/config.h"
 #include "cmds.h"
 #include "fleet/fleet.h"
 #include "json.h"
@@ -25,14 +26,30 @@
 #include "util.h"
 
 /*
- * The configuration's default for `key` ("etcd" or "fleet"), or NULL.
- * The configuration's fleet keys arrive with the agent's following
- * (user/agent/config.c); until then there is no fallback here.
+ * What the configuration (the agent's: $XDPSEG_CONFIG or
+ * /etc/xdpseg/xdpseg.conf) says of the fleet, read once: the defaults of
+ * --etcd, --fleet and the credentials, so that `xdpseg fleet status` on a
+ * host of the fleet needs no option. A configuration with errors is
+ * reported and refused (-EINVAL): its endpoints may be what was meant.
  */
-static const char *fleet_config_default(const char *key)
+static int fleet_config(const struct agent_config **out)
 {
-	(void)key;
-	return NULL;
+	static struct agent_config cfg;
+	static int state; /* 0 unread, 1 read, < 0 its error */
+
+	if (!state) {
+		state = xs_cli_config(&cfg);
+		if (!state)
+			state = 1;
+	}
+	*out = state == 1 ? &cfg : NULL;
+	return state == 1 ? 0 : state;
+}
+
+/* A configuration value, NULL when empty. */
+static const char *nonempty(const char *s)
+{
+	return s && *s ? s : NULL;
 }
 
 void xs_cli_etcd_init(struct xs_cli_etcd *e)
@@ -84,27 +101,41 @@ int xs_cli_etcd_opt(struct xs_cli_etcd *e, int c, const char *arg)
 
 int xs_cli_etcd_open(struct xs_cli_etcd *e, const char *cmd, struct xs_etcd_sync **out)
 {
+	const struct agent_config *cfg = NULL;
 	struct xs_etcd_opts o = { 0 };
 	char err[XS_ETCD_ERR_LEN];
 	const char *env;
 	int rc;
 
 	*out = NULL;
+	/* the options, then the environment, then the configuration */
 	if (!e->fleet && (env = getenv("XDPSEG_FLEET")) && *env)
 		e->fleet = env;
-	if (!e->fleet)
-		e->fleet = fleet_config_default("fleet");
+	if (!e->etcd && (env = getenv("XDPSEG_ETCD")) && *env)
+		e->etcd = env;
+	if (!e->fleet || !e->etcd) {
+		if (fleet_config(&cfg))
+			return XS_EXIT_FAIL;
+		if (!e->fleet)
+			e->fleet = nonempty(cfg->fleet);
+		if (!e->etcd) {
+			e->etcd = nonempty(cfg->etcd);
+			/* the configuration's endpoints with its credentials */
+			if (e->etcd && !e->user && !e->password_file && !e->token_file) {
+				e->user = nonempty(cfg->etcd_user);
+				e->password_file = nonempty(cfg->etcd_password_file);
+				e->token_file = nonempty(cfg->etcd_token_file);
+			}
+		}
+	}
 	if (!e->fleet)
 		e->fleet = "default";
 	if (!xs_fleet_name_ok(e->fleet))
 		return p_usage(cmd, "'%s' is not a fleet name (1-63 of A-Z a-z 0-9 . _ -)",
 			       e->fleet);
-	if (!e->etcd && (env = getenv("XDPSEG_ETCD")) && *env)
-		e->etcd = env;
 	if (!e->etcd)
-		e->etcd = fleet_config_default("etcd");
-	if (!e->etcd)
-		return p_usage(cmd, "no etcd: give --etcd URL[,URL] or set XDPSEG_ETCD");
+		return p_usage(cmd, "no etcd: give --etcd URL[,URL], set XDPSEG_ETCD, or `etcd` in "
+				    "the configuration");
 	if (e->token_file && (e->user || e->password_file))
 		return p_usage(cmd, "--token-file or --user with --password-file, not both");
 	if (!e->user != !e->password_file)
