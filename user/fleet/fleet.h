@@ -43,7 +43,9 @@
 bool xs_fleet_name_ok(const char *s);
 
 /* "/xdpseg/v1/FLEET/current", ".../bundle/HASH/", ".../bundle/HASH/0003",
- * ".../status/", ".../status/HOST", ".../seen/HOST", ".../history/GEN". */
+ * ".../status/", ".../status/HOST", ".../seen/HOST", ".../history/GEN".
+ * The prefixes: hash NULL ".../bundle/", host NULL ".../status/" and
+ * ".../seen/", generation 0 ".../history/". */
 void xs_fleet_key_current(char *buf, size_t size, const char *fleet);
 void xs_fleet_key_bundle(char *buf, size_t size, const char *fleet, const char *hash);
 void xs_fleet_key_chunk(char *buf, size_t size, const char *fleet, const char *hash,
@@ -152,5 +154,10 @@ struct xs_fleet_state {
 int xs_fleet_state_read(struct xs_etcd_sync *s, const char *fleet, struct xs_fleet_state *st,
 			char *err, size_t errlen);
 void xs_fleet_state_free(struct xs_fleet_state *st);
+/* What xs_fleet_state_read() does once the hosts are read (their reports,
+ * LOST set on those with only a `seen` key): hosts sorted by name, each
+ * one's state and converge_ms, the counts and the percentiles (nearest
+ * rank over the current hosts). */
+void xs_fleet_state_summarize(struct xs_fleet_state *st);
 
 #endif /* XS_FLEET_H */
