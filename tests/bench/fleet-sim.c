@@ -407,7 +407,7 @@ static int sim_idle(struct sim *s, unsigned int ms)
 /* ---- Publishing ------------------------------------------------------------- */
 
 /* FILE compiled and serialized (malloc'd) into p. */
-static int sim_compile(const char *file, struct sim_pub *p)
+static int sim_compile(const char *file, bool verbose, struct sim_pub *p)
 {
 	struct xs_compiled *c = NULL;
 	struct xs_diags diags;
@@ -423,6 +423,8 @@ static int sim_compile(const char *file, struct sim_pub *p)
 	err = xs_compiled_serialize(c, file, &p->artefact, &p->p.len);
 	p->p.artefact = p->artefact;
 	p->p.file = file;
+	if (!err && verbose)
+		fprintf(stderr, "fleet-sim: %s: an artefact of %zu bytes\n", file, p->p.len);
 out:
 	xs_compiled_free(c);
 	xs_diags_free(&diags);
@@ -451,7 +453,7 @@ static int sim_publish_base(struct sim *s, const char *file)
 
 	pub.p.fleet = s->o.fleet;
 	pub.p.author = "fleet-sim";
-	err = sim_compile(file, &pub);
+	err = sim_compile(file, s->o.verbose, &pub);
 	if (!err) {
 		sim_publish_thread(&pub);
 		err = pub.err == -EALREADY ? 0 : pub.err;
@@ -562,7 +564,7 @@ static int sim_sample(struct sim *s, const char *file)
 	pub.p.fleet = s->o.fleet;
 	pub.p.author = "fleet-sim";
 	if (file) {
-		err = sim_compile(file, &pub);
+		err = sim_compile(file, s->o.verbose, &pub);
 		if (err)
 			goto out;
 	}
