@@ -188,6 +188,22 @@ run map-help map --help
 run map-usage-outputs map --dot --svg x.svg
 run map-usage-since map --since 3
 run map-usage-arg map farm
+# publish and fleet status (issue 12): help and usage errors, no etcd needed
+# (their output is fleet-cli.sh's); no endpoint from the environment
+unset XDPSEG_ETCD XDPSEG_FLEET
+run publish-help publish --help
+run publish-usage publish
+run publish-usage-args publish a.policy b.policy
+run publish-usage-keep publish --keep 0 tests/unit/data/small.policy
+run publish-no-etcd publish tests/unit/data/small.policy
+run publish-usage-fleet publish --etcd http://127.0.0.1:1 --fleet a/b tests/unit/data/small.policy
+run publish-usage-etcd publish --etcd ftp://x tests/unit/data/small.policy
+run publish-usage-auth publish --etcd http://127.0.0.1:1 --user u tests/unit/data/small.policy
+run fleet-help fleet --help
+run fleet-usage fleet
+run fleet-usage-sub fleet stats
+run fleet-status-help fleet status --help
+run fleet-status-usage fleet status now
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

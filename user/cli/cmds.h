@@ -4,6 +4,7 @@
 #define XS_CMDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct xs_compiled;
 
@@ -30,6 +31,8 @@ int cmd_map(int argc, char **argv);	/* cmd_map.c */
 int cmd_suggest(int argc, char **argv); /* cmd_suggest.c */
 int cmd_replay(int argc, char **argv);	/* cmd_replay.c */
 int cmd_agent(int argc, char **argv);	/* agent/ */
+int cmd_publish(int argc, char **argv); /* cmd_publish.c */
+int cmd_fleet(int argc, char **argv);	/* cmd_fleet.c */
 
 /*
  * Compile a policy file for a command: diagnostics go to stderr (with the
@@ -81,5 +84,53 @@ int xs_cli_open_readonly(struct xs_ctl *ctl);
 /* Parse a command's only options, [--json] [--help] (main.c). Returns -1
  * to go on, else the exit code (help printed, or a usage error). */
 int xs_cli_json_opts(int argc, char **argv, const char *cmd, const char *help);
+
+/*
+ * The options of the commands that talk to the fleet's etcd (publish,
+ * fleet; cmd_fleet.c): add XS_CLI_OPTS_ETCD to the options,
+ * XS_CLI_HELP_ETCD to the help, hand every option the command does not
+ * know to xs_cli_etcd_opt() (0: taken), then xs_cli_etcd_open(): the
+ * defaults (--etcd: $XDPSEG_ETCD, then the configuration; --fleet:
+ * $XDPSEG_FLEET, then the configuration, then "default"), the secrets read,
+ * the client made. It returns -1 to go on, else the exit code (the error
+ * printed). xs_cli_etcd_free() in every case.
+ */
+enum {
+	XS_CLI_OPT_ETCD = 0x100,
+	XS_CLI_OPT_FLEET,
+	XS_CLI_OPT_USER,
+	XS_CLI_OPT_PASSWORD_FILE,
+	XS_CLI_OPT_TOKEN_FILE,
+};
+#define XS_CLI_OPTS_ETCD                                                                \
+	{ "etcd", required_argument, NULL, XS_CLI_OPT_ETCD },                           \
+		{ "fleet", required_argument, NULL, XS_CLI_OPT_FLEET },                 \
+		{ "user", required_argument, NULL, XS_CLI_OPT_USER },                   \
+		{ "password-file", required_argument, NULL, XS_CLI_OPT_PASSWORD_FILE }, \
+	{                                                                               \
+		"token-file", required_argument, NULL, XS_CLI_OPT_TOKEN_FILE            \
+	}
+#define XS_CLI_HELP_ETCD                                                                   \
+	"      --etcd URL[,URL]    the fleet's etcd (default: $XDPSEG_ETCD)\n"             \
+	"      --fleet NAME        the fleet (default: $XDPSEG_FLEET, else \"default\")\n" \
+	"      --user USER         etcd's user, its password in --password-file\n"         \
+	"      --password-file F   the file holding the password (its first line)\n"       \
+	"      --token-file F      or an etcd token, from F (its first line)\n"
+struct xs_etcd_sync;
+struct xs_cli_etcd {
+	const char *etcd, *fleet, *user, *password_file, *token_file;
+	char *buf;    /* the endpoints, parsed in place */
+	char *secret; /* the password or the token read */
+};
+void xs_cli_etcd_init(struct xs_cli_etcd *e);
+int xs_cli_etcd_opt(struct xs_cli_etcd *e, int c, const char *arg);
+int xs_cli_etcd_open(struct xs_cli_etcd *e, const char *cmd, struct xs_etcd_sync **out);
+void xs_cli_etcd_free(struct xs_cli_etcd *e);
+
+/* Unix seconds as "2024-05-01T10:00:00Z" ("-" for 0). */
+void xs_cli_time(int64_t t, char *buf, size_t size);
+/* A pointer's fields as JSON members (no braces; strings escaped). */
+struct xs_fleet_pointer;
+void xs_cli_pointer_json(const struct xs_fleet_pointer *p);
 
 #endif /* XS_CMDS_H */

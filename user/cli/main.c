@@ -38,6 +38,8 @@ static const struct cmd cmds[] = {
 	{ "watch", cmd_watch, "stream live flow events" },
 	{ "flows", cmd_flows, "follow the agent's flow records (begin, update, end, deny)" },
 	{ "agent", cmd_agent, "run the host agent (follows interfaces, keeps them protected)" },
+	{ "publish", cmd_publish, "compile a policy and publish it to the fleet (etcd)" },
+	{ "fleet", cmd_fleet, "the fleet's state: its hosts, on the published policy or not" },
 };
 
 int xs_cli_json_opts(int argc, char **argv, const char *cmd, const char *help)

@@ -269,8 +269,26 @@ static int check_ms(struct doc *d, const char *key, int64_t s, int64_t ms)
 	return 0;
 }
 
-static int pointer_fields(struct doc *d, struct xs_fleet_pointer *p)
+/* A document into *out (size bytes, zeroed on a refusal) by fields(). */
+static int parse(const char *json, size_t len, void *out, size_t size,
+		 int (*fields)(struct doc *d, void *out), char *err, size_t errlen)
 {
+	struct doc d = { .err = err, .errlen = errlen };
+	int rc;
+
+	memset(out, 0, size);
+	rc = doc_open(&d, json, len);
+	if (!rc)
+		rc = fields(&d, out);
+	json_object_put(d.o);
+	if (rc)
+		memset(out, 0, size);
+	return rc;
+}
+
+static int pointer_fields(struct doc *d, void *out)
+{
+	struct xs_fleet_pointer *p = out;
 	int64_t gen, chunks, size, want;
 	int err;
 
@@ -294,26 +312,11 @@ static int pointer_fields(struct doc *d, struct xs_fleet_pointer *p)
 	return 0;
 }
 
-int xs_fleet_pointer_parse(const char *json, size_t len, struct xs_fleet_pointer *p, char *err,
-			   size_t errlen)
-{
-	struct doc d = { .err = err, .errlen = errlen };
-	int rc;
-
-	memset(p, 0, sizeof(*p));
-	rc = doc_open(&d, json, len);
-	if (!rc)
-		rc = pointer_fields(&d, p);
-	json_object_put(d.o);
-	if (rc)
-		memset(p, 0, sizeof(*p));
-	return rc;
-}
-
 static const char *const report_states[] = { "current", "applying", "failing", "offline" };
 
-static int report_fields(struct doc *d, struct xs_fleet_report *r)
+static int report_fields(struct doc *d, void *out)
 {
+	struct xs_fleet_report *r = out;
 	int64_t gen, ifs, prot, packets, drops;
 	bool known = false;
 	int err;
@@ -351,18 +354,14 @@ static int report_fields(struct doc *d, struct xs_fleet_report *r)
 	return 0;
 }
 
+int xs_fleet_pointer_parse(const char *json, size_t len, struct xs_fleet_pointer *p, char *err,
+			   size_t errlen)
+{
+	return parse(json, len, p, sizeof(*p), pointer_fields, err, errlen);
+}
+
 int xs_fleet_report_parse(const char *json, size_t len, struct xs_fleet_report *r, char *err,
 			  size_t errlen)
 {
-	struct doc d = { .err = err, .errlen = errlen };
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	rc = doc_open(&d, json, len);
-	if (!rc)
-		rc = report_fields(&d, r);
-	json_object_put(d.o);
-	if (rc)
-		memset(r, 0, sizeof(*r));
-	return rc;
+	return parse(json, len, r, sizeof(*r), report_fields, err, errlen);
 }
