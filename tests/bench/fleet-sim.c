@@ -100,7 +100,7 @@ struct sim_pub {
 
 /* The sample being measured: the hash every host is to report. */
 struct sim_target {
-	unsigned int sample; /* 0: the warm-up */
+	unsigned int sample; /* 1: the warm-up (a host's 0: none yet) */
 	bool known;	     /* hash and time_ms below are the sample's */
 	char hash[65];	     /* "": nothing published (any first report) */
 	uint64_t generation;
@@ -636,6 +636,7 @@ static int sim_warm_up(struct sim *s)
 	int64_t t0 = sim_mono_ms();
 	int err;
 
+	s->t.sample = 1;
 	err = s->o.base ? sim_publish_base(s, s->o.base) : 0;
 	if (!err)
 		err = sim_target_current(s);
