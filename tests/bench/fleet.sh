@@ -38,6 +38,7 @@ TMP=$(mktemp -d /tmp/xsb-fleet-$$-XXXX)
 SIMPID=
 
 cleanup() {
+	set +e # etcd_stop's wait answers etcd's exit status
 	if [ -n "$SIMPID" ]; then
 		kill "$SIMPID" 2>/dev/null || true
 		wait "$SIMPID" 2>/dev/null || true
@@ -72,7 +73,7 @@ run_size() {
 		return 1
 	}
 	SIMPID=
-	etcd_stop
+	etcd_stop || true
 }
 
 # key=value of a sample line.
