@@ -4,7 +4,8 @@
 # (call it from the caller's EXIT trap).
 #
 #   source tests/common/etcd.sh
-#   etcd_start DIR [ADDR]    # sets ETCD_URL (http://ADDR:PORT) and ETCD_PID
+#   etcd_start DIR [ADDR [PORT]]  # sets ETCD_URL (http://ADDR:PORT) and ETCD_PID
+#                                 # (PORT: to start it again where it was)
 #   etcd_stop
 #
 # The ports are picked free (client and peer), so tests run side by side.
@@ -17,13 +18,13 @@ etcd_free_port() {
 }
 
 etcd_start() {
-	local dir=$1 addr=${2:-127.0.0.1} cport pport i
+	local dir=$1 addr=${2:-127.0.0.1} cport=${3-} pport i
 	command -v etcd >/dev/null || {
 		echo "etcd is missing (scripts/setup installs etcd-server)" >&2
 		return 1
 	}
 	mkdir -p "$dir"
-	cport=$(etcd_free_port)
+	[ -n "$cport" ] || cport=$(etcd_free_port)
 	pport=$(etcd_free_port)
 	ETCD_URL=http://$addr:$cport
 	ETCD_UNSUPPORTED_ARCH= etcd --name xs-test --data-dir "$dir/data" \

@@ -88,6 +88,8 @@ cmp -s want-err got-err && [ ! -s got-out ] && [ -s got-err ] && ok "its errors 
 		bad "its errors"
 		diff want-err got-err
 	}
+"$xdpseg" publish --json broken.policy >got-out 2>/dev/null
+same "--json: the error on stdout" '1 {"error":"broken.policy: 1 error: not published"}' "$? $(cat got-out)"
 same "nothing written (the store's revision)" "$rev" "$(revision)"
 
 # ---- a policy above one chunk -----------------------------------------------
@@ -197,6 +199,19 @@ same "a bad fleet name: exit 2" "2 xdpseg: '../x' is not a fleet name (1-63 of A
 Try 'xdpseg fleet --help'." "$? $out"
 out=$(XDPSEG_ETCD=ftp://x "$xdpseg" publish a.policy 2>&1)
 [ $? = 2 ] && [[ $out == "xdpseg: --etcd: "* ]] && ok "a bad endpoint: exit 2 ($out)" || bad "a bad endpoint: $out"
+
+# etcd's authentication: a user with a password file (its first line)
+{ ectl user add root:s3cret && ectl user grant-role root root && ectl auth enable; } >/dev/null 2>&1 ||
+	bad "etcd auth enable"
+printf 's3cret\nignored\n' >pw
+out=$("$xdpseg" publish a.policy 2>&1)
+[ $? = 1 ] && [[ $out == *"user name is empty"* || $out == *"permission denied"* || $out == *"invalid auth token"* ]] &&
+	ok "auth enabled: refused without a user ($out)" || bad "auth enabled, no user: $out"
+out=$("$xdpseg" fleet status --user root --password-file pw 2>&1 | head -1)
+same "--user with --password-file" "fleet default: generation 2, sha256 $HBP" "$out"
+out=$("$xdpseg" publish --user root --password-file missing a.policy 2>&1)
+same "a password file missing" "1 xdpseg: error: --password-file missing: No such file or directory" "$? $out"
+ectl --user root:s3cret auth disable >/dev/null
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

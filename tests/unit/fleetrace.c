@@ -16,10 +16,10 @@
 
 #include "fleet/fleet.h"
 
-int __real_xs_etcd_sync_put(struct xs_etcd_sync *s, const char *key, const void *value,
-			    size_t len, int64_t lease, struct xs_etcd_result *r);
-int __wrap_xs_etcd_sync_put(struct xs_etcd_sync *s, const char *key, const void *value,
-			    size_t len, int64_t lease, struct xs_etcd_result *r);
+int __real_xs_etcd_sync_put(struct xs_etcd_sync *s, const char *key, const void *value, size_t len,
+			    int64_t lease, struct xs_etcd_result *r);
+int __wrap_xs_etcd_sync_put(struct xs_etcd_sync *s, const char *key, const void *value, size_t len,
+			    int64_t lease, struct xs_etcd_result *r);
 
 static const char *fleet;
 static bool moved;
@@ -54,8 +54,8 @@ static void rival(struct xs_etcd_sync *s)
 	free(json);
 }
 
-int __wrap_xs_etcd_sync_put(struct xs_etcd_sync *s, const char *key, const void *value,
-			    size_t len, int64_t lease, struct xs_etcd_result *r)
+int __wrap_xs_etcd_sync_put(struct xs_etcd_sync *s, const char *key, const void *value, size_t len,
+			    int64_t lease, struct xs_etcd_result *r)
 {
 	if (!moved && strstr(key, "/bundle/")) {
 		moved = true;

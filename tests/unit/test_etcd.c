@@ -17,6 +17,7 @@
 #include <criterion/criterion.h>
 
 #include "fleet/etcd.h"
+#include "obs/b64.h"
 
 static char err[256];
 
@@ -336,5 +337,411 @@ Test(etcd, a_request_from_inside_a_watch_goes_out_and_the_watch_goes_on)
 	cr_assert(!loop_events(&l, &seen, 4, 300), "an extra event: %s", seen.values[3]);
 	xs_etcd_watch_cancel(w);
 	loop_close(&l);
+	xs_etcd_sync_free(s);
+}
+
+/* 512 KiB of bytes (every value, zeros included): base64 makes ~700 KB of
+ * it on the wire; and the same as base64 text (a bundle's chunk as text). */
+Test(etcd, values_near_700_kb)
+{
+	struct xs_etcd_sync *s = sync_main();
+	size_t n = 512u << 10, len;
+	uint8_t *bin = malloc(n);
+	char *text = malloc(XS_B64_LEN(n) + 1), *v;
+	struct xs_etcd_result r;
+
+	cr_assert(bin && text);
+	for (size_t i = 0; i < n; i++)
+		bin[i] = (uint8_t)(i * 2654435761u >> 13);
+	xs_b64_encode(bin, n, text);
+	cr_assert_eq(xs_etcd_sync_put(s, "/t/big/bin", bin, n, 0, &r), 0, "%s", r.msg);
+	cr_assert_eq(xs_etcd_sync_put(s, "/t/big/text", text, strlen(text), 0, &r), 0, "%s", r.msg);
+	v = get(s, "/t/big/bin", &len);
+	cr_assert_eq(len, n);
+	cr_assert_eq(memcmp(v, bin, n), 0);
+	free(v);
+	cr_assert_eq(xs_etcd_sync_range(s, "/t/big/", true, 0, &r), 0, "%s", r.msg);
+	cr_assert_eq(r.nkvs, 2);
+	cr_assert_eq(r.kvs[1].len, XS_B64_LEN(n));
+	cr_assert_str_eq(r.kvs[1].value, text);
+	xs_etcd_result_free(&r);
+	free(bin);
+	free(text);
+	xs_etcd_sync_free(s);
+}
+
+Test(etcd, txn_applies_its_ops_only_when_the_comparison_holds)
+{
+	struct xs_etcd_sync *s = sync_main();
+	int64_t rev = put(s, "/t/txn/ptr", "1");
+	struct xs_etcd_op ops[] = {
+		{ .kind = XS_ETCD_PUT, .key = "/t/txn/new", .value = "n", .len = 1 },
+		{ .kind = XS_ETCD_DELETE, .key = "/t/txn/gone" },
+		{ .kind = XS_ETCD_DELETE_PREFIX, .key = "/t/txn/old/" },
+		{ .kind = XS_ETCD_PUT, .key = "/t/txn/ptr", .value = "2", .len = 1 },
+	};
+	struct xs_etcd_op never = {
+		.kind = XS_ETCD_PUT, .key = "/t/txn/never", .value = "", .len = 0
+	};
+	struct xs_etcd_op create = {
+		.kind = XS_ETCD_PUT, .key = "/t/txn/absent", .value = "c", .len = 1
+	};
+	struct xs_etcd_op many[129];
+	struct xs_etcd_result r;
+	char *v;
+
+	put(s, "/t/txn/gone", "x");
+	put(s, "/t/txn/old/1", "x");
+	put(s, "/t/txn/old/2", "x");
+	put(s, "/t/txn/older", "kept");
+	cr_assert_eq(xs_etcd_sync_txn(s, "/t/txn/ptr", rev, ops, 4, &r), 0, "%s", r.msg);
+	cr_assert(r.succeeded);
+	cr_assert_gt(r.revision, rev);
+	v = get(s, "/t/txn/new", NULL);
+	cr_assert_str_eq(v, "n");
+	free(v);
+	v = get(s, "/t/txn/ptr", NULL);
+	cr_assert_str_eq(v, "2");
+	free(v);
+	cr_assert_null(get(s, "/t/txn/gone", NULL));
+	cr_assert_eq(xs_etcd_sync_range(s, "/t/txn/old/", true, 0, &r), 0, "%s", r.msg);
+	cr_assert_eq(r.nkvs, 0);
+	v = get(s, "/t/txn/older", NULL);
+	cr_assert_str_eq(v, "kept");
+	free(v);
+	/* the pointer moved on: nothing applied */
+	cr_assert_eq(xs_etcd_sync_txn(s, "/t/txn/ptr", rev, &never, 1, &r), 0, "%s", r.msg);
+	cr_assert(!r.succeeded);
+	cr_assert_null(get(s, "/t/txn/never", NULL));
+	/* 0: the key does not exist */
+	cr_assert_eq(xs_etcd_sync_txn(s, "/t/txn/absent", 0, &create, 1, &r), 0, "%s", r.msg);
+	cr_assert(r.succeeded);
+	cr_assert_eq(xs_etcd_sync_txn(s, "/t/txn/absent", 0, &create, 1, &r), 0, "%s", r.msg);
+	cr_assert(!r.succeeded);
+	/* more ops than etcd takes: refused before anything is sent */
+	for (size_t i = 0; i < 129; i++)
+		many[i] = never;
+	cr_assert_eq(xs_etcd_sync_txn(s, NULL, 0, many, 129, &r), -EINVAL);
+	xs_etcd_sync_free(s);
+}
+
+Test(etcd, lease_grant_keepalive_and_expiry)
+{
+	const char *ep = url("ETCD_URL");
+	struct xs_etcd_sync *s = sync_main();
+	struct answer a = { 0 }, k = { 0 }, k2 = { 0 };
+	struct xs_etcd_result r;
+	int64_t end;
+	struct loop l;
+
+	loop_open(&l, &ep, 1, NULL, NULL);
+	cr_assert_eq(xs_etcd_lease_grant(l.e, 2, answer_cb, &a), 0);
+	cr_assert(loop_until(&l, &a.done, 5000));
+	cr_assert_eq(a.r.err, 0, "%s", a.r.msg);
+	cr_assert_neq(a.r.lease, 0);
+	cr_assert_eq(a.r.ttl, 2);
+	cr_assert_eq(xs_etcd_sync_put(s, "/t/lease/k", "v", 1, a.r.lease, &r), 0, "%s", r.msg);
+	cr_assert_eq(xs_etcd_lease_keepalive(l.e, a.r.lease, answer_cb, &k), 0);
+	cr_assert(loop_until(&l, &k.done, 5000));
+	cr_assert_eq(k.r.err, 0, "%s", k.r.msg);
+	cr_assert_eq(k.r.lease, a.r.lease);
+	cr_assert_eq(k.r.ttl, 2);
+	cr_assert_eq(xs_etcd_sync_range(s, "/t/lease/k", false, 0, &r), 0, "%s", r.msg);
+	cr_assert_eq(r.nkvs, 1);
+	cr_assert_eq(r.kvs[0].lease, a.r.lease);
+	xs_etcd_result_free(&r);
+	/* no more keepalives: gone after its TTL */
+	end = now_ms() + 8000;
+	while (now_ms() < end) {
+		char *v = get(s, "/t/lease/k", NULL);
+
+		if (!v)
+			break;
+		free(v);
+		usleep(200000);
+	}
+	cr_assert_lt(now_ms(), end, "the key outlived its lease");
+	cr_assert_eq(xs_etcd_lease_keepalive(l.e, a.r.lease, answer_cb, &k2), 0);
+	cr_assert(loop_until(&l, &k2.done, 5000));
+	cr_assert_eq(k2.r.err, 0, "%s", k2.r.msg);
+	cr_assert_eq(k2.r.ttl, 0);
+	loop_close(&l);
+	xs_etcd_sync_free(s);
+}
+
+Test(etcd, a_watch_from_a_compacted_revision_ends_with_erange)
+{
+	const char *ep = url("ETCD_URL");
+	struct xs_etcd_sync *s = sync_main();
+	struct seen seen = { 0 };
+	struct xs_etcd_result r;
+	int64_t old, last;
+	struct loop l;
+	char want[XS_ETCD_ERR_LEN];
+
+	old = put(s, "/t/compact/k", "1");
+	put(s, "/t/compact/k", "2");
+	last = put(s, "/t/compact/k", "3");
+	cr_assert_eq(xs_etcd_sync_compact(s, last, &r), 0, "%s", r.msg);
+	cr_assert_eq(xs_etcd_sync_compact(s, last, &r), -ERANGE);
+	snprintf(want, sizeof(want), "%s: etcdserver: mvcc: required revision has been compacted",
+		 ep);
+	cr_assert_str_eq(r.msg, want);
+	cr_assert_eq(xs_etcd_sync_range(s, "/t/compact/k", false, old, &r), -ERANGE);
+	cr_assert_str_eq(r.msg, want);
+	loop_open(&l, &ep, 1, NULL, NULL);
+	cr_assert_eq(xs_etcd_watch(l.e, "/t/compact/k", false, old, 0, seen_cb, &seen, NULL), 0);
+	cr_assert(loop_until(&l, &seen.ended, 5000));
+	cr_assert_eq(seen.n, 0);
+	cr_assert_eq(seen.err, -ERANGE, "%s", seen.msg);
+	cr_assert_eq(seen.revision, last);
+	snprintf(want, sizeof(want),
+		 "%s: etcdserver: mvcc: required revision has been compacted "
+		 "(compacted at %lld)",
+		 ep, (long long)last);
+	cr_assert_str_eq(seen.msg, want);
+	cr_assert_eq(xs_etcd_pending(l.e), 0);
+	loop_close(&l);
+	xs_etcd_sync_free(s);
+}
+
+/* A loopback port bound and not listening: connections are refused. */
+static int dead_port(int *fd, char *buf, size_t size)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(*fd, 0);
+	cr_assert_eq(bind(*fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(*fd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(buf, size, "http://127.0.0.1:%d", ntohs(a.sin_port));
+	return ntohs(a.sin_port);
+}
+
+Test(etcd, failover_to_the_next_endpoint)
+{
+	char dead[64];
+	const char *eps[2] = { dead, url("ETCD_URL") };
+	struct xs_etcd_sync *s;
+	struct seen seen = { 0 };
+	struct xs_etcd_result r;
+	struct loop l;
+	int fd;
+	int64_t rev;
+	char *v;
+
+	dead_port(&fd, dead, sizeof(dead));
+	s = sync_client(eps, 2, NULL, NULL, NULL);
+	cr_assert_eq(xs_etcd_sync_put(s, "/t/failover/k", "v", 1, 0, &r), 0, "%s", r.msg);
+	rev = r.revision;
+	v = get(s, "/t/failover/k", NULL);
+	cr_assert_str_eq(v, "v");
+	free(v);
+	/* a watch on a fresh client too */
+	loop_open(&l, eps, 2, NULL, NULL);
+	cr_assert_eq(xs_etcd_watch(l.e, "/t/failover/", true, rev, 0, seen_cb, &seen, NULL), 0);
+	cr_assert(loop_events(&l, &seen, 1, 5000), "%s", seen.msg);
+	cr_assert_str_eq(seen.keys[0], "/t/failover/k");
+	cr_assert(!seen.ended);
+	loop_close(&l);
+	xs_etcd_sync_free(s);
+	close(fd);
+}
+
+Test(etcd, connection_refused_on_the_only_endpoint)
+{
+	char dead[64], want[XS_ETCD_ERR_LEN];
+	const char *ep = dead;
+	struct xs_etcd_sync *s;
+	struct seen seen = { 0 };
+	struct xs_etcd_result r;
+	struct loop l;
+	int fd;
+
+	dead_port(&fd, dead, sizeof(dead));
+	snprintf(want, sizeof(want), "%s: cannot connect: Connection refused", dead);
+	s = sync_client(&ep, 1, NULL, NULL, NULL);
+	cr_assert_eq(xs_etcd_sync_range(s, "/t/refused", false, 0, &r), -ECONNREFUSED);
+	cr_assert_str_eq(r.msg, want);
+	cr_assert_eq(xs_etcd_sync_put(s, "/t/refused", "v", 1, 0, &r), -ECONNREFUSED);
+	cr_assert_str_eq(r.msg, want);
+	loop_open(&l, &ep, 1, NULL, NULL);
+	cr_assert_eq(xs_etcd_watch(l.e, "/t/refused", false, 0, 0, seen_cb, &seen, NULL), 0);
+	cr_assert(loop_until(&l, &seen.ended, 5000));
+	cr_assert_eq(seen.err, -ECONNREFUSED);
+	cr_assert_str_eq(seen.msg, want);
+	loop_close(&l);
+	xs_etcd_sync_free(s);
+	close(fd);
+}
+
+static void etcdctl(const char *ep, const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "ETCDCTL_API=3 etcdctl --endpoints %s %s >/dev/null 2>&1", ep,
+		 args);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* The second etcd, whose auth this turns on (and leaves on). */
+Test(etcd, auth_by_user_and_password, .timeout = 20)
+{
+	const char *ep = url("ETCD_AUTH_URL");
+	struct xs_etcd_sync *root, *anon, *bad, *bogus;
+	struct seen seen = { 0 }, denied = { 0 };
+	char want[XS_ETCD_ERR_LEN], *v;
+	struct xs_etcd_result r;
+	struct loop l;
+	int64_t rev;
+
+	etcdctl(ep, "user add root:pw --interactive=false");
+	etcdctl(ep, "auth enable");
+	root = sync_client(&ep, 1, "root", "pw", NULL);
+	anon = sync_client(&ep, 1, NULL, NULL, NULL);
+	bad = sync_client(&ep, 1, "root", "nope", NULL);
+	bogus = sync_client(&ep, 1, NULL, NULL, "bogus.1");
+	rev = put(root, "/t/auth/k", "1");
+	v = get(root, "/t/auth/k", NULL);
+	cr_assert_str_eq(v, "1");
+	free(v);
+	snprintf(want, sizeof(want), "%s: etcdserver: user name is empty", ep);
+	cr_assert_eq(xs_etcd_sync_put(anon, "/t/auth/k", "2", 1, 0, &r), -EACCES);
+	cr_assert_str_eq(r.msg, want);
+	cr_assert_eq(xs_etcd_sync_range(anon, "/t/auth/k", false, 0, &r), -EACCES);
+	cr_assert_str_eq(r.msg, want);
+	snprintf(want, sizeof(want),
+		 "%s: etcdserver: authentication failed, invalid user ID or password", ep);
+	cr_assert_eq(xs_etcd_sync_put(bad, "/t/auth/k", "2", 1, 0, &r), -EACCES);
+	cr_assert_str_eq(r.msg, want);
+	snprintf(want, sizeof(want), "%s: etcdserver: invalid auth token", ep);
+	cr_assert_eq(xs_etcd_sync_put(bogus, "/t/auth/k", "2", 1, 0, &r), -EACCES);
+	cr_assert_str_eq(r.msg, want);
+
+	/* watches: with a token, and without */
+	loop_open(&l, &ep, 1, "root", "pw");
+	cr_assert_eq(xs_etcd_watch(l.e, "/t/auth/k", false, rev, 0, seen_cb, &seen, NULL), 0);
+	cr_assert(loop_events(&l, &seen, 1, 5000), "%s", seen.msg);
+	cr_assert_str_eq(seen.values[0], "1");
+	loop_close(&l);
+	loop_open(&l, &ep, 1, NULL, NULL);
+	cr_assert_eq(xs_etcd_watch(l.e, "/t/auth/k", false, rev, 0, seen_cb, &denied, NULL), 0);
+	cr_assert(loop_until(&l, &denied.ended, 5000));
+	cr_assert_eq(denied.err, -EACCES, "%s", denied.msg);
+	snprintf(want, sizeof(want),
+		 "%s: rpc error: code = InvalidArgument desc = etcdserver: user name is empty", ep);
+	cr_assert_str_eq(denied.msg, want);
+	loop_close(&l);
+
+	/* tokens dropped by etcd (auth off and on): a new one, once, unseen */
+	etcdctl(ep, "--user root:pw auth disable");
+	etcdctl(ep, "auth enable");
+	put(root, "/t/auth/k", "3");
+	v = get(root, "/t/auth/k", NULL);
+	cr_assert_str_eq(v, "3");
+	free(v);
+	xs_etcd_sync_free(root);
+	xs_etcd_sync_free(anon);
+	xs_etcd_sync_free(bad);
+	xs_etcd_sync_free(bogus);
+}
+
+/* ---- A hostile etcd --------------------------------------------------------- */
+
+static pid_t fake_pid;
+static int fake_stdin = -1;
+
+/* The fake's URL into buf (it dies with its stdin: with this test). */
+static void fake_start(char *buf, size_t size)
+{
+	int in[2], out[2];
+	char line[32] = "";
+	ssize_t n;
+
+	cr_assert_eq(pipe(in), 0);
+	cr_assert_eq(pipe(out), 0);
+	fake_pid = fork();
+	cr_assert_geq(fake_pid, 0);
+	if (!fake_pid) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		execlp("python3", "python3", url("ETCD_FAKE"), (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	fake_stdin = in[1];
+	n = read(out[0], line, sizeof(line) - 1);
+	close(out[0]);
+	cr_assert_gt(n, 0, "the fake etcd did not start");
+	line[n] = '\0';
+	snprintf(buf, size, "http://127.0.0.1:%d", atoi(line));
+}
+
+static void fake_stop(void)
+{
+	if (fake_pid > 0) {
+		kill(fake_pid, SIGTERM);
+		waitpid(fake_pid, NULL, 0);
+	}
+	if (fake_stdin >= 0)
+		close(fake_stdin);
+}
+
+Test(etcd, hostile_answers_end_in_errors, .fini = fake_stop, .timeout = 20)
+{
+	static const struct {
+		const char *key;
+		int err;
+		const char *msg;
+	} watches[] = {
+		{"garbage", -EPROTO, "a malformed line in the watch stream"},
+		{"long", -EMSGSIZE, "a watch line over 16 MiB"},
+		{"types", -EPROTO, "a malformed event in the watch stream"},
+		{"badkey", -EPROTO, "a malformed event in the watch stream"},
+		{"error", -EAGAIN, "etcdserver: no leader"},
+		{"close", -ECONNRESET, "the watch stream ended"},
+	},
+	  ranges[] = {
+		  {"badkv", -EPROTO, "a malformed answer to /v3/kv/range"},
+		  {"notjson", -EPROTO, "not a JSON object in answer"},
+		  {"http500", -EPROTO, "HTTP 500: boom"},
+		  {"deep", -EPROTO, "not a JSON object in answer"},
+		  {"types", -EPROTO, "a malformed answer to /v3/kv/range"},
+	  };
+	char fake[64], want[XS_ETCD_ERR_LEN];
+	const char *ep = fake;
+	struct xs_etcd_sync *s;
+	struct xs_etcd_result r;
+	struct loop l;
+
+	fake_start(fake, sizeof(fake));
+	loop_open(&l, &ep, 1, NULL, NULL);
+	for (size_t i = 0; i < sizeof(watches) / sizeof(watches[0]); i++) {
+		struct seen seen = { 0 };
+
+		cr_assert_eq(xs_etcd_watch(l.e, watches[i].key, false, 0, 0, seen_cb, &seen, NULL),
+			     0);
+		cr_assert(loop_until(&l, &seen.ended, 5000), "%s", watches[i].key);
+		snprintf(want, sizeof(want), "%s: %s", fake, watches[i].msg);
+		cr_assert_eq(seen.err, watches[i].err, "%s: %s", watches[i].key, seen.msg);
+		cr_assert_str_eq(seen.msg, want);
+		cr_assert_eq(seen.n, !strcmp(watches[i].key, "close"));
+	}
+	cr_assert_eq(xs_etcd_pending(l.e), 0);
+	loop_close(&l);
+	s = sync_client(&ep, 1, NULL, NULL, NULL);
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		cr_assert_eq(xs_etcd_sync_range(s, ranges[i].key, false, 0, &r), ranges[i].err,
+			     "%s: %s", ranges[i].key, r.msg);
+		snprintf(want, sizeof(want), "%s: %s", fake, ranges[i].msg);
+		cr_assert_str_eq(r.msg, want);
+		cr_assert_eq(r.nkvs, 0);
+	}
 	xs_etcd_sync_free(s);
 }

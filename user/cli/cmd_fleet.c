@@ -68,25 +68,18 @@ static char *read_secret(const char *path, const char *what)
 
 int xs_cli_etcd_opt(struct xs_cli_etcd *e, int c, const char *arg)
 {
-	switch (c) {
-	case XS_CLI_OPT_ETCD:
-		e->etcd = arg;
-		return 0;
-	case XS_CLI_OPT_FLEET:
-		e->fleet = arg;
-		return 0;
-	case XS_CLI_OPT_USER:
-		e->user = arg;
-		return 0;
-	case XS_CLI_OPT_PASSWORD_FILE:
-		e->password_file = arg;
-		return 0;
-	case XS_CLI_OPT_TOKEN_FILE:
-		e->token_file = arg;
-		return 0;
-	default:
+	const char **slot[] = {
+		[XS_CLI_OPT_ETCD - XS_CLI_OPT_ETCD] = &e->etcd,
+		[XS_CLI_OPT_FLEET - XS_CLI_OPT_ETCD] = &e->fleet,
+		[XS_CLI_OPT_USER - XS_CLI_OPT_ETCD] = &e->user,
+		[XS_CLI_OPT_PASSWORD_FILE - XS_CLI_OPT_ETCD] = &e->password_file,
+		[XS_CLI_OPT_TOKEN_FILE - XS_CLI_OPT_ETCD] = &e->token_file,
+	};
+
+	if (c < XS_CLI_OPT_ETCD || c > XS_CLI_OPT_TOKEN_FILE)
 		return -1;
-	}
+	*slot[c - XS_CLI_OPT_ETCD] = arg;
+	return 0;
 }
 
 int xs_cli_etcd_open(struct xs_cli_etcd *e, const char *cmd, struct xs_etcd_sync **out)
@@ -97,16 +90,19 @@ int xs_cli_etcd_open(struct xs_cli_etcd *e, const char *cmd, struct xs_etcd_sync
 	int rc;
 
 	*out = NULL;
+	if (!e->fleet && (env = getenv("XDPSEG_FLEET")) && *env)
+		e->fleet = env;
 	if (!e->fleet)
-		e->fleet = (env = getenv("XDPSEG_FLEET")) && *env ? env
-			   : fleet_config_default("fleet")	  ? fleet_config_default("fleet")
-								  : "default";
+		e->fleet = fleet_config_default("fleet");
+	if (!e->fleet)
+		e->fleet = "default";
 	if (!xs_fleet_name_ok(e->fleet))
 		return p_usage(cmd, "'%s' is not a fleet name (1-63 of A-Z a-z 0-9 . _ -)",
 			       e->fleet);
+	if (!e->etcd && (env = getenv("XDPSEG_ETCD")) && *env)
+		e->etcd = env;
 	if (!e->etcd)
-		e->etcd =
-			(env = getenv("XDPSEG_ETCD")) && *env ? env : fleet_config_default("etcd");
+		e->etcd = fleet_config_default("etcd");
 	if (!e->etcd)
 		return p_usage(cmd, "no etcd: give --etcd URL[,URL] or set XDPSEG_ETCD");
 	if (e->token_file && (e->user || e->password_file))

@@ -73,7 +73,7 @@ static int publish(struct xs_cli_etcd *e, const char *file, unsigned int keep)
 	struct xs_fleet_publish req;
 	char err[XS_ETCD_ERR_LEN];
 	void *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, nerrors = 0;
 	int rc;
 
 	/* the command line first (no connection is made yet), then the policy */
@@ -81,8 +81,13 @@ static int publish(struct xs_cli_etcd *e, const char *file, unsigned int keep)
 	if (rc >= 0)
 		return rc;
 	rc = XS_EXIT_FAIL;
-	if (xs_cli_compile(file, &comp, NULL))
+	if (xs_cli_compile(file, &comp, &nerrors)) {
+		/* the diagnostics are on stderr, as check prints them */
+		if (xs_json)
+			p_err("%s: %zu error%s: not published", file, nerrors,
+			      nerrors == 1 ? "" : "s");
 		goto out;
+	}
 	if (xs_compiled_serialize(comp, file, &buf, &len)) {
 		p_err("%s: out of memory", file);
 		goto out;

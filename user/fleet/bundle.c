@@ -217,20 +217,30 @@ static int get_int(struct doc *d, const char *key, int64_t min, int64_t max, int
 	return 0;
 }
 
-/* A string of at most size - 1 bytes, no control characters (UTF-8 is
- * checked by the tokener). */
-static int get_str(struct doc *d, const char *key, char *buf, size_t size)
+/* The string `key` (*s, *n bytes: it may hold a NUL). */
+static int get_string(struct doc *d, const char *key, const char **s, size_t *n)
 {
 	struct json_object *v;
-	const char *s;
-	size_t n;
 
 	if (!field(d, key, &v))
 		return refuse(d, "%s: missing", key);
 	if (!json_object_is_type(v, json_type_string))
 		return refuse(d, "%s: not a string", key);
-	s = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
+	*s = json_object_get_string(v);
+	*n = (size_t)json_object_get_string_len(v);
+	return 0;
+}
+
+/* A string of at most size - 1 bytes, no control characters (UTF-8 is
+ * checked by the tokener). */
+static int get_str(struct doc *d, const char *key, char *buf, size_t size)
+{
+	const char *s;
+	size_t n;
+	int err = get_string(d, key, &s, &n);
+
+	if (err)
+		return err;
 	if (n >= size)
 		return refuse(d, "%s: longer than %zu bytes", key, size - 1);
 	for (size_t i = 0; i < n; i++)
@@ -241,18 +251,15 @@ static int get_str(struct doc *d, const char *key, char *buf, size_t size)
 	return 0;
 }
 
+/* 64 lowercase hex digits (or "" when empty_ok). */
 static int get_hash(struct doc *d, const char *key, char out[65], bool empty_ok)
 {
-	struct json_object *v;
 	const char *s;
 	size_t n;
+	int err = get_string(d, key, &s, &n);
 
-	if (!field(d, key, &v))
-		return refuse(d, "%s: missing", key);
-	if (!json_object_is_type(v, json_type_string))
-		return refuse(d, "%s: not a string", key);
-	s = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
+	if (err)
+		return err;
 	if (!(n == 64 && strspn(s, "0123456789abcdef") == 64) && !(empty_ok && n == 0))
 		return refuse(d, "%s: not 64 lowercase hex digits%s", key,
 			      empty_ok ? " or \"\"" : "");
