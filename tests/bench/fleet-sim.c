@@ -5,11 +5,12 @@
  *
  * Every simulated host is a real follower (user/fleet/follow.c: the
  * pointer read and watched, the bundle fetched and verified, the report
- * put under its lease), with its own name and its own watch; only `apply`
- * is simulated (it records the time and accepts: no BPF). All of them
- * share one xs_etcd on one CURLM, driven by a curl_multi_poll() loop that
- * hands finished transfers to xs_etcd_done() and runs xs_follow_tick()
- * for the hosts whose timers are due.
+ * put under its lease), with its own name, its own etcd client and its own
+ * watch; only `apply` is simulated (it records the time and accepts: no
+ * BPF). Their clients share one CURLM (and so its connection cache),
+ * driven by a curl_multi_poll() loop that hands finished transfers to
+ * xs_etcd_done() and runs xs_follow_tick() for the hosts whose timers are
+ * due.
  *
  * A run: the hosts start (spread over --ramp ms), then the warm-up waits
  * until every host's report of the fleet's current hash has landed. Then
@@ -76,6 +77,7 @@ struct sim;
 
 struct sim_host {
 	struct sim *sim;
+	struct xs_etcd *etcd; /* its own client (token, endpoint), on the shared multi */
 	struct xs_follow *f;
 	char name[XS_FLEET_NAME_LEN];
 	int64_t start_ms; /* monotonic: when it starts following */
@@ -111,7 +113,6 @@ struct sim_target {
 struct sim {
 	struct sim_opts o;
 	CURLM *multi;
-	struct xs_etcd *etcd;
 	struct sim_host *hosts;
 	struct sim_target t;
 	struct sim_pub *pub; /* the sample's publish, in flight */
@@ -276,6 +277,7 @@ static const struct xs_follow_ops sim_ops = {
 static int sim_hosts_new(struct sim *s, int64_t now_ms)
 {
 	struct xs_follow_opts fo = { .fleet = s->o.fleet, .report_s = s->o.report_s };
+	char msg[XS_ETCD_ERR_LEN];
 	unsigned int i;
 	int err;
 
@@ -290,7 +292,12 @@ static int sim_hosts_new(struct sim *s, int64_t now_ms)
 		h->start_ms = now_ms + (int64_t)s->o.ramp_ms * i / s->o.hosts;
 		fo.host = h->name;
 		fo.seed = i + 1;
-		err = xs_follow_new(s->etcd, &fo, &sim_ops, h, &h->f);
+		err = xs_etcd_new(s->multi, &s->o.etcd, &h->etcd, msg, sizeof(msg));
+		if (err) {
+			fprintf(stderr, "fleet-sim: %s\n", msg);
+			return err;
+		}
+		err = xs_follow_new(h->etcd, &fo, &sim_ops, h, &h->f);
 		if (err)
 			return err;
 	}
@@ -299,16 +306,25 @@ static int sim_hosts_new(struct sim *s, int64_t now_ms)
 
 /* ---- The loop --------------------------------------------------------------- */
 
-/* Finished transfers to their client. */
+/* A finished transfer to the host whose client it is. */
+static void sim_done(struct sim *s, CURL *easy, CURLcode code)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->o.hosts; i++)
+		if (xs_etcd_done(s->hosts[i].etcd, easy, code))
+			return;
+	fprintf(stderr, "fleet-sim: a transfer nobody owns\n");
+}
+
 static void sim_drain(struct sim *s)
 {
 	CURLMsg *m;
 	int left;
 
 	while ((m = curl_multi_info_read(s->multi, &left)))
-		if (m->msg == CURLMSG_DONE &&
-		    !xs_etcd_done(s->etcd, m->easy_handle, m->data.result))
-			fprintf(stderr, "fleet-sim: a transfer nobody owns\n");
+		if (m->msg == CURLMSG_DONE)
+			sim_done(s, m->easy_handle, m->data.result);
 }
 
 /* Starts and ticks the hosts due at now_ms; the earliest next timer. */
@@ -671,10 +687,11 @@ static void sim_free(struct sim *s)
 {
 	unsigned int i;
 
-	for (i = 0; s->hosts && i < s->o.hosts; i++)
+	for (i = 0; s->hosts && i < s->o.hosts; i++) {
 		xs_follow_free(s->hosts[i].f);
+		xs_etcd_free(s->hosts[i].etcd);
+	}
 	free(s->hosts);
-	xs_etcd_free(s->etcd);
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
 }
@@ -696,7 +713,6 @@ static void sim_print_events(const struct sim *s)
 
 static int sim_main(struct sim *s)
 {
-	char msg[XS_ETCD_ERR_LEN];
 	size_t i;
 	int err;
 
@@ -706,11 +722,6 @@ static int sim_main(struct sim *s)
 	err = sim_multi_new(s);
 	if (err)
 		return err;
-	err = xs_etcd_new(s->multi, &s->o.etcd, &s->etcd, msg, sizeof(msg));
-	if (err) {
-		fprintf(stderr, "fleet-sim: %s\n", msg);
-		return err;
-	}
 	err = sim_warm_up(s);
 	for (i = 0; !err && i < (s->o.npublish ? s->o.npublish : s->o.samples); i++) {
 		err = sim_idle(s, s->o.settle_ms);
