@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# A hostile stand-in for etcd's JSON gateway (tests/unit/test_etcd.c): on a
-# free loopback port (printed first), it answers by the request's key:
+# A hostile stand-in for etcd's JSON gateway (tests/unit/test_etcd.c): on
+# the listening socket the test passes as fd 3, it answers by the request's key:
 # /v3/watch with a garbage line, a line over 16 MiB, wrong types, bad
 # base64, a stream error, a stream that closes; /v3/kv/range with bad keys,
 # not JSON, HTTP 500, deep nesting, wrong types. It exits when its stdin
@@ -94,11 +94,7 @@ def orphaned():
 
 
 def main():
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
-    s.listen(16)
-    print(s.getsockname()[1], flush=True)
+    s = socket.socket(fileno=3)
     threading.Thread(target=orphaned, daemon=True).start()
     while True:
         c, _ = s.accept()

@@ -505,7 +505,8 @@ Test(etcd, a_watch_from_a_compacted_revision_ends_with_erange)
 	xs_etcd_sync_free(s);
 }
 
-/* A loopback port bound and not listening: connections are refused. */
+/* A socket bound to a free loopback port, its URL in buf; not listening,
+ * connections to it are refused. */
 static int dead_port(int *fd, char *buf, size_t size)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -652,35 +653,29 @@ Test(etcd, auth_by_user_and_password, .timeout = 20)
 static pid_t fake_pid;
 static int fake_stdin = -1;
 
-/* The fake's URL into buf (it dies with its stdin: with this test). */
+/* The fake's URL into buf: it serves the socket the test listens on (fd 3)
+ * and dies with its stdin, a pipe from this test. */
 static void fake_start(char *buf, size_t size)
 {
-	int in[2], out[2];
-	char line[32] = "";
-	ssize_t n;
+	const char *script = url("ETCD_FAKE");
+	int in[2], fd;
 
+	dead_port(&fd, buf, size);
+	cr_assert_eq(listen(fd, 16), 0);
 	cr_assert_eq(pipe(in), 0);
-	cr_assert_eq(pipe(out), 0);
 	fake_pid = fork();
 	cr_assert_geq(fake_pid, 0);
 	if (!fake_pid) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]);
+		/* its stdin's only writer is this test */
 		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		execlp("python3", "python3", url("ETCD_FAKE"), (char *)NULL);
+		if (dup2(in[0], 0) < 0 || dup2(fd, 3) < 0)
+			_exit(127);
+		execlp("python3", "python3", script, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
-	close(out[1]);
+	close(fd);
 	fake_stdin = in[1];
-	n = read(out[0], line, sizeof(line) - 1);
-	close(out[0]);
-	cr_assert_gt(n, 0, "the fake etcd did not start");
-	line[n] = '\0';
-	snprintf(buf, size, "http://127.0.0.1:%d", atoi(line));
 }
 
 static void fake_stop(void)

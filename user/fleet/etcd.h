@@ -79,8 +79,7 @@ struct xs_etcd_result {
 
 typedef void (*xs_etcd_cb)(void *arg, const struct xs_etcd_result *r);
 
-/* Range: one key, or (prefix) every key below it; revision 0: the latest.
- * count_only: no values. */
+/* Range: one key, or (prefix) every key below it; revision 0: the latest. */
 int xs_etcd_range(struct xs_etcd *e, const char *key, bool prefix, int64_t revision, xs_etcd_cb cb,
 		  void *arg);
 
@@ -127,6 +126,12 @@ int xs_etcd_compact(struct xs_etcd *e, int64_t revision, xs_etcd_cb cb, void *ar
  * stream's connection probes after `idle_ms` of silence (0: 10 s) and
  * breaks after three unanswered probes, a few seconds apart (etcd's own
  * progress notifications come only every 10 minutes by default).
+ * `ev` for a batch runs inside curl's write callback, where curl refuses
+ * to add or remove handles: a request started (or another watch cancelled)
+ * from there goes out once the batch is delivered (the stream then resumes
+ * from the next revision on a new connection, unseen by the caller).
+ * xs_etcd_free() must not be called from that `ev` (from the end's call,
+ * made by xs_etcd_done(), it may).
  */
 struct xs_etcd_watch;
 int xs_etcd_watch(struct xs_etcd *e, const char *key, bool prefix, int64_t start_revision,
