@@ -9,12 +9,7 @@
 # broken policy at boot (last good kept); deny-all when nothing is left;
 # `unprotected = down`.
 source "$(dirname "$0")/common.sh"
-for tool in bpftool setpriv clang; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "SKIP: $tool is missing (scripts/setup installs it)"
-		exit 77
-	fi
-done
+test_need it bpftool setpriv clang
 test_lab_init "$1"
 
 XS=$LAB_XDPSEG
@@ -159,7 +154,7 @@ $BAD:5: error: pin-dir 'relative/dir' is not an absolute path
 $BAD:6: error: duplicate key 'mode' (first at line 4)
 $BAD:7: error: expected 'KEY = VALUE', found 'unprotected down'
 $BAD:8: error: bad value '0' for reconcile-interval: a whole number of seconds, 1 to 86400
-$BAD:9: error: unknown key 'frobnicate': the keys are policy, interfaces, bridge, mode, pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, flow-update-interval, flow-deny-interval, capture, snap-len, flow-store, flow-store-days, flow-store-size, flow-store-day-rows
+$BAD:9: error: unknown key 'frobnicate': the keys are policy, interfaces, bridge, mode, pin-dir, state-dir, unprotected, socket, reconcile-interval, failsafe, grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, flow-update-interval, flow-deny-interval, capture, snap-len, flow-store, flow-store-days, flow-store-size, flow-store-day-rows, etcd, fleet, fleet-host, etcd-user, etcd-password-file, etcd-token-file, fleet-report-interval, fleet-ttl
 $BAD:10: error: bad value 'maybe' for unprotected: use warn or down
 $BAD:11: error: control character 0x01 in column 12
 xdpseg-agent: error: $BAD: 9 errors: not started, nothing changed" \

@@ -12,12 +12,19 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: namespace tests need root"
 	exit 77
 fi
-for tool in nsenter socat ss ping ip tc python3; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "SKIP: $tool is missing (scripts/setup installs it)"
-		exit 77
-	fi
-done
+# test_need PACKAGE-HINT TOOL...: skip the test (exit 77) when a tool is missing.
+test_need() {
+	local hint=$1 tool
+	shift
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "SKIP: $tool is missing (scripts/setup installs $hint)"
+			exit 77
+		fi
+	done
+}
+
+test_need it nsenter socat ss ping ip tc python3
 
 XS_CHECKS=0
 ok() {

@@ -189,7 +189,9 @@ Test(agent_config, errors)
 		"grant-max, grant-reason, metrics-listen, metrics-textfile, metrics-interval, "
 		"event-history, flow-log, flow-log-size, flow-log-keep, flow-syslog, "
 		"flow-update-interval, flow-deny-interval, capture, snap-len, flow-store, "
-		"flow-store-days, flow-store-size, flow-store-day-rows");
+		"flow-store-days, flow-store-size, flow-store-day-rows, etcd, fleet, fleet-host, "
+		"etcd-user, etcd-password-file, etcd-token-file, fleet-report-interval, "
+		"fleet-ttl");
 }
 
 Test(agent_config, nul_byte_and_missing_file)
@@ -534,4 +536,77 @@ Test(agent_config, flow_store_keys)
 		"1 to 100000000");
 	cr_assert_str_eq(one_error("flow-stor = off\n"),
 			 "1: error: unknown key 'flow-stor': did you mean 'flow-store'?");
+}
+
+Test(agent_config, fleet_keys)
+{
+	struct agent_config c;
+	char text[1024], host[256] = "";
+
+	/* Off by default; on with fleet and etcd, the rest defaulted. */
+	cr_assert_str_eq(read_conf("mode = generic\n", &c), "");
+	cr_assert_str_eq(c.fleet, "");
+	cr_assert_str_eq(c.etcd, "");
+	agent_config_free(&c);
+	cr_assert_str_eq(read_conf("fleet = farm-1\netcd = http://10.0.0.1:2379 "
+				   "https://e2:2379,http://[::1]:2379\n",
+				   &c),
+			 "");
+	cr_assert_str_eq(c.fleet, "farm-1");
+	cr_assert_str_eq(c.etcd, "http://10.0.0.1:2379,https://e2:2379,http://[::1]:2379");
+	gethostname(host, sizeof(host) - 1);
+	cr_assert_str_eq(c.fleet_host, host);
+	cr_assert_eq(c.fleet_report, 30);
+	cr_assert_eq(c.fleet_ttl, 90);
+	agent_config_free(&c);
+
+	snprintf(text, sizeof(text),
+		 "fleet = f\netcd = http://e:2379\nfleet-host = hv-07\netcd-token-file = %s\n"
+		 "fleet-report-interval = 1s\nfleet-ttl = 3s\n",
+		 file);
+	cr_assert_str_eq(read_conf(text, &c), "");
+	cr_assert_str_eq(c.fleet_host, "hv-07");
+	cr_assert_str_eq(c.etcd_token_file, file);
+	cr_assert_eq(c.fleet_report, 1);
+	cr_assert_eq(c.fleet_ttl, 3);
+	agent_config_free(&c);
+}
+
+Test(agent_config, fleet_errors)
+{
+	char text[1024];
+
+	cr_assert_str_eq(
+		one_error("fleet = f\n"),
+		"1: error: fleet = f needs etcd = URL[,URL...]: where the fleet's policy is");
+	cr_assert_str_eq(
+		one_error("etcd = http://e:2379\n"),
+		"1: error: etcd is set but fleet is not: set fleet = NAME to follow a fleet");
+	cr_assert_str_eq(one_error("fleet = f\netcd = e:2379\n"),
+			 "2: error: bad etcd endpoint 'e:2379': a URL, as http://10.0.0.1:2379 or "
+			 "https://etcd1:2379");
+	cr_assert_str_eq(one_error("fleet = a/b\netcd = http://e:2379\n"),
+			 "1: error: bad value 'a/b' for fleet: 1 to 63 of A-Z a-z 0-9 . _ -");
+	cr_assert_str_eq(one_error("fleet = f\netcd = http://e:2379\npolicy = /x.policy\n"),
+			 "1: error: fleet = f and policy (line 3) are both set: in a fleet the "
+			 "policy comes from etcd (xdpseg publish); remove one");
+	cr_assert_str_eq(one_error("fleet = f\netcd = http://e:2379\nfleet-ttl = 30s\n"),
+			 "3: error: fleet-ttl (30s) must be longer than fleet-report-interval "
+			 "(30s): the report's lease would expire between two reports");
+	cr_assert_str_eq(one_error("fleet = f\netcd = http://e:2379\netcd-user = u\n"),
+			 "3: error: etcd-user needs etcd-password-file: the file holding its "
+			 "password");
+	cr_assert_str_eq(
+		one_error("fleet = f\netcd = http://e:2379\netcd-token-file = /nonexistent/t\n"),
+		"3: error: etcd-token-file '/nonexistent/t' cannot be read: No such file or "
+		"directory");
+	snprintf(text, sizeof(text),
+		 "fleet = f\netcd = http://e:2379\netcd-user = u\netcd-password-file = %s\n"
+		 "etcd-token-file = %s\n",
+		 file, file);
+	cr_assert_str_eq(one_error(text),
+			 "5: error: etcd-token-file and etcd-user are both set: use one");
+	cr_assert_str_eq(one_error("fleet-ttl = 10s\n"),
+			 "1: error: fleet-ttl is set but fleet is not: set fleet = NAME to follow "
+			 "a fleet");
 }

@@ -15,6 +15,7 @@
  *   log.c        the log                    client.c     the socket, client side
  *   metrics.c    the Prometheus endpoint (libmicrohttpd in this loop) and textfile
  *   flows.c      the flow records           flowstore.c  the flow store (SQLite)
+ *   fleet.c      a fleet's policy from etcd (libcurl's multi in this loop)
  *
  * Every kernel change goes through the ctl library (user/ctl/), under its
  * lock, taken per batch and released at once so a concurrent CLI waits
@@ -42,6 +43,7 @@ struct agent_records;
 struct agent_flows;
 struct agent_capture;
 struct agent_flowstore;
+struct agent_fleet;
 
 /* Exit status of the agent. */
 #define AGENT_EXIT_STOPPED 0 /* stopped (stop, SIGTERM, SIGINT): enforcement stays */
@@ -117,6 +119,7 @@ struct agent {
 	struct agent_flows *flows;	   /* flows.c: the flow records */
 	struct agent_flowstore *store;	   /* flowstore.c: the flow store */
 	struct agent_capture *capture;	   /* capture.c: drops' bytes to a pcap file */
+	struct agent_fleet *fleet;	   /* fleet.c: following a fleet (NULL: not) */
 	int epfd, sigfd, timerfd;
 	bool stop;
 	int exit_code;
@@ -197,6 +200,15 @@ void dp_compile_configured(struct agent *a);
  * refused, a commit-confirm is pending.
  */
 int dp_apply(struct agent *a, const char *file, const char *source);
+/*
+ * Apply a compiled policy `c` (a fleet's bundle) under the lock as a local
+ * apply does: its sources compiled again with the overlays in force and
+ * the failsafe ports, pushed, saved as the last good, its source noted.
+ * 0, or a negative errno with why in `why` (-EBUSY: a commit-confirm is
+ * pending); on error the active policy is unchanged.
+ */
+int dp_apply_compiled(struct agent *a, const struct xs_compiled *c, const char *file,
+		      const char *source, char *why, size_t whylen);
 /*
  * Once a second: has another process applied a policy (a new generation:
  * noted and logged), reloaded or unloaded the datapath? Returns true when

@@ -18,6 +18,7 @@
 #include "ctl/loader.h"
 #include "ctl/overlay.h"
 #include "ctl/state.h"
+#include "fleet/fleet.h"
 #include "store/store.h"
 #include "util.h"
 
@@ -53,6 +54,14 @@ static const char *const key_names[AGENT_KEY__COUNT] = {
 	[AGENT_KEY_FLOW_STORE_DAYS] = "flow-store-days",
 	[AGENT_KEY_FLOW_STORE_SIZE] = "flow-store-size",
 	[AGENT_KEY_FLOW_STORE_DAY_ROWS] = "flow-store-day-rows",
+	[AGENT_KEY_ETCD] = "etcd",
+	[AGENT_KEY_FLEET] = "fleet",
+	[AGENT_KEY_FLEET_HOST] = "fleet-host",
+	[AGENT_KEY_ETCD_USER] = "etcd-user",
+	[AGENT_KEY_ETCD_PASSWORD_FILE] = "etcd-password-file",
+	[AGENT_KEY_ETCD_TOKEN_FILE] = "etcd-token-file",
+	[AGENT_KEY_FLEET_REPORT] = "fleet-report-interval",
+	[AGENT_KEY_FLEET_TTL] = "fleet-ttl",
 };
 
 const char *agent_key_name(enum agent_key k)
@@ -162,7 +171,7 @@ static void unknown_key(struct reader *r, const char *key)
 	if (found >= 0 && best <= 2 && best * 2 < strlen(key)) {
 		add_error(r, "unknown key '%s': did you mean '%s'?", key, key_names[found]);
 	} else {
-		char all[512];
+		char all[1024];
 		size_t o = 0;
 
 		for (int k = 0; k < AGENT_KEY__COUNT && o < sizeof(all); k++)
@@ -412,6 +421,63 @@ static int set_seconds(struct reader *r, const char *key, const char *value, uns
 	return 0;
 }
 
+/* `etcd`: http:// or https:// URLs, separated by commas or blanks; kept
+ * comma-separated (xs_etcd_parse_endpoints() reads them so). */
+static int set_etcd(struct reader *r, struct agent_config *c, const char *value)
+{
+	size_t n = 0, o = 0;
+
+	for (const char *p = value; *p;) {
+		size_t len;
+
+		p += strspn(p, ", \t");
+		len = strcspn(p, ", \t");
+		if (!len)
+			break;
+		if ((strncmp(p, "http://", 7) || len <= 7) &&
+		    (strncmp(p, "https://", 8) || len <= 8)) {
+			add_error(r,
+				  "bad etcd endpoint '%.*s': a URL, as http://10.0.0.1:2379 or "
+				  "https://etcd1:2379",
+				  (int)len, p);
+			return -EINVAL;
+		}
+		if (++n > XS_ETCD_MAX_ENDPOINTS || o + len + 2 > sizeof(c->etcd)) {
+			add_error(r, "too many etcd endpoints (at most %d)", XS_ETCD_MAX_ENDPOINTS);
+			return -EINVAL;
+		}
+		o += (size_t)snprintf(c->etcd + o, sizeof(c->etcd) - o, "%s%.*s", o ? "," : "",
+				      (int)len, p);
+		p += len;
+	}
+	return 0;
+}
+
+/* `fleet`, `fleet-host`: a name etcd's keys can carry. */
+static int set_name(struct reader *r, const char *key, const char *value, char *dst, size_t size)
+{
+	if (!xs_fleet_name_ok(value)) {
+		add_error(r, "bad value '%s' for %s: 1 to 63 of A-Z a-z 0-9 . _ -", value, key);
+		return -EINVAL;
+	}
+	snprintf(dst, size, "%s", value);
+	return 0;
+}
+
+/* A secret's file: absolute, and readable now (its content is read when
+ * the agent connects). */
+static int set_secret(struct reader *r, const char *key, const char *value, char *dst, size_t size)
+{
+	if (set_path(r, key, value, dst, size))
+		return -EINVAL;
+	if (access(value, R_OK)) {
+		add_error(r, "%s '%s' cannot be read: %s", key, value, strerror(errno));
+		dst[0] = '\0';
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, const char *value)
 {
 	uint64_t secs;
@@ -619,6 +685,31 @@ static int set_key(struct reader *r, struct agent_config *c, enum agent_key k, c
 		}
 		c->flow_store_day_rows = (uint64_t)n;
 		return 0;
+	case AGENT_KEY_ETCD:
+		return set_etcd(r, c, value);
+	case AGENT_KEY_FLEET:
+		return set_name(r, key, value, c->fleet, sizeof(c->fleet));
+	case AGENT_KEY_FLEET_HOST:
+		return set_name(r, key, value, c->fleet_host, sizeof(c->fleet_host));
+	case AGENT_KEY_ETCD_USER:
+		if (strlen(value) >= sizeof(c->etcd_user) || strpbrk(value, " \t")) {
+			add_error(r,
+				  "bad value '%s' for etcd-user: a user name (no blank, at most "
+				  "%zu bytes)",
+				  value, sizeof(c->etcd_user) - 1);
+			return -EINVAL;
+		}
+		snprintf(c->etcd_user, sizeof(c->etcd_user), "%s", value);
+		return 0;
+	case AGENT_KEY_ETCD_PASSWORD_FILE:
+		return set_secret(r, key, value, c->etcd_password_file,
+				  sizeof(c->etcd_password_file));
+	case AGENT_KEY_ETCD_TOKEN_FILE:
+		return set_secret(r, key, value, c->etcd_token_file, sizeof(c->etcd_token_file));
+	case AGENT_KEY_FLEET_REPORT:
+		return set_interval(r, key, value, &c->fleet_report);
+	case AGENT_KEY_FLEET_TTL:
+		return set_interval(r, key, value, &c->fleet_ttl);
 	default:
 		return -EINVAL;
 	}
@@ -727,6 +818,47 @@ static int read_file(struct reader *r, char **text, size_t *len)
 	return 0;
 }
 
+/* The fleet's keys together: each needs the others it names. */
+static void check_fleet(struct reader *r, const struct agent_config *c)
+{
+	const int *line = c->line;
+	unsigned int report = c->fleet_report ? c->fleet_report : AGENT_FLEET_REPORT_DEFAULT;
+	unsigned int ttl = c->fleet_ttl ? c->fleet_ttl : AGENT_FLEET_TTL_DEFAULT;
+
+	r->line = line[AGENT_KEY_FLEET];
+	if (c->fleet[0] && !c->etcd[0])
+		add_error(r, "fleet = %s needs etcd = URL[,URL...]: where the fleet's policy is",
+			  c->fleet);
+	if (c->fleet[0] && c->policy)
+		add_error(r,
+			  "fleet = %s and policy (line %d) are both set: in a fleet the policy "
+			  "comes from etcd (xdpseg publish); remove one",
+			  c->fleet, line[AGENT_KEY_POLICY]);
+	for (int k = AGENT_KEY_ETCD; k <= AGENT_KEY_FLEET_TTL; k++) {
+		if (k == AGENT_KEY_FLEET || !line[k] || c->fleet[0])
+			continue;
+		r->line = line[k];
+		add_error(r, "%s is set but fleet is not: set fleet = NAME to follow a fleet",
+			  key_names[k]);
+	}
+	r->line = line[AGENT_KEY_ETCD_PASSWORD_FILE];
+	if (c->etcd_password_file[0] && !c->etcd_user[0])
+		add_error(r, "etcd-password-file needs etcd-user");
+	r->line = line[AGENT_KEY_ETCD_USER];
+	if (c->etcd_user[0] && !c->etcd_password_file[0])
+		add_error(r, "etcd-user needs etcd-password-file: the file holding its password");
+	r->line = line[AGENT_KEY_ETCD_TOKEN_FILE];
+	if (c->etcd_token_file[0] && c->etcd_user[0])
+		add_error(r, "etcd-token-file and etcd-user are both set: use one");
+	r->line = line[AGENT_KEY_FLEET_TTL] ? line[AGENT_KEY_FLEET_TTL]
+					    : line[AGENT_KEY_FLEET_REPORT];
+	if (c->fleet[0] && ttl <= report)
+		add_error(r,
+			  "fleet-ttl (%us) must be longer than fleet-report-interval (%us): the "
+			  "report's lease would expire between two reports",
+			  ttl, report);
+}
+
 static void set_defaults(struct agent_config *c)
 {
 	const char *env;
@@ -774,6 +906,20 @@ static void set_defaults(struct agent_config *c)
 		c->flow_store_day_rows = XS_STORE_DEFAULT_DAY_ROWS;
 	for (size_t i = 0; i < c->nfailsafe; i++)
 		c->failsafe[i].file = c->file;
+	if (!c->fleet_report)
+		c->fleet_report = AGENT_FLEET_REPORT_DEFAULT;
+	if (!c->fleet_ttl)
+		c->fleet_ttl = AGENT_FLEET_TTL_DEFAULT;
+	if (c->fleet[0] && !c->fleet_host[0]) {
+		char host[256] = "";
+
+		gethostname(host, sizeof(host) - 1);
+		if (!xs_fleet_name_ok(host))
+			host[strcspn(host, ".")] = '\0'; /* too long: the short name */
+		if (!xs_fleet_name_ok(host))
+			snprintf(host, sizeof(host), "unnamed");
+		snprintf(c->fleet_host, sizeof(c->fleet_host), "%s", host);
+	}
 }
 
 int agent_config_read(const char *file, struct agent_config *out, struct agent_config_errors *errs)
@@ -802,6 +948,8 @@ int agent_config_read(const char *file, struct agent_config *out, struct agent_c
 		p += l + 1;
 	}
 	free(text);
+	if (!errs->n) /* the keys together, once each is good */
+		check_fleet(&r, &c);
 	r.line = 0;
 	c.file = strdup(file);
 	if (!c.file)

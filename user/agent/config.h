@@ -33,6 +33,10 @@
 #define AGENT_FLOW_STORE_DAYS_MAX 3650
 #define AGENT_FLOW_STORE_SIZE_MIN (64ULL << 10)
 #define AGENT_FLOW_STORE_DAY_ROWS_MAX 100000000ULL
+#define AGENT_ETCD_MAX 1024	      /* `etcd`: the endpoints, as written */
+#define AGENT_FLEET_NAME 64	      /* XS_FLEET_NAME_LEN */
+#define AGENT_FLEET_REPORT_DEFAULT 30 /* seconds (XS_FLEET_REPORT_S) */
+#define AGENT_FLEET_TTL_DEFAULT 90    /* seconds (XS_FLEET_TTL_S) */
 
 enum agent_key {
 	AGENT_KEY_POLICY,
@@ -63,6 +67,14 @@ enum agent_key {
 	AGENT_KEY_FLOW_STORE_DAYS,
 	AGENT_KEY_FLOW_STORE_SIZE,
 	AGENT_KEY_FLOW_STORE_DAY_ROWS,
+	AGENT_KEY_ETCD,
+	AGENT_KEY_FLEET,
+	AGENT_KEY_FLEET_HOST,
+	AGENT_KEY_ETCD_USER,
+	AGENT_KEY_ETCD_PASSWORD_FILE,
+	AGENT_KEY_ETCD_TOKEN_FILE,
+	AGENT_KEY_FLEET_REPORT,
+	AGENT_KEY_FLEET_TTL,
 	AGENT_KEY__COUNT,
 };
 
@@ -114,8 +126,17 @@ struct agent_config {
 	unsigned int flow_store_days; /* `flow-store-days`: retention */
 	uint64_t flow_store_size;     /* `flow-store-size`: bytes */
 	uint64_t flow_store_day_rows; /* `flow-store-day-rows`: keyed rows per day */
-	int line[AGENT_KEY__COUNT];   /* the line that set each key (0: its default;
-				       * failsafe: the last one) */
+	/* A fleet (xdpseg(8), FLEET): the policy comes from etcd. */
+	char etcd[AGENT_ETCD_MAX];	   /* `etcd`: URLs, comma-separated ("": none) */
+	char fleet[AGENT_FLEET_NAME];	   /* `fleet`: its name ("": not in a fleet) */
+	char fleet_host[AGENT_FLEET_NAME]; /* `fleet-host` (default: the host name) */
+	char etcd_user[128];		   /* `etcd-user` ("": no auth, or a token) */
+	char etcd_password_file[PATH_MAX]; /* `etcd-password-file` (with etcd-user) */
+	char etcd_token_file[PATH_MAX];	   /* `etcd-token-file` (instead of a user) */
+	unsigned int fleet_report;	   /* `fleet-report-interval`, seconds */
+	unsigned int fleet_ttl;		   /* `fleet-ttl`: the report's lease, seconds */
+	int line[AGENT_KEY__COUNT];	   /* the line that set each key (0: its default;
+					    * failsafe: the last one) */
 };
 
 /* Every error of one read, each "FILE:LINE: error: ..." (or "FILE: error: ..."). */

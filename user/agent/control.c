@@ -22,6 +22,7 @@
 #include "agent/capture.h"
 #include "agent/flows.h"
 #include "agent/flowstore.h"
+#include "agent/fleet.h"
 #include "agent/server.h"
 #include "ctl/hooks.h"
 #include "policy.h"
@@ -200,6 +201,7 @@ static struct json_object *reply_status(struct agent *a)
 	json_object_object_add(o, "file_hash", str_or_null(a->pol.compiled_hash));
 	json_object_object_add(r, "policy", o);
 	json_object_object_add(r, "metrics", metrics_status(a));
+	json_object_object_add(r, "fleet", agent_fleet_status(a));
 
 	json_object_object_add(r, "interfaces", status_interfaces(a));
 	json_object_object_add(r, "events", agent_records_status(a));
@@ -214,6 +216,7 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	struct xs_compiled *comp = NULL;
 	char hash[65] = "", *errline = NULL;
 	struct agent_config nc;
+	bool fleet;
 	int err;
 
 	*applied = false;
@@ -274,12 +277,17 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	}
 
 	/* Everything checked: take it all. */
+	fleet = agent_fleet_changed(&a->cfg, &nc);
+	if (fleet)
+		agent_fleet_stop(a);
 	agent_config_free(&a->cfg);
 	a->cfg = nc;
 	metrics_commit(a);
 	agent_records_reconfigure(a);
 	agent_flows_reconfigure(a);
 	agent_capture_reconfigure(a);
+	if (fleet)
+		agent_fleet_start(a); /* a failure is logged; status says so */
 	xs_compiled_free(a->pol.compiled);
 	a->pol.compiled = comp;
 	snprintf(a->pol.compiled_hash, sizeof(a->pol.compiled_hash), "%s", hash);
@@ -310,9 +318,10 @@ int agent_reload(struct agent *a, char **errmsg, const char **code, bool *applie
 	agent_links_rematch(a);
 	agent_flush(a);
 	agent_log(LOG_NOTICE, "reloaded %s: %s", a->cfg.file,
-		  *applied ? "policy applied"
-		  : comp   ? "the policy in force is the configured one"
-			   : "no policy configured");
+		  *applied	    ? "policy applied"
+		  : comp	    ? "the policy in force is the configured one"
+		  : a->cfg.fleet[0] ? "the policy comes from the fleet"
+				    : "no policy configured");
 	return 0;
 }
 

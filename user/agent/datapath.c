@@ -351,6 +351,11 @@ static int apply_initial(struct agent *a, struct xs_ctl *ctl)
 				  "last good policy from %s instead (applied from %s); fix the "
 				  "file, then reload",
 				  a->cfg.policy, a->pol.file_error, a->cfg.state_dir, file);
+		else if (a->cfg.fleet[0])
+			agent_log(LOG_NOTICE,
+				  "fleet %s: enforcing the last good policy from %s until the "
+				  "fleet's arrives",
+				  a->cfg.fleet, a->cfg.state_dir);
 		else
 			agent_log(LOG_WARNING, "no configured policy to apply: enforcing the last "
 					       "good policy from the state directory");
@@ -381,11 +386,14 @@ static int apply_initial(struct agent *a, struct xs_ctl *ctl)
 	agent_log(LOG_CRIT,
 		  "no policy to enforce (%s; no last good policy in %s): every protected "
 		  "interface drops every IP packet (a built-in deny-all policy%s) until a policy "
-		  "applies: fix it, then reload the agent or run 'xdpseg apply FILE'",
+		  "applies: %s",
 		  a->pol.file_error ? a->pol.file_error
 		  : a->cfg.policy   ? "the configured policy does not compile"
+		  : a->cfg.fleet[0] ? "the fleet's policy has not arrived yet"
 				    : "no policy configured",
-		  a->cfg.state_dir, a->cfg.nfailsafe ? ", but the failsafe ports" : "");
+		  a->cfg.state_dir, a->cfg.nfailsafe ? ", but the failsafe ports" : "",
+		  a->cfg.fleet[0] ? "the fleet's first policy (xdpseg publish) will"
+				  : "fix it, then reload the agent or run 'xdpseg apply FILE'");
 	err = push(a, ctl, c, BUILTIN_DENY_NAME, "builtin-deny", false);
 out:
 	xs_compiled_free(c);
@@ -559,6 +567,58 @@ int dp_apply(struct agent *a, const char *file, const char *source)
 				  a->cfg.state_dir);
 	}
 	xs_operate_free(&op);
+	dp_end(&ctl);
+	return err;
+}
+
+int dp_apply_compiled(struct agent *a, const struct xs_compiled *c, const char *file,
+		      const char *source, char *why, size_t whylen)
+{
+	struct xs_compiled *nc = NULL;
+	char *errline = NULL;
+	struct xs_ctl ctl;
+	struct dp_opts d;
+	int err;
+
+	why[0] = '\0';
+	err = dp_begin(a, &ctl);
+	if (err) {
+		agent_count_apply(a, XS_APPLY_FAILED, 1);
+		snprintf(why, whylen, "cannot load or lock the datapath under %s: %s",
+			 a->cfg.pin_dir, strerror(-err));
+		return err;
+	}
+	if (xs_confirm_pending(&ctl.maps) > 0) {
+		snprintf(why, whylen,
+			 "a commit-confirm is pending ('xdpseg confirm' or 'xdpseg rollback')");
+		err = -EBUSY;
+		goto out;
+	}
+	/* The bundle's own sources, compiled again with what is this host's:
+	 * the quarantines and grants in force, the failsafe ports. */
+	opts_init(&a->cfg, &d);
+	err = opts_in_force(&ctl, &d);
+	if (!err && c->nsources)
+		err = compile_with(c->sources[0].path, xs_resolve_sources, (void *)c, &d.o, &nc,
+				   &errline);
+	else if (!err && (d.o.noverlays || d.o.nfailsafe))
+		err = -ENOTSUP; /* nothing to compile them with */
+	opts_free(&d);
+	if (err) {
+		agent_count_apply(a, XS_APPLY_REJECTED, 1);
+		snprintf(why, whylen, "%s",
+			 errline	   ? errline
+			 : err == -ENOTSUP ? "the bundle carries no sources to compile this host's "
+					     "quarantines, grants and failsafe ports with"
+					   : strerror(-err));
+		goto out;
+	}
+	err = push(a, &ctl, nc ? nc : c, file, source, true);
+	if (err)
+		snprintf(why, whylen, "pushing it into the maps failed: %s", strerror(-err));
+out:
+	free(errline);
+	xs_compiled_free(nc);
 	dp_end(&ctl);
 	return err;
 }

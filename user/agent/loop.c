@@ -26,6 +26,7 @@
 #include "agent/records.h"
 #include "agent/capture.h"
 #include "agent/flows.h"
+#include "agent/fleet.h"
 #include "agent/server.h"
 #include "policy.h"
 
@@ -103,6 +104,7 @@ static void on_timer(struct agent *a)
 	agent_records_tick(a);
 	agent_flows_tick(a);
 	agent_capture_tick(a);
+	agent_fleet_tick(a);
 	if (repair || a->ticks % a->cfg.interval == 0)
 		a->resync = true; /* a full reconcile after this round of events */
 	agent_notify_status(a);
@@ -157,6 +159,10 @@ static int loop(struct agent *a)
 				break;
 			case AGENT_TAG_EVENTS:
 				agent_records_event(a);
+				break;
+			case AGENT_TAG_FLEET:
+			case AGENT_TAG_FLEET_TIMER:
+				agent_fleet_event(a, tag, fd, evs[i].events);
 				break;
 			default:
 				server_event(a, tag, fd, evs[i].events);
@@ -217,6 +223,9 @@ static int start(struct agent *a)
 		agent_log(LOG_ERR, "cannot arm the timer: %s", strerror(errno));
 		return AGENT_EXIT_FAIL;
 	}
+	/* The last good policy is in force: now the fleet's may come. */
+	if (agent_fleet_start(a))
+		return AGENT_EXIT_FAIL;
 	agent_links_count(a, &sel, &prot);
 	agent_log(LOG_NOTICE,
 		  "started (pid %d, %s): protecting %zu of %zu selected interfaces, policy "
@@ -233,6 +242,7 @@ static void finish(struct agent *a)
 	agent_records_stop(a);
 	agent_flows_stop(a); /* its last deny records, to the streams too */
 	agent_capture_stop(a);
+	agent_fleet_stop(a);
 	server_flush(a, 200);
 	server_close(a);
 	metrics_stop(a);

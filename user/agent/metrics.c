@@ -30,6 +30,7 @@
 #include <microhttpd.h>
 
 #include "agent/agent.h"
+#include "agent/fleet.h"
 #include "agent/log.h"
 #include "agent/server.h"
 
@@ -133,6 +134,7 @@ static int build(struct agent *a, char **text, size_t *len)
 	int err;
 
 	memcpy(ag.applies, a->applies, sizeof(ag.applies));
+	agent_fleet_metrics(a, &ag);
 	open = dp_open(a, &ctl) == 0;
 	ag.unrecorded = unrecorded(a, open ? &ctl : NULL);
 	/* one dump for every interface's XDP ids (else a query each) */

@@ -46,8 +46,10 @@ enum agent_tag {
 	AGENT_TAG_TIMER,
 	AGENT_TAG_LISTEN,
 	AGENT_TAG_CLIENT,
-	AGENT_TAG_METRICS, /* libmicrohttpd's epoll fd (agent/metrics.c) */
-	AGENT_TAG_EVENTS,  /* the ring buffer's epoll fd (records.c) */
+	AGENT_TAG_METRICS,     /* libmicrohttpd's epoll fd (agent/metrics.c) */
+	AGENT_TAG_EVENTS,      /* the ring buffer's epoll fd (records.c) */
+	AGENT_TAG_FLEET,       /* one of curl's sockets (agent/fleet.c) */
+	AGENT_TAG_FLEET_TIMER, /* curl's and the follower's timerfd */
 };
 #define AGENT_TAG(tag, fd) (((uint64_t)(tag) << 32) | (uint32_t)(fd))
 

@@ -232,6 +232,30 @@ static void store_text(struct json_object *st)
 	printf("\n");
 }
 
+/* One line: the fleet followed, and whether etcd is reachable. */
+static void fleet_text(struct json_object *fl)
+{
+	struct json_object *c = member(fl, "connected", json_type_boolean);
+	bool up = c && json_object_get_boolean(c);
+
+	if (!fl)
+		return;
+	printf("  fleet ");
+	put_clean(stdout, str(fl, "fleet", "?"));
+	printf(" as ");
+	put_clean(stdout, str(fl, "host", "?"));
+	printf(": %s since ", up ? "connected" : "NOT connected to etcd");
+	put_clean(stdout, str(fl, "since", "start"));
+	printf(", %sgeneration %lld", up ? "" : "enforcing ", (long long)num(fl, "generation"));
+	if (str(fl, "hash", NULL))
+		printf(" (sha256 %.12s)", str(fl, "hash", ""));
+	if (str(fl, "error", NULL)) {
+		printf("; last error: ");
+		put_clean(stdout, str(fl, "error", ""));
+	}
+	printf("\n");
+}
+
 void xs_agent_view_text(const struct xs_agent_view *v)
 {
 	struct json_object *a, *pol, *ifs;
@@ -280,6 +304,7 @@ void xs_agent_view_text(const struct xs_agent_view *v)
 		}
 		printf("\n");
 	}
+	fleet_text(member(v->reply, "fleet", json_type_object));
 	events_text(member(v->reply, "events", json_type_object));
 	store_text(member(v->reply, "store", json_type_object));
 	if (v->file_error) {
@@ -329,6 +354,8 @@ void xs_agent_view_json(const struct xs_agent_view *v)
 	put_json(member(v->reply, "config", json_type_object));
 	printf(",\"policy\":");
 	put_json(member(v->reply, "policy", json_type_object));
+	printf(",\"fleet\":");
+	put_json(member(v->reply, "fleet", json_type_object));
 	printf(",\"events\":");
 	put_json(member(v->reply, "events", json_type_object));
 	printf(",\"store\":");

@@ -694,6 +694,34 @@ int xs_metrics_build(const struct xs_ctl *ctl, const struct xs_metrics_agent *ag
 				xs_apply_outcome_name((enum xs_apply_outcome)o),
 				(unsigned long long)agent->applies[o]);
 	}
+	if (!err && agent && agent->fleet) {
+		const struct {
+			const char *name, *type, *help;
+			uint64_t v;
+		} fl[] = {
+			{ "xdpseg_fleet_connected", "gauge",
+			  "1 when the agent reads and watches its fleet's pointer in etcd, 0 "
+			  "during "
+			  "an outage (the policy in force stays).",
+			  agent->fleet_connected },
+			{ "xdpseg_fleet_generation", "gauge",
+			  "The fleet generation this host enforces (0: none of the fleet's yet).",
+			  agent->fleet_generation },
+			{ "xdpseg_fleet_applies_total", "counter",
+			  "Fleet bundles fetched, verified and applied (since the agent started).",
+			  agent->fleet_applies },
+			{ "xdpseg_fleet_failures_total", "counter",
+			  "Fleet bundles that could not be verified or applied, and bad pointers.",
+			  agent->fleet_failures },
+			{ "xdpseg_fleet_reconnects_total", "counter",
+			  "Outages of etcd the agent recovered from.", agent->fleet_reconnects },
+		};
+
+		for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+			family(f, fl[i].name, fl[i].type, fl[i].help);
+			fprintf(f, "%s %llu\n", fl[i].name, (unsigned long long)fl[i].v);
+		}
+	}
 	if (fclose(f) && !err)
 		err = -ENOMEM;
 	if (err) {

@@ -49,6 +49,13 @@ struct xs_metrics_agent {
 	int (*link)(void *ctx, const char *name, unsigned int *ifindex, uint32_t *xdp_drv,
 		    uint32_t *xdp_skb);
 	void *ctx;
+	/* In a fleet (agent/fleet.c): the xdpseg_fleet_* families; false: none. */
+	bool fleet;
+	bool fleet_connected;	   /* the pointer read and watched */
+	uint64_t fleet_generation; /* the fleet generation enforced (0: none yet) */
+	uint64_t fleet_applies;	   /* bundles applied, since the agent started */
+	uint64_t fleet_failures;   /* bundles that could not be fetched, verified or applied */
+	uint64_t fleet_reconnects; /* outages recovered from */
 };
 
 /* Kept from one build to the next (the agent's): the entry counts of the
