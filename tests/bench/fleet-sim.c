@@ -568,6 +568,44 @@ static bool sim_target_known(const struct sim *s)
 	return s->t.known;
 }
 
+/* FILE's publish in a thread of its own: the loop keeps running. */
+static int sim_publish_start(struct sim *s, struct sim_pub *pub, pthread_t *th)
+{
+	int err = -pthread_create(th, NULL, sim_publish_thread, pub);
+
+	if (!err)
+		s->pub = pub;
+	return err;
+}
+
+/* Its end: 0, or why it failed. */
+static int sim_publish_join(struct sim *s, const char *file, pthread_t th)
+{
+	struct sim_pub *pub = s->pub;
+	int err = -pthread_join(th, NULL);
+
+	s->pub = NULL;
+	if (err)
+		return err;
+	if (pub->err)
+		fprintf(stderr, "fleet-sim: publish %s: %s\n", file, pub->msg);
+	return pub->err;
+}
+
+/* Without --publish: "ready", then whoever publishes; measured from the
+ * first apply of the new generation. */
+static int sim_await_publish(struct sim *s, struct sim_measure *m)
+{
+	int err;
+
+	printf("ready\n");
+	fflush(stdout);
+	err = sim_run(s, INT64_MAX, sim_target_known);
+	if (!err)
+		sim_measure_start(s, m);
+	return err;
+}
+
 /* One sample published by FILE (NULL: by someone else). */
 static int sim_sample(struct sim *s, const char *file)
 {
@@ -575,43 +613,24 @@ static int sim_sample(struct sim *s, const char *file)
 	uint64_t before = s->t.generation;
 	struct sim_measure m;
 	pthread_t th;
-	int err, jerr;
+	int err, perr;
 
 	pub.p.fleet = s->o.fleet;
 	pub.p.author = "fleet-sim";
-	if (file) {
-		err = sim_compile(file, s->o.verbose, &pub);
-		if (err)
-			goto out;
-	}
+	err = file ? sim_compile(file, s->o.verbose, &pub) : 0;
+	if (err)
+		goto out;
 	sim_target_next(s);
 	sim_measure_start(s, &m);
-	if (!file) {
-		printf("ready\n");
-		fflush(stdout);
-		err = sim_run(s, INT64_MAX, sim_target_known);
-		if (err)
-			goto out;
-		sim_measure_start(s, &m); /* from the first apply */
-	} else {
-		err = -pthread_create(&th, NULL, sim_publish_thread, &pub);
-		if (err)
-			goto out;
-		s->pub = &pub;
-	}
-	err = sim_run(s, m.start_ms + (int64_t)s->o.timeout_s * 1000, sim_sample_over);
-	if (file) {
-		jerr = -pthread_join(th, NULL);
-		s->pub = NULL;
-		if (!jerr && pub.err)
-			fprintf(stderr, "fleet-sim: publish %s: %s\n", file, pub.msg);
-		if (jerr || pub.err) {
-			err = jerr ? jerr : pub.err;
-			goto out;
-		}
-	}
-	if (err && err != -ETIMEDOUT)
+	err = file ? sim_publish_start(s, &pub, &th) : sim_await_publish(s, &m);
+	if (err)
 		goto out;
+	err = sim_run(s, m.start_ms + (int64_t)s->o.timeout_s * 1000, sim_sample_over);
+	perr = file ? sim_publish_join(s, file, th) : 0;
+	if (perr || (err && err != -ETIMEDOUT)) {
+		err = perr ? perr : err;
+		goto out;
+	}
 	if (s->t.generation == before)
 		fprintf(stderr, "fleet-sim: no host applied generation %llu\n",
 			(unsigned long long)before + 1);
