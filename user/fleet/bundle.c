@@ -235,8 +235,8 @@ static int get_string(struct doc *d, const char *key, const char **s, size_t *n)
  * checked by the tokener). */
 static int get_str(struct doc *d, const char *key, char *buf, size_t size)
 {
-	const char *s;
-	size_t n;
+	const char *s = NULL;
+	size_t n = 0;
 	int err = get_string(d, key, &s, &n);
 
 	if (err)
@@ -254,8 +254,8 @@ static int get_str(struct doc *d, const char *key, char *buf, size_t size)
 /* 64 lowercase hex digits (or "" when empty_ok). */
 static int get_hash(struct doc *d, const char *key, char out[65], bool empty_ok)
 {
-	const char *s;
-	size_t n;
+	const char *s = NULL;
+	size_t n = 0;
 	int err = get_string(d, key, &s, &n);
 
 	if (err)
@@ -296,7 +296,7 @@ static int parse(const char *json, size_t len, void *out, size_t size,
 static int pointer_fields(struct doc *d, void *out)
 {
 	struct xs_fleet_pointer *p = out;
-	int64_t gen, chunks, size, want;
+	int64_t gen = 0, chunks = 0, size = 0, want;
 	int err;
 
 	if ((err = get_int(d, "generation", 1, MAX_GENERATION, &gen)) ||
@@ -324,7 +324,7 @@ static const char *const report_states[] = { "current", "applying", "failing", "
 static int report_fields(struct doc *d, void *out)
 {
 	struct xs_fleet_report *r = out;
-	int64_t gen, ifs, prot, packets, drops;
+	int64_t gen = 0, ifs = 0, prot = 0, packets = 0, drops = 0;
 	bool known = false;
 	int err;
 

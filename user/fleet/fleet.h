@@ -82,8 +82,8 @@ struct xs_fleet_report {
 	int64_t applied;     /* when it applied it, Unix seconds (ms precision below) */
 	int64_t applied_ms;  /* the same, in milliseconds */
 	int64_t time;	     /* this report, Unix seconds */
-	char state[16];	     /* "current", "applying", "failing", "offline" (etcd unreachable
-				  before: reported when back) */
+	char state[16];	     /* "current", "applying" (the pointer names a hash it does not
+				  enforce yet), "failing"; "offline" is read, never sent */
 	char error[256];     /* failing: why ("bundle 1f2e...: hash mismatch") */
 	uint32_t interfaces; /* selected */
 	uint32_t protected_; /* of those, protected */

@@ -93,6 +93,11 @@ struct xs_follow {
 	bool fetching;		      /* a FETCH in flight (this epoch) */
 	struct xs_fleet_pointer want; /* a pointer seen while fetching */
 	bool have_want;
+	/* A pointer the watch brought, considered at the next tick: a request
+	 * started inside the watch's callback would end its stream (etcd.h),
+	 * and every host would open its watch again after every publish. */
+	struct xs_fleet_pointer seen;
+	bool have_seen;
 	char failed_hash[65]; /* not tried again until the pointer moves: */
 	int64_t failed_rev;   /* ... the mod_revision of the pointer that named it */
 
@@ -298,7 +303,8 @@ static void on_watch(void *arg, const struct xs_etcd_result *r)
 		return;
 	}
 	p.mod_revision = last->mod_revision;
-	consider(f, &p);
+	f->seen = p;
+	f->have_seen = true;
 }
 
 static void on_read(void *arg, const struct xs_etcd_result *r)
@@ -812,6 +818,11 @@ void xs_follow_tick(struct xs_follow *f, int64_t now_ms)
 		return;
 	if (f->phase == PH_BACKOFF && now_ms >= f->retry_at)
 		begin_read(f);
+	if (f->have_seen) {
+		f->have_seen = false;
+		if (f->phase != PH_BACKOFF)
+			consider(f, &f->seen);
+	}
 	if (now_ms >= f->report_at) {
 		f->report_at = now_ms + (int64_t)f->report_s * 1000;
 		report_soon(f, true);
@@ -836,6 +847,8 @@ int64_t xs_follow_next_ms(const struct xs_follow *f)
 		next = f->report_retry_at;
 	if (f->report_now && !f->reporting && !f->report_retry_at)
 		next = f->now; /* a report asked in a callback: at the next tick */
+	if (f->have_seen)
+		next = f->now; /* a pointer the watch brought */
 	return next;
 }
 
