@@ -81,6 +81,7 @@ ok "etcd runs in its namespace at $URL"
 
 # In etcd's namespace: the CLI against the fleet, etcdctl.
 fleet_xs() { lab_in etcd "$XS" "$@" --etcd "$URL" --fleet farm; }
+fleet_quiet() { fleet_xs "$@" >/dev/null; }
 ctl() { lab_in etcd env ETCDCTL_API=3 etcdctl --endpoints "$URL" "$@"; }
 
 # ---- two agents ----
@@ -145,6 +146,8 @@ expect_eq "$(verdicts b)" "allowed dropped" "host B enforces v1"
 wait_for 5 fleet_is 'd["counts"]["current"]' 2 ||
 	fail "fleet status: $(fleet_xs fleet status)"
 ok "fleet status: both hosts current"
+expect_rc 0 "fleet status: exit 0, every host on the published policy" -- \
+	fleet_quiet fleet status
 [ -s "$T/state-a/policy.xsc" ] && [ -s "$T/state-a/fleet.json" ] || fail "a saved no last good"
 ok "host A saved it as the last good policy"
 
@@ -169,6 +172,8 @@ expect_eq "$(verdicts a)" "allowed dropped" "host A keeps enforcing v1 while cut
 wait_for 10 fleet_is '[h["state"] for h in d["hosts"] if h["host"] == "hv-a"][0]' lost ||
 	fail "fleet status does not show hv-a lost: $(fleet_xs fleet status)"
 ok "fleet status: hv-a lost after its TTL"
+expect_rc 3 "fleet status: exit 3 while a host is lost (a monitoring check)" -- \
+	fleet_quiet fleet status
 
 fleet_xs publish "$T/v2.policy" >"$T/pub2" 2>&1 || fail "publish v2: $(cat "$T/pub2")"
 wait_for 10 st_is b 'd["fleet"]["generation"]' 2 || fail "b did not apply generation 2"

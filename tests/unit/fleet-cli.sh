@@ -172,10 +172,10 @@ hv-e  lost     1      $(at $((T - 600)))  -          -
 hv-f  failing  -      -                     -          bad report: not JSON: truncated
 EOF
 "$xdpseg" fleet status >got 2>got-err
-same "fleet status: exit 0" "0 " "$? $(cat got-err)"
+same "fleet status: exit 3 (hosts behind, failing, lost)" "3 " "$? $(cat got-err)"
 diff -u want got && ok "fleet status: the text" || bad "fleet status: the text"
 "$xdpseg" fleet status --json >got.json 2>got-err
-same "fleet status --json: exit 0" "0 " "$? $(cat got-err)"
+same "fleet status --json: exit 3" "3 " "$? $(cat got-err)"
 same "fleet status --json: the summary" "default True 2 $HBP tester@$(hostname) {'hosts': 6, 'current': 2, 'behind': 1, 'failing': 2, 'lost': 1} {'p50_ms': 120, 'p99_ms': 480, 'max_ms': 480}" \
 	"$(python3 -c 'import sys, json; d = json.load(open("got.json"))
 c = d["current"]

@@ -193,7 +193,10 @@ static const char fleet_help[] =
 	"an error; lost: its report expired, only its last one is left), the time\n"
 	"the current hosts took to apply the last publish (p50, p99, max), and one\n"
 	"line per host.\n\n" XS_CLI_HELP_ETCD "  -j, --json              print one JSON object\n"
-	"  -h, --help              this help\n";
+	"  -h, --help              this help\n\n"
+	"Exit status: 0 every host on the published policy, 3 a host behind, failing\n"
+	"or lost (a monitoring check's failure), 1 etcd could not be read, 2 a usage\n"
+	"error.\n";
 
 static const char *const state_names[] = { "current", "behind", "failing", "lost" };
 
@@ -403,7 +406,10 @@ static int fleet_status(int argc, char **argv)
 		status_json(e.fleet, &st);
 	else
 		status_text(e.fleet, &st);
-	rc = XS_EXIT_OK;
+	/* a monitoring check: every host on the published policy, or not */
+	rc = st.count[XS_FLEET_BEHIND] || st.count[XS_FLEET_FAILING] || st.count[XS_FLEET_LOST]
+		     ? XS_EXIT_UNPROTECTED
+		     : XS_EXIT_OK;
 out:
 	xs_fleet_state_free(&st);
 	xs_etcd_sync_free(s);
