@@ -112,6 +112,17 @@ test_agent_start() {
 	}
 }
 
+# test_track PID / test_untrack PID: a process of the test's (an agent, a
+# follower) that test_teardown stops, or one the test stopped itself.
+test_track() { TEST_AGENT_PIDS+=("$1"); }
+test_untrack() {
+	local p keep=()
+	for p in "${TEST_AGENT_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	TEST_AGENT_PIDS=("${keep[@]}")
+}
+
 # test_agent_stop PID: SIGTERM, 5 s to exit, then SIGKILL.
 test_agent_stop() {
 	local p=$1 i

@@ -19,26 +19,14 @@ CONF=$T/agent.conf
 POLICY=$T/farm.policy
 LOG=$T/agent.log
 AGENT_PID=
-[ -d /run/xdpseg ] && RUN_DIR_KEEP=1 || RUN_DIR_KEEP=
 
 events_teardown() {
-	local rc=$? i p
+	local rc=$? p
 	for p in "${LAB_PIDS[@]}"; do
 		kill -CONT "$p" 2>/dev/null # a stopped watch acts on no signal
 	done
-	if [ -n "$AGENT_PID" ]; then
-		kill "$AGENT_PID" 2>/dev/null
-		for i in $(seq 100); do
-			lab_pid_alive "$AGENT_PID" || break
-			sleep 0.05
-		done
-		kill -9 "$AGENT_PID" 2>/dev/null
-		wait "$AGENT_PID" 2>/dev/null
-	fi
-	rm -f /run/xdpseg/agent-sys-fs-bpf-"${LAB_PREFIX%-}"-*
-	[ -n "$RUN_DIR_KEEP" ] || rmdir /run/xdpseg 2>/dev/null
 	(exit $rc)
-	lab_teardown
+	test_teardown
 }
 trap events_teardown EXIT
 
@@ -130,6 +118,7 @@ expect_eq "$?:$out" "1:{\"error\":\"--since and --last read the agent's history,
 
 nsenter --net="/run/netns/$(lab_ns host)" -- "$XS" agent --config "$CONF" >"$LOG" 2>&1 &
 AGENT_PID=$!
+test_track "$AGENT_PID"
 wait_for 10 agent_req '{"cmd":"status"}' >/dev/null 2>&1 || {
 	cat "$LOG" >&2
 	fail "the agent does not answer"
@@ -300,6 +289,7 @@ wait_for 10 streams_are 1 ||
 	fail "the last watch did not reach the agent"
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID" || fail "the agent exited with $? at SIGTERM"
+test_untrack "$AGENT_PID"
 AGENT_PID=
 wait "$W7"
 expect_eq "$?:$(tail -1 "$T/w7")" '1:{"error":"the agent stopped: no more events; watch again"}' \

@@ -22,26 +22,8 @@ FLOG=$T/flows.ndjson
 FOLLOW=$T/follow.ndjson
 AGENT_PID=
 FOLLOW_PID=
-[ -d /run/xdpseg ] && RUN_DIR_KEEP=1 || RUN_DIR_KEEP=
 
-flows_teardown() {
-	local rc=$? i p
-	for p in "$FOLLOW_PID" "$AGENT_PID"; do
-		[ -n "$p" ] || continue
-		kill "$p" 2>/dev/null
-		for i in $(seq 100); do
-			lab_pid_alive "$p" || break
-			sleep 0.05
-		done
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -f /run/xdpseg/agent-sys-fs-bpf-"${LAB_PREFIX%-}"-*
-	[ -n "$RUN_DIR_KEEP" ] || rmdir /run/xdpseg 2>/dev/null
-	(exit $rc)
-	lab_teardown
-}
-trap flows_teardown EXIT
+trap test_teardown EXIT
 
 lab_host
 lab_vm a 10.0.0.1
@@ -109,6 +91,7 @@ unshare -m --propagation private bash -c '
 	exec nsenter --net="$2" -- "$3" agent --config "$4"
 ' flows-agent "$T" "/run/netns/$(lab_ns host)" "$XS" "$CONF" >"$LOG" 2>&1 &
 AGENT_PID=$!
+test_track "$AGENT_PID"
 wait_for 20 bash -c "echo '{\"cmd\":\"status\"}' | timeout 5 socat -t 2 - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q '\"protected\".*\"protected\"'" || {
 	cat "$LOG" >&2
 	fail "the agent did not protect h-a and h-b"
@@ -117,6 +100,7 @@ ok "the agent runs and protects h-a and h-b"
 
 "$XS" flows --json >"$FOLLOW" 2>"$T/follow.err" &
 FOLLOW_PID=$!
+test_track "$FOLLOW_PID"
 wait_for 5 bash -c "echo '{\"cmd\":\"status\"}' | timeout 5 socat -t 2 - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q '\"kind\":\"flows\"'" ||
 	fail "xdpseg flows did not start following: $(cat "$T/follow.err")"
 ok "xdpseg flows follows the agent's records"
@@ -236,9 +220,11 @@ expect_eq "$(grep -c '"verdict":"drop".*"len":52,"caplen":40' "$T/drops.pcap.met
 # ---- 4. The file: rotated by size, whole records, the same as the socket ------------
 kill "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
+test_untrack "$AGENT_PID"
 AGENT_PID=
 wait_for 5 bash -c "! kill -0 $FOLLOW_PID 2>/dev/null" || fail "xdpseg flows did not end with the agent"
 wait "$FOLLOW_PID" 2>/dev/null
+test_untrack "$FOLLOW_PID"
 FOLLOW_PID=
 [ -f "$FLOG.1" ] || fail "the flow log did not rotate at 2 KiB: $(ls -l "$T")"
 ok "the flow log rotated ($FLOG.1 exists)"

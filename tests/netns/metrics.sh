@@ -28,25 +28,8 @@ LOG=$T/agent.log
 NODE=$T/node # node_exporter's textfile folder
 PROM=$NODE/xdpseg.prom
 AGENT_PID=
-[ -d /run/xdpseg ] && RUN_DIR_KEEP=1 || RUN_DIR_KEEP=
 
-metrics_teardown() {
-	local rc=$? i
-	if [ -n "$AGENT_PID" ]; then
-		kill "$AGENT_PID" 2>/dev/null
-		for i in $(seq 100); do
-			lab_pid_alive "$AGENT_PID" || break
-			sleep 0.05
-		done
-		kill -9 "$AGENT_PID" 2>/dev/null
-		wait "$AGENT_PID" 2>/dev/null
-	fi
-	rm -f /run/xdpseg/agent-sys-fs-bpf-"${LAB_PREFIX%-}"-*
-	[ -n "$RUN_DIR_KEEP" ] || rmdir /run/xdpseg 2>/dev/null
-	(exit $rc)
-	lab_teardown
-}
-trap metrics_teardown EXIT
+trap test_teardown EXIT
 
 lab_host
 lab_vm a 10.0.0.1
@@ -96,6 +79,7 @@ hits() { echo "xdpseg_rule_hits_total{rule=\"$1\",kind=\"rule\",segment_pair=\"l
 
 nsenter --net="/run/netns/$(lab_ns host)" -- "$XS" agent --config "$CONF" >"$LOG" 2>&1 &
 AGENT_PID=$!
+test_track "$AGENT_PID"
 wait_for 20 bash -c "echo '{\"cmd\":\"status\"}' | timeout 5 socat -t 2 - UNIX-CONNECT:$SOCK 2>/dev/null | grep -q '\"protected\".*\"protected\"'" || {
 	cat "$LOG" >&2
 	fail "the agent did not protect h-a and h-b"
@@ -240,6 +224,7 @@ ok "metrics-listen set again: the endpoint opens"
 
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID" || fail "the agent exited with status $? at SIGTERM"
+test_untrack "$AGENT_PID"
 AGENT_PID=
 expect_eq "$(ls -A "$NODE")" "" "the stopped agent removed its textfile (and left no temporary file)"
 lab_xs metrics >"$T/cli.prom" 2>"$T/cli.err" || fail "xdpseg metrics without an agent: $(cat "$T/cli.err")"
